@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Starts the moto AWS emulator for ecs-deployer's tests and demo, with the places where moto
+5.2.5 differs from AWS fixed first (aws-emulator-notes.md §9). Each fix restores the behaviour
+AWS documents; the deployer itself never works around the emulator.
+
+usage: moto_server.py HOST PORT
+"""
+import sys
+import threading
+
+from moto.ecs import models as ecs_models
+from moto.ecs import responses as ecs_responses
+from moto.ecs.exceptions import InvalidParameterException
+from moto.applicationautoscaling import models as aas_models
+
+
+# 1. AWS accepts a container that sets only `memoryReservation` on the EC2 launch type (the
+#    task then has no hard limit); moto demands `memory` (EC2ContainerServiceBackend._validate_container_defs).
+def _validate_container_defs(memory, container_definitions, requires_compatibilities):
+    for cd in container_definitions:
+        if "name" not in cd and "Name" not in cd:
+            raise ecs_models.TaskDefinitionMissingPropertyError("name")
+        if "image" not in cd and "Image" not in cd:
+            raise ecs_models.TaskDefinitionMissingPropertyError("image")
+        if not memory and not any(k in cd for k in ("memory", "Memory", "memoryReservation", "MemoryReservation")):
+            if requires_compatibilities and "FARGATE" in requires_compatibilities:
+                continue
+            raise ecs_models.TaskDefinitionMemoryError(cd["name"])
+
+
+ecs_models.EC2ContainerServiceBackend._validate_container_defs = staticmethod(_validate_container_defs)
+
+
+# 2. AWS answers a CreateService for a name that is ACTIVE or DRAINING in the cluster with
+#    `InvalidParameterException: Creation of service was not idempotent.`, unless the request
+#    repeats the clientToken of the call that created it, in which case it returns that service.
+#    moto silently replaces the service.
+_create_lock = threading.Lock()
+_client_tokens = {}  # service arn -> clientToken it was created with
+_orig_create_service = ecs_models.EC2ContainerServiceBackend.create_service
+_orig_create_service_response = ecs_responses.EC2ContainerServiceResponse.create_service
+
+
+def create_service_response(self):
+    token = self._get_param("clientToken")
+    cluster = self._get_param("cluster", "default")
+    name = self._get_param("serviceName")
+    with _create_lock:
+        try:
+            existing = self.ecs_backend._get_service(cluster, name)
+        except Exception:
+            existing = None
+        if existing is not None and existing.status in ("ACTIVE", "DRAINING"):
+            if token and _client_tokens.get(existing.arn) == token:
+                return ecs_responses.ActionResult({"service": existing})
+            raise InvalidParameterException("Creation of service was not idempotent.")
+        result = _orig_create_service_response(self)
+        created = self.ecs_backend._get_service(cluster, name)
+        _client_tokens[created.arn] = token
+        return result
+
+
+ecs_responses.EC2ContainerServiceResponse.create_service = create_service_response
+
+
+# 3. AWS's ListServices does not list INACTIVE (deleted) services; moto keeps listing them.
+_orig_list_services = ecs_models.EC2ContainerServiceBackend.list_services
+
+
+def list_services(self, cluster_str, scheduling_strategy=None, launch_type=None):
+    arns = _orig_list_services(self, cluster_str, scheduling_strategy, launch_type=launch_type)
+    cluster = self._get_cluster(cluster_str)
+    inactive = {s.arn for k, s in self.services.items() if k.startswith(cluster.name + ":") and s.status == "INACTIVE"}
+    return [a for a in arns if a not in inactive]
+
+
+ecs_models.EC2ContainerServiceBackend.list_services = list_services
+
+
+# 4. AWS's DeregisterScalableTarget deletes the target's scaling policies (and so the alarms
+#    AWS created for target tracking); moto leaves the policies behind.
+_orig_deregister = aas_models.ApplicationAutoscalingBackend.deregister_scalable_target
+
+
+def deregister_scalable_target(self, namespace, r_id, dimension):
+    _orig_deregister(self, namespace, r_id, dimension)
+    for policy in list(self.policies.values()):
+        if policy.resource_id == r_id and policy.scalable_dimension == dimension:
+            self.delete_scaling_policy(policy.policy_name, namespace, r_id, dimension)
+
+
+aas_models.ApplicationAutoscalingBackend.deregister_scalable_target = deregister_scalable_target
+
+
+if __name__ == "__main__":
+    from moto.server import main
+
+    host, port = sys.argv[1], sys.argv[2]
+    main(["-H", host, "-p", port])

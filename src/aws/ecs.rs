@@ -1,0 +1,252 @@
+//! ECS calls: services (list, describe, create, update, delete), task definitions (register,
+//! deregister, describe) and account settings.
+
+use aws_sdk_ecs::types::{ServiceField, SettingName};
+use futures::future::try_join_all;
+use serde_json::Value;
+
+use super::{Session, aws_error, send_json};
+use crate::error::AwsError;
+use crate::model::{Deployment, ServiceEvent, ServiceState};
+
+/// DescribeServices takes at most ten services per call.
+const DESCRIBE_BATCH: usize = 10;
+
+fn epoch(t: Option<&aws_smithy_types::DateTime>) -> Option<i64> {
+    t.map(|t| t.secs())
+}
+
+fn service_state(s: &aws_sdk_ecs::types::Service) -> ServiceState {
+    ServiceState {
+        service_name: s.service_name().unwrap_or_default().to_string(),
+        service_arn: s.service_arn().unwrap_or_default().to_string(),
+        ecs_cluster_arn: s.cluster_arn().unwrap_or_default().to_string(),
+        status: s.status().unwrap_or_default().to_string(),
+        desired_count: s.desired_count().into(),
+        running_count: s.running_count().into(),
+        pending_count: s.pending_count().into(),
+        task_definition: s.task_definition().unwrap_or_default().to_string(),
+        created_at: epoch(s.created_at()),
+        tags: s
+            .tags()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap_or_default().to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect(),
+        deployments: s
+            .deployments()
+            .iter()
+            .map(|d| Deployment {
+                id: d.id().unwrap_or_default().to_string(),
+                status: d.status().unwrap_or_default().to_string(),
+                task_definition: d.task_definition().unwrap_or_default().to_string(),
+                desired_count: d.desired_count().into(),
+                running_count: d.running_count().into(),
+                pending_count: d.pending_count().into(),
+                failed_tasks: d.failed_tasks().into(),
+                rollout_state: d.rollout_state().map(|r| r.as_str().to_string()),
+                rollout_state_reason: d.rollout_state_reason().map(str::to_string),
+            })
+            .collect(),
+        target_group_arns: s
+            .load_balancers()
+            .iter()
+            .filter_map(|lb| lb.target_group_arn().map(str::to_string))
+            .collect(),
+        events: s
+            .events()
+            .iter()
+            .map(|e| ServiceEvent {
+                id: e.id().unwrap_or_default().to_string(),
+                created_at: epoch(e.created_at()),
+                message: e.message().unwrap_or_default().to_string(),
+            })
+            .collect(),
+    }
+}
+
+impl Session {
+    /// Names of every service ListServices returns for the ECS cluster (ACTIVE and DRAINING).
+    pub async fn list_service_names(&self, ecs_cluster: &str) -> Result<Vec<String>, AwsError> {
+        let mut names = Vec::new();
+        let mut pages = self
+            .ecs
+            .list_services()
+            .cluster(ecs_cluster)
+            .max_results(100)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("ecs:ListServices", e))?;
+            names.extend(
+                page.service_arns()
+                    .iter()
+                    .map(|arn| arn.rsplit('/').next().unwrap_or(arn).to_string()),
+            );
+        }
+        Ok(names)
+    }
+
+    /// Describes `names` in the ECS cluster, ten per call, all batches at once. Services that do
+    /// not exist (DescribeServices reports them as `MISSING` failures) are left out.
+    pub async fn describe_services(
+        &self,
+        ecs_cluster: &str,
+        names: &[String],
+        with_tags: bool,
+    ) -> Result<Vec<ServiceState>, AwsError> {
+        let calls = names.chunks(DESCRIBE_BATCH).map(|batch| {
+            let mut req = self
+                .ecs
+                .describe_services()
+                .cluster(ecs_cluster)
+                .set_services(Some(batch.to_vec()));
+            if with_tags {
+                req = req.include(ServiceField::Tags);
+            }
+            async move {
+                req.send()
+                    .await
+                    .map_err(|e| aws_error("ecs:DescribeServices", e))
+            }
+        });
+        let outputs = try_join_all(calls).await?;
+        Ok(outputs
+            .iter()
+            .flat_map(|o| o.services().iter().map(service_state))
+            .collect())
+    }
+
+    /// True when both `serviceLongArnFormat` and `taskLongArnFormat` are enabled for the caller,
+    /// which is what ECS requires for service tags (Clouddriver's `isTaggingEnabled`).
+    pub async fn tagging_enabled(&self) -> Result<bool, AwsError> {
+        let mut service = false;
+        let mut task = false;
+        let mut pages = self
+            .ecs
+            .list_account_settings()
+            .effective_settings(true)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("ecs:ListAccountSettings", e))?;
+            for setting in page.settings() {
+                let enabled = setting.value() == Some("enabled");
+                match setting.name() {
+                    Some(SettingName::ServiceLongArnFormat) => service = enabled,
+                    Some(SettingName::TaskLongArnFormat) => task = enabled,
+                    _ => {}
+                }
+            }
+        }
+        Ok(service && task)
+    }
+
+    /// Registers the task definition `body` (a RegisterTaskDefinition request); returns its ARN.
+    pub async fn register_task_definition(&self, body: &Value) -> Result<String, AwsError> {
+        let family = body
+            .get("family")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let out = send_json!(self.ecs.register_task_definition().family(family), body)
+            .map_err(|e| aws_error("ecs:RegisterTaskDefinition", e))?;
+        out.task_definition()
+            .and_then(|t| t.task_definition_arn())
+            .map(str::to_string)
+            .ok_or_else(|| AwsError {
+                operation: "ecs:RegisterTaskDefinition".into(),
+                code: None,
+                message: "no task definition ARN in the response".into(),
+            })
+    }
+
+    /// The task definition's status (ACTIVE, INACTIVE, DELETE_IN_PROGRESS), None when it does not exist.
+    pub async fn task_definition_status(
+        &self,
+        task_definition: &str,
+    ) -> Result<Option<String>, AwsError> {
+        match self
+            .ecs
+            .describe_task_definition()
+            .task_definition(task_definition)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .task_definition()
+                .and_then(|t| t.status())
+                .map(|s| s.as_str().to_string())),
+            Err(e) => {
+                let err = aws_error("ecs:DescribeTaskDefinition", e);
+                if err.is("ClientException") {
+                    Ok(None)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    pub async fn deregister_task_definition(
+        &self,
+        task_definition_arn: &str,
+    ) -> Result<(), AwsError> {
+        self.ecs
+            .deregister_task_definition()
+            .task_definition(task_definition_arn)
+            .send()
+            .await
+            .map_err(|e| aws_error("ecs:DeregisterTaskDefinition", e))?;
+        Ok(())
+    }
+
+    /// Creates the service `body` (a CreateService request); returns the service as created.
+    pub async fn create_service(&self, body: &Value) -> Result<ServiceState, AwsError> {
+        let name = body
+            .get("serviceName")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let out = send_json!(self.ecs.create_service().service_name(name), body)
+            .map_err(|e| aws_error("ecs:CreateService", e))?;
+        out.service().map(service_state).ok_or_else(|| AwsError {
+            operation: "ecs:CreateService".into(),
+            code: None,
+            message: "no service in the response".into(),
+        })
+    }
+
+    pub async fn update_desired_count(
+        &self,
+        ecs_cluster: &str,
+        service: &str,
+        desired: i64,
+    ) -> Result<ServiceState, AwsError> {
+        let out = self
+            .ecs
+            .update_service()
+            .cluster(ecs_cluster)
+            .service(service)
+            .desired_count(desired.clamp(0, i32::MAX as i64) as i32)
+            .send()
+            .await
+            .map_err(|e| aws_error("ecs:UpdateService", e))?;
+        Ok(out.service().map(service_state).unwrap_or_default())
+    }
+
+    pub async fn delete_service(&self, ecs_cluster: &str, service: &str) -> Result<(), AwsError> {
+        self.ecs
+            .delete_service()
+            .cluster(ecs_cluster)
+            .service(service)
+            .send()
+            .await
+            .map_err(|e| aws_error("ecs:DeleteService", e))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,154 @@
+//! The API boundary: the only module that imports the AWS SDK. It opens a session per
+//! (account, region) — assuming the account's role through STS — converts SDK responses into
+//! the plain data of [`crate::model`], and sends requests. Writes to ECS and Application Auto
+//! Scaling send the JSON document the plan holds as the request body, so what `--plan` prints is
+//! byte for byte what AWS receives, with every field AWS knows (see [`send_json`]).
+
+mod ecs;
+mod lookup;
+mod scaling;
+
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_credential_types::Credentials;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::config::Account;
+use crate::error::AwsError;
+
+/// Clients for one account in one region.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub account_name: String,
+    pub account_id: String,
+    pub region: String,
+    ecs: aws_sdk_ecs::Client,
+    scaling: aws_sdk_applicationautoscaling::Client,
+    elb: aws_sdk_elasticloadbalancingv2::Client,
+    ec2: aws_sdk_ec2::Client,
+    iam: aws_sdk_iam::Client,
+}
+
+/// Converts an SDK error into an [`AwsError`] that keeps the AWS code and message.
+pub(crate) fn aws_error<E>(
+    operation: &str,
+    err: aws_sdk_ecs::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let code = err.code().map(str::to_string);
+    let message = match err.message() {
+        Some(m) => m.to_string(),
+        None => DisplayErrorContext(&err).to_string(),
+    };
+    AwsError {
+        operation: operation.to_string(),
+        code,
+        message,
+    }
+}
+
+/// The SDK configuration every session starts from: the standard credential chain and
+/// `AWS_ENDPOINT_URL`, bounded standard retries (throttling and 5xx, with backoff) and timeouts.
+async fn base_config(region: &str) -> aws_config::SdkConfig {
+    let max_attempts = std::env::var("ECS_DEPLOYER_MAX_ATTEMPTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4);
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(aws_config::Region::new(region.to_string()))
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(max_attempts)
+                .with_initial_backoff(Duration::from_millis(200)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(Duration::from_secs(30))
+                .operation_timeout(Duration::from_secs(120))
+                .build(),
+        )
+        .load()
+        .await
+}
+
+impl Session {
+    /// Opens a session for `account` in `region`, assuming the account's role when one is configured.
+    pub async fn connect(account: &Account, region: &str) -> Result<Session, AwsError> {
+        let base = base_config(region).await;
+        let config = match account.role_arn(region) {
+            None => base,
+            Some(role_arn) => {
+                let sts = aws_sdk_sts::Client::new(&base);
+                let out = sts
+                    .assume_role()
+                    .role_arn(&role_arn)
+                    .role_session_name(&account.session_name)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        let mut err = aws_error("sts:AssumeRole", e);
+                        err.message = format!(
+                            "could not assume `{role_arn}` for account `{}`: {}",
+                            account.name, err.message
+                        );
+                        err
+                    })?;
+                let creds = out.credentials().ok_or_else(|| AwsError {
+                    operation: "sts:AssumeRole".into(),
+                    code: None,
+                    message: "AssumeRole returned no credentials".into(),
+                })?;
+                let credentials = Credentials::new(
+                    creds.access_key_id(),
+                    creds.secret_access_key(),
+                    Some(creds.session_token().to_string()),
+                    std::time::SystemTime::try_from(*creds.expiration()).ok(),
+                    "ecs-deployer-assume-role",
+                );
+                base.to_builder()
+                    .credentials_provider(
+                        aws_credential_types::provider::SharedCredentialsProvider::new(credentials),
+                    )
+                    .build()
+            }
+        };
+        Ok(Session {
+            account_name: account.name.clone(),
+            account_id: account.account_id.clone(),
+            region: region.to_string(),
+            ecs: aws_sdk_ecs::Client::new(&config),
+            scaling: aws_sdk_applicationautoscaling::Client::new(&config),
+            elb: aws_sdk_elasticloadbalancingv2::Client::new(&config),
+            ec2: aws_sdk_ec2::Client::new(&config),
+            iam: aws_sdk_iam::Client::new(&config),
+        })
+    }
+}
+
+/// Sends `$builder` (an SDK fluent builder) with `$body` (a `serde_json::Value`) as the request
+/// body. ECS and Application Auto Scaling speak JSON 1.1, whose body is exactly the JSON document
+/// of the API reference; replacing the SDK's serialisation before signing sends every field of
+/// the plan, including ones newer than this SDK release. Retries re-apply it on each attempt.
+macro_rules! send_json {
+    ($builder:expr, $body:expr) => {{
+        let bytes: Vec<u8> =
+            serde_json::to_vec($body).expect("a serde_json::Value always serialises");
+        $builder
+            .customize()
+            .mutate_request(move |req| {
+                let len = bytes.len();
+                *req.body_mut() = aws_smithy_types::body::SdkBody::from(bytes.clone());
+                req.headers_mut().insert("content-length", len.to_string());
+            })
+            .send()
+            .await
+    }};
+}
+pub(crate) use send_json;

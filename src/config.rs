@@ -1,0 +1,539 @@
+//! Accounts from Spinnaker's `clouddriver.yml` format: `aws.accounts` (id, regions, role) and
+//! `ecs.accounts` (an ECS account rides on an AWS account). Several files are merged key by key,
+//! later files winning, the way Spring merges `clouddriver.yml` and `clouddriver-local.yml`.
+//! Resolving an account name gives a typed [`Account`]. Pure: reads files, never the network.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_yaml_ng::Value;
+
+use crate::error::{Error, Result};
+
+/// How server group names are turned into monikers and back (`namingStrategy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NamingStrategy {
+    /// Frigga: the moniker is parsed from the service name.
+    Default,
+    /// The moniker is also written to, and read from, `moniker.spinnaker.io/*` service tags.
+    Tags,
+}
+
+/// Which IAM roles ECS and Application Auto Scaling act with (`iamRoleMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IamRoleMode {
+    /// Spinnaker 1.19+: the ECS and Application Auto Scaling service-linked roles.
+    ServiceLinked,
+    /// Spinnaker ≤ 1.18: the account role is passed as the service role and scalable-target role.
+    Legacy,
+}
+
+/// One region of an AWS account.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RegionConfig {
+    pub name: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub availability_zones: Vec<String>,
+}
+
+/// A resolved Spinnaker ECS account with everything of its AWS account a deploy needs.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    /// The ECS account name (what descriptions call `credentials` / `account`).
+    pub name: String,
+    /// The AWS provider account it rides on.
+    pub aws_account: String,
+    pub account_id: String,
+    pub regions: Vec<RegionConfig>,
+    /// `role/Name` or a full role ARN; None when the default credentials are used as they are.
+    pub assume_role: Option<String>,
+    pub session_name: String,
+    pub naming_strategy: NamingStrategy,
+    pub iam_role_mode: IamRoleMode,
+}
+
+/// The AWS partition a region belongs to.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else {
+        "aws"
+    }
+}
+
+impl Account {
+    /// The account role's ARN in `region`'s partition (Decisions #20: Clouddriver hard-codes `aws`).
+    /// A configured value that already is an ARN is used unchanged.
+    pub fn role_arn(&self, region: &str) -> Option<String> {
+        let role = self.assume_role.as_deref()?;
+        if role.starts_with("arn:") {
+            return Some(role.to_string());
+        }
+        Some(format!(
+            "arn:{}:iam::{}:{}",
+            partition(region),
+            self.account_id,
+            role
+        ))
+    }
+
+    pub fn has_region(&self, region: &str) -> bool {
+        self.regions.iter().any(|r| r.name == region)
+    }
+
+    pub fn region_names(&self) -> Vec<&str> {
+        self.regions.iter().map(|r| r.name.as_str()).collect()
+    }
+}
+
+/// The merged configuration files.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub files: Vec<PathBuf>,
+    raw: RawConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawConfig {
+    #[serde(default)]
+    aws: RawAws,
+    #[serde(default)]
+    ecs: RawEcs,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawAws {
+    enabled: Option<bool>,
+    default_assume_role: Option<String>,
+    #[serde(default)]
+    accounts: Vec<RawAwsAccount>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawAwsAccount {
+    name: String,
+    #[serde(deserialize_with = "scalar_string")]
+    account_id: String,
+    #[serde(default)]
+    regions: Vec<RawRegion>,
+    assume_role: Option<String>,
+    session_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawRegion {
+    name: String,
+    #[serde(default)]
+    availability_zones: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawEcs {
+    enabled: Option<bool>,
+    default_naming_strategy: Option<String>,
+    #[serde(default)]
+    accounts: Vec<RawEcsAccount>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawEcsAccount {
+    name: String,
+    aws_account: Option<String>,
+    naming_strategy: Option<String>,
+    iam_role_mode: Option<String>,
+}
+
+/// Account ids are often written unquoted (`accountId: 123456789012`): accept numbers too.
+fn scalar_string<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    match Value::deserialize(d)? {
+        Value::String(s) => Ok(s),
+        Value::Number(n) => Ok(n.to_string()),
+        other => Err(serde::de::Error::custom(format!(
+            "expected a string, found {other:?}"
+        ))),
+    }
+}
+
+/// Deep-merges `over` into `base`: mappings key by key, anything else replaced.
+fn merge(base: &mut Value, over: Value) {
+    match (base, over) {
+        (Value::Mapping(base), Value::Mapping(over)) => {
+            for (key, value) in over {
+                match base.get_mut(&key) {
+                    Some(existing) => merge(existing, value),
+                    None => {
+                        base.insert(key, value);
+                    }
+                }
+            }
+        }
+        (base, over) => *base = over,
+    }
+}
+
+impl Config {
+    /// The files to read when no `--config` is given: `$ECS_DEPLOYER_CONFIG`, else
+    /// `./clouddriver.yml` plus `./clouddriver-local.yml` when they exist.
+    pub fn default_files() -> Vec<PathBuf> {
+        if let Some(path) = std::env::var_os("ECS_DEPLOYER_CONFIG").filter(|p| !p.is_empty()) {
+            return std::env::split_paths(&path).collect();
+        }
+        ["clouddriver.yml", "clouddriver-local.yml"]
+            .iter()
+            .map(PathBuf::from)
+            .filter(|p| p.is_file())
+            .collect()
+    }
+
+    /// Reads and merges `files` in order.
+    pub fn load(files: &[PathBuf]) -> Result<Self> {
+        let mut merged = Value::Mapping(Default::default());
+        for path in files {
+            let text = read_config_file(path)?;
+            let value: Value = serde_yaml_ng::from_str(&text)
+                .map_err(|e| Error::Config(format!("{}: invalid YAML: {e}", path.display())))?;
+            if !matches!(value, Value::Mapping(_) | Value::Null) {
+                return Err(Error::Config(format!(
+                    "{}: expected a mapping with `aws:` and `ecs:` keys",
+                    path.display()
+                )));
+            }
+            if !value.is_null() {
+                merge(&mut merged, value);
+            }
+        }
+        Self::from_value(merged, files.to_vec())
+    }
+
+    /// Parses one YAML document (used by tests and by `load`).
+    pub fn from_yaml(text: &str) -> Result<Self> {
+        let value: Value = serde_yaml_ng::from_str(text)
+            .map_err(|e| Error::Config(format!("invalid YAML: {e}")))?;
+        Self::from_value(value, Vec::new())
+    }
+
+    fn from_value(value: Value, files: Vec<PathBuf>) -> Result<Self> {
+        let where_ = if files.is_empty() {
+            "configuration".to_string()
+        } else {
+            files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" + ")
+        };
+        let raw: RawConfig = if value.is_null() {
+            RawConfig::default()
+        } else {
+            serde_path_to_error::deserialize(value)
+                .map_err(|e| Error::Config(format!("{where_}: `{}`: {}", e.path(), e.inner())))?
+        };
+        Ok(Config { files, raw })
+    }
+
+    /// Names of all ECS accounts.
+    pub fn ecs_account_names(&self) -> Vec<&str> {
+        self.raw
+            .ecs
+            .accounts
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect()
+    }
+
+    /// Resolves the ECS account `name` into an [`Account`].
+    pub fn account(&self, name: &str) -> Result<Account> {
+        let known = || {
+            let names = self.ecs_account_names();
+            if names.is_empty() {
+                let files = if self.files.is_empty() {
+                    "no configuration file was found (looked for $ECS_DEPLOYER_CONFIG, ./clouddriver.yml, ./clouddriver-local.yml)".to_string()
+                } else {
+                    format!(
+                        "{} define no `ecs.accounts`",
+                        self.files
+                            .iter()
+                            .map(|f| f.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
+                files
+            } else {
+                format!("known ECS accounts: {}", names.join(", "))
+            }
+        };
+        let Some(ecs) = self.raw.ecs.accounts.iter().find(|a| a.name == name) else {
+            if self.raw.aws.accounts.iter().any(|a| a.name == name) {
+                return Err(Error::Config(format!(
+                    "`{name}` is an AWS account, not an ECS account; add `ecs.accounts: [{{name: {name}-ecs, awsAccount: {name}}}]` and deploy with that name ({})",
+                    known()
+                )));
+            }
+            return Err(Error::Config(format!(
+                "credentials not found: no ECS account named `{name}` ({})",
+                known()
+            )));
+        };
+        if self.raw.ecs.enabled == Some(false) {
+            return Err(Error::Config(
+                "the ECS provider is disabled (`ecs.enabled: false`)".into(),
+            ));
+        }
+        let Some(aws_name) = ecs.aws_account.as_deref() else {
+            return Err(Error::Config(format!(
+                "ECS account `{name}` has no `awsAccount`; set it to the name of an `aws.accounts` entry"
+            )));
+        };
+        let Some(aws) = self.raw.aws.accounts.iter().find(|a| a.name == aws_name) else {
+            let names: Vec<&str> = self
+                .raw
+                .aws
+                .accounts
+                .iter()
+                .map(|a| a.name.as_str())
+                .collect();
+            return Err(Error::Config(format!(
+                "ECS account `{name}` maps to AWS account `{aws_name}`, which is not in `aws.accounts` (known: {})",
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            )));
+        };
+        if self.raw.aws.enabled == Some(false) {
+            return Err(Error::Config(
+                "the AWS provider is disabled (`aws.enabled: false`), and ECS accounts ride on it"
+                    .into(),
+            ));
+        }
+        if aws.account_id.len() != 12 || !aws.account_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::Config(format!(
+                "AWS account `{aws_name}` has accountId `{}`; an AWS account id is 12 digits (quote it to keep leading zeros)",
+                aws.account_id
+            )));
+        }
+        let naming = ecs
+            .naming_strategy
+            .as_deref()
+            .or(self.raw.ecs.default_naming_strategy.as_deref())
+            .unwrap_or("default");
+        let naming_strategy = match naming {
+            "default" => NamingStrategy::Default,
+            "tags" => NamingStrategy::Tags,
+            other => {
+                return Err(Error::Config(format!(
+                    "ECS account `{name}`: could not find naming strategy `{other}`; use `default` or `tags`"
+                )));
+            }
+        };
+        let iam_role_mode = match ecs.iam_role_mode.as_deref().unwrap_or("service-linked") {
+            "service-linked" | "serviceLinked" => IamRoleMode::ServiceLinked,
+            "legacy" => IamRoleMode::Legacy,
+            other => {
+                return Err(Error::Config(format!(
+                    "ECS account `{name}`: unknown iamRoleMode `{other}`; use `service-linked` or `legacy`"
+                )));
+            }
+        };
+        let assume_role = aws
+            .assume_role
+            .clone()
+            .or_else(|| self.raw.aws.default_assume_role.clone())
+            .filter(|r| !r.is_empty());
+        Ok(Account {
+            name: name.to_string(),
+            aws_account: aws_name.to_string(),
+            account_id: aws.account_id.clone(),
+            regions: aws
+                .regions
+                .iter()
+                .map(|r| RegionConfig {
+                    name: r.name.clone(),
+                    availability_zones: r.availability_zones.clone(),
+                })
+                .collect(),
+            assume_role,
+            session_name: aws
+                .session_name
+                .clone()
+                .unwrap_or_else(|| "Spinnaker".to_string()),
+            naming_strategy,
+            iam_role_mode,
+        })
+    }
+}
+
+/// Reads a configuration file with an error that names it.
+fn read_config_file(path: &Path) -> Result<String> {
+    if path.is_dir() {
+        return Err(Error::Config(format!(
+            "{}: is a directory, expected a YAML file",
+            path.display()
+        )));
+    }
+    let meta =
+        std::fs::metadata(path).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    if meta.len() > 4 * 1024 * 1024 {
+        return Err(Error::Config(format!(
+            "{}: {} bytes is too large for a configuration file (limit 4 MiB)",
+            path.display(),
+            meta.len()
+        )));
+    }
+    std::fs::read_to_string(path).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"
+aws:
+  enabled: true
+  defaultAssumeRole: role/SpinnakerManaged
+  accounts:
+    - name: aws-prod
+      accountId: 123456789012
+      regions: [{name: us-west-2}, {name: cn-north-1}]
+    - name: aws-other
+      accountId: "000000000042"
+      assumeRole: arn:aws-cn:iam::000000000042:role/Deployer
+      sessionName: ecs-deployer
+      regions: [{name: us-east-1, availabilityZones: [us-east-1a]}]
+ecs:
+  enabled: true
+  defaultNamingStrategy: default
+  accounts:
+    - name: ecs-prod
+      awsAccount: aws-prod
+    - name: ecs-other
+      awsAccount: aws-other
+      namingStrategy: tags
+      iamRoleMode: legacy
+    - name: ecs-broken
+      awsAccount: nope
+"#;
+
+    #[test]
+    fn resolves_an_ecs_account_through_its_aws_account() {
+        let config = Config::from_yaml(BASE).unwrap();
+        let account = config.account("ecs-prod").unwrap();
+        assert_eq!(account.account_id, "123456789012");
+        assert_eq!(account.aws_account, "aws-prod");
+        assert_eq!(
+            account.assume_role.as_deref(),
+            Some("role/SpinnakerManaged")
+        );
+        assert_eq!(account.session_name, "Spinnaker");
+        assert_eq!(account.naming_strategy, NamingStrategy::Default);
+        assert_eq!(account.iam_role_mode, IamRoleMode::ServiceLinked);
+        assert_eq!(
+            account.role_arn("us-west-2").unwrap(),
+            "arn:aws:iam::123456789012:role/SpinnakerManaged"
+        );
+        assert_eq!(
+            account.role_arn("cn-north-1").unwrap(),
+            "arn:aws-cn:iam::123456789012:role/SpinnakerManaged"
+        );
+        assert!(account.has_region("us-west-2") && !account.has_region("eu-west-1"));
+    }
+
+    #[test]
+    fn per_account_settings_and_arn_roles() {
+        let config = Config::from_yaml(BASE).unwrap();
+        let account = config.account("ecs-other").unwrap();
+        assert_eq!(account.account_id, "000000000042");
+        assert_eq!(account.naming_strategy, NamingStrategy::Tags);
+        assert_eq!(account.iam_role_mode, IamRoleMode::Legacy);
+        assert_eq!(account.session_name, "ecs-deployer");
+        assert_eq!(
+            account.role_arn("us-east-1").unwrap(),
+            "arn:aws-cn:iam::000000000042:role/Deployer"
+        );
+        assert_eq!(account.regions[0].availability_zones, vec!["us-east-1a"]);
+    }
+
+    #[test]
+    fn unknown_and_unmapped_accounts_are_config_errors() {
+        let config = Config::from_yaml(BASE).unwrap();
+        let err = config.account("nope").unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("ecs-prod, ecs-other"), "{err}");
+        let err = config.account("ecs-broken").unwrap_err().to_string();
+        assert!(
+            err.contains("`nope`") && err.contains("aws-prod, aws-other"),
+            "{err}"
+        );
+        let err = config.account("aws-prod").unwrap_err().to_string();
+        assert!(err.contains("is an AWS account"), "{err}");
+    }
+
+    #[test]
+    fn later_files_override_key_by_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("clouddriver.yml");
+        let b = dir.path().join("clouddriver-local.yml");
+        std::fs::write(&a, BASE).unwrap();
+        std::fs::write(
+            &b,
+            "aws:\n  defaultAssumeRole: role/Local\necs:\n  defaultNamingStrategy: tags\n",
+        )
+        .unwrap();
+        let config = Config::load(&[a, b]).unwrap();
+        let account = config.account("ecs-prod").unwrap();
+        assert_eq!(account.assume_role.as_deref(), Some("role/Local"));
+        assert_eq!(account.naming_strategy, NamingStrategy::Tags);
+        // Keys the override does not name survive.
+        assert_eq!(config.ecs_account_names().len(), 3);
+    }
+
+    #[test]
+    fn bad_files_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("bad.yml");
+        std::fs::write(&a, "aws: [unclosed").unwrap();
+        let err = Config::load(std::slice::from_ref(&a))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("bad.yml") && err.contains("invalid YAML"),
+            "{err}"
+        );
+        let err = Config::load(&[dir.path().to_path_buf()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("is a directory"), "{err}");
+        let err = Config::from_yaml("aws:\n  accounts:\n    - name: x\n      accountId: 12\necs:\n  accounts: [{name: e, awsAccount: x}]\n")
+            .unwrap()
+            .account("e")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("12 digits"), "{err}");
+        let err = Config::from_yaml("ecs:\n  accounts: [{name: e, awsAccount: x, namingStrategy: weird}]\naws:\n  accounts: [{name: x, accountId: '123456789012'}]\n")
+            .unwrap()
+            .account("e")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("could not find naming strategy `weird`"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,667 @@
+//! The createServerGroup operation, as an imperative shell around the pure core: validate the
+//! description, open the AWS sessions, observe (reads only, all at once), `plan`, and apply the
+//! plan in order — register the task definition, create the service, register the scalable
+//! target. A failure after anything was created removes what this deploy created (unless the
+//! user keeps it) and says exactly what exists. The previous server group is only ever read.
+
+use std::time::Duration;
+
+use base64::Engine;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use tracing::{info, warn};
+
+use crate::aws::Session;
+use crate::config::{Account, Config};
+use crate::description::{CreateServerGroup, ImageDescription};
+use crate::error::{AwsError, Error, FieldError, Result};
+use crate::moniker::candidate_versions;
+use crate::plan::{self, DeployPlan, DeployRequest, Observed, TASK_DEFINITION_ARN};
+use crate::taskdef;
+use crate::validate::validate_create;
+
+/// How a deploy runs.
+#[derive(Debug, Clone, Default)]
+pub struct DeployOptions {
+    /// Compute and return the plan; write nothing.
+    pub plan_only: bool,
+    /// Leave a server group that failed half-way in place instead of removing it.
+    pub keep_failed: bool,
+    /// `--artifact FILE`'s JSON.
+    pub artifact: Option<Value>,
+    /// `--image CONTAINER=IMAGE` entries.
+    pub images: Vec<(String, String)>,
+}
+
+/// The scalable target registered for the new server group.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalableTargetResult {
+    pub resource_id: String,
+    pub min_capacity: i64,
+    pub max_capacity: i64,
+}
+
+/// The result of a deploy (or, with `plan_only`, of its plan).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeployOutcome {
+    pub server_group_names: Vec<String>,
+    pub server_group_name_by_region: Map<String, Value>,
+    pub server_group_name: String,
+    pub region: String,
+    pub account: String,
+    pub ecs_cluster_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_definition_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_arn: Option<String>,
+    pub desired_count: i64,
+    pub scalable_target: ScalableTargetResult,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<DeployPlan>,
+}
+
+impl DeployOutcome {
+    fn from_plan(plan: &DeployPlan) -> Self {
+        let mut by_region = Map::new();
+        by_region.insert(plan.region.clone(), json!(plan.server_group_name));
+        DeployOutcome {
+            server_group_names: vec![format!("{}:{}", plan.region, plan.server_group_name)],
+            server_group_name_by_region: by_region,
+            server_group_name: plan.server_group_name.clone(),
+            region: plan.region.clone(),
+            account: plan.account.clone(),
+            ecs_cluster_name: plan.ecs_cluster_name.clone(),
+            task_definition_arn: None,
+            service_arn: None,
+            desired_count: plan.desired_count,
+            scalable_target: ScalableTargetResult {
+                resource_id: plan.scalable_target_resource_id.clone(),
+                min_capacity: plan.min_capacity,
+                max_capacity: plan.max_capacity,
+            },
+            warnings: plan.warnings.clone(),
+            plan: None,
+        }
+    }
+}
+
+/// Fills the description from what Orca usually folds in and from the command line.
+fn merge_inputs(d: &mut CreateServerGroup, options: &DeployOptions) {
+    if d.docker_image_address.as_deref().is_none_or(str::is_empty)
+        && let Some(image) = d
+            .image_description
+            .as_ref()
+            .and_then(ImageDescription::image)
+    {
+        d.docker_image_address = Some(image);
+    }
+    if d.container_to_image_map.is_none()
+        && let Some(mappings) = &d.container_mappings
+    {
+        d.container_to_image_map = Some(
+            mappings
+                .iter()
+                .filter_map(|m| {
+                    Some((
+                        m.container_name.clone()?,
+                        m.image_description.as_ref()?.image()?,
+                    ))
+                })
+                .collect(),
+        );
+    }
+    if !options.images.is_empty() {
+        let map = d.container_to_image_map.get_or_insert_with(Vec::new);
+        for (container, image) in &options.images {
+            map.retain(|(c, _)| c != container);
+            map.push((container.clone(), image.clone()));
+        }
+    }
+    if options.artifact.is_some() {
+        d.use_task_definition_artifact = Some(true);
+    }
+}
+
+/// The artifact document of an artifact-mode description (§3.2): `--artifact`, the SpEL-processed
+/// inline object, or a resolved `embedded/base64` artifact.
+fn artifact_document(
+    d: &CreateServerGroup,
+    options: &DeployOptions,
+) -> std::result::Result<Option<Value>, FieldError> {
+    if let Some(doc) = &options.artifact {
+        return Ok(Some(doc.clone()));
+    }
+    if !d.artifact_mode() {
+        return Ok(None);
+    }
+    if d.evaluate_task_definition_artifact_expressions == Some(true) {
+        return match &d.spel_processed_task_definition_artifact {
+            Some(v) if !v.is_null() => Ok(Some(v.clone())),
+            _ => Err(FieldError::new(
+                "spelProcessedTaskDefinitionArtifact",
+                "createServerGroupDescription.spelProcessedTaskDefinitionArtifact.not.nullable",
+                "Task definition artifact can not be null: evaluateTaskDefinitionArtifactExpressions is set but spelProcessedTaskDefinitionArtifact is missing",
+            )),
+        };
+    }
+    let Some(artifact) = &d.resolved_task_definition_artifact else {
+        return Err(FieldError::new(
+            "resolvedTaskDefinitionArtifact",
+            "createServerGroupDescription.resolvedTaskDefinitionArtifact.not.nullable",
+            "useTaskDefinitionArtifact is set but there is no artifact: give resolvedTaskDefinitionArtifact, spelProcessedTaskDefinitionArtifact or --artifact FILE",
+        ));
+    };
+    let field = "resolvedTaskDefinitionArtifact";
+    let code = "createServerGroupDescription.resolvedTaskDefinitionArtifact.invalid";
+    match artifact.kind.as_deref() {
+        Some("embedded/base64") => {
+            let reference = artifact.reference.as_deref().unwrap_or_default();
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(reference.trim())
+                .map_err(|e| {
+                    FieldError::new(
+                        format!("{field}.reference"),
+                        code,
+                        format!("the embedded/base64 artifact's reference is not base64: {e}"),
+                    )
+                })?;
+            serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+                FieldError::new(
+                    format!("{field}.reference"),
+                    code,
+                    format!(
+                        "the embedded/base64 artifact is not JSON (line {}, column {}): {e}",
+                        e.line(),
+                        e.column()
+                    ),
+                )
+            })
+        }
+        other => Err(FieldError::new(
+            format!("{field}.type"),
+            code,
+            format!(
+                "ecs-deployer reads embedded/base64 artifacts, not `{}`; let the pipeline resolve it to embedded/base64, or pass the file with --artifact",
+                other.unwrap_or("")
+            ),
+        )),
+    }
+}
+
+/// Everything checked before AWS is contacted: the description, the account, the artifact.
+pub fn prepare(
+    config: &Config,
+    mut description: CreateServerGroup,
+    options: &DeployOptions,
+) -> Result<(DeployRequest, Option<Account>)> {
+    merge_inputs(&mut description, options);
+    let mut errors = Vec::new();
+    let account = match description.account_name() {
+        Some(name) => match config.account(name) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                errors.push(FieldError::new(
+                    "credentials",
+                    "createServerGroupDescription.credentials.invalid",
+                    e.to_string(),
+                ));
+                None
+            }
+        },
+        None => None,
+    };
+    errors.extend(validate_create(&description, account.as_ref()));
+    let source_account = match description.source.as_ref().filter(|s| s.is_complete()) {
+        Some(source) => {
+            let name = source.account.as_deref().unwrap_or_default();
+            match config.account(name) {
+                Ok(a) => {
+                    let region = source.region.as_deref().unwrap_or_default();
+                    if !a.has_region(region) {
+                        errors.push(FieldError::new(
+                            "source.region",
+                            "createServerGroupDescription.source.region.not.configured",
+                            format!("source region `{region}` is not configured for account `{name}` (its regions: {})", a.region_names().join(", ")),
+                        ));
+                    }
+                    Some(a)
+                }
+                Err(e) => {
+                    errors.push(FieldError::new(
+                        "source.account",
+                        "createServerGroupDescription.source.account.invalid",
+                        e.to_string(),
+                    ));
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    let artifact = match artifact_document(&description, options) {
+        Ok(None) => None,
+        Ok(Some(doc)) => match taskdef::load_artifact(doc) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                errors.extend(e);
+                None
+            }
+        },
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    if !errors.is_empty() {
+        return Err(Error::Invalid(errors));
+    }
+    let account = account.expect("validated: an account name is present and resolved");
+    Ok((
+        DeployRequest::new(description, account, artifact),
+        source_account,
+    ))
+}
+
+/// Reads the versions of the Spinnaker cluster and the status of each candidate name.
+async fn observe_candidates(
+    session: &Session,
+    req: &DeployRequest,
+) -> std::result::Result<Vec<(u32, Option<String>)>, AwsError> {
+    let naming = req.account.naming_strategy;
+    let listed = session.list_service_names(&req.ecs_cluster).await?;
+    let taken = match naming {
+        crate::config::NamingStrategy::Default => {
+            let none: &[(String, String)] = &[];
+            plan::taken_versions(
+                &req.moniker,
+                naming,
+                listed.iter().map(|n| (n.as_str(), none)),
+            )
+        }
+        crate::config::NamingStrategy::Tags => {
+            let maybe: Vec<String> = listed
+                .into_iter()
+                .filter(|n| plan::may_belong(&req.moniker, naming, n))
+                .collect();
+            let described = session
+                .describe_services(&req.ecs_cluster, &maybe, true)
+                .await?;
+            plan::taken_versions(
+                &req.moniker,
+                naming,
+                described
+                    .iter()
+                    .map(|s| (s.service_name.as_str(), s.tags.as_slice())),
+            )
+        }
+    };
+    let versions = candidate_versions(&taken);
+    let names: Vec<String> = versions
+        .iter()
+        .map(|v| req.moniker.server_group(*v))
+        .collect();
+    let described = if names.is_empty() {
+        Vec::new()
+    } else {
+        session
+            .describe_services(&req.ecs_cluster, &names, false)
+            .await?
+    };
+    Ok(versions
+        .iter()
+        .zip(&names)
+        .map(|(v, n)| {
+            (
+                *v,
+                described
+                    .iter()
+                    .find(|s| &s.service_name == n)
+                    .map(|s| s.status.clone()),
+            )
+        })
+        .collect())
+}
+
+/// Observes everything the plan needs, all reads at once.
+async fn observe(
+    session: &Session,
+    source_session: Option<&Session>,
+    req: &DeployRequest,
+) -> std::result::Result<Observed, AwsError> {
+    let d = &req.description;
+    let awsvpc = req.network_mode() == Some("awsvpc");
+    let source = async {
+        match (source_session, &req.source) {
+            (Some(s), Some(src)) => {
+                let resource_id =
+                    format!("service/{}/{}", src.ecs_cluster_name, src.server_group_name);
+                let names = [src.server_group_name.clone()];
+                let (target, service) = tokio::try_join!(
+                    s.describe_scalable_target(&resource_id),
+                    s.describe_services(&src.ecs_cluster_name, &names, false)
+                )?;
+                Ok::<_, AwsError>((target, service.into_iter().find(|s| s.status != "INACTIVE")))
+            }
+            _ => Ok((None, None)),
+        }
+    };
+    let role = async {
+        match req.iam_role_to_resolve() {
+            Some(name) => session.get_role(name).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let subnets = async {
+        if awsvpc && !d.subnet_purposes().is_empty() {
+            session.describe_subnets(&d.zones()).await
+        } else {
+            Ok(Vec::new())
+        }
+    };
+    let security_groups = async {
+        match &d.security_group_names {
+            Some(names) if awsvpc && !names.is_empty() => {
+                session.describe_security_groups(names).await
+            }
+            _ => Ok(Vec::new()),
+        }
+    };
+    let target_group_names = req.target_group_names();
+    let (
+        candidates,
+        (source_target, source_service),
+        task_role,
+        tagging_enabled,
+        target_groups,
+        subnets,
+        security_groups,
+    ) = tokio::try_join!(
+        observe_candidates(session, req),
+        source,
+        role,
+        session.tagging_enabled(),
+        session.target_groups(&target_group_names),
+        subnets,
+        security_groups,
+    )?;
+    Ok(Observed {
+        candidates,
+        source_service,
+        source_target,
+        task_role,
+        tagging_enabled,
+        target_groups,
+        subnets,
+        security_groups,
+    })
+}
+
+/// A client token for CreateService: the same for every SDK retry of this deploy's request, so
+/// a retry after a lost response returns the service instead of creating a second one.
+fn client_token(plan: &DeployPlan, task_definition_arn: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        &plan.account,
+        &plan.region,
+        &plan.ecs_cluster_name,
+        &plan.server_group_name,
+        task_definition_arn,
+    ] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    h.finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// What a deploy created so far, so a failure can say it and remove it.
+#[derive(Debug, Default)]
+struct Created {
+    task_definition_arn: Option<String>,
+    service: Option<(String, String)>,
+    scalable_target: Option<String>,
+}
+
+impl Created {
+    fn describe(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(arn) = &self.task_definition_arn {
+            out.push(format!("task definition {arn}"));
+        }
+        if let Some((cluster, name)) = &self.service {
+            out.push(format!("service {name} in ECS cluster {cluster}"));
+        }
+        if let Some(id) = &self.scalable_target {
+            out.push(format!("scalable target {id}"));
+        }
+        out
+    }
+
+    /// Removes what was created, newest first; returns one report line per resource.
+    async fn remove(&self, session: &Session) -> Vec<String> {
+        let mut report = Vec::new();
+        if let Some(id) = &self.scalable_target {
+            match session.deregister_scalable_target(id).await {
+                Ok(()) => report.push(format!("removed scalable target {id}")),
+                Err(e) => report.push(format!("could not remove scalable target {id}: {e}")),
+            }
+        }
+        if let Some((cluster, name)) = &self.service {
+            let result = async {
+                session.update_desired_count(cluster, name, 0).await?;
+                session.delete_service(cluster, name).await
+            };
+            match result.await {
+                Ok(()) => report.push(format!("removed service {name} (scaled to 0, deleted)")),
+                Err(e) => report.push(format!(
+                    "could not remove service {name}: {e}; it still exists"
+                )),
+            }
+        }
+        if let Some(arn) = &self.task_definition_arn {
+            match session.deregister_task_definition(arn).await {
+                Ok(()) => report.push(format!("deregistered task definition {arn}")),
+                Err(e) => report.push(format!(
+                    "could not deregister task definition {arn}: {e}; it is still ACTIVE"
+                )),
+            }
+        }
+        report
+    }
+}
+
+/// RegisterScalableTarget right after CreateService can fail while ECS is eventually
+/// consistent ("ECS service doesn't exist"); retry that error only, with a bound.
+pub fn retry_delays() -> impl Iterator<Item = Duration> {
+    [500u64, 1000, 2000, 4000, 8000]
+        .into_iter()
+        .map(Duration::from_millis)
+}
+
+fn is_service_not_yet_visible(e: &AwsError) -> bool {
+    e.is("ValidationException") && e.message.contains("doesn't exist")
+}
+
+/// True when CreateService failed because another deploy took the name first.
+fn is_name_taken(e: &AwsError) -> bool {
+    e.is("InvalidParameterException") && e.message.contains("not idempotent")
+}
+
+async fn register_scalable_target(
+    session: &Session,
+    body: &Value,
+) -> std::result::Result<(), AwsError> {
+    let mut delays = retry_delays();
+    loop {
+        match session.register_scalable_target(body).await {
+            Err(e) if is_service_not_yet_visible(&e) => match delays.next() {
+                Some(delay) => {
+                    warn!(
+                        "the new service is not visible to Application Auto Scaling yet; retrying in {delay:?}"
+                    );
+                    tokio::time::sleep(delay).await;
+                }
+                None => return Err(e),
+            },
+            other => return other,
+        }
+    }
+}
+
+/// Runs createServerGroup.
+pub async fn deploy(
+    config: &Config,
+    description: CreateServerGroup,
+    options: &DeployOptions,
+) -> Result<DeployOutcome> {
+    info!("Initializing Create Amazon ECS Server Group Operation...");
+    let (req, source_account) = prepare(config, description, options)?;
+    let source_account = source_account.filter(|_| req.source.is_some());
+    let same_session =
+        |a: &Account, region: &str| a.name == req.account.name && region == req.region;
+    let (session, source_session) = match (&source_account, &req.source) {
+        (Some(a), Some(src)) if !same_session(a, &src.region) => {
+            let (s, src_s) = tokio::try_join!(
+                Session::connect(&req.account, &req.region),
+                Session::connect(a, &src.region)
+            )?;
+            (s, Some(src_s))
+        }
+        _ => (Session::connect(&req.account, &req.region).await?, None),
+    };
+    let source_session = source_session
+        .as_ref()
+        .or(req.source.as_ref().map(|_| &session));
+
+    const MAX_NAME_RACES: usize = 5;
+    for attempt in 1..=MAX_NAME_RACES {
+        let observed = observe(&session, source_session, &req).await?;
+        let plan = plan::plan(&req, &observed).map_err(Error::Invalid)?;
+        for w in &plan.warnings {
+            warn!("{w}");
+        }
+        if options.plan_only {
+            let mut outcome = DeployOutcome::from_plan(&plan);
+            outcome.plan = Some(plan);
+            return Ok(outcome);
+        }
+        match apply(&session, &plan, options).await {
+            Ok(outcome) => return Ok(outcome),
+            Err(ApplyFailure::NameTaken) if attempt < MAX_NAME_RACES => {
+                warn!(
+                    "{} was created by another deploy at the same time; choosing the next version",
+                    plan.server_group_name
+                );
+            }
+            Err(ApplyFailure::NameTaken) => {
+                return Err(Error::Failed {
+                    message: format!(
+                        "other deploys kept taking the next name of {} ({MAX_NAME_RACES} tries)",
+                        req.moniker.cluster()
+                    ),
+                    report: vec!["nothing was left behind by this deploy".into()],
+                });
+            }
+            Err(ApplyFailure::Error(e)) => return Err(e),
+        }
+    }
+    unreachable!("the loop returns on its last attempt")
+}
+
+enum ApplyFailure {
+    /// CreateService lost a race for the name; what this attempt created was removed.
+    NameTaken,
+    Error(Error),
+}
+
+/// Reports a failed apply: what was created, and what was removed again.
+async fn failure(
+    session: &Session,
+    plan: &DeployPlan,
+    options: &DeployOptions,
+    error: AwsError,
+    created: &Created,
+) -> ApplyFailure {
+    let mut report = Vec::new();
+    if created.describe().is_empty() {
+        report.push("nothing was created".to_string());
+    } else if options.keep_failed {
+        report.push("kept (--keep-failed):".to_string());
+        report.extend(created.describe().into_iter().map(|l| format!("  {l}")));
+    } else {
+        report.extend(created.remove(session).await);
+    }
+    report.push(format!(
+        "the previous server groups of {} were not touched",
+        plan.family
+    ));
+    ApplyFailure::Error(Error::Aws { error, report })
+}
+
+/// Applies the plan in order. Decides nothing: on failure it removes what it created.
+async fn apply(
+    session: &Session,
+    plan: &DeployPlan,
+    options: &DeployOptions,
+) -> std::result::Result<DeployOutcome, ApplyFailure> {
+    let mut created = Created::default();
+    let fail = |error, created| failure(session, plan, options, error, created);
+
+    info!("Creating Amazon ECS Task Definition...");
+    let task_definition_arn = match session
+        .register_task_definition(&plan.register_task_definition)
+        .await
+    {
+        Ok(arn) => arn,
+        Err(e) => return Err(fail(e, &created).await),
+    };
+    created.task_definition_arn = Some(task_definition_arn.clone());
+    info!("Done creating Amazon ECS Task Definition... {task_definition_arn}");
+
+    let mut service_request = plan.create_service.clone();
+    service_request["taskDefinition"] = json!(task_definition_arn);
+    service_request["clientToken"] = json!(client_token(plan, &task_definition_arn));
+    debug_assert_ne!(
+        service_request["taskDefinition"],
+        json!(TASK_DEFINITION_ARN)
+    );
+    info!(
+        "Creating {} of {} with {} for {}.",
+        plan.desired_count, plan.server_group_name, task_definition_arn, plan.account
+    );
+    let service = match session.create_service(&service_request).await {
+        Ok(s) => s,
+        Err(e) if is_name_taken(&e) => {
+            let _ = session
+                .deregister_task_definition(&task_definition_arn)
+                .await;
+            return Err(ApplyFailure::NameTaken);
+        }
+        Err(e) => return Err(fail(e, &created).await),
+    };
+    created.service = Some((plan.ecs_cluster_name.clone(), service.service_name.clone()));
+    info!(
+        "Done creating {} of {} with {} for {}.",
+        plan.desired_count, service.service_name, task_definition_arn, plan.account
+    );
+
+    info!("Creating Amazon Application Auto Scaling Scalable Target Definition...");
+    if let Err(e) = register_scalable_target(session, &plan.register_scalable_target).await {
+        return Err(fail(e, &created).await);
+    }
+    created.scalable_target = Some(plan.scalable_target_resource_id.clone());
+    info!("Done creating Amazon Application Auto Scaling Scalable Target Definition.");
+
+    let mut outcome = DeployOutcome::from_plan(plan);
+    outcome.task_definition_arn = Some(task_definition_arn);
+    outcome.service_arn = Some(service.service_arn);
+    Ok(outcome)
+}

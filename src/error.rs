@@ -1,0 +1,121 @@
+//! The error values the whole program reports, and how each maps to an exit code: invalid input
+//! or configuration (2, and nothing was written to AWS) or an operation that failed at AWS (1,
+//! with the list of what exists afterwards). Modules return these; only `main` turns them into
+//! text and a process status.
+
+use serde::Serialize;
+
+/// One problem with the input, in Clouddriver's validation vocabulary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// JSON path of the offending field, e.g. `capacity.desired`.
+    pub field: String,
+    /// Clouddriver's code, e.g. `createServerGroupDescription.capacity.desired.exceeds.max`.
+    pub code: String,
+    /// What is wrong and what to do about it.
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(
+        field: impl Into<String>,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            field: field.into(),
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A failed AWS call, reduced to what a person needs: which call, the AWS error code, the message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AwsError {
+    pub operation: String,
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for AwsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "{} failed: {code}: {}", self.operation, self.message),
+            None => write!(f, "{} failed: {}", self.operation, self.message),
+        }
+    }
+}
+
+impl AwsError {
+    /// True when the AWS error code is `code`.
+    pub fn is(&self, code: &str) -> bool {
+        self.code.as_deref() == Some(code)
+    }
+}
+
+/// Everything that can end a command.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The input (description, artifact, flags) is invalid; nothing was written.
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    /// The configuration (clouddriver.yml) is invalid or does not know the account; nothing was written.
+    #[error("{0}")]
+    Config(String),
+    /// An AWS call failed. `report` lists what was created and what was removed again.
+    #[error("{error}")]
+    Aws {
+        error: AwsError,
+        report: Vec<String>,
+    },
+    /// The operation could not finish for another reason (timeout, unhealthy deployment).
+    #[error("{message}")]
+    Failed {
+        message: String,
+        report: Vec<String>,
+    },
+}
+
+impl Error {
+    pub fn invalid(field: &str, code: &str, message: impl Into<String>) -> Self {
+        Error::Invalid(vec![FieldError::new(field, code, message)])
+    }
+
+    /// Process exit code: 2 for input and configuration problems, 1 for everything else.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Invalid(_) | Error::Config(_) => 2,
+            Error::Aws { .. } | Error::Failed { .. } => 1,
+        }
+    }
+
+    /// Adds lines to the report of what exists after a failure.
+    pub fn with_report(self, lines: Vec<String>) -> Self {
+        match self {
+            Error::Aws { error, mut report } => {
+                report.extend(lines);
+                Error::Aws { error, report }
+            }
+            Error::Failed {
+                message,
+                mut report,
+            } => {
+                report.extend(lines);
+                Error::Failed { message, report }
+            }
+            other => other,
+        }
+    }
+}
+
+impl From<AwsError> for Error {
+    fn from(error: AwsError) -> Self {
+        Error::Aws {
+            error,
+            report: Vec::new(),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,199 @@
+//! What the deployer reads from AWS, as plain data: the snapshot `plan` decides from. The AWS
+//! module fills these from SDK responses; nothing here knows the SDK.
+
+use serde::Serialize;
+
+/// An ECS service as DescribeServices reports it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceState {
+    pub service_name: String,
+    pub service_arn: String,
+    pub ecs_cluster_arn: String,
+    /// ACTIVE, DRAINING or INACTIVE.
+    pub status: String,
+    pub desired_count: i64,
+    pub running_count: i64,
+    pub pending_count: i64,
+    pub task_definition: String,
+    /// Seconds since the epoch, when AWS reports it.
+    pub created_at: Option<i64>,
+    pub tags: Vec<(String, String)>,
+    pub deployments: Vec<Deployment>,
+    pub target_group_arns: Vec<String>,
+    pub events: Vec<ServiceEvent>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deployment {
+    pub id: String,
+    pub status: String,
+    pub task_definition: String,
+    pub desired_count: i64,
+    pub running_count: i64,
+    pub pending_count: i64,
+    pub failed_tasks: i64,
+    pub rollout_state: Option<String>,
+    pub rollout_state_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceEvent {
+    pub id: String,
+    pub created_at: Option<i64>,
+    pub message: String,
+}
+
+/// An Application Auto Scaling scalable target of an ECS service.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalableTarget {
+    pub resource_id: String,
+    pub min_capacity: i64,
+    pub max_capacity: i64,
+    pub dynamic_scaling_in_suspended: bool,
+    pub dynamic_scaling_out_suspended: bool,
+    pub scheduled_scaling_suspended: bool,
+}
+
+impl ScalableTarget {
+    pub fn fully_suspended(&self) -> bool {
+        self.dynamic_scaling_in_suspended
+            && self.dynamic_scaling_out_suspended
+            && self.scheduled_scaling_suspended
+    }
+}
+
+/// A VPC subnet with its tags.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Subnet {
+    pub subnet_id: String,
+    pub vpc_id: String,
+    pub availability_zone: String,
+    pub tags: Vec<(String, String)>,
+}
+
+impl Subnet {
+    /// Spinnaker's subnet purpose: the `purpose` of the `immutable_metadata` JSON tag, else
+    /// `b (a)` from a three-part `Name` tag `a.b.c` (clouddriver-aws AmazonSubnetProvider).
+    pub fn purpose(&self) -> Option<String> {
+        if let Some((_, meta)) = self.tags.iter().find(|(k, _)| k == "immutable_metadata")
+            && let Ok(value) = serde_json::from_str::<serde_json::Value>(meta)
+            && let Some(purpose) = value.get("purpose").and_then(|p| p.as_str())
+        {
+            return Some(purpose.to_string());
+        }
+        let (_, name) = self
+            .tags
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("name"))?;
+        let parts: Vec<&str> = name.split('.').collect();
+        (parts.len() == 3).then(|| format!("{} ({})", parts[1], parts[0]))
+    }
+}
+
+/// A security group.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecurityGroup {
+    pub group_id: String,
+    pub group_name: String,
+    pub vpc_id: String,
+}
+
+/// An IAM role as GetRole returns it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Role {
+    pub arn: String,
+    /// The trust policy, URL-decoded JSON text.
+    pub assume_role_policy_document: String,
+}
+
+impl Role {
+    /// True when the trust policy lets `service` (e.g. `ecs-tasks.amazonaws.com`) assume the role.
+    /// `Action` and `Principal.Service` may each be a string or a list (Decisions #21).
+    pub fn trusts_service(&self, service: &str) -> bool {
+        let Ok(doc) = serde_json::from_str::<serde_json::Value>(&self.assume_role_policy_document)
+        else {
+            return false;
+        };
+        let as_list = |v: Option<&serde_json::Value>| -> Vec<String> {
+            match v {
+                Some(serde_json::Value::String(s)) => vec![s.clone()],
+                Some(serde_json::Value::Array(a)) => a
+                    .iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect(),
+                _ => Vec::new(),
+            }
+        };
+        let statements = match doc.get("Statement") {
+            Some(serde_json::Value::Array(s)) => s.clone(),
+            Some(s @ serde_json::Value::Object(_)) => vec![s.clone()],
+            _ => Vec::new(),
+        };
+        statements.iter().any(|s| {
+            s.get("Effect").and_then(|e| e.as_str()).unwrap_or("Allow") == "Allow"
+                && as_list(s.get("Action"))
+                    .iter()
+                    .any(|a| a == "sts:AssumeRole" || a == "sts:*" || a == "*")
+                && as_list(s.get("Principal").and_then(|p| p.get("Service")))
+                    .iter()
+                    .any(|p| p == service)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subnet_purposes() {
+        let s = |tags: &[(&str, &str)]| Subnet {
+            tags: tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Default::default()
+        };
+        assert_eq!(
+            s(&[(
+                "immutable_metadata",
+                r#"{"purpose": "internal", "target": "ec2"}"#
+            )])
+            .purpose()
+            .unwrap(),
+            "internal"
+        );
+        assert_eq!(
+            s(&[("Name", "vpc0.external.us-west-2a")])
+                .purpose()
+                .unwrap(),
+            "external (vpc0)"
+        );
+        assert_eq!(s(&[("name", "a.b")]).purpose(), None);
+        assert_eq!(s(&[]).purpose(), None);
+    }
+
+    #[test]
+    fn trust_policies_with_strings_or_lists() {
+        let role = |doc: &str| Role {
+            arn: "arn".into(),
+            assume_role_policy_document: doc.into(),
+        };
+        let single = r#"{"Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#;
+        let lists = r#"{"Statement": {"Principal": {"Service": ["ec2.amazonaws.com", "ecs-tasks.amazonaws.com"]}, "Action": ["sts:AssumeRole", "sts:TagSession"]}}"#;
+        let other = r#"{"Statement": [{"Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#;
+        let deny = r#"{"Statement": [{"Effect": "Deny", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#;
+        assert!(role(single).trusts_service("ecs-tasks.amazonaws.com"));
+        assert!(role(lists).trusts_service("ecs-tasks.amazonaws.com"));
+        assert!(!role(other).trusts_service("ecs-tasks.amazonaws.com"));
+        assert!(!role(deny).trusts_service("ecs-tasks.amazonaws.com"));
+        assert!(!role("not json").trusts_service("ecs-tasks.amazonaws.com"));
+    }
+}
