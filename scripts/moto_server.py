@@ -3,7 +3,8 @@
 5.2.5 differs from AWS fixed first (aws-emulator-notes.md §9). Each fix restores the behaviour
 AWS documents; the deployer itself never works around the emulator.
 
-usage: moto_server.py HOST PORT
+usage: moto_server.py HOST PORT [PARENT_PID]
+With PARENT_PID the server exits when that process does (test harnesses start it that way).
 """
 import sys
 import threading
@@ -92,8 +93,25 @@ def deregister_scalable_target(self, namespace, r_id, dimension):
 aas_models.ApplicationAutoscalingBackend.deregister_scalable_target = deregister_scalable_target
 
 
+def exit_with_parent(pid):
+    import os
+    import time
+
+    def watch():
+        while True:
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                os._exit(0)
+            time.sleep(0.5)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 if __name__ == "__main__":
     from moto.server import main
 
     host, port = sys.argv[1], sys.argv[2]
+    if len(sys.argv) > 3:
+        exit_with_parent(int(sys.argv[3]))
     main(["-H", host, "-p", port])

@@ -1,6 +1,8 @@
 //! The `ecs-deployer` binary: parses the command line, sets up logging on stderr, runs the
 //! command on a single-threaded runtime (a deploy is I/O-bound) and exits with its code.
 
+use std::io::IsTerminal;
+
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -15,6 +17,7 @@ fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .without_time()
         .init();
