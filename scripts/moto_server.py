@@ -93,6 +93,113 @@ def deregister_scalable_target(self, namespace, r_id, dimension):
 aas_models.ApplicationAutoscalingBackend.deregister_scalable_target = deregister_scalable_target
 
 
+class FaultsAndTiming:
+    """WSGI middleware for the test harness and the benchmark (not an AWS behaviour):
+
+    * a fixed delay added to every AWS request (`POST /_harness {"delayMs": 50}`), to model
+      the 40-150 ms round trips of the real service;
+    * fault rules (`POST /_harness {"rules": [...]}`): for requests whose operation is
+      `operation` and whose body contains `match`, answer `action` instead, at most `times` times:
+      `throttle` (400 ThrottlingException), `5xx` (503), `reset` (connection closed before an
+      answer), `lost` (the request is applied, then the answer is replaced by a 500: the
+      client never learns that it succeeded), `error` (`status`/`code`/`message` given);
+    * a log of every AWS request with its operation and start/end times (`GET /_harness/requests`),
+      from which the benchmark reads the request count and the longest dependent chain.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.lock = threading.Lock()
+        self.delay_ms = 0
+        self.rules = []
+        self.requests = []
+
+    @staticmethod
+    def operation(environ, body):
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target:
+            return target.rsplit(".", 1)[-1]
+        from urllib.parse import parse_qs
+        try:
+            return parse_qs(body.decode("utf-8", "replace")).get("Action", [""])[0]
+        except Exception:
+            return ""
+
+    def harness(self, environ, start_response):
+        import json
+        method = environ["REQUEST_METHOD"]
+        path = environ.get("PATH_INFO", "")
+        if method == "POST" and path == "/_harness":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            conf = json.loads(environ["wsgi.input"].read(length) or b"{}")
+            with self.lock:
+                if "delayMs" in conf:
+                    self.delay_ms = int(conf["delayMs"])
+                if "rules" in conf:
+                    self.rules = [dict(r, used=0) for r in conf["rules"]]
+            out = b"{}"
+        elif path == "/_harness/requests":
+            with self.lock:
+                out = json.dumps(self.requests).encode()
+                if method == "DELETE":
+                    self.requests = []
+        elif path == "/_harness/rules":
+            with self.lock:
+                out = json.dumps(self.rules).encode()
+        else:
+            out = b"{}"
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(out)))])
+        return [out]
+
+    def __call__(self, environ, start_response):
+        import io
+        import time
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_harness"):
+            return self.harness(environ, start_response)
+        if path.startswith("/moto-api"):
+            return self.app(environ, start_response)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        op = self.operation(environ, body)
+        started = time.time()
+        rule = None
+        with self.lock:
+            delay = self.delay_ms
+            for r in self.rules:
+                if r.get("operation") in (op, "*") and r.get("match", "").encode() in body and r["used"] < r.get("times", 1):
+                    r["used"] += 1
+                    rule = r
+                    break
+        if delay:
+            time.sleep(delay / 1000.0)
+        try:
+            if rule is None:
+                return self.app(environ, start_response)
+            action = rule["action"]
+            if action == "reset":
+                raise ConnectionResetError("injected connection reset")
+            if action == "lost":
+                self.app(environ, lambda *a, **k: None)
+                return self.answer(start_response, 500, "InternalFailure", "injected: the response was lost after the request was applied")
+            if action == "throttle":
+                return self.answer(start_response, 400, "ThrottlingException", "Rate exceeded")
+            if action == "5xx":
+                return self.answer(start_response, 503, "ServiceUnavailable", "injected 503")
+            return self.answer(start_response, int(rule.get("status", 400)), rule.get("code", "InjectedError"), rule.get("message", "injected"))
+        finally:
+            with self.lock:
+                self.requests.append({"operation": op, "start": started, "end": time.time(), "fault": rule["action"] if rule else None})
+
+    @staticmethod
+    def answer(start_response, status, code, message):
+        import json
+        out = json.dumps({"__type": code, "message": message}).encode()
+        start_response(f"{status} Injected", [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-errortype", code), ("Content-Length", str(len(out)))])
+        return [out]
+
+
 def exit_with_parent(pid):
     import os
     import time
@@ -109,9 +216,11 @@ def exit_with_parent(pid):
 
 
 if __name__ == "__main__":
-    from moto.server import main
+    from moto.server import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import run_simple
 
-    host, port = sys.argv[1], sys.argv[2]
+    host, port = sys.argv[1], int(sys.argv[2])
     if len(sys.argv) > 3:
         exit_with_parent(int(sys.argv[3]))
-    main(["-H", host, "-p", port])
+    app = DomainDispatcherApplication(create_backend_app)
+    run_simple(host, port, FaultsAndTiming(app), threaded=True)

@@ -78,12 +78,7 @@ impl Account {
         if role.starts_with("arn:") {
             return Some(role.to_string());
         }
-        Some(format!(
-            "arn:{}:iam::{}:{}",
-            partition(region),
-            self.account_id,
-            role
-        ))
+        Some(format!("arn:{}:iam::{}:{}", partition(region), self.account_id, role))
     }
 
     pub fn has_region(&self, region: &str) -> bool {
@@ -163,9 +158,7 @@ fn scalar_string<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<
     match Value::deserialize(d)? {
         Value::String(s) => Ok(s),
         Value::Number(n) => Ok(n.to_string()),
-        other => Err(serde::de::Error::custom(format!(
-            "expected a string, found {other:?}"
-        ))),
+        other => Err(serde::de::Error::custom(format!("expected a string, found {other:?}"))),
     }
 }
 
@@ -193,11 +186,7 @@ impl Config {
         if let Some(path) = std::env::var_os("ECS_DEPLOYER_CONFIG").filter(|p| !p.is_empty()) {
             return std::env::split_paths(&path).collect();
         }
-        ["clouddriver.yml", "clouddriver-local.yml"]
-            .iter()
-            .map(PathBuf::from)
-            .filter(|p| p.is_file())
-            .collect()
+        ["clouddriver.yml", "clouddriver-local.yml"].iter().map(PathBuf::from).filter(|p| p.is_file()).collect()
     }
 
     /// Reads and merges `files` in order.
@@ -205,13 +194,10 @@ impl Config {
         let mut merged = Value::Mapping(Default::default());
         for path in files {
             let text = read_config_file(path)?;
-            let value: Value = serde_yaml_ng::from_str(&text)
-                .map_err(|e| Error::Config(format!("{}: invalid YAML: {e}", path.display())))?;
+            let value: Value =
+                serde_yaml_ng::from_str(&text).map_err(|e| Error::Config(format!("{}: invalid YAML: {e}", path.display())))?;
             if !matches!(value, Value::Mapping(_) | Value::Null) {
-                return Err(Error::Config(format!(
-                    "{}: expected a mapping with `aws:` and `ecs:` keys",
-                    path.display()
-                )));
+                return Err(Error::Config(format!("{}: expected a mapping with `aws:` and `ecs:` keys", path.display())));
             }
             if !value.is_null() {
                 merge(&mut merged, value);
@@ -222,8 +208,7 @@ impl Config {
 
     /// Parses one YAML document (used by tests and by `load`).
     pub fn from_yaml(text: &str) -> Result<Self> {
-        let value: Value = serde_yaml_ng::from_str(text)
-            .map_err(|e| Error::Config(format!("invalid YAML: {e}")))?;
+        let value: Value = serde_yaml_ng::from_str(text).map_err(|e| Error::Config(format!("invalid YAML: {e}")))?;
         Self::from_value(value, Vec::new())
     }
 
@@ -231,49 +216,30 @@ impl Config {
         let where_ = if files.is_empty() {
             "configuration".to_string()
         } else {
-            files
-                .iter()
-                .map(|f| f.display().to_string())
-                .collect::<Vec<_>>()
-                .join(" + ")
+            files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(" + ")
         };
         let raw: RawConfig = if value.is_null() {
             RawConfig::default()
         } else {
-            serde_path_to_error::deserialize(value)
-                .map_err(|e| Error::Config(format!("{where_}: `{}`: {}", e.path(), e.inner())))?
+            serde_path_to_error::deserialize(value).map_err(|e| Error::Config(format!("{where_}: `{}`: {}", e.path(), e.inner())))?
         };
         Ok(Config { files, raw })
     }
 
     /// Names of all ECS accounts.
     pub fn ecs_account_names(&self) -> Vec<&str> {
-        self.raw
-            .ecs
-            .accounts
-            .iter()
-            .map(|a| a.name.as_str())
-            .collect()
+        self.raw.ecs.accounts.iter().map(|a| a.name.as_str()).collect()
     }
 
     /// Resolves the ECS account `name` into an [`Account`].
     pub fn account(&self, name: &str) -> Result<Account> {
         let known = || {
             let names = self.ecs_account_names();
-            if names.is_empty() {
-                let files = if self.files.is_empty() {
-                    "no configuration file was found (looked for $ECS_DEPLOYER_CONFIG, ./clouddriver.yml, ./clouddriver-local.yml)".to_string()
-                } else {
-                    format!(
-                        "{} define no `ecs.accounts`",
-                        self.files
-                            .iter()
-                            .map(|f| f.display().to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                };
-                files
+            if names.is_empty() && self.files.is_empty() {
+                "no configuration file was found (looked for $ECS_DEPLOYER_CONFIG, ./clouddriver.yml, ./clouddriver-local.yml)".to_string()
+            } else if names.is_empty() {
+                let files: Vec<String> = self.files.iter().map(|f| f.display().to_string()).collect();
+                format!("{} define no `ecs.accounts`", files.join(", "))
             } else {
                 format!("known ECS accounts: {}", names.join(", "))
             }
@@ -285,43 +251,23 @@ impl Config {
                     known()
                 )));
             }
-            return Err(Error::Config(format!(
-                "credentials not found: no ECS account named `{name}` ({})",
-                known()
-            )));
+            return Err(Error::Config(format!("credentials not found: no ECS account named `{name}` ({})", known())));
         };
         if self.raw.ecs.enabled == Some(false) {
-            return Err(Error::Config(
-                "the ECS provider is disabled (`ecs.enabled: false`)".into(),
-            ));
+            return Err(Error::Config("the ECS provider is disabled (`ecs.enabled: false`)".into()));
         }
         let Some(aws_name) = ecs.aws_account.as_deref() else {
-            return Err(Error::Config(format!(
-                "ECS account `{name}` has no `awsAccount`; set it to the name of an `aws.accounts` entry"
-            )));
+            return Err(Error::Config(format!("ECS account `{name}` has no `awsAccount`; set it to the name of an `aws.accounts` entry")));
         };
         let Some(aws) = self.raw.aws.accounts.iter().find(|a| a.name == aws_name) else {
-            let names: Vec<&str> = self
-                .raw
-                .aws
-                .accounts
-                .iter()
-                .map(|a| a.name.as_str())
-                .collect();
+            let names: Vec<&str> = self.raw.aws.accounts.iter().map(|a| a.name.as_str()).collect();
             return Err(Error::Config(format!(
                 "ECS account `{name}` maps to AWS account `{aws_name}`, which is not in `aws.accounts` (known: {})",
-                if names.is_empty() {
-                    "none".to_string()
-                } else {
-                    names.join(", ")
-                }
+                if names.is_empty() { "none".to_string() } else { names.join(", ") }
             )));
         };
         if self.raw.aws.enabled == Some(false) {
-            return Err(Error::Config(
-                "the AWS provider is disabled (`aws.enabled: false`), and ECS accounts ride on it"
-                    .into(),
-            ));
+            return Err(Error::Config("the AWS provider is disabled (`aws.enabled: false`), and ECS accounts ride on it".into()));
         }
         if aws.account_id.len() != 12 || !aws.account_id.bytes().all(|b| b.is_ascii_digit()) {
             return Err(Error::Config(format!(
@@ -329,11 +275,7 @@ impl Config {
                 aws.account_id
             )));
         }
-        let naming = ecs
-            .naming_strategy
-            .as_deref()
-            .or(self.raw.ecs.default_naming_strategy.as_deref())
-            .unwrap_or("default");
+        let naming = ecs.naming_strategy.as_deref().or(self.raw.ecs.default_naming_strategy.as_deref()).unwrap_or("default");
         let naming_strategy = match naming {
             "default" => NamingStrategy::Default,
             "tags" => NamingStrategy::Tags,
@@ -352,11 +294,7 @@ impl Config {
                 )));
             }
         };
-        let assume_role = aws
-            .assume_role
-            .clone()
-            .or_else(|| self.raw.aws.default_assume_role.clone())
-            .filter(|r| !r.is_empty());
+        let assume_role = aws.assume_role.clone().or_else(|| self.raw.aws.default_assume_role.clone()).filter(|r| !r.is_empty());
         Ok(Account {
             name: name.to_string(),
             aws_account: aws_name.to_string(),
@@ -364,16 +302,10 @@ impl Config {
             regions: aws
                 .regions
                 .iter()
-                .map(|r| RegionConfig {
-                    name: r.name.clone(),
-                    availability_zones: r.availability_zones.clone(),
-                })
+                .map(|r| RegionConfig { name: r.name.clone(), availability_zones: r.availability_zones.clone() })
                 .collect(),
             assume_role,
-            session_name: aws
-                .session_name
-                .clone()
-                .unwrap_or_else(|| "Spinnaker".to_string()),
+            session_name: aws.session_name.clone().unwrap_or_else(|| "Spinnaker".to_string()),
             naming_strategy,
             iam_role_mode,
         })
@@ -383,19 +315,11 @@ impl Config {
 /// Reads a configuration file with an error that names it.
 fn read_config_file(path: &Path) -> Result<String> {
     if path.is_dir() {
-        return Err(Error::Config(format!(
-            "{}: is a directory, expected a YAML file",
-            path.display()
-        )));
+        return Err(Error::Config(format!("{}: is a directory, expected a YAML file", path.display())));
     }
-    let meta =
-        std::fs::metadata(path).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+    let meta = std::fs::metadata(path).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
     if meta.len() > 4 * 1024 * 1024 {
-        return Err(Error::Config(format!(
-            "{}: {} bytes is too large for a configuration file (limit 4 MiB)",
-            path.display(),
-            meta.len()
-        )));
+        return Err(Error::Config(format!("{}: {} bytes is too large for a configuration file (limit 4 MiB)", path.display(), meta.len())));
     }
     std::fs::read_to_string(path).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
 }
@@ -437,21 +361,12 @@ ecs:
         let account = config.account("ecs-prod").unwrap();
         assert_eq!(account.account_id, "123456789012");
         assert_eq!(account.aws_account, "aws-prod");
-        assert_eq!(
-            account.assume_role.as_deref(),
-            Some("role/SpinnakerManaged")
-        );
+        assert_eq!(account.assume_role.as_deref(), Some("role/SpinnakerManaged"));
         assert_eq!(account.session_name, "Spinnaker");
         assert_eq!(account.naming_strategy, NamingStrategy::Default);
         assert_eq!(account.iam_role_mode, IamRoleMode::ServiceLinked);
-        assert_eq!(
-            account.role_arn("us-west-2").unwrap(),
-            "arn:aws:iam::123456789012:role/SpinnakerManaged"
-        );
-        assert_eq!(
-            account.role_arn("cn-north-1").unwrap(),
-            "arn:aws-cn:iam::123456789012:role/SpinnakerManaged"
-        );
+        assert_eq!(account.role_arn("us-west-2").unwrap(), "arn:aws:iam::123456789012:role/SpinnakerManaged");
+        assert_eq!(account.role_arn("cn-north-1").unwrap(), "arn:aws-cn:iam::123456789012:role/SpinnakerManaged");
         assert!(account.has_region("us-west-2") && !account.has_region("eu-west-1"));
     }
 
@@ -463,10 +378,7 @@ ecs:
         assert_eq!(account.naming_strategy, NamingStrategy::Tags);
         assert_eq!(account.iam_role_mode, IamRoleMode::Legacy);
         assert_eq!(account.session_name, "ecs-deployer");
-        assert_eq!(
-            account.role_arn("us-east-1").unwrap(),
-            "arn:aws-cn:iam::000000000042:role/Deployer"
-        );
+        assert_eq!(account.role_arn("us-east-1").unwrap(), "arn:aws-cn:iam::000000000042:role/Deployer");
         assert_eq!(account.regions[0].availability_zones, vec!["us-east-1a"]);
     }
 
@@ -477,10 +389,7 @@ ecs:
         assert_eq!(err.exit_code(), 2);
         assert!(err.to_string().contains("ecs-prod, ecs-other"), "{err}");
         let err = config.account("ecs-broken").unwrap_err().to_string();
-        assert!(
-            err.contains("`nope`") && err.contains("aws-prod, aws-other"),
-            "{err}"
-        );
+        assert!(err.contains("`nope`") && err.contains("aws-prod, aws-other"), "{err}");
         let err = config.account("aws-prod").unwrap_err().to_string();
         assert!(err.contains("is an AWS account"), "{err}");
     }
@@ -491,11 +400,7 @@ ecs:
         let a = dir.path().join("clouddriver.yml");
         let b = dir.path().join("clouddriver-local.yml");
         std::fs::write(&a, BASE).unwrap();
-        std::fs::write(
-            &b,
-            "aws:\n  defaultAssumeRole: role/Local\necs:\n  defaultNamingStrategy: tags\n",
-        )
-        .unwrap();
+        std::fs::write(&b, "aws:\n  defaultAssumeRole: role/Local\necs:\n  defaultNamingStrategy: tags\n").unwrap();
         let config = Config::load(&[a, b]).unwrap();
         let account = config.account("ecs-prod").unwrap();
         assert_eq!(account.assume_role.as_deref(), Some("role/Local"));
@@ -509,31 +414,22 @@ ecs:
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("bad.yml");
         std::fs::write(&a, "aws: [unclosed").unwrap();
-        let err = Config::load(std::slice::from_ref(&a))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("bad.yml") && err.contains("invalid YAML"),
-            "{err}"
-        );
-        let err = Config::load(&[dir.path().to_path_buf()])
-            .unwrap_err()
-            .to_string();
+        let err = Config::load(std::slice::from_ref(&a)).unwrap_err().to_string();
+        assert!(err.contains("bad.yml") && err.contains("invalid YAML"), "{err}");
+        let err = Config::load(&[dir.path().to_path_buf()]).unwrap_err().to_string();
         assert!(err.contains("is a directory"), "{err}");
-        let err = Config::from_yaml("aws:\n  accounts:\n    - name: x\n      accountId: 12\necs:\n  accounts: [{name: e, awsAccount: x}]\n")
-            .unwrap()
-            .account("e")
-            .unwrap_err()
-            .to_string();
+        let err =
+            Config::from_yaml("aws:\n  accounts:\n    - name: x\n      accountId: 12\necs:\n  accounts: [{name: e, awsAccount: x}]\n")
+                .unwrap()
+                .account("e")
+                .unwrap_err()
+                .to_string();
         assert!(err.contains("12 digits"), "{err}");
         let err = Config::from_yaml("ecs:\n  accounts: [{name: e, awsAccount: x, namingStrategy: weird}]\naws:\n  accounts: [{name: x, accountId: '123456789012'}]\n")
             .unwrap()
             .account("e")
             .unwrap_err()
             .to_string();
-        assert!(
-            err.contains("could not find naming strategy `weird`"),
-            "{err}"
-        );
+        assert!(err.contains("could not find naming strategy `weird`"), "{err}");
     }
 }

@@ -93,27 +93,15 @@ impl DeployOutcome {
 /// Fills the description from what Orca usually folds in and from the command line.
 fn merge_inputs(d: &mut CreateServerGroup, options: &DeployOptions) {
     if d.docker_image_address.as_deref().is_none_or(str::is_empty)
-        && let Some(image) = d
-            .image_description
-            .as_ref()
-            .and_then(ImageDescription::image)
+        && let Some(image) = d.image_description.as_ref().and_then(ImageDescription::image)
     {
         d.docker_image_address = Some(image);
     }
     if d.container_to_image_map.is_none()
         && let Some(mappings) = &d.container_mappings
     {
-        d.container_to_image_map = Some(
-            mappings
-                .iter()
-                .filter_map(|m| {
-                    Some((
-                        m.container_name.clone()?,
-                        m.image_description.as_ref()?.image()?,
-                    ))
-                })
-                .collect(),
-        );
+        d.container_to_image_map =
+            Some(mappings.iter().filter_map(|m| Some((m.container_name.clone()?, m.image_description.as_ref()?.image()?))).collect());
     }
     if !options.images.is_empty() {
         let map = d.container_to_image_map.get_or_insert_with(Vec::new);
@@ -129,10 +117,7 @@ fn merge_inputs(d: &mut CreateServerGroup, options: &DeployOptions) {
 
 /// The artifact document of an artifact-mode description (§3.2): `--artifact`, the SpEL-processed
 /// inline object, or a resolved `embedded/base64` artifact.
-fn artifact_document(
-    d: &CreateServerGroup,
-    options: &DeployOptions,
-) -> std::result::Result<Option<Value>, FieldError> {
+fn artifact_document(d: &CreateServerGroup, options: &DeployOptions) -> std::result::Result<Option<Value>, FieldError> {
     if let Some(doc) = &options.artifact {
         return Ok(Some(doc.clone()));
     }
@@ -161,24 +146,14 @@ fn artifact_document(
     match artifact.kind.as_deref() {
         Some("embedded/base64") => {
             let reference = artifact.reference.as_deref().unwrap_or_default();
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(reference.trim())
-                .map_err(|e| {
-                    FieldError::new(
-                        format!("{field}.reference"),
-                        code,
-                        format!("the embedded/base64 artifact's reference is not base64: {e}"),
-                    )
-                })?;
+            let bytes = base64::engine::general_purpose::STANDARD.decode(reference.trim()).map_err(|e| {
+                FieldError::new(format!("{field}.reference"), code, format!("the embedded/base64 artifact's reference is not base64: {e}"))
+            })?;
             serde_json::from_slice(&bytes).map(Some).map_err(|e| {
                 FieldError::new(
                     format!("{field}.reference"),
                     code,
-                    format!(
-                        "the embedded/base64 artifact is not JSON (line {}, column {}): {e}",
-                        e.line(),
-                        e.column()
-                    ),
+                    format!("the embedded/base64 artifact is not JSON (line {}, column {}): {e}", e.line(), e.column()),
                 )
             })
         }
@@ -194,22 +169,14 @@ fn artifact_document(
 }
 
 /// Everything checked before AWS is contacted: the description, the account, the artifact.
-pub fn prepare(
-    config: &Config,
-    mut description: CreateServerGroup,
-    options: &DeployOptions,
-) -> Result<(DeployRequest, Option<Account>)> {
+pub fn prepare(config: &Config, mut description: CreateServerGroup, options: &DeployOptions) -> Result<(DeployRequest, Option<Account>)> {
     merge_inputs(&mut description, options);
     let mut errors = Vec::new();
     let account = match description.account_name() {
         Some(name) => match config.account(name) {
             Ok(a) => Some(a),
             Err(e) => {
-                errors.push(FieldError::new(
-                    "credentials",
-                    "createServerGroupDescription.credentials.invalid",
-                    e.to_string(),
-                ));
+                errors.push(FieldError::new("credentials", "createServerGroupDescription.credentials.invalid", e.to_string()));
                 None
             }
         },
@@ -226,17 +193,16 @@ pub fn prepare(
                         errors.push(FieldError::new(
                             "source.region",
                             "createServerGroupDescription.source.region.not.configured",
-                            format!("source region `{region}` is not configured for account `{name}` (its regions: {})", a.region_names().join(", ")),
+                            format!(
+                                "source region `{region}` is not configured for account `{name}` (its regions: {})",
+                                a.region_names().join(", ")
+                            ),
                         ));
                     }
                     Some(a)
                 }
                 Err(e) => {
-                    errors.push(FieldError::new(
-                        "source.account",
-                        "createServerGroupDescription.source.account.invalid",
-                        e.to_string(),
-                    ));
+                    errors.push(FieldError::new("source.account", "createServerGroupDescription.source.account.invalid", e.to_string()));
                     None
                 }
             }
@@ -261,90 +227,41 @@ pub fn prepare(
         return Err(Error::Invalid(errors));
     }
     let account = account.expect("validated: an account name is present and resolved");
-    Ok((
-        DeployRequest::new(description, account, artifact),
-        source_account,
-    ))
+    Ok((DeployRequest::new(description, account, artifact), source_account))
 }
 
 /// Reads the versions of the Spinnaker cluster and the status of each candidate name.
-async fn observe_candidates(
-    session: &Session,
-    req: &DeployRequest,
-) -> std::result::Result<Vec<(u32, Option<String>)>, AwsError> {
+async fn observe_candidates(session: &Session, req: &DeployRequest) -> std::result::Result<Vec<(u32, Option<String>)>, AwsError> {
     let naming = req.account.naming_strategy;
     let listed = session.list_service_names(&req.ecs_cluster).await?;
     let taken = match naming {
         crate::config::NamingStrategy::Default => {
             let none: &[(String, String)] = &[];
-            plan::taken_versions(
-                &req.moniker,
-                naming,
-                listed.iter().map(|n| (n.as_str(), none)),
-            )
+            plan::taken_versions(&req.moniker, naming, listed.iter().map(|n| (n.as_str(), none)))
         }
         crate::config::NamingStrategy::Tags => {
-            let maybe: Vec<String> = listed
-                .into_iter()
-                .filter(|n| plan::may_belong(&req.moniker, naming, n))
-                .collect();
-            let described = session
-                .describe_services(&req.ecs_cluster, &maybe, true)
-                .await?;
-            plan::taken_versions(
-                &req.moniker,
-                naming,
-                described
-                    .iter()
-                    .map(|s| (s.service_name.as_str(), s.tags.as_slice())),
-            )
+            let maybe: Vec<String> = listed.into_iter().filter(|n| plan::may_belong(&req.moniker, naming, n)).collect();
+            let described = session.describe_services(&req.ecs_cluster, &maybe, true).await?;
+            plan::taken_versions(&req.moniker, naming, described.iter().map(|s| (s.service_name.as_str(), s.tags.as_slice())))
         }
     };
     let versions = candidate_versions(&taken);
-    let names: Vec<String> = versions
-        .iter()
-        .map(|v| req.moniker.server_group(*v))
-        .collect();
-    let described = if names.is_empty() {
-        Vec::new()
-    } else {
-        session
-            .describe_services(&req.ecs_cluster, &names, false)
-            .await?
-    };
-    Ok(versions
-        .iter()
-        .zip(&names)
-        .map(|(v, n)| {
-            (
-                *v,
-                described
-                    .iter()
-                    .find(|s| &s.service_name == n)
-                    .map(|s| s.status.clone()),
-            )
-        })
-        .collect())
+    let names: Vec<String> = versions.iter().map(|v| req.moniker.server_group(*v)).collect();
+    let described = if names.is_empty() { Vec::new() } else { session.describe_services(&req.ecs_cluster, &names, false).await? };
+    Ok(versions.iter().zip(&names).map(|(v, n)| (*v, described.iter().find(|s| &s.service_name == n).map(|s| s.status.clone()))).collect())
 }
 
 /// Observes everything the plan needs, all reads at once.
-async fn observe(
-    session: &Session,
-    source_session: Option<&Session>,
-    req: &DeployRequest,
-) -> std::result::Result<Observed, AwsError> {
+async fn observe(session: &Session, source_session: Option<&Session>, req: &DeployRequest) -> std::result::Result<Observed, AwsError> {
     let d = &req.description;
     let awsvpc = req.network_mode() == Some("awsvpc");
     let source = async {
         match (source_session, &req.source) {
             (Some(s), Some(src)) => {
-                let resource_id =
-                    format!("service/{}/{}", src.ecs_cluster_name, src.server_group_name);
+                let resource_id = format!("service/{}/{}", src.ecs_cluster_name, src.server_group_name);
                 let names = [src.server_group_name.clone()];
-                let (target, service) = tokio::try_join!(
-                    s.describe_scalable_target(&resource_id),
-                    s.describe_services(&src.ecs_cluster_name, &names, false)
-                )?;
+                let (target, service) =
+                    tokio::try_join!(s.describe_scalable_target(&resource_id), s.describe_services(&src.ecs_cluster_name, &names, false))?;
                 Ok::<_, AwsError>((target, service.into_iter().find(|s| s.status != "INACTIVE")))
             }
             _ => Ok((None, None)),
@@ -356,31 +273,16 @@ async fn observe(
             None => Ok(None),
         }
     };
-    let subnets = async {
-        if awsvpc && !d.subnet_purposes().is_empty() {
-            session.describe_subnets(&d.zones()).await
-        } else {
-            Ok(Vec::new())
-        }
-    };
+    let subnets =
+        async { if awsvpc && !d.subnet_purposes().is_empty() { session.describe_subnets(&d.zones()).await } else { Ok(Vec::new()) } };
     let security_groups = async {
         match &d.security_group_names {
-            Some(names) if awsvpc && !names.is_empty() => {
-                session.describe_security_groups(names).await
-            }
+            Some(names) if awsvpc && !names.is_empty() => session.describe_security_groups(names).await,
             _ => Ok(Vec::new()),
         }
     };
     let target_group_names = req.target_group_names();
-    let (
-        candidates,
-        (source_target, source_service),
-        task_role,
-        tagging_enabled,
-        target_groups,
-        subnets,
-        security_groups,
-    ) = tokio::try_join!(
+    let (candidates, (source_target, source_service), task_role, tagging_enabled, target_groups, subnets, security_groups) = tokio::try_join!(
         observe_candidates(session, req),
         source,
         role,
@@ -389,37 +291,18 @@ async fn observe(
         subnets,
         security_groups,
     )?;
-    Ok(Observed {
-        candidates,
-        source_service,
-        source_target,
-        task_role,
-        tagging_enabled,
-        target_groups,
-        subnets,
-        security_groups,
-    })
+    Ok(Observed { candidates, source_service, source_target, task_role, tagging_enabled, target_groups, subnets, security_groups })
 }
 
 /// A client token for CreateService: the same for every SDK retry of this deploy's request, so
 /// a retry after a lost response returns the service instead of creating a second one.
 fn client_token(plan: &DeployPlan, task_definition_arn: &str) -> String {
     let mut h = Sha256::new();
-    for part in [
-        &plan.account,
-        &plan.region,
-        &plan.ecs_cluster_name,
-        &plan.server_group_name,
-        task_definition_arn,
-    ] {
+    for part in [&plan.account, &plan.region, &plan.ecs_cluster_name, &plan.server_group_name, task_definition_arn] {
         h.update(part.as_bytes());
         h.update([0]);
     }
-    h.finalize()
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    h.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
 /// What a deploy created so far, so a failure can say it and remove it.
@@ -461,17 +344,13 @@ impl Created {
             };
             match result.await {
                 Ok(()) => report.push(format!("removed service {name} (scaled to 0, deleted)")),
-                Err(e) => report.push(format!(
-                    "could not remove service {name}: {e}; it still exists"
-                )),
+                Err(e) => report.push(format!("could not remove service {name}: {e}; it still exists")),
             }
         }
         if let Some(arn) = &self.task_definition_arn {
             match session.deregister_task_definition(arn).await {
                 Ok(()) => report.push(format!("deregistered task definition {arn}")),
-                Err(e) => report.push(format!(
-                    "could not deregister task definition {arn}: {e}; it is still ACTIVE"
-                )),
+                Err(e) => report.push(format!("could not deregister task definition {arn}: {e}; it is still ACTIVE")),
             }
         }
         report
@@ -481,9 +360,7 @@ impl Created {
 /// RegisterScalableTarget right after CreateService can fail while ECS is eventually
 /// consistent ("ECS service doesn't exist"); retry that error only, with a bound.
 pub fn retry_delays() -> impl Iterator<Item = Duration> {
-    [500u64, 1000, 2000, 4000, 8000]
-        .into_iter()
-        .map(Duration::from_millis)
+    [500u64, 1000, 2000, 4000, 8000].into_iter().map(Duration::from_millis)
 }
 
 fn is_service_not_yet_visible(e: &AwsError) -> bool {
@@ -495,18 +372,13 @@ fn is_name_taken(e: &AwsError) -> bool {
     e.is("InvalidParameterException") && e.message.contains("not idempotent")
 }
 
-async fn register_scalable_target(
-    session: &Session,
-    body: &Value,
-) -> std::result::Result<(), AwsError> {
+async fn register_scalable_target(session: &Session, body: &Value) -> std::result::Result<(), AwsError> {
     let mut delays = retry_delays();
     loop {
         match session.register_scalable_target(body).await {
             Err(e) if is_service_not_yet_visible(&e) => match delays.next() {
                 Some(delay) => {
-                    warn!(
-                        "the new service is not visible to Application Auto Scaling yet; retrying in {delay:?}"
-                    );
+                    warn!("the new service is not visible to Application Auto Scaling yet; retrying in {delay:?}");
                     tokio::time::sleep(delay).await;
                 }
                 None => return Err(e),
@@ -517,29 +389,19 @@ async fn register_scalable_target(
 }
 
 /// Runs createServerGroup.
-pub async fn deploy(
-    config: &Config,
-    description: CreateServerGroup,
-    options: &DeployOptions,
-) -> Result<DeployOutcome> {
+pub async fn deploy(config: &Config, description: CreateServerGroup, options: &DeployOptions) -> Result<DeployOutcome> {
     info!("Initializing Create Amazon ECS Server Group Operation...");
     let (req, source_account) = prepare(config, description, options)?;
     let source_account = source_account.filter(|_| req.source.is_some());
-    let same_session =
-        |a: &Account, region: &str| a.name == req.account.name && region == req.region;
+    let same_session = |a: &Account, region: &str| a.name == req.account.name && region == req.region;
     let (session, source_session) = match (&source_account, &req.source) {
         (Some(a), Some(src)) if !same_session(a, &src.region) => {
-            let (s, src_s) = tokio::try_join!(
-                Session::connect(&req.account, &req.region),
-                Session::connect(a, &src.region)
-            )?;
+            let (s, src_s) = tokio::try_join!(Session::connect(&req.account, &req.region), Session::connect(a, &src.region))?;
             (s, Some(src_s))
         }
         _ => (Session::connect(&req.account, &req.region).await?, None),
     };
-    let source_session = source_session
-        .as_ref()
-        .or(req.source.as_ref().map(|_| &session));
+    let source_session = source_session.as_ref().or(req.source.as_ref().map(|_| &session));
 
     const MAX_NAME_RACES: usize = 5;
     for attempt in 1..=MAX_NAME_RACES {
@@ -556,17 +418,11 @@ pub async fn deploy(
         match apply(&session, &plan, options).await {
             Ok(outcome) => return Ok(outcome),
             Err(ApplyFailure::NameTaken) if attempt < MAX_NAME_RACES => {
-                warn!(
-                    "{} was created by another deploy at the same time; choosing the next version",
-                    plan.server_group_name
-                );
+                warn!("{} was created by another deploy at the same time; choosing the next version", plan.server_group_name);
             }
             Err(ApplyFailure::NameTaken) => {
                 return Err(Error::Failed {
-                    message: format!(
-                        "other deploys kept taking the next name of {} ({MAX_NAME_RACES} tries)",
-                        req.moniker.cluster()
-                    ),
+                    message: format!("other deploys kept taking the next name of {} ({MAX_NAME_RACES} tries)", req.moniker.cluster()),
                     report: vec!["nothing was left behind by this deploy".into()],
                 });
             }
@@ -583,13 +439,7 @@ enum ApplyFailure {
 }
 
 /// Reports a failed apply: what was created, and what was removed again.
-async fn failure(
-    session: &Session,
-    plan: &DeployPlan,
-    options: &DeployOptions,
-    error: AwsError,
-    created: &Created,
-) -> ApplyFailure {
+async fn failure(session: &Session, plan: &DeployPlan, options: &DeployOptions, error: AwsError, created: &Created) -> ApplyFailure {
     let mut report = Vec::new();
     if created.describe().is_empty() {
         report.push("nothing was created".to_string());
@@ -599,27 +449,17 @@ async fn failure(
     } else {
         report.extend(created.remove(session).await);
     }
-    report.push(format!(
-        "the previous server groups of {} were not touched",
-        plan.family
-    ));
+    report.push(format!("the previous server groups of {} were not touched", plan.family));
     ApplyFailure::Error(Error::Aws { error, report })
 }
 
 /// Applies the plan in order. Decides nothing: on failure it removes what it created.
-async fn apply(
-    session: &Session,
-    plan: &DeployPlan,
-    options: &DeployOptions,
-) -> std::result::Result<DeployOutcome, ApplyFailure> {
+async fn apply(session: &Session, plan: &DeployPlan, options: &DeployOptions) -> std::result::Result<DeployOutcome, ApplyFailure> {
     let mut created = Created::default();
     let fail = |error, created| failure(session, plan, options, error, created);
 
     info!("Creating Amazon ECS Task Definition...");
-    let task_definition_arn = match session
-        .register_task_definition(&plan.register_task_definition)
-        .await
-    {
+    let task_definition_arn = match session.register_task_definition(&plan.register_task_definition).await {
         Ok(arn) => arn,
         Err(e) => return Err(fail(e, &created).await),
     };
@@ -629,29 +469,18 @@ async fn apply(
     let mut service_request = plan.create_service.clone();
     service_request["taskDefinition"] = json!(task_definition_arn);
     service_request["clientToken"] = json!(client_token(plan, &task_definition_arn));
-    debug_assert_ne!(
-        service_request["taskDefinition"],
-        json!(TASK_DEFINITION_ARN)
-    );
-    info!(
-        "Creating {} of {} with {} for {}.",
-        plan.desired_count, plan.server_group_name, task_definition_arn, plan.account
-    );
+    debug_assert_ne!(service_request["taskDefinition"], json!(TASK_DEFINITION_ARN));
+    info!("Creating {} of {} with {} for {}.", plan.desired_count, plan.server_group_name, task_definition_arn, plan.account);
     let service = match session.create_service(&service_request).await {
         Ok(s) => s,
         Err(e) if is_name_taken(&e) => {
-            let _ = session
-                .deregister_task_definition(&task_definition_arn)
-                .await;
+            let _ = session.deregister_task_definition(&task_definition_arn).await;
             return Err(ApplyFailure::NameTaken);
         }
         Err(e) => return Err(fail(e, &created).await),
     };
     created.service = Some((plan.ecs_cluster_name.clone(), service.service_name.clone()));
-    info!(
-        "Done creating {} of {} with {} for {}.",
-        plan.desired_count, service.service_name, task_definition_arn, plan.account
-    );
+    info!("Done creating {} of {} with {} for {}.", plan.desired_count, service.service_name, task_definition_arn, plan.account);
 
     info!("Creating Amazon Application Auto Scaling Scalable Target Definition...");
     if let Err(e) = register_scalable_target(session, &plan.register_scalable_target).await {

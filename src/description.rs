@@ -9,9 +9,7 @@ use serde_json::{Map, Value};
 use crate::error::{Error, FieldError, Result};
 
 /// Deck sends `''` for unset numbers and Jackson coerces `"5"` to 5; do the same.
-pub(crate) fn lenient_int<'de, D: Deserializer<'de>>(
-    d: D,
-) -> std::result::Result<Option<i64>, D::Error> {
+pub(crate) fn lenient_int<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<i64>, D::Error> {
     match Value::deserialize(d)? {
         Value::Null => Ok(None),
         Value::Number(n) => n
@@ -20,52 +18,36 @@ pub(crate) fn lenient_int<'de, D: Deserializer<'de>>(
             .map(Some)
             .ok_or_else(|| serde::de::Error::custom(format!("expected an integer, found {n}"))),
         Value::String(s) if s.trim().is_empty() => Ok(None),
-        Value::String(s) => {
-            s.trim().parse().map(Some).map_err(|_| {
-                serde::de::Error::custom(format!("expected an integer, found \"{s}\""))
-            })
-        }
-        other => Err(serde::de::Error::custom(format!(
-            "expected an integer, found {other}"
-        ))),
+        Value::String(s) => s.trim().parse().map(Some).map_err(|_| serde::de::Error::custom(format!("expected an integer, found \"{s}\""))),
+        other => Err(serde::de::Error::custom(format!("expected an integer, found {other}"))),
     }
 }
 
 /// Booleans as Jackson reads them: `true`, `"true"`, and `''`/null as unset.
-pub(crate) fn lenient_bool<'de, D: Deserializer<'de>>(
-    d: D,
-) -> std::result::Result<Option<bool>, D::Error> {
+pub(crate) fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<bool>, D::Error> {
     match Value::deserialize(d)? {
         Value::Null => Ok(None),
         Value::Bool(b) => Ok(Some(b)),
         Value::String(s) if s.is_empty() => Ok(None),
         Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
         Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
-        other => Err(serde::de::Error::custom(format!(
-            "expected true or false, found {other}"
-        ))),
+        other => Err(serde::de::Error::custom(format!("expected true or false, found {other}"))),
     }
 }
 
 /// Strings; numbers and booleans are turned into their text like Jackson does.
-pub(crate) fn lenient_string<'de, D: Deserializer<'de>>(
-    d: D,
-) -> std::result::Result<Option<String>, D::Error> {
+pub(crate) fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
     match Value::deserialize(d)? {
         Value::Null => Ok(None),
         Value::String(s) => Ok(Some(s)),
         Value::Number(n) => Ok(Some(n.to_string())),
         Value::Bool(b) => Ok(Some(b.to_string())),
-        other => Err(serde::de::Error::custom(format!(
-            "expected a string, found {other}"
-        ))),
+        other => Err(serde::de::Error::custom(format!("expected a string, found {other}"))),
     }
 }
 
 /// A string-to-string map in document order; scalar values are turned into text.
-pub(crate) fn string_map<'de, D: Deserializer<'de>>(
-    d: D,
-) -> std::result::Result<Option<Vec<(String, String)>>, D::Error> {
+pub(crate) fn string_map<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Vec<(String, String)>>, D::Error> {
     match Value::deserialize(d)? {
         Value::Null => Ok(None),
         Value::Object(map) => map
@@ -75,15 +57,11 @@ pub(crate) fn string_map<'de, D: Deserializer<'de>>(
                 Value::Number(n) => Ok((k, n.to_string())),
                 Value::Bool(b) => Ok((k, b.to_string())),
                 Value::Null => Ok((k, String::new())),
-                other => Err(serde::de::Error::custom(format!(
-                    "value of `{k}` must be a string, found {other}"
-                ))),
+                other => Err(serde::de::Error::custom(format!("value of `{k}` must be a string, found {other}"))),
             })
             .collect::<std::result::Result<Vec<_>, _>>()
             .map(Some),
-        other => Err(serde::de::Error::custom(format!(
-            "expected an object of strings, found {other}"
-        ))),
+        other => Err(serde::de::Error::custom(format!("expected an object of strings, found {other}"))),
     }
 }
 
@@ -141,8 +119,10 @@ impl Source {
 pub struct PlacementStrategy {
     #[serde(default, deserialize_with = "lenient_string")]
     #[serde(rename = "type")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
 }
 
@@ -151,8 +131,10 @@ pub struct PlacementStrategy {
 pub struct PlacementConstraint {
     #[serde(default, deserialize_with = "lenient_string")]
     #[serde(rename = "type")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expression: Option<String>,
 }
 
@@ -192,6 +174,7 @@ pub struct TargetGroupMapping {
 #[serde(rename_all = "camelCase")]
 pub struct CapacityProviderStrategyItem {
     #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub capacity_provider: Option<String>,
     #[serde(default, deserialize_with = "lenient_int")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -236,12 +219,7 @@ impl ImageDescription {
             return Some(id.to_string());
         }
         let repository = self.repository.as_deref().filter(|s| !s.is_empty())?;
-        let tag = self
-            .tag
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(|t| format!(":{t}"))
-            .unwrap_or_default();
+        let tag = self.tag.as_deref().filter(|s| !s.is_empty()).map(|t| format!(":{t}")).unwrap_or_default();
         Some(match self.registry.as_deref().filter(|s| !s.is_empty()) {
             Some(registry) => format!("{registry}/{repository}{tag}"),
             None => format!("{repository}{tag}"),
@@ -373,19 +351,12 @@ pub struct CreateServerGroup {
 impl CreateServerGroup {
     /// The account name: `credentials`, else `account` (Orca copies one into the other).
     pub fn account_name(&self) -> Option<&str> {
-        self.credentials
-            .as_deref()
-            .or(self.account.as_deref())
-            .filter(|s| !s.is_empty())
+        self.credentials.as_deref().or(self.account.as_deref()).filter(|s| !s.is_empty())
     }
 
     /// The region: the first (and only valid) key of `availabilityZones`.
     pub fn target_region(&self) -> Option<&str> {
-        self.availability_zones
-            .as_ref()?
-            .keys()
-            .next()
-            .map(String::as_str)
+        self.availability_zones.as_ref()?.keys().next().map(String::as_str)
     }
 
     /// The zones listed for the target region.
@@ -394,12 +365,7 @@ impl CreateServerGroup {
             .as_ref()
             .and_then(|m| m.values().next())
             .and_then(Value::as_array)
-            .map(|zones| {
-                zones
-                    .iter()
-                    .filter_map(|z| z.as_str().map(str::to_string))
-                    .collect()
-            })
+            .map(|zones| zones.iter().filter_map(|z| z.as_str().map(str::to_string)).collect())
             .unwrap_or_default()
     }
 
@@ -410,12 +376,7 @@ impl CreateServerGroup {
     /// `subnetTypes` ∪ `subnetType`, in order, without blanks or repeats.
     pub fn subnet_purposes(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        for purpose in self
-            .subnet_types
-            .iter()
-            .flatten()
-            .chain(self.subnet_type.iter())
-        {
+        for purpose in self.subnet_types.iter().flatten().chain(self.subnet_type.iter()) {
             if !purpose.is_empty() && !out.contains(purpose) {
                 out.push(purpose.clone());
             }
@@ -429,11 +390,7 @@ pub fn from_value<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> R
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         Error::Invalid(vec![FieldError::new(
-            if path == "." {
-                what.to_string()
-            } else {
-                path.clone()
-            },
+            if path == "." { what.to_string() } else { path.clone() },
             format!("{what}.invalid"),
             format!("`{path}` in the {what}: {}", e.inner()),
         )])
@@ -443,15 +400,7 @@ pub fn from_value<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> R
 /// Parses JSON text with a message naming `source` (a file name) and the line and column.
 pub fn parse_json_text(text: &str, source: &str) -> Result<Value> {
     serde_json::from_str(text).map_err(|e| {
-        Error::invalid(
-            source,
-            "json.invalid",
-            format!(
-                "{source}: not valid JSON at line {}, column {}: {e}",
-                e.line(),
-                e.column()
-            ),
-        )
+        Error::invalid(source, "json.invalid", format!("{source}: not valid JSON at line {}, column {}: {e}", e.line(), e.column()))
     })
 }
 
@@ -478,9 +427,7 @@ pub fn create_server_group_from_json(value: Value) -> Result<CreateServerGroup> 
                         return Err(Error::invalid(
                             &format!("[{i}]"),
                             "operations.invalid",
-                            format!(
-                                "`deploy` runs createServerGroup; `{name}` belongs to another command"
-                            ),
+                            format!("`deploy` runs createServerGroup; `{name}` belongs to another command"),
                         ));
                     }
                     _ => {
@@ -492,22 +439,12 @@ pub fn create_server_group_from_json(value: Value) -> Result<CreateServerGroup> 
                     }
                 }
             }
-            found.ok_or_else(|| {
-                Error::invalid(
-                    "operations",
-                    "operations.invalid",
-                    "the operations list holds no createServerGroup",
-                )
-            })?
+            found.ok_or_else(|| Error::invalid("operations", "operations.invalid", "the operations list holds no createServerGroup"))?
         }
         other => other,
     };
     if !value.is_object() {
-        return Err(Error::invalid(
-            "description",
-            "description.invalid",
-            "a createServerGroup description must be a JSON object",
-        ));
+        return Err(Error::invalid("description", "description.invalid", "a createServerGroup description must be a JSON object"));
     }
     from_value(value, "createServerGroupDescription")
 }
@@ -528,60 +465,31 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(d.health_check_grace_period_seconds, None);
-        assert_eq!(
-            d.capacity.clone().unwrap(),
-            Capacity {
-                min: Some(1),
-                max: Some(2),
-                desired: Some(1)
-            }
-        );
+        assert_eq!(d.capacity.clone().unwrap(), Capacity { min: Some(1), max: Some(2), desired: Some(1) });
         assert_eq!(d.target_region(), Some("us-west-2"));
         assert_eq!(d.zones(), vec!["us-west-2a", "us-west-2b"]);
-        assert_eq!(
-            d.environment_variables.unwrap(),
-            vec![("A".into(), "1".into()), ("B".into(), "2".into())]
-        );
+        assert_eq!(d.environment_variables.unwrap(), vec![("A".into(), "1".into()), ("B".into(), "2".into())]);
         assert_eq!(d.associate_public_ip_address, Some(true));
     }
 
     #[test]
     fn operations_lists_and_errors_with_paths() {
-        let d = create_server_group_from_json(json!([{"createServerGroup": {"account": "a"}}]))
-            .unwrap();
+        let d = create_server_group_from_json(json!([{"createServerGroup": {"account": "a"}}])).unwrap();
         assert_eq!(d.account_name(), Some("a"));
-        let Error::Invalid(errors) =
-            create_server_group_from_json(json!({"capacity": {"min": "lots"}})).unwrap_err()
-        else {
-            panic!()
-        };
+        let Error::Invalid(errors) = create_server_group_from_json(json!({"capacity": {"min": "lots"}})).unwrap_err() else { panic!() };
         assert_eq!(errors[0].field, "capacity.min");
-        assert!(
-            errors[0].message.contains("expected an integer"),
-            "{}",
-            errors[0].message
-        );
+        assert!(errors[0].message.contains("expected an integer"), "{}", errors[0].message);
         assert!(create_server_group_from_json(json!([{"disableServerGroup": {}}])).is_err());
         assert!(create_server_group_from_json(json!("x")).is_err());
     }
 
     #[test]
     fn image_descriptions() {
-        let i = ImageDescription {
-            repository: Some("nginx".into()),
-            tag: Some("1.27".into()),
-            ..Default::default()
-        };
+        let i = ImageDescription { repository: Some("nginx".into()), tag: Some("1.27".into()), ..Default::default() };
         assert_eq!(i.image().unwrap(), "nginx:1.27");
-        let i = ImageDescription {
-            registry: Some("r.example".into()),
-            ..i
-        };
+        let i = ImageDescription { registry: Some("r.example".into()), ..i };
         assert_eq!(i.image().unwrap(), "r.example/nginx:1.27");
-        let i = ImageDescription {
-            image_id: Some("x:y".into()),
-            ..i
-        };
+        let i = ImageDescription { image_id: Some("x:y".into()), ..i };
         assert_eq!(i.image().unwrap(), "x:y");
     }
 }

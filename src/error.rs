@@ -17,16 +17,8 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    pub fn new(
-        field: impl Into<String>,
-        code: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
-        Self {
-            field: field.into(),
-            code: code.into(),
-            message: message.into(),
-        }
+    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), code: code.into(), message: message.into() }
     }
 }
 
@@ -65,16 +57,10 @@ pub enum Error {
     Config(String),
     /// An AWS call failed. `report` lists what was created and what was removed again.
     #[error("{error}")]
-    Aws {
-        error: AwsError,
-        report: Vec<String>,
-    },
+    Aws { error: AwsError, report: Vec<String> },
     /// The operation could not finish for another reason (timeout, unhealthy deployment).
     #[error("{message}")]
-    Failed {
-        message: String,
-        report: Vec<String>,
-    },
+    Failed { message: String, report: Vec<String> },
 }
 
 impl Error {
@@ -97,10 +83,7 @@ impl Error {
                 report.extend(lines);
                 Error::Aws { error, report }
             }
-            Error::Failed {
-                message,
-                mut report,
-            } => {
+            Error::Failed { message, mut report } => {
                 report.extend(lines);
                 Error::Failed { message, report }
             }
@@ -111,10 +94,7 @@ impl Error {
 
 impl From<AwsError> for Error {
     fn from(error: AwsError) -> Self {
-        Error::Aws {
-            error,
-            report: Vec::new(),
-        }
+        Error::Aws { error, report: Vec::new() }
     }
 }
 

@@ -33,19 +33,9 @@ pub fn read_json_input(path: &str, what: &str) -> Result<serde_json::Value> {
         std::io::stdin()
             .take(MAX_INPUT_BYTES + 1)
             .read_to_string(&mut text)
-            .map_err(|e| {
-                Error::invalid(
-                    what,
-                    &format!("{what}.invalid"),
-                    format!("cannot read stdin: {e}"),
-                )
-            })?;
+            .map_err(|e| Error::invalid(what, &format!("{what}.invalid"), format!("cannot read stdin: {e}")))?;
         if text.len() as u64 > MAX_INPUT_BYTES {
-            return Err(Error::invalid(
-                what,
-                &format!("{what}.invalid"),
-                format!("stdin holds more than {MAX_INPUT_BYTES} bytes"),
-            ));
+            return Err(Error::invalid(what, &format!("{what}.invalid"), format!("stdin holds more than {MAX_INPUT_BYTES} bytes")));
         }
         text
     } else {
@@ -53,15 +43,10 @@ pub fn read_json_input(path: &str, what: &str) -> Result<serde_json::Value> {
         let fail = |m: String| Error::invalid(what, &format!("{what}.invalid"), m);
         let meta = std::fs::metadata(p).map_err(|e| fail(format!("{path}: {e}")))?;
         if meta.is_dir() {
-            return Err(fail(format!(
-                "{path}: is a directory, expected a JSON file"
-            )));
+            return Err(fail(format!("{path}: is a directory, expected a JSON file")));
         }
         if meta.len() > MAX_INPUT_BYTES {
-            return Err(fail(format!(
-                "{path}: {} bytes is larger than the {MAX_INPUT_BYTES}-byte limit",
-                meta.len()
-            )));
+            return Err(fail(format!("{path}: {} bytes is larger than the {MAX_INPUT_BYTES}-byte limit", meta.len())));
         }
         std::fs::read_to_string(p).map_err(|e| fail(format!("{path}: {e}")))?
     };
@@ -81,11 +66,7 @@ pub async fn run(cli: Cli) -> u8 {
 }
 
 async fn run_command(cli: &Cli) -> Result<()> {
-    let files = if cli.config.is_empty() {
-        config::Config::default_files()
-    } else {
-        cli.config.clone()
-    };
+    let files = if cli.config.is_empty() { config::Config::default_files() } else { cli.config.clone() };
     let config = config::Config::load(&files)?;
     match &cli.command {
         Command::Deploy(args) => {
@@ -95,12 +76,8 @@ async fn run_command(cli: &Cli) -> Result<()> {
                 Some(path) => Some(read_json_input(&path.to_string_lossy(), "artifact")?),
                 None => None,
             };
-            let options = deploy::DeployOptions {
-                plan_only: args.plan,
-                keep_failed: args.keep_failed,
-                artifact,
-                images: args.images.clone(),
-            };
+            let options =
+                deploy::DeployOptions { plan_only: args.plan, keep_failed: args.keep_failed, artifact, images: args.images.clone() };
             let outcome = deploy::deploy(&config, description, &options).await?;
             output::deploy(cli.output, &outcome);
             Ok(())

@@ -60,9 +60,7 @@ pub struct ScalableTarget {
 
 impl ScalableTarget {
     pub fn fully_suspended(&self) -> bool {
-        self.dynamic_scaling_in_suspended
-            && self.dynamic_scaling_out_suspended
-            && self.scheduled_scaling_suspended
+        self.dynamic_scaling_in_suspended && self.dynamic_scaling_out_suspended && self.scheduled_scaling_suspended
     }
 }
 
@@ -86,10 +84,7 @@ impl Subnet {
         {
             return Some(purpose.to_string());
         }
-        let (_, name) = self
-            .tags
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("name"))?;
+        let (_, name) = self.tags.iter().find(|(k, _)| k.eq_ignore_ascii_case("name"))?;
         let parts: Vec<&str> = name.split('.').collect();
         (parts.len() == 3).then(|| format!("{} ({})", parts[1], parts[0]))
     }
@@ -117,17 +112,13 @@ impl Role {
     /// True when the trust policy lets `service` (e.g. `ecs-tasks.amazonaws.com`) assume the role.
     /// `Action` and `Principal.Service` may each be a string or a list (Decisions #21).
     pub fn trusts_service(&self, service: &str) -> bool {
-        let Ok(doc) = serde_json::from_str::<serde_json::Value>(&self.assume_role_policy_document)
-        else {
+        let Ok(doc) = serde_json::from_str::<serde_json::Value>(&self.assume_role_policy_document) else {
             return false;
         };
         let as_list = |v: Option<&serde_json::Value>| -> Vec<String> {
             match v {
                 Some(serde_json::Value::String(s)) => vec![s.clone()],
-                Some(serde_json::Value::Array(a)) => a
-                    .iter()
-                    .filter_map(|x| x.as_str().map(str::to_string))
-                    .collect(),
+                Some(serde_json::Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
                 _ => Vec::new(),
             }
         };
@@ -138,12 +129,8 @@ impl Role {
         };
         statements.iter().any(|s| {
             s.get("Effect").and_then(|e| e.as_str()).unwrap_or("Allow") == "Allow"
-                && as_list(s.get("Action"))
-                    .iter()
-                    .any(|a| a == "sts:AssumeRole" || a == "sts:*" || a == "*")
-                && as_list(s.get("Principal").and_then(|p| p.get("Service")))
-                    .iter()
-                    .any(|p| p == service)
+                && as_list(s.get("Action")).iter().any(|a| a == "sts:AssumeRole" || a == "sts:*" || a == "*")
+                && as_list(s.get("Principal").and_then(|p| p.get("Service"))).iter().any(|p| p == service)
         })
     }
 }
@@ -155,41 +142,24 @@ mod tests {
     #[test]
     fn subnet_purposes() {
         let s = |tags: &[(&str, &str)]| Subnet {
-            tags: tags
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             ..Default::default()
         };
-        assert_eq!(
-            s(&[(
-                "immutable_metadata",
-                r#"{"purpose": "internal", "target": "ec2"}"#
-            )])
-            .purpose()
-            .unwrap(),
-            "internal"
-        );
-        assert_eq!(
-            s(&[("Name", "vpc0.external.us-west-2a")])
-                .purpose()
-                .unwrap(),
-            "external (vpc0)"
-        );
+        assert_eq!(s(&[("immutable_metadata", r#"{"purpose": "internal", "target": "ec2"}"#)]).purpose().unwrap(), "internal");
+        assert_eq!(s(&[("Name", "vpc0.external.us-west-2a")]).purpose().unwrap(), "external (vpc0)");
         assert_eq!(s(&[("name", "a.b")]).purpose(), None);
         assert_eq!(s(&[]).purpose(), None);
     }
 
     #[test]
     fn trust_policies_with_strings_or_lists() {
-        let role = |doc: &str| Role {
-            arn: "arn".into(),
-            assume_role_policy_document: doc.into(),
-        };
-        let single = r#"{"Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#;
+        let role = |doc: &str| Role { arn: "arn".into(), assume_role_policy_document: doc.into() };
+        let single =
+            r#"{"Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#;
         let lists = r#"{"Statement": {"Principal": {"Service": ["ec2.amazonaws.com", "ecs-tasks.amazonaws.com"]}, "Action": ["sts:AssumeRole", "sts:TagSession"]}}"#;
         let other = r#"{"Statement": [{"Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#;
-        let deny = r#"{"Statement": [{"Effect": "Deny", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#;
+        let deny =
+            r#"{"Statement": [{"Effect": "Deny", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#;
         assert!(role(single).trusts_service("ecs-tasks.amazonaws.com"));
         assert!(role(lists).trusts_service("ecs-tasks.amazonaws.com"));
         assert!(!role(other).trusts_service("ecs-tasks.amazonaws.com"));

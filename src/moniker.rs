@@ -26,11 +26,7 @@ fn non_empty(s: Option<&str>) -> Option<String> {
 
 impl Moniker {
     pub fn new(app: &str, stack: Option<&str>, detail: Option<&str>) -> Self {
-        Moniker {
-            app: app.to_string(),
-            stack: non_empty(stack),
-            detail: non_empty(detail),
-        }
+        Moniker { app: app.to_string(), stack: non_empty(stack), detail: non_empty(detail) }
     }
 
     /// The Spinnaker cluster name (`MonikerHelper.getClusterName`): `app`, `app-stack`,
@@ -81,9 +77,7 @@ fn is_hyphen_char(c: char) -> bool {
 pub fn parse_name(name: &str) -> ParsedName {
     let (cluster, version) = match name.rsplit_once("-v") {
         Some((prefix, digits))
-            if (3..=6).contains(&digits.len())
-                && digits.bytes().all(|b| b.is_ascii_digit())
-                && prefix.chars().all(is_hyphen_char) =>
+            if (3..=6).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && prefix.chars().all(is_hyphen_char) =>
         {
             (prefix, digits.parse::<u32>().ok())
         }
@@ -100,10 +94,7 @@ pub fn parse_name(name: &str) -> ParsedName {
     if !valid {
         return ParsedName::default();
     }
-    ParsedName {
-        moniker: Some(Moniker::new(app, stack, detail)),
-        version,
-    }
+    ParsedName { moniker: Some(Moniker::new(app, stack, detail)), version }
 }
 
 /// Clouddriver's candidate order for the next version (`EcsServerGroupNameResolver`): from the
@@ -111,11 +102,7 @@ pub fn parse_name(name: &str) -> ParsedName {
 /// The first free candidate wins; a candidate is free when no ACTIVE or DRAINING service has its name.
 pub fn candidate_versions(taken: &BTreeSet<u32>) -> Vec<u32> {
     let max = taken.iter().next_back().copied().unwrap_or(0);
-    (max..1000)
-        .chain(0..max)
-        .filter(|v| !taken.contains(v))
-        .take(MAX_CANDIDATES)
-        .collect()
+    (max..1000).chain(0..max).filter(|v| !taken.contains(v)).take(MAX_CANDIDATES).collect()
 }
 
 #[cfg(test)]
@@ -131,15 +118,9 @@ mod tests {
         assert_eq!(m("app", None, None).cluster(), "app");
         assert_eq!(m("app", Some("prod"), None).cluster(), "app-prod");
         assert_eq!(m("app", None, Some("canary")).cluster(), "app--canary");
-        assert_eq!(
-            m("app", Some("prod"), Some("canary")).cluster(),
-            "app-prod-canary"
-        );
+        assert_eq!(m("app", Some("prod"), Some("canary")).cluster(), "app-prod-canary");
         assert_eq!(m("app", Some(""), Some("")).cluster(), "app");
-        assert_eq!(
-            m("myapp", Some("kcats"), Some("liated")).server_group(8),
-            "myapp-kcats-liated-v008"
-        );
+        assert_eq!(m("myapp", Some("kcats"), Some("liated")).server_group(8), "myapp-kcats-liated-v008");
     }
 
     #[test]
@@ -148,28 +129,15 @@ mod tests {
         assert_eq!(p.moniker, Some(m("app", None, Some("details"))));
         assert_eq!(p.version, Some(3));
         let p = parse_name("application-stack-details");
-        assert_eq!(
-            p.moniker,
-            Some(m("application", Some("stack"), Some("details")))
-        );
+        assert_eq!(p.moniker, Some(m("application", Some("stack"), Some("details"))));
         assert_eq!(p.version, None);
         let p = parse_name("cass-nccpintegration-random-junk-d0prod-z0useast1a-v003");
-        assert_eq!(
-            p.moniker,
-            Some(m(
-                "cass",
-                Some("nccpintegration"),
-                Some("random-junk-d0prod-z0useast1a")
-            ))
-        );
+        assert_eq!(p.moniker, Some(m("cass", Some("nccpintegration"), Some("random-junk-d0prod-z0useast1a"))));
         assert_eq!(parse_name("app-v123456").version, Some(123456));
         assert_eq!(parse_name("app-v1234567").version, None);
         assert_eq!(parse_name("app-v12").version, None);
         assert_eq!(parse_name("app-v001-v002").version, Some(2));
-        assert_eq!(
-            parse_name("app-v001-v002").moniker,
-            Some(m("app", Some("v001"), None))
-        );
+        assert_eq!(parse_name("app-v001-v002").moniker, Some(m("app", Some("v001"), None)));
         assert_eq!(parse_name("-bad-v001"), ParsedName::default());
         assert_eq!(parse_name("bad name"), ParsedName::default());
         assert_eq!(parse_name("app-st~ack-v001"), ParsedName::default());
@@ -197,10 +165,7 @@ mod tests {
         assert_eq!(candidate_versions(&taken(&[1, 3, 4, 5, 6]))[0], 7);
         // Wrap-around after v999, then skip taken numbers.
         assert_eq!(candidate_versions(&taken(&[999])), vec![0, 1, 2, 3, 4]);
-        assert_eq!(
-            candidate_versions(&taken(&[0, 1, 999])),
-            vec![2, 3, 4, 5, 6]
-        );
+        assert_eq!(candidate_versions(&taken(&[0, 1, 999])), vec![2, 3, 4, 5, 6]);
         // At most five candidates.
         assert_eq!(candidate_versions(&taken(&[7])), vec![8, 9, 10, 11, 12]);
         // max itself is a candidate only when it is not taken (never, by construction) — so

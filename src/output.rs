@@ -2,11 +2,7 @@
 //! and errors as text for people or as JSON for programs. In JSON mode stdout carries exactly
 //! one JSON document.
 
-#![allow(
-    clippy::print_stdout,
-    clippy::print_stderr,
-    reason = "this module is the program's voice"
-)]
+#![allow(clippy::print_stdout, clippy::print_stderr, reason = "this module is the program's voice")]
 
 use serde::Serialize;
 use serde_json::json;
@@ -20,15 +16,8 @@ pub fn deploy(format: OutputFormat, outcome: &DeployOutcome) {
     match format {
         OutputFormat::Json => json_out(outcome),
         OutputFormat::Text => {
-            let verb = if outcome.plan.is_some() {
-                "would create"
-            } else {
-                "created"
-            };
-            println!(
-                "{verb} server group {} in {} ({})",
-                outcome.server_group_name, outcome.region, outcome.account
-            );
+            let verb = if outcome.plan.is_some() { "would create" } else { "created" };
+            println!("{verb} server group {} in {} ({})", outcome.server_group_name, outcome.region, outcome.account);
             println!("  ECS cluster        {}", outcome.ecs_cluster_name);
             if let Some(arn) = &outcome.task_definition_arn {
                 println!("  task definition    {arn}");
@@ -39,9 +28,7 @@ pub fn deploy(format: OutputFormat, outcome: &DeployOutcome) {
             println!("  desired count      {}", outcome.desired_count);
             println!(
                 "  scalable target    {} (min {}, max {})",
-                outcome.scalable_target.resource_id,
-                outcome.scalable_target.min_capacity,
-                outcome.scalable_target.max_capacity
+                outcome.scalable_target.resource_id, outcome.scalable_target.min_capacity, outcome.scalable_target.max_capacity
             );
             for w in &outcome.warnings {
                 println!("  warning: {w}");
@@ -63,10 +50,7 @@ pub fn deploy(format: OutputFormat, outcome: &DeployOutcome) {
 
 /// Prints any serialisable result as JSON on stdout.
 pub fn json_out<T: Serialize>(value: &T) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(value).unwrap_or_default()
-    );
+    println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
 }
 
 /// Reports an error: JSON on stdout in JSON mode, text on stderr otherwise.
@@ -85,10 +69,7 @@ pub fn error(format: OutputFormat, err: &Error) {
                     json!({ "errors": [{"message": message}], "report": report })
                 }
             };
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&body).unwrap_or_default()
-            );
+            println!("{}", serde_json::to_string_pretty(&body).unwrap_or_default());
         }
         OutputFormat::Text => match err {
             Error::Invalid(errors) => {

@@ -54,78 +54,40 @@ pub struct SourceRef {
 
 impl DeployRequest {
     /// Builds the request from a validated description.
-    pub fn new(
-        description: CreateServerGroup,
-        account: Account,
-        artifact: Option<Map<String, Value>>,
-    ) -> Self {
+    pub fn new(description: CreateServerGroup, account: Account, artifact: Option<Map<String, Value>>) -> Self {
         let region = description.target_region().unwrap_or_default().to_string();
         let ecs_cluster = description.ecs_cluster_name.clone().unwrap_or_default();
         let moniker = match &description.moniker {
-            Some(m) => Moniker::new(
-                m.app.as_deref().unwrap_or_default(),
-                m.stack.as_deref(),
-                m.detail.as_deref(),
-            ),
+            Some(m) => Moniker::new(m.app.as_deref().unwrap_or_default(), m.stack.as_deref(), m.detail.as_deref()),
             None => Moniker::new(
                 description.application.as_deref().unwrap_or_default(),
                 description.stack.as_deref(),
                 description.free_form_details.as_deref(),
             ),
         };
-        let source = description
-            .source
-            .as_ref()
-            .filter(|s| s.is_complete())
-            .map(|s| SourceRef {
-                account: s.account.clone().unwrap_or_default(),
-                region: s.region.clone().unwrap_or_default(),
-                server_group_name: s.asg_name.clone().unwrap_or_default(),
-                ecs_cluster_name: s
-                    .ecs_cluster_name
-                    .clone()
-                    .filter(|c| !c.is_empty())
-                    .unwrap_or_else(|| ecs_cluster.clone()),
-                use_source_capacity: s.use_source_capacity == Some(true),
-            });
-        DeployRequest {
-            description,
-            account,
-            region,
-            ecs_cluster,
-            moniker,
-            artifact,
-            source,
-        }
+        let source = description.source.as_ref().filter(|s| s.is_complete()).map(|s| SourceRef {
+            account: s.account.clone().unwrap_or_default(),
+            region: s.region.clone().unwrap_or_default(),
+            server_group_name: s.asg_name.clone().unwrap_or_default(),
+            ecs_cluster_name: s.ecs_cluster_name.clone().filter(|c| !c.is_empty()).unwrap_or_else(|| ecs_cluster.clone()),
+            use_source_capacity: s.use_source_capacity == Some(true),
+        });
+        DeployRequest { description, account, region, ecs_cluster, moniker, artifact, source }
     }
 
     /// The `iamRole` to resolve with IAM, if one has to be: inputs mode, or an artifact without a task role.
     pub fn iam_role_to_resolve(&self) -> Option<&str> {
-        let role = self
-            .description
-            .iam_role
-            .as_deref()
-            .filter(|r| !r.is_empty() && *r != NO_IAM_ROLE)?;
+        let role = self.description.iam_role.as_deref().filter(|r| !r.is_empty() && *r != NO_IAM_ROLE)?;
         match &self.artifact {
-            Some(a)
-                if a.get("taskRoleArn")
-                    .and_then(Value::as_str)
-                    .is_some_and(|s| !s.is_empty()) =>
-            {
-                None
-            }
+            Some(a) if a.get("taskRoleArn").and_then(Value::as_str).is_some_and(|s| !s.is_empty()) => None,
             _ => Some(role),
         }
     }
 
     /// The effective network mode: the description's, else the artifact's.
     pub fn network_mode(&self) -> Option<&str> {
-        taskdef::description_network_mode(&self.description).or_else(|| {
-            self.artifact
-                .as_ref()
-                .and_then(|a| a.get("networkMode"))
-                .and_then(Value::as_str)
-        })
+        taskdef::description_network_mode(&self.description)
+            .or_else(|| self.artifact.as_ref().and_then(|a| a.get("networkMode")).and_then(Value::as_str))
     }
 
     /// Target group names to look up with ELBv2, in order, without repeats.
@@ -157,22 +119,15 @@ fn load_balancer_entries(d: &CreateServerGroup) -> Vec<LoadBalancerEntry> {
     let non_blank = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
     for m in d.target_group_mappings.iter().flatten() {
         if let Some(tg) = non_blank(&m.target_group) {
-            let e = LoadBalancerEntry {
-                container_name: non_blank(&m.container_name),
-                container_port: m.container_port,
-                target_group: tg,
-            };
+            let e = LoadBalancerEntry { container_name: non_blank(&m.container_name), container_port: m.container_port, target_group: tg };
             if !entries.contains(&e) {
                 entries.push(e);
             }
         }
     }
     if let Some(tg) = non_blank(&d.target_group) {
-        let e = LoadBalancerEntry {
-            container_name: non_blank(&d.load_balanced_container),
-            container_port: d.container_port,
-            target_group: tg,
-        };
+        let e =
+            LoadBalancerEntry { container_name: non_blank(&d.load_balanced_container), container_port: d.container_port, target_group: tg };
         if !entries.contains(&e) {
             entries.push(e);
         }
@@ -197,22 +152,14 @@ pub struct Observed {
 }
 
 /// Derives the moniker and version of an existing service the way the account's namer does.
-pub fn derive_moniker(
-    naming: NamingStrategy,
-    name: &str,
-    tags: &[(String, String)],
-) -> (Option<Moniker>, Option<u32>) {
+pub fn derive_moniker(naming: NamingStrategy, name: &str, tags: &[(String, String)]) -> (Option<Moniker>, Option<u32>) {
     let parsed = moniker::parse_name(name);
     let Some(mut m) = parsed.moniker else {
         return (None, None);
     };
     let mut version = parsed.version;
     if naming == NamingStrategy::Tags {
-        let tag = |k: &str| {
-            tags.iter()
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.clone())
-        };
+        let tag = |k: &str| tags.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
         if let Some(app) = tag(TAG_APPLICATION) {
             m.app = app;
         }
@@ -280,11 +227,7 @@ pub struct DeployPlan {
 }
 
 fn err(field: &str, reason: &str, message: impl Into<String>) -> FieldError {
-    FieldError::new(
-        field,
-        format!("createServerGroupDescription.{field}.{reason}"),
-        message,
-    )
+    FieldError::new(field, format!("createServerGroupDescription.{field}.{reason}"), message)
 }
 
 /// Decides the deploy. Errors are input problems found against AWS's state (a security group
@@ -295,12 +238,7 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
     let mut warnings = Vec::new();
 
     // Name: the first candidate whose name is free (no service, or an INACTIVE one).
-    let Some(version) = obs
-        .candidates
-        .iter()
-        .find(|(_, status)| status.as_deref().is_none_or(|s| s == "INACTIVE"))
-        .map(|(v, _)| *v)
-    else {
+    let Some(version) = obs.candidates.iter().find(|(_, status)| status.as_deref().is_none_or(|s| s == "INACTIVE")).map(|(v, _)| *v) else {
         return Err(vec![FieldError::new(
             "moniker",
             "createServerGroupDescription.moniker.invalid",
@@ -308,11 +246,7 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
                 "All server group names for cluster {} in {} are taken (tried {}); destroy old server groups of `{}` first",
                 req.ecs_cluster,
                 req.region,
-                obs.candidates
-                    .iter()
-                    .map(|(v, _)| req.moniker.server_group(*v))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                obs.candidates.iter().map(|(v, _)| req.moniker.server_group(*v)).collect::<Vec<_>>().join(", "),
                 req.moniker.cluster()
             ),
         )]);
@@ -339,23 +273,19 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
             }
         }
         (Some(name), _) => {
-            errors.push(err("iamRole", "invalid", format!("IAM role `{name}` does not exist in account {}; iamRole takes a role name, not an ARN", req.account.account_id)));
+            errors.push(err(
+                "iamRole",
+                "invalid",
+                format!("IAM role `{name}` does not exist in account {}; iamRole takes a role name, not an ARN", req.account.account_id),
+            ));
             None
         }
         (None, _) => None,
     };
-    let roles = Roles {
-        execution_role_fallback: account_role.clone(),
-        task_role_arn,
-    };
+    let roles = Roles { execution_role_fallback: account_role.clone(), task_role_arn };
 
     // Task definition.
-    let names = Names {
-        moniker: &req.moniker,
-        family: &family,
-        server_group: &server_group,
-        container: &container,
-    };
+    let names = Names { moniker: &req.moniker, family: &family, server_group: &server_group, container: &container };
     let register_task_definition = match &req.artifact {
         None => taskdef::from_inputs(d, &names, &roles),
         Some(artifact) => match taskdef::from_artifact(artifact, d, &names, &roles) {
@@ -371,10 +301,7 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
     // Load balancers.
     let mut load_balancers: Vec<Value> = Vec::new();
     for (i, entry) in req.load_balancer_entries().iter().enumerate() {
-        let container_name = entry
-            .container_name
-            .clone()
-            .unwrap_or_else(|| container.clone());
+        let container_name = entry.container_name.clone().unwrap_or_else(|| container.clone());
         if let Some(artifact) = &req.artifact {
             // Decisions #15: the mapped container and port must exist in the artifact.
             let containers = taskdef::container_names(artifact);
@@ -382,7 +309,11 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
                 errors.push(FieldError::new(
                     format!("targetGroupMappings[{i}].containerName"),
                     "createServerGroupDescription.targetGroupMappings.containerName.invalid",
-                    format!("container `{container_name}` of target group `{}` is not in the artifact (its containers: {})", entry.target_group, containers.join(", ")),
+                    format!(
+                        "container `{container_name}` of target group `{}` is not in the artifact (its containers: {})",
+                        entry.target_group,
+                        containers.join(", ")
+                    ),
                 ));
             } else if let Some(port) = entry.container_port
                 && !taskdef::container_ports(artifact, &container_name).contains(&port)
@@ -394,12 +325,7 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
                 ));
             }
         }
-        let arns = obs
-            .target_groups
-            .iter()
-            .find(|(n, _)| *n == entry.target_group)
-            .map(|(_, a)| a.as_slice())
-            .unwrap_or_default();
+        let arns = obs.target_groups.iter().find(|(n, _)| *n == entry.target_group).map(|(_, a)| a.as_slice()).unwrap_or_default();
         match arns {
             [arn] => {
                 let mut lb = Map::new();
@@ -416,18 +342,12 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
             [] => errors.push(err(
                 "targetGroup",
                 "invalid",
-                format!(
-                    "There is no target group with the name {} in {}/{}.",
-                    entry.target_group, req.account.name, req.region
-                ),
+                format!("There is no target group with the name {} in {}/{}.", entry.target_group, req.account.name, req.region),
             )),
             _ => errors.push(err(
                 "targetGroup",
                 "invalid",
-                format!(
-                    "There are multiple target groups with the name {}.",
-                    entry.target_group
-                ),
+                format!("There are multiple target groups with the name {}.", entry.target_group),
             )),
         }
     }
@@ -438,15 +358,16 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
         let purposes = d.subnet_purposes();
         let zones = d.zones();
         if purposes.is_empty() {
-            errors.push(err("subnetTypes", "invalid", "awsvpc networking needs subnetTypes: the purposes of the subnets to place tasks in"));
+            errors.push(err(
+                "subnetTypes",
+                "invalid",
+                "awsvpc networking needs subnetTypes: the purposes of the subnets to place tasks in",
+            ));
         } else {
             let subnets: Vec<&Subnet> = obs
                 .subnets
                 .iter()
-                .filter(|s| {
-                    zones.contains(&s.availability_zone)
-                        && s.purpose().is_some_and(|p| purposes.contains(&p))
-                })
+                .filter(|s| zones.contains(&s.availability_zone) && s.purpose().is_some_and(|p| purposes.contains(&p)))
                 .collect();
             if subnets.is_empty() {
                 errors.push(err(
@@ -463,17 +384,17 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
             let vpcs: BTreeSet<&str> = subnets.iter().map(|s| s.vpc_id.as_str()).collect();
             let mut security_groups = Vec::new();
             for name in d.security_group_names.iter().flatten() {
-                let found: Vec<&SecurityGroup> = obs
-                    .security_groups
-                    .iter()
-                    .filter(|g| &g.group_name == name && vpcs.contains(g.vpc_id.as_str()))
-                    .collect();
+                let found: Vec<&SecurityGroup> =
+                    obs.security_groups.iter().filter(|g| &g.group_name == name && vpcs.contains(g.vpc_id.as_str())).collect();
                 if found.is_empty() {
                     if !subnets.is_empty() {
                         errors.push(err(
                             "securityGroupNames",
                             "invalid",
-                            format!("security group `{name}` does not exist in VPC {} of the chosen subnets", vpcs.iter().copied().collect::<Vec<_>>().join(", ")),
+                            format!(
+                                "security group `{name}` does not exist in VPC {} of the chosen subnets",
+                                vpcs.iter().copied().collect::<Vec<_>>().join(", ")
+                            ),
                         ));
                     }
                 } else {
@@ -481,16 +402,10 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
                 }
             }
             let mut awsvpc = Map::new();
-            awsvpc.insert(
-                "subnets".into(),
-                json!(subnets.iter().map(|s| &s.subnet_id).collect::<Vec<_>>()),
-            );
+            awsvpc.insert("subnets".into(), json!(subnets.iter().map(|s| &s.subnet_id).collect::<Vec<_>>()));
             awsvpc.insert("securityGroups".into(), json!(security_groups));
             if let Some(public) = d.associate_public_ip_address {
-                awsvpc.insert(
-                    "assignPublicIp".into(),
-                    json!(if public { "ENABLED" } else { "DISABLED" }),
-                );
+                awsvpc.insert("assignPublicIp".into(), json!(if public { "ENABLED" } else { "DISABLED" }));
             }
             network_configuration = Some(json!({"awsvpcConfiguration": awsvpc}));
         }
@@ -498,11 +413,7 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
 
     // Capacity: the description's, or the source's with useSourceCapacity.
     let capacity = d.capacity.clone().unwrap_or_default();
-    let (mut desired, mut min, mut max) = (
-        capacity.desired.unwrap_or(0),
-        capacity.min.unwrap_or(0),
-        capacity.max.unwrap_or(0),
-    );
+    let (mut desired, mut min, mut max) = (capacity.desired.unwrap_or(0), capacity.min.unwrap_or(0), capacity.max.unwrap_or(0));
     let use_source = req.source.as_ref().is_some_and(|s| s.use_source_capacity);
     if use_source {
         if let Some(source) = &obs.source_service {
@@ -572,25 +483,12 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
         .flatten()
         .map(|sd| {
             let mut r = Map::new();
-            r.insert(
-                "registryArn".into(),
-                json!(
-                    sd.registry
-                        .as_ref()
-                        .and_then(|r| r.arn.clone())
-                        .unwrap_or_default()
-                ),
-            );
+            r.insert("registryArn".into(), json!(sd.registry.as_ref().and_then(|r| r.arn.clone()).unwrap_or_default()));
             if let Some(port) = sd.container_port.filter(|p| *p != 0) {
                 r.insert("containerPort".into(), json!(port));
                 r.insert(
                     "containerName".into(),
-                    json!(
-                        sd.container_name
-                            .clone()
-                            .filter(|n| !n.is_empty())
-                            .unwrap_or_else(|| container.clone())
-                    ),
+                    json!(sd.container_name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| container.clone())),
                 );
             }
             Value::Object(r)
@@ -610,36 +508,20 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
             }
         }),
     );
-    service.insert(
-        "enableExecuteCommand".into(),
-        json!(d.enable_execute_command.unwrap_or(false)),
-    );
+    service.insert("enableExecuteCommand".into(), json!(d.enable_execute_command.unwrap_or(false)));
     if let Some(constraints) = &d.placement_constraints {
-        service.insert(
-            "placementConstraints".into(),
-            serde_json::to_value(constraints).unwrap_or_default(),
-        );
+        service.insert("placementConstraints".into(), serde_json::to_value(constraints).unwrap_or_default());
     }
     if let Some(strategies) = &d.placement_strategy_sequence {
-        service.insert(
-            "placementStrategy".into(),
-            serde_json::to_value(strategies).unwrap_or_default(),
-        );
+        service.insert("placementStrategy".into(), serde_json::to_value(strategies).unwrap_or_default());
     }
     if let Some(nc) = network_configuration {
         service.insert("networkConfiguration".into(), nc);
     }
     if let Some(launch_type) = d.launch_type.as_deref().filter(|l| !l.is_empty()) {
         service.insert("launchType".into(), json!(launch_type));
-    } else if let Some(strategy) = d
-        .capacity_provider_strategy
-        .as_ref()
-        .filter(|s| !s.is_empty())
-    {
-        service.insert(
-            "capacityProviderStrategy".into(),
-            serde_json::to_value(strategy).unwrap_or_default(),
-        );
+    } else if let Some(strategy) = d.capacity_provider_strategy.as_ref().filter(|s| !s.is_empty()) {
+        service.insert("capacityProviderStrategy".into(), serde_json::to_value(strategy).unwrap_or_default());
     }
     if let Some(pv) = d.platform_version.as_deref().filter(|p| !p.is_empty()) {
         service.insert("platformVersion".into(), json!(pv));
@@ -648,14 +530,7 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
         service.insert("healthCheckGracePeriodSeconds".into(), json!(grace));
     }
     if obs.tagging_enabled {
-        service.insert(
-            "tags".into(),
-            json!(
-                tags.iter()
-                    .map(|(k, v)| json!({"key": k, "value": v}))
-                    .collect::<Vec<_>>()
-            ),
-        );
+        service.insert("tags".into(), json!(tags.iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>()));
         service.insert("enableECSManagedTags".into(), json!(true));
         service.insert("propagateTags".into(), json!("SERVICE"));
     }

@@ -14,16 +14,11 @@ struct Errors(Vec<FieldError>);
 
 impl Errors {
     fn add(&mut self, field: &str, reason: &str, message: impl Into<String>) {
-        self.0.push(FieldError::new(
-            field,
-            format!("{P}.{field}.{reason}"),
-            message,
-        ));
+        self.0.push(FieldError::new(field, format!("{P}.{field}.{reason}"), message));
     }
     /// For rows whose code does not end in the field name (`capacity.min.max.range.invalid`).
     fn add_code(&mut self, field: &str, code: &str, message: impl Into<String>) {
-        self.0
-            .push(FieldError::new(field, format!("{P}.{code}"), message));
+        self.0.push(FieldError::new(field, format!("{P}.{code}"), message));
     }
 }
 
@@ -31,13 +26,8 @@ fn blank(s: &Option<String>) -> bool {
     s.as_deref().is_none_or(|s| s.trim().is_empty())
 }
 
-const SPREAD_FIELDS: [&str; 5] = [
-    "instanceId",
-    "attribute:ecs.availability-zone",
-    "attribute:ecs.instance-type",
-    "attribute:ecs.os-type",
-    "attribute:ecs.ami-id",
-];
+const SPREAD_FIELDS: [&str; 5] =
+    ["instanceId", "attribute:ecs.availability-zone", "attribute:ecs.instance-type", "attribute:ecs.os-type", "attribute:ecs.ami-id"];
 
 /// Validates a createServerGroup description. `account` is the resolved account, when known.
 pub fn validate_create(d: &CreateServerGroup, account: Option<&Account>) -> Vec<FieldError> {
@@ -45,10 +35,7 @@ pub fn validate_create(d: &CreateServerGroup, account: Option<&Account>) -> Vec<
     if d.account_name().is_none() {
         e.add("credentials", "not.nullable", "credentials are required: name the ECS account to deploy to (`credentials` or `account`)");
     }
-    validate_capacity(
-        &mut e,
-        d.capacity.as_ref().map(|c| (c.min, c.max, c.desired)),
-    );
+    validate_capacity(&mut e, d.capacity.as_ref().map(|c| (c.min, c.max, c.desired)));
 
     if !d.subnet_types.as_ref().is_none_or(Vec::is_empty) && !blank(&d.subnet_type) {
         e.add(
@@ -58,10 +45,18 @@ pub fn validate_create(d: &CreateServerGroup, account: Option<&Account>) -> Vec<
         );
     }
     match &d.availability_zones {
-        None => e.add("availabilityZones", "not.nullable", "availabilityZones is required: {\"REGION\": [\"ZONE\", ...]}; its key is the region to deploy to"),
+        None => e.add(
+            "availabilityZones",
+            "not.nullable",
+            "availabilityZones is required: {\"REGION\": [\"ZONE\", ...]}; its key is the region to deploy to",
+        ),
         Some(zones) => {
             if zones.len() != 1 {
-                e.add("availabilityZones", "must.have.only.one", format!("availabilityZones must name exactly one region, found {}", zones.len()));
+                e.add(
+                    "availabilityZones",
+                    "must.have.only.one",
+                    format!("availabilityZones must name exactly one region, found {}", zones.len()),
+                );
             }
             if d.zones().is_empty() {
                 e.add("availabilityZones.zones", "not.nullable", "list at least one availability zone for the region in availabilityZones");
@@ -77,7 +72,11 @@ pub fn validate_create(d: &CreateServerGroup, account: Option<&Account>) -> Vec<
                     e.add(
                         "region",
                         "not.configured",
-                        format!("region `{region}` is not configured for account `{}` (its regions: {}); add it to `aws.accounts[].regions`", account.name, account.region_names().join(", ")),
+                        format!(
+                            "region `{region}` is not configured for account `{}` (its regions: {}); add it to `aws.accounts[].regions`",
+                            account.name,
+                            account.region_names().join(", ")
+                        ),
                     );
                 }
             }
@@ -85,29 +84,17 @@ pub fn validate_create(d: &CreateServerGroup, account: Option<&Account>) -> Vec<
     }
 
     match &d.placement_strategy_sequence {
-        None => e.add(
-            "placementStrategySequence",
-            "not.nullable",
-            "placementStrategySequence is required; send [] for none",
-        ),
+        None => e.add("placementStrategySequence", "not.nullable", "placementStrategySequence is required; send [] for none"),
         Some(seq) => {
             for (i, s) in seq.iter().enumerate() {
                 match s.kind.as_deref() {
                     Some("random") => {}
                     Some("spread") => {
-                        if !s
-                            .field
-                            .as_deref()
-                            .is_some_and(|f| SPREAD_FIELDS.contains(&f))
-                        {
+                        if !s.field.as_deref().is_some_and(|f| SPREAD_FIELDS.contains(&f)) {
                             e.add_code(
                                 &format!("placementStrategySequence[{i}].field"),
                                 "placementStrategySequence.spread.invalid",
-                                format!(
-                                    "spread field `{}` is not one of {}",
-                                    s.field.as_deref().unwrap_or(""),
-                                    SPREAD_FIELDS.join(", ")
-                                ),
+                                format!("spread field `{}` is not one of {}", s.field.as_deref().unwrap_or(""), SPREAD_FIELDS.join(", ")),
                             );
                         }
                     }
@@ -116,20 +103,14 @@ pub fn validate_create(d: &CreateServerGroup, account: Option<&Account>) -> Vec<
                             e.add_code(
                                 &format!("placementStrategySequence[{i}].field"),
                                 "placementStrategySequence.binpack.invalid",
-                                format!(
-                                    "binpack field `{}` must be cpu or memory",
-                                    s.field.as_deref().unwrap_or("")
-                                ),
+                                format!("binpack field `{}` must be cpu or memory", s.field.as_deref().unwrap_or("")),
                             );
                         }
                     }
                     other => e.add_code(
                         &format!("placementStrategySequence[{i}].type"),
                         "placementStrategySequence.type.invalid",
-                        format!(
-                            "placement strategy type `{}` must be random, spread or binpack",
-                            other.unwrap_or("")
-                        ),
+                        format!("placement strategy type `{}` must be random, spread or binpack", other.unwrap_or("")),
                     ),
                 }
             }
@@ -139,18 +120,9 @@ pub fn validate_create(d: &CreateServerGroup, account: Option<&Account>) -> Vec<
     validate_moniker(&mut e, d);
 
     if blank(&d.ecs_cluster_name) {
-        e.add(
-            "ecsClusterName",
-            "not.nullable",
-            "ecsClusterName is required: the ECS cluster to create the service in",
-        );
+        e.add("ecsClusterName", "not.nullable", "ecsClusterName is required: the ECS cluster to create the service in");
     }
-    for (i, sd) in d
-        .service_discovery_associations
-        .iter()
-        .flatten()
-        .enumerate()
-    {
+    for (i, sd) in d.service_discovery_associations.iter().flatten().enumerate() {
         if sd.registry.as_ref().is_none_or(|r| blank(&r.arn)) {
             e.add_code(
                 &format!("serviceDiscoveryAssociations[{i}]"),
@@ -163,24 +135,20 @@ pub fn validate_create(d: &CreateServerGroup, account: Option<&Account>) -> Vec<
     let strategy = d.capacity_provider_strategy.as_ref();
     let launch_type_blank = blank(&d.launch_type);
     if strategy.is_some_and(|s| !s.is_empty()) && !launch_type_blank {
-        e.add(
-            "launchType",
-            "invalid",
-            "LaunchType cannot be specified when CapacityProviderStrategy are specified.",
-        );
+        e.add("launchType", "invalid", "LaunchType cannot be specified when CapacityProviderStrategy are specified.");
     }
     // Decisions #22: an empty strategy list with a blank launch type is an error too.
     if strategy.is_none_or(Vec::is_empty) && launch_type_blank {
-        e.add(
-            "launchType",
-            "invalid",
-            "LaunchType or CapacityProviderStrategy must be specified.",
-        );
+        e.add("launchType", "invalid", "LaunchType or CapacityProviderStrategy must be specified.");
     }
     if let Some(lt) = d.launch_type.as_deref().filter(|l| !l.trim().is_empty())
         && !matches!(lt, "EC2" | "FARGATE" | "EXTERNAL")
     {
-        e.add("launchType", "invalid", format!("launch type `{lt}` must be EC2, FARGATE or EXTERNAL (FARGATE_SPOT is a capacity provider)"));
+        e.add(
+            "launchType",
+            "invalid",
+            format!("launch type `{lt}` must be EC2, FARGATE or EXTERNAL (FARGATE_SPOT is a capacity provider)"),
+        );
     }
     for (i, item) in strategy.into_iter().flatten().enumerate() {
         if blank(&item.capacity_provider) {
@@ -190,9 +158,7 @@ pub fn validate_create(d: &CreateServerGroup, account: Option<&Account>) -> Vec<
                 "each capacity provider strategy item needs capacityProvider",
             );
         }
-        if item.weight.is_some_and(|w| !(0..=1000).contains(&w))
-            || item.base.is_some_and(|b| !(0..=100000).contains(&b))
-        {
+        if item.weight.is_some_and(|w| !(0..=1000).contains(&w)) || item.base.is_some_and(|b| !(0..=100000).contains(&b)) {
             e.add_code(
                 &format!("capacityProviderStrategy[{i}]"),
                 "capacityProviderStrategy.invalid",
@@ -206,63 +172,44 @@ pub fn validate_create(d: &CreateServerGroup, account: Option<&Account>) -> Vec<
         && mode != "default"
         && !NETWORK_MODES.contains(&mode)
     {
-        e.add(
-            "networkMode",
-            "invalid",
-            format!("networkMode `{mode}` must be one of awsvpc, bridge, host, none or default"),
-        );
+        e.add("networkMode", "invalid", format!("networkMode `{mode}` must be one of awsvpc, bridge, host, none or default"));
     }
 
     let artifact_mode = d.artifact_mode();
     if !artifact_mode {
         if blank(&d.docker_image_address) {
-            e.add("dockerImageAddress", "not.nullable", "dockerImageAddress is required without a task definition artifact: the image to run");
+            e.add(
+                "dockerImageAddress",
+                "not.nullable",
+                "dockerImageAddress is required without a task definition artifact: the image to run",
+            );
         }
-        for (field, value) in [
-            ("computeUnits", d.compute_units),
-            ("reservedMemory", d.reserved_memory),
-        ] {
+        for (field, value) in [("computeUnits", d.compute_units), ("reservedMemory", d.reserved_memory)] {
             match value {
-                None => e.add(
-                    field,
-                    "not.nullable",
-                    format!("{field} is required without a task definition artifact"),
-                ),
-                Some(v) if v < 0 => e.add(
-                    field,
-                    "invalid",
-                    format!("{field} must not be negative, found {v}"),
-                ),
+                None => e.add(field, "not.nullable", format!("{field} is required without a task definition artifact")),
+                Some(v) if v < 0 => e.add(field, "invalid", format!("{field} must not be negative, found {v}")),
                 _ => {}
             }
         }
     } else {
         if !blank(&d.target_group) && blank(&d.load_balanced_container) {
-            e.add("loadBalancedContainer", "not.nullable", "with a task definition artifact, targetGroup needs loadBalancedContainer: the artifact container that serves it");
+            e.add(
+                "loadBalancedContainer",
+                "not.nullable",
+                "with a task definition artifact, targetGroup needs loadBalancedContainer: the artifact container that serves it",
+            );
         }
         if !blank(&d.load_balanced_container) && blank(&d.target_group) {
-            e.add(
-                "targetGroup",
-                "not.nullable",
-                "loadBalancedContainer is set but targetGroup is not",
-            );
+            e.add("targetGroup", "not.nullable", "loadBalancedContainer is set but targetGroup is not");
         }
     }
     if let Some(port) = d.container_port
         && !(0..=65535).contains(&port)
     {
-        e.add(
-            "containerPort",
-            "invalid",
-            format!("containerPort {port} is out of range 0-65535"),
-        );
+        e.add("containerPort", "invalid", format!("containerPort {port} is out of range 0-65535"));
     }
     if d.container_port.is_none() && !blank(&d.target_group) {
-        e.add(
-            "containerPort",
-            "not.nullable",
-            "targetGroup needs containerPort: the container port the target group sends traffic to",
-        );
+        e.add("containerPort", "not.nullable", "targetGroup needs containerPort: the container port the target group sends traffic to");
     }
     let mappings = d.target_group_mappings.as_deref().unwrap_or_default();
     if !mappings.is_empty() && d.target_group.as_deref().is_some_and(|t| !t.is_empty()) {
@@ -301,52 +248,26 @@ pub fn validate_create(d: &CreateServerGroup, account: Option<&Account>) -> Vec<
             _ => {}
         }
     }
-    let reserved: Vec<&str> = d
-        .environment_variables
-        .iter()
-        .flatten()
-        .map(|(k, _)| k.as_str())
-        .filter(|k| crate::taskdef::SPINNAKER_ENV.contains(k))
-        .collect();
+    let reserved: Vec<&str> =
+        d.environment_variables.iter().flatten().map(|(k, _)| k.as_str()).filter(|k| crate::taskdef::SPINNAKER_ENV.contains(k)).collect();
     if !reserved.is_empty() {
         e.add(
             "environmentVariables",
             "invalid",
-            format!(
-                "{} are set by Spinnaker and cannot be given in environmentVariables; remove them",
-                reserved.join(", ")
-            ),
+            format!("{} are set by Spinnaker and cannot be given in environmentVariables; remove them", reserved.join(", ")),
         );
     }
     if let Some(grace) = d.health_check_grace_period_seconds
         && !(0..=2147483647).contains(&grace)
     {
-        e.add(
-            "healthCheckGracePeriodSeconds",
-            "invalid",
-            format!("healthCheckGracePeriodSeconds must not be negative, found {grace}"),
-        );
+        e.add("healthCheckGracePeriodSeconds", "invalid", format!("healthCheckGracePeriodSeconds must not be negative, found {grace}"));
     }
     if let Some(dc) = &d.deployment_configuration {
-        if dc
-            .minimum_healthy_percent
-            .is_some_and(|p| !(0..=100).contains(&p))
-        {
-            e.add(
-                "deploymentConfiguration.minimumHealthyPercent",
-                "invalid",
-                "minimumHealthyPercent must be 0-100",
-            );
+        if dc.minimum_healthy_percent.is_some_and(|p| !(0..=100).contains(&p)) {
+            e.add("deploymentConfiguration.minimumHealthyPercent", "invalid", "minimumHealthyPercent must be 0-100");
         }
-        if dc
-            .maximum_percent
-            .is_some_and(|p| !(100..=200).contains(&p))
-        {
-            e.add(
-                "deploymentConfiguration.maximumPercent",
-                "invalid",
-                "maximumPercent must be 100-200",
-            );
+        if dc.maximum_percent.is_some_and(|p| !(100..=200).contains(&p)) {
+            e.add("deploymentConfiguration.maximumPercent", "invalid", "maximumPercent must be 100-200");
         }
     }
     e.0
@@ -355,25 +276,13 @@ pub fn validate_create(d: &CreateServerGroup, account: Option<&Account>) -> Vec<
 /// The capacity rows, shared with `resizeServerGroup`.
 fn validate_capacity(e: &mut Errors, capacity: Option<(Option<i64>, Option<i64>, Option<i64>)>) {
     let Some((min, max, desired)) = capacity else {
-        e.add(
-            "capacity",
-            "not.nullable",
-            "capacity is required: {\"min\": N, \"max\": N, \"desired\": N}",
-        );
+        e.add("capacity", "not.nullable", "capacity is required: {\"min\": N, \"max\": N, \"desired\": N}");
         return;
     };
     for (name, v) in [("desired", desired), ("min", min), ("max", max)] {
         match v {
-            None => e.add(
-                &format!("capacity.{name}"),
-                "not.nullable",
-                format!("capacity.{name} is required"),
-            ),
-            Some(v) if v < 0 => e.add(
-                &format!("capacity.{name}"),
-                "invalid",
-                format!("capacity.{name} must not be negative, found {v}"),
-            ),
+            None => e.add(&format!("capacity.{name}"), "not.nullable", format!("capacity.{name} is required")),
+            Some(v) if v < 0 => e.add(&format!("capacity.{name}"), "invalid", format!("capacity.{name} must not be negative, found {v}")),
             _ => {}
         }
     }
@@ -392,22 +301,22 @@ fn validate_capacity(e: &mut Errors, capacity: Option<(Option<i64>, Option<i64>,
         e.add_code(
             "capacity.desired",
             "capacity.desired.exceeds.max",
-            format!(
-                "capacity.desired {desired} exceeds capacity.max {max}; raise max or lower desired"
-            ),
+            format!("capacity.desired {desired} exceeds capacity.max {max}; raise max or lower desired"),
         );
     }
     if let (Some(desired), Some(min)) = (desired, min)
         && desired < min
     {
-        e.add_code("capacity.desired", "capacity.desired.less.than.min", format!("capacity.desired {desired} is less than capacity.min {min}; lower min or raise desired"));
+        e.add_code(
+            "capacity.desired",
+            "capacity.desired.less.than.min",
+            format!("capacity.desired {desired} is less than capacity.min {min}; lower min or raise desired"),
+        );
     }
 }
 
 fn check_name_part(e: &mut Errors, field: &str, value: &str, allow_hyphen: bool) {
-    let ok = value
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || (allow_hyphen && b == b'-'));
+    let ok = value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || (allow_hyphen && b == b'-'));
     if !ok {
         e.add(
             field,
@@ -426,18 +335,10 @@ fn validate_moniker(e: &mut Errors, d: &CreateServerGroup) {
     let (app, stack, detail) = match &d.moniker {
         None => {
             if blank(&d.application) {
-                e.add(
-                    "application",
-                    "not.nullable",
-                    "application is required (or a moniker with app)",
-                );
+                e.add("application", "not.nullable", "application is required (or a moniker with app)");
                 return;
             }
-            (
-                d.application.clone(),
-                d.stack.clone(),
-                d.free_form_details.clone(),
-            )
+            (d.application.clone(), d.stack.clone(), d.free_form_details.clone())
         }
         Some(m) => {
             if blank(&m.app) {
@@ -449,7 +350,15 @@ fn validate_moniker(e: &mut Errors, d: &CreateServerGroup) {
                 ("moniker.stack", &d.stack, &m.stack),
             ] {
                 if !blank(given) && given.as_deref() != moniker.as_deref() {
-                    e.add(field, "invalid", format!("`{}` disagrees with {field} `{}`; drop the deprecated field or make them agree", given.as_deref().unwrap_or(""), moniker.as_deref().unwrap_or("")));
+                    e.add(
+                        field,
+                        "invalid",
+                        format!(
+                            "`{}` disagrees with {field} `{}`; drop the deprecated field or make them agree",
+                            given.as_deref().unwrap_or(""),
+                            moniker.as_deref().unwrap_or("")
+                        ),
+                    );
                 }
             }
             (m.app.clone(), m.stack.clone(), m.detail.clone())
@@ -458,43 +367,20 @@ fn validate_moniker(e: &mut Errors, d: &CreateServerGroup) {
     let Some(app) = app.filter(|a| !a.trim().is_empty()) else {
         return;
     };
-    check_name_part(
-        e,
-        if d.moniker.is_some() {
-            "moniker.app"
-        } else {
-            "application"
-        },
-        &app,
-        false,
-    );
+    check_name_part(e, if d.moniker.is_some() { "moniker.app" } else { "application" }, &app, false);
     if let Some(stack) = stack.as_deref().filter(|s| !s.is_empty()) {
-        check_name_part(
-            e,
-            if d.moniker.is_some() {
-                "moniker.stack"
-            } else {
-                "stack"
-            },
-            stack,
-            false,
-        );
+        check_name_part(e, if d.moniker.is_some() { "moniker.stack" } else { "stack" }, stack, false);
     }
     if let Some(detail) = detail.as_deref().filter(|s| !s.is_empty()) {
-        check_name_part(
-            e,
-            if d.moniker.is_some() {
-                "moniker.detail"
-            } else {
-                "freeFormDetails"
-            },
-            detail,
-            true,
-        );
+        check_name_part(e, if d.moniker.is_some() { "moniker.detail" } else { "freeFormDetails" }, detail, true);
     }
     let cluster = crate::moniker::Moniker::new(&app, stack.as_deref(), detail.as_deref()).cluster();
     if cluster.len() > 255 - 5 {
-        e.add("application", "invalid", format!("the server group name `{cluster}-vNNN` would be longer than the 255 characters ECS allows"));
+        e.add(
+            "application",
+            "invalid",
+            format!("the server group name `{cluster}-vNNN` would be longer than the 255 characters ECS allows"),
+        );
     }
 }
 
@@ -514,10 +400,7 @@ mod tests {
     }
 
     fn codes(v: Value) -> Vec<String> {
-        validate_create(&create_server_group_from_json(v).unwrap(), None)
-            .into_iter()
-            .map(|e| e.code)
-            .collect()
+        validate_create(&create_server_group_from_json(v).unwrap(), None).into_iter().map(|e| e.code).collect()
     }
 
     fn with(mut base: Value, patch: Value) -> Value {
@@ -541,111 +424,36 @@ mod tests {
         let table: Vec<(Value, &str)> = vec![
             (json!({"credentials": null}), "credentialsnot"),
             (json!({"capacity": null}), "capacity.not.nullable"),
-            (
-                json!({"capacity": {"min": 1, "max": 2}}),
-                "capacity.desired.not.nullable",
-            ),
-            (
-                json!({"capacity": {"min": -1, "max": 2, "desired": 0}}),
-                "capacity.min.invalid",
-            ),
-            (
-                json!({"capacity": {"min": 3, "max": 2, "desired": 2}}),
-                "capacity.min.max.range.invalid",
-            ),
-            (
-                json!({"capacity": {"min": 1, "max": 2, "desired": 3}}),
-                "capacity.desired.exceeds.max",
-            ),
-            (
-                json!({"capacity": {"min": 2, "max": 3, "desired": 1}}),
-                "capacity.desired.less.than.min",
-            ),
-            (
-                json!({"subnetTypes": ["a"], "subnetType": "b"}),
-                "subnetTypes.invalid",
-            ),
-            (
-                json!({"availabilityZones": {"us-west-2": ["a"], "us-east-1": ["b"]}}),
-                "availabilityZones.must.have.only.one",
-            ),
-            (
-                json!({"availabilityZones": {"us-west-2": []}}),
-                "availabilityZones.zones.not.nullable",
-            ),
-            (
-                json!({"availabilityZones": null}),
-                "availabilityZones.not.nullable",
-            ),
-            (
-                json!({"placementStrategySequence": [{"type": "wild"}]}),
-                "placementStrategySequence.type.invalid",
-            ),
-            (
-                json!({"placementStrategySequence": [{"type": "spread", "field": "host"}]}),
-                "placementStrategySequence.spread.invalid",
-            ),
-            (
-                json!({"placementStrategySequence": [{"type": "binpack", "field": "disk"}]}),
-                "placementStrategySequence.binpack.invalid",
-            ),
-            (
-                json!({"placementStrategySequence": null}),
-                "placementStrategySequence.not.nullable",
-            ),
+            (json!({"capacity": {"min": 1, "max": 2}}), "capacity.desired.not.nullable"),
+            (json!({"capacity": {"min": -1, "max": 2, "desired": 0}}), "capacity.min.invalid"),
+            (json!({"capacity": {"min": 3, "max": 2, "desired": 2}}), "capacity.min.max.range.invalid"),
+            (json!({"capacity": {"min": 1, "max": 2, "desired": 3}}), "capacity.desired.exceeds.max"),
+            (json!({"capacity": {"min": 2, "max": 3, "desired": 1}}), "capacity.desired.less.than.min"),
+            (json!({"subnetTypes": ["a"], "subnetType": "b"}), "subnetTypes.invalid"),
+            (json!({"availabilityZones": {"us-west-2": ["a"], "us-east-1": ["b"]}}), "availabilityZones.must.have.only.one"),
+            (json!({"availabilityZones": {"us-west-2": []}}), "availabilityZones.zones.not.nullable"),
+            (json!({"availabilityZones": null}), "availabilityZones.not.nullable"),
+            (json!({"placementStrategySequence": [{"type": "wild"}]}), "placementStrategySequence.type.invalid"),
+            (json!({"placementStrategySequence": [{"type": "spread", "field": "host"}]}), "placementStrategySequence.spread.invalid"),
+            (json!({"placementStrategySequence": [{"type": "binpack", "field": "disk"}]}), "placementStrategySequence.binpack.invalid"),
+            (json!({"placementStrategySequence": null}), "placementStrategySequence.not.nullable"),
             (json!({"application": null}), "application.not.nullable"),
-            (
-                json!({"moniker": {"stack": "prod"}}),
-                "moniker.app.not.nullable",
-            ),
-            (
-                json!({"moniker": {"app": "other", "stack": "prod"}}),
-                "moniker.app.invalid",
-            ),
-            (
-                json!({"moniker": {"app": "app", "stack": "dev"}}),
-                "moniker.stack.invalid",
-            ),
-            (
-                json!({"freeFormDetails": "x", "moniker": {"app": "app", "stack": "prod", "detail": "y"}}),
-                "moniker.detail.invalid",
-            ),
-            (
-                json!({"ecsClusterName": null}),
-                "ecsClusterName.not.nullable",
-            ),
-            (
-                json!({"serviceDiscoveryAssociations": [{"containerPort": 80}]}),
-                "serviceDiscoveryAssociations.item.invalid",
-            ),
-            (
-                json!({"capacityProviderStrategy": [{"capacityProvider": "FARGATE"}]}),
-                "launchType.invalid",
-            ),
+            (json!({"moniker": {"stack": "prod"}}), "moniker.app.not.nullable"),
+            (json!({"moniker": {"app": "other", "stack": "prod"}}), "moniker.app.invalid"),
+            (json!({"moniker": {"app": "app", "stack": "dev"}}), "moniker.stack.invalid"),
+            (json!({"freeFormDetails": "x", "moniker": {"app": "app", "stack": "prod", "detail": "y"}}), "moniker.detail.invalid"),
+            (json!({"ecsClusterName": null}), "ecsClusterName.not.nullable"),
+            (json!({"serviceDiscoveryAssociations": [{"containerPort": 80}]}), "serviceDiscoveryAssociations.item.invalid"),
+            (json!({"capacityProviderStrategy": [{"capacityProvider": "FARGATE"}]}), "launchType.invalid"),
             (json!({"launchType": null}), "launchType.invalid"),
-            (
-                json!({"launchType": "", "capacityProviderStrategy": []}),
-                "launchType.invalid",
-            ),
-            (
-                json!({"dockerImageAddress": null}),
-                "dockerImageAddress.not.nullable",
-            ),
+            (json!({"launchType": "", "capacityProviderStrategy": []}), "launchType.invalid"),
+            (json!({"dockerImageAddress": null}), "dockerImageAddress.not.nullable"),
             (json!({"computeUnits": null}), "computeUnits.not.nullable"),
             (json!({"computeUnits": -1}), "computeUnits.invalid"),
-            (
-                json!({"reservedMemory": null}),
-                "reservedMemory.not.nullable",
-            ),
+            (json!({"reservedMemory": null}), "reservedMemory.not.nullable"),
             (json!({"reservedMemory": -5}), "reservedMemory.invalid"),
-            (
-                json!({"useTaskDefinitionArtifact": true, "targetGroup": "tg", "containerPort": 80}),
-                "loadBalancedContainer.not.nullable",
-            ),
-            (
-                json!({"useTaskDefinitionArtifact": true, "loadBalancedContainer": "web"}),
-                "targetGroup.not.nullable",
-            ),
+            (json!({"useTaskDefinitionArtifact": true, "targetGroup": "tg", "containerPort": 80}), "loadBalancedContainer.not.nullable"),
+            (json!({"useTaskDefinitionArtifact": true, "loadBalancedContainer": "web"}), "targetGroup.not.nullable"),
             (json!({"containerPort": 70000}), "containerPort.invalid"),
             (json!({"targetGroup": "tg"}), "containerPort.not.nullable"),
             (
@@ -660,33 +468,18 @@ mod tests {
                 json!({"useTaskDefinitionArtifact": true, "targetGroupMappings": [{"containerName": "a", "containerPort": 80}]}),
                 "targetGroupMappings.targetGroup.not.nullable",
             ),
-            (
-                json!({"targetGroupMappings": [{"targetGroup": "a", "containerPort": -1}]}),
-                "targetGroupMappings.containerPort.invalid",
-            ),
-            (
-                json!({"targetGroupMappings": [{"targetGroup": "a"}]}),
-                "targetGroupMappings.containerPort.not.nullable",
-            ),
-            (
-                json!({"environmentVariables": {"SERVER_GROUP": "x"}}),
-                "environmentVariables.invalid",
-            ),
+            (json!({"targetGroupMappings": [{"targetGroup": "a", "containerPort": -1}]}), "targetGroupMappings.containerPort.invalid"),
+            (json!({"targetGroupMappings": [{"targetGroup": "a"}]}), "targetGroupMappings.containerPort.not.nullable"),
+            (json!({"environmentVariables": {"SERVER_GROUP": "x"}}), "environmentVariables.invalid"),
             (json!({"networkMode": "aws-vpc"}), "networkMode.invalid"),
             (json!({"region": "eu-west-1"}), "region.invalid"),
             (json!({"application": "my.app"}), "application.invalid"),
-            (
-                json!({"freeFormDetails": "has space"}),
-                "freeFormDetails.invalid",
-            ),
+            (json!({"freeFormDetails": "has space"}), "freeFormDetails.invalid"),
         ];
         for (patch, code) in table {
             let got = codes(with(valid(), patch.clone()));
             let code = code.replace("credentialsnot", "credentials.not.nullable");
-            assert!(
-                got.iter().any(|c| c == &format!("{P}.{code}")),
-                "{patch} should give {code}, got {got:?}"
-            );
+            assert!(got.iter().any(|c| c == &format!("{P}.{code}")), "{patch} should give {code}, got {got:?}");
         }
     }
 
@@ -706,10 +499,7 @@ mod tests {
         let d = create_server_group_from_json(valid()).unwrap();
         let errors = validate_create(&d, Some(&account));
         assert_eq!(errors.len(), 1);
-        assert_eq!(
-            errors[0].code,
-            "createServerGroupDescription.region.not.configured"
-        );
+        assert_eq!(errors[0].code, "createServerGroupDescription.region.not.configured");
         assert!(errors[0].message.contains("us-east-1"));
     }
 }

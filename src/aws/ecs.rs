@@ -27,16 +27,7 @@ fn service_state(s: &aws_sdk_ecs::types::Service) -> ServiceState {
         pending_count: s.pending_count().into(),
         task_definition: s.task_definition().unwrap_or_default().to_string(),
         created_at: epoch(s.created_at()),
-        tags: s
-            .tags()
-            .iter()
-            .map(|t| {
-                (
-                    t.key().unwrap_or_default().to_string(),
-                    t.value().unwrap_or_default().to_string(),
-                )
-            })
-            .collect(),
+        tags: s.tags().iter().map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string())).collect(),
         deployments: s
             .deployments()
             .iter()
@@ -52,11 +43,7 @@ fn service_state(s: &aws_sdk_ecs::types::Service) -> ServiceState {
                 rollout_state_reason: d.rollout_state_reason().map(str::to_string),
             })
             .collect(),
-        target_group_arns: s
-            .load_balancers()
-            .iter()
-            .filter_map(|lb| lb.target_group_arn().map(str::to_string))
-            .collect(),
+        target_group_arns: s.load_balancers().iter().filter_map(|lb| lb.target_group_arn().map(str::to_string)).collect(),
         events: s
             .events()
             .iter()
@@ -73,52 +60,26 @@ impl Session {
     /// Names of every service ListServices returns for the ECS cluster (ACTIVE and DRAINING).
     pub async fn list_service_names(&self, ecs_cluster: &str) -> Result<Vec<String>, AwsError> {
         let mut names = Vec::new();
-        let mut pages = self
-            .ecs
-            .list_services()
-            .cluster(ecs_cluster)
-            .max_results(100)
-            .into_paginator()
-            .send();
+        let mut pages = self.ecs.list_services().cluster(ecs_cluster).max_results(100).into_paginator().send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| aws_error("ecs:ListServices", e))?;
-            names.extend(
-                page.service_arns()
-                    .iter()
-                    .map(|arn| arn.rsplit('/').next().unwrap_or(arn).to_string()),
-            );
+            names.extend(page.service_arns().iter().map(|arn| arn.rsplit('/').next().unwrap_or(arn).to_string()));
         }
         Ok(names)
     }
 
     /// Describes `names` in the ECS cluster, ten per call, all batches at once. Services that do
     /// not exist (DescribeServices reports them as `MISSING` failures) are left out.
-    pub async fn describe_services(
-        &self,
-        ecs_cluster: &str,
-        names: &[String],
-        with_tags: bool,
-    ) -> Result<Vec<ServiceState>, AwsError> {
+    pub async fn describe_services(&self, ecs_cluster: &str, names: &[String], with_tags: bool) -> Result<Vec<ServiceState>, AwsError> {
         let calls = names.chunks(DESCRIBE_BATCH).map(|batch| {
-            let mut req = self
-                .ecs
-                .describe_services()
-                .cluster(ecs_cluster)
-                .set_services(Some(batch.to_vec()));
+            let mut req = self.ecs.describe_services().cluster(ecs_cluster).set_services(Some(batch.to_vec()));
             if with_tags {
                 req = req.include(ServiceField::Tags);
             }
-            async move {
-                req.send()
-                    .await
-                    .map_err(|e| aws_error("ecs:DescribeServices", e))
-            }
+            async move { req.send().await.map_err(|e| aws_error("ecs:DescribeServices", e)) }
         });
         let outputs = try_join_all(calls).await?;
-        Ok(outputs
-            .iter()
-            .flat_map(|o| o.services().iter().map(service_state))
-            .collect())
+        Ok(outputs.iter().flat_map(|o| o.services().iter().map(service_state)).collect())
     }
 
     /// True when both `serviceLongArnFormat` and `taskLongArnFormat` are enabled for the caller,
@@ -126,12 +87,7 @@ impl Session {
     pub async fn tagging_enabled(&self) -> Result<bool, AwsError> {
         let mut service = false;
         let mut task = false;
-        let mut pages = self
-            .ecs
-            .list_account_settings()
-            .effective_settings(true)
-            .into_paginator()
-            .send();
+        let mut pages = self.ecs.list_account_settings().effective_settings(true).into_paginator().send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| aws_error("ecs:ListAccountSettings", e))?;
             for setting in page.settings() {
@@ -148,54 +104,28 @@ impl Session {
 
     /// Registers the task definition `body` (a RegisterTaskDefinition request); returns its ARN.
     pub async fn register_task_definition(&self, body: &Value) -> Result<String, AwsError> {
-        let family = body
-            .get("family")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let out = send_json!(self.ecs.register_task_definition().family(family), body)
-            .map_err(|e| aws_error("ecs:RegisterTaskDefinition", e))?;
-        out.task_definition()
-            .and_then(|t| t.task_definition_arn())
-            .map(str::to_string)
-            .ok_or_else(|| AwsError {
-                operation: "ecs:RegisterTaskDefinition".into(),
-                code: None,
-                message: "no task definition ARN in the response".into(),
-            })
+        let family = body.get("family").and_then(Value::as_str).unwrap_or_default().to_string();
+        let out =
+            send_json!(self.ecs.register_task_definition().family(family), body).map_err(|e| aws_error("ecs:RegisterTaskDefinition", e))?;
+        out.task_definition().and_then(|t| t.task_definition_arn()).map(str::to_string).ok_or_else(|| AwsError {
+            operation: "ecs:RegisterTaskDefinition".into(),
+            code: None,
+            message: "no task definition ARN in the response".into(),
+        })
     }
 
     /// The task definition's status (ACTIVE, INACTIVE, DELETE_IN_PROGRESS), None when it does not exist.
-    pub async fn task_definition_status(
-        &self,
-        task_definition: &str,
-    ) -> Result<Option<String>, AwsError> {
-        match self
-            .ecs
-            .describe_task_definition()
-            .task_definition(task_definition)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out
-                .task_definition()
-                .and_then(|t| t.status())
-                .map(|s| s.as_str().to_string())),
+    pub async fn task_definition_status(&self, task_definition: &str) -> Result<Option<String>, AwsError> {
+        match self.ecs.describe_task_definition().task_definition(task_definition).send().await {
+            Ok(out) => Ok(out.task_definition().and_then(|t| t.status()).map(|s| s.as_str().to_string())),
             Err(e) => {
                 let err = aws_error("ecs:DescribeTaskDefinition", e);
-                if err.is("ClientException") {
-                    Ok(None)
-                } else {
-                    Err(err)
-                }
+                if err.is("ClientException") { Ok(None) } else { Err(err) }
             }
         }
     }
 
-    pub async fn deregister_task_definition(
-        &self,
-        task_definition_arn: &str,
-    ) -> Result<(), AwsError> {
+    pub async fn deregister_task_definition(&self, task_definition_arn: &str) -> Result<(), AwsError> {
         self.ecs
             .deregister_task_definition()
             .task_definition(task_definition_arn)
@@ -207,13 +137,8 @@ impl Session {
 
     /// Creates the service `body` (a CreateService request); returns the service as created.
     pub async fn create_service(&self, body: &Value) -> Result<ServiceState, AwsError> {
-        let name = body
-            .get("serviceName")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let out = send_json!(self.ecs.create_service().service_name(name), body)
-            .map_err(|e| aws_error("ecs:CreateService", e))?;
+        let name = body.get("serviceName").and_then(Value::as_str).unwrap_or_default().to_string();
+        let out = send_json!(self.ecs.create_service().service_name(name), body).map_err(|e| aws_error("ecs:CreateService", e))?;
         out.service().map(service_state).ok_or_else(|| AwsError {
             operation: "ecs:CreateService".into(),
             code: None,
@@ -221,12 +146,7 @@ impl Session {
         })
     }
 
-    pub async fn update_desired_count(
-        &self,
-        ecs_cluster: &str,
-        service: &str,
-        desired: i64,
-    ) -> Result<ServiceState, AwsError> {
+    pub async fn update_desired_count(&self, ecs_cluster: &str, service: &str, desired: i64) -> Result<ServiceState, AwsError> {
         let out = self
             .ecs
             .update_service()
@@ -240,13 +160,7 @@ impl Session {
     }
 
     pub async fn delete_service(&self, ecs_cluster: &str, service: &str) -> Result<(), AwsError> {
-        self.ecs
-            .delete_service()
-            .cluster(ecs_cluster)
-            .service(service)
-            .send()
-            .await
-            .map_err(|e| aws_error("ecs:DeleteService", e))?;
+        self.ecs.delete_service().cluster(ecs_cluster).service(service).send().await.map_err(|e| aws_error("ecs:DeleteService", e))?;
         Ok(())
     }
 }

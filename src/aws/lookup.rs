@@ -12,55 +12,26 @@ impl Session {
     /// Subnets in the given availability zones, with their tags.
     pub async fn describe_subnets(&self, zones: &[String]) -> Result<Vec<Subnet>, AwsError> {
         let mut subnets = Vec::new();
-        let filter = Filter::builder()
-            .name("availability-zone")
-            .set_values(Some(zones.to_vec()))
-            .build();
-        let mut pages = self
-            .ec2
-            .describe_subnets()
-            .filters(filter)
-            .into_paginator()
-            .send();
+        let filter = Filter::builder().name("availability-zone").set_values(Some(zones.to_vec())).build();
+        let mut pages = self.ec2.describe_subnets().filters(filter).into_paginator().send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| aws_error("ec2:DescribeSubnets", e))?;
-            subnets.extend(page.subnets().iter().map(|s| {
-                Subnet {
-                    subnet_id: s.subnet_id().unwrap_or_default().to_string(),
-                    vpc_id: s.vpc_id().unwrap_or_default().to_string(),
-                    availability_zone: s.availability_zone().unwrap_or_default().to_string(),
-                    tags: s
-                        .tags()
-                        .iter()
-                        .map(|t| {
-                            (
-                                t.key().unwrap_or_default().to_string(),
-                                t.value().unwrap_or_default().to_string(),
-                            )
-                        })
-                        .collect(),
-                }
+            subnets.extend(page.subnets().iter().map(|s| Subnet {
+                subnet_id: s.subnet_id().unwrap_or_default().to_string(),
+                vpc_id: s.vpc_id().unwrap_or_default().to_string(),
+                availability_zone: s.availability_zone().unwrap_or_default().to_string(),
+                tags:
+                    s.tags().iter().map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string())).collect(),
             }));
         }
         Ok(subnets)
     }
 
     /// Security groups with any of `names`, in any VPC (the plan keeps those in the subnets' VPCs).
-    pub async fn describe_security_groups(
-        &self,
-        names: &[String],
-    ) -> Result<Vec<SecurityGroup>, AwsError> {
+    pub async fn describe_security_groups(&self, names: &[String]) -> Result<Vec<SecurityGroup>, AwsError> {
         let mut groups = Vec::new();
-        let filter = Filter::builder()
-            .name("group-name")
-            .set_values(Some(names.to_vec()))
-            .build();
-        let mut pages = self
-            .ec2
-            .describe_security_groups()
-            .filters(filter)
-            .into_paginator()
-            .send();
+        let filter = Filter::builder().name("group-name").set_values(Some(names.to_vec())).build();
+        let mut pages = self.ec2.describe_security_groups().filters(filter).into_paginator().send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| aws_error("ec2:DescribeSecurityGroups", e))?;
             groups.extend(page.security_groups().iter().map(|g| SecurityGroup {
@@ -75,31 +46,17 @@ impl Session {
     /// ARNs of the target groups named `name` (none when AWS says TargetGroupNotFound).
     pub async fn target_group_arns(&self, name: &str) -> Result<Vec<String>, AwsError> {
         match self.elb.describe_target_groups().names(name).send().await {
-            Ok(out) => Ok(out
-                .target_groups()
-                .iter()
-                .filter_map(|t| t.target_group_arn().map(str::to_string))
-                .collect()),
+            Ok(out) => Ok(out.target_groups().iter().filter_map(|t| t.target_group_arn().map(str::to_string)).collect()),
             Err(e) => {
                 let err = aws_error("elasticloadbalancing:DescribeTargetGroups", e);
-                if err.is("TargetGroupNotFound") || err.is("TargetGroupNotFoundException") {
-                    Ok(Vec::new())
-                } else {
-                    Err(err)
-                }
+                if err.is("TargetGroupNotFound") || err.is("TargetGroupNotFoundException") { Ok(Vec::new()) } else { Err(err) }
             }
         }
     }
 
     /// ARNs of several target groups by name, all looked up at once.
-    pub async fn target_groups(
-        &self,
-        names: &[String],
-    ) -> Result<Vec<(String, Vec<String>)>, AwsError> {
-        try_join_all(names.iter().map(|n| async move {
-            Ok::<_, AwsError>((n.clone(), self.target_group_arns(n).await?))
-        }))
-        .await
+    pub async fn target_groups(&self, names: &[String]) -> Result<Vec<(String, Vec<String>)>, AwsError> {
+        try_join_all(names.iter().map(|n| async move { Ok::<_, AwsError>((n.clone(), self.target_group_arns(n).await?)) })).await
     }
 
     /// The IAM role named `name`, None when it does not exist.
@@ -109,20 +66,12 @@ impl Session {
                 arn: r.arn().to_string(),
                 assume_role_policy_document: r
                     .assume_role_policy_document()
-                    .map(|d| {
-                        percent_encoding::percent_decode_str(d)
-                            .decode_utf8_lossy()
-                            .into_owned()
-                    })
+                    .map(|d| percent_encoding::percent_decode_str(d).decode_utf8_lossy().into_owned())
                     .unwrap_or_default(),
             })),
             Err(e) => {
                 let err = aws_error("iam:GetRole", e);
-                if err.is("NoSuchEntity") {
-                    Ok(None)
-                } else {
-                    Err(err)
-                }
+                if err.is("NoSuchEntity") { Ok(None) } else { Err(err) }
             }
         }
     }

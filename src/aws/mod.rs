@@ -34,10 +34,7 @@ pub struct Session {
 }
 
 /// Converts an SDK error into an [`AwsError`] that keeps the AWS code and message.
-pub(crate) fn aws_error<E>(
-    operation: &str,
-    err: aws_sdk_ecs::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
-) -> AwsError
+pub(crate) fn aws_error<E>(operation: &str, err: aws_sdk_ecs::error::SdkError<E, aws_smithy_runtime_api::http::Response>) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -46,27 +43,16 @@ where
         Some(m) => m.to_string(),
         None => DisplayErrorContext(&err).to_string(),
     };
-    AwsError {
-        operation: operation.to_string(),
-        code,
-        message,
-    }
+    AwsError { operation: operation.to_string(), code, message }
 }
 
 /// The SDK configuration every session starts from: the standard credential chain and
 /// `AWS_ENDPOINT_URL`, bounded standard retries (throttling and 5xx, with backoff) and timeouts.
 async fn base_config(region: &str) -> aws_config::SdkConfig {
-    let max_attempts = std::env::var("ECS_DEPLOYER_MAX_ATTEMPTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(4);
+    let max_attempts = std::env::var("ECS_DEPLOYER_MAX_ATTEMPTS").ok().and_then(|v| v.parse().ok()).unwrap_or(4);
     aws_config::defaults(BehaviorVersion::latest())
         .region(aws_config::Region::new(region.to_string()))
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(max_attempts)
-                .with_initial_backoff(Duration::from_millis(200)),
-        )
+        .retry_config(RetryConfig::standard().with_max_attempts(max_attempts).with_initial_backoff(Duration::from_millis(200)))
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(5))
@@ -86,20 +72,11 @@ impl Session {
             None => base,
             Some(role_arn) => {
                 let sts = aws_sdk_sts::Client::new(&base);
-                let out = sts
-                    .assume_role()
-                    .role_arn(&role_arn)
-                    .role_session_name(&account.session_name)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        let mut err = aws_error("sts:AssumeRole", e);
-                        err.message = format!(
-                            "could not assume `{role_arn}` for account `{}`: {}",
-                            account.name, err.message
-                        );
-                        err
-                    })?;
+                let out = sts.assume_role().role_arn(&role_arn).role_session_name(&account.session_name).send().await.map_err(|e| {
+                    let mut err = aws_error("sts:AssumeRole", e);
+                    err.message = format!("could not assume `{role_arn}` for account `{}`: {}", account.name, err.message);
+                    err
+                })?;
                 let creds = out.credentials().ok_or_else(|| AwsError {
                     operation: "sts:AssumeRole".into(),
                     code: None,
@@ -112,11 +89,7 @@ impl Session {
                     std::time::SystemTime::try_from(*creds.expiration()).ok(),
                     "ecs-deployer-assume-role",
                 );
-                base.to_builder()
-                    .credentials_provider(
-                        aws_credential_types::provider::SharedCredentialsProvider::new(credentials),
-                    )
-                    .build()
+                base.to_builder().credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(credentials)).build()
             }
         };
         Ok(Session {
@@ -138,8 +111,7 @@ impl Session {
 /// the plan, including ones newer than this SDK release. Retries re-apply it on each attempt.
 macro_rules! send_json {
     ($builder:expr, $body:expr) => {{
-        let bytes: Vec<u8> =
-            serde_json::to_vec($body).expect("a serde_json::Value always serialises");
+        let bytes: Vec<u8> = serde_json::to_vec($body).expect("a serde_json::Value always serialises");
         $builder
             .customize()
             .mutate_request(move |req| {

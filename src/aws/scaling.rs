@@ -10,10 +10,7 @@ use crate::model::ScalableTarget;
 
 impl Session {
     /// The `ecs:service:DesiredCount` scalable target of `resource_id` (`service/{cluster}/{name}`), if any.
-    pub async fn describe_scalable_target(
-        &self,
-        resource_id: &str,
-    ) -> Result<Option<ScalableTarget>, AwsError> {
+    pub async fn describe_scalable_target(&self, resource_id: &str) -> Result<Option<ScalableTarget>, AwsError> {
         let out = self
             .scaling
             .describe_scalable_targets()
@@ -29,15 +26,9 @@ impl Session {
                 resource_id: t.resource_id().to_string(),
                 min_capacity: t.min_capacity().into(),
                 max_capacity: t.max_capacity().into(),
-                dynamic_scaling_in_suspended: s
-                    .and_then(|s| s.dynamic_scaling_in_suspended())
-                    .unwrap_or(false),
-                dynamic_scaling_out_suspended: s
-                    .and_then(|s| s.dynamic_scaling_out_suspended())
-                    .unwrap_or(false),
-                scheduled_scaling_suspended: s
-                    .and_then(|s| s.scheduled_scaling_suspended())
-                    .unwrap_or(false),
+                dynamic_scaling_in_suspended: s.and_then(|s| s.dynamic_scaling_in_suspended()).unwrap_or(false),
+                dynamic_scaling_out_suspended: s.and_then(|s| s.dynamic_scaling_out_suspended()).unwrap_or(false),
+                scheduled_scaling_suspended: s.and_then(|s| s.scheduled_scaling_suspended()).unwrap_or(false),
             }
         }))
     }
@@ -49,8 +40,7 @@ impl Session {
             .register_scalable_target()
             .service_namespace(ServiceNamespace::Ecs)
             .scalable_dimension(ScalableDimension::EcsServiceDesiredCount);
-        send_json!(builder, body)
-            .map_err(|e| aws_error("application-autoscaling:RegisterScalableTarget", e))?;
+        send_json!(builder, body).map_err(|e| aws_error("application-autoscaling:RegisterScalableTarget", e))?;
         Ok(())
     }
 

@@ -31,11 +31,7 @@ pub struct Field {
 }
 
 fn shape(name: &str) -> &'static [Field] {
-    SHAPES
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, f)| *f)
-        .unwrap_or(&[])
+    SHAPES.iter().find(|(n, _)| *n == name).map(|(_, f)| *f).unwrap_or(&[])
 }
 
 fn describe(kind: &Kind) -> &'static str {
@@ -69,47 +65,25 @@ fn closest<'a>(key: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&
         for (i, ca) in a.iter().enumerate() {
             let mut cur = vec![i + 1];
             for (j, cb) in b.iter().enumerate() {
-                cur.push(
-                    (prev[j] + usize::from(ca != cb))
-                        .min(prev[j + 1] + 1)
-                        .min(cur[j] + 1),
-                );
+                cur.push((prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
             }
             prev = cur;
         }
         prev[b.len()]
     }
-    candidates
-        .map(|c| (distance(key, c), c))
-        .filter(|(d, c)| *d <= 2.max(c.len() / 4))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
+    candidates.map(|c| (distance(key, c), c)).filter(|(d, c)| *d <= 2.max(c.len() / 4)).min_by_key(|(d, _)| *d).map(|(_, c)| c)
 }
 
 /// Checks and normalises `value` as `kind` at `path`, appending problems to `errors`.
-pub fn check(
-    value: &mut Value,
-    kind: &Kind,
-    path: &str,
-    prefix: &str,
-    errors: &mut Vec<FieldError>,
-) {
+pub fn check(value: &mut Value, kind: &Kind, path: &str, prefix: &str, errors: &mut Vec<FieldError>) {
     let mut fail = |message: String| {
-        errors.push(FieldError::new(
-            format!("{prefix}{path}"),
-            "createServerGroupDescription.taskDefinitionArtifact.invalid",
-            message,
-        ))
+        errors.push(FieldError::new(format!("{prefix}{path}"), "createServerGroupDescription.taskDefinitionArtifact.invalid", message))
     };
     match kind {
         Kind::Str => match value {
             Value::String(_) => {}
             Value::Number(n) => *value = Value::String(n.to_string()),
-            other => fail(format!(
-                "`{path}` must be {}, found {}",
-                describe(kind),
-                found(other)
-            )),
+            other => fail(format!("`{path}` must be {}, found {}", describe(kind), found(other))),
         },
         Kind::Int => {
             if let Value::String(s) = value
@@ -117,30 +91,18 @@ pub fn check(
             {
                 *value = Value::from(n);
             }
-            if !value.as_i64().is_some() {
-                fail(format!(
-                    "`{path}` must be {}, found {}",
-                    describe(kind),
-                    found(value)
-                ));
+            if value.as_i64().is_none() {
+                fail(format!("`{path}` must be {}, found {}", describe(kind), found(value)));
             }
         }
         Kind::Float => {
             if !value.is_number() {
-                fail(format!(
-                    "`{path}` must be {}, found {}",
-                    describe(kind),
-                    found(value)
-                ));
+                fail(format!("`{path}` must be {}, found {}", describe(kind), found(value)));
             }
         }
         Kind::Bool => {
             if !value.is_boolean() {
-                fail(format!(
-                    "`{path}` must be {}, found {}",
-                    describe(kind),
-                    found(value)
-                ));
+                fail(format!("`{path}` must be {}, found {}", describe(kind), found(value)));
             }
         }
         Kind::List(item) => match value {
@@ -149,11 +111,7 @@ pub fn check(
                     check(v, item, &format!("{path}[{i}]"), prefix, errors);
                 }
             }
-            other => fail(format!(
-                "`{path}` must be {}, found {}",
-                describe(kind),
-                found(other)
-            )),
+            other => fail(format!("`{path}` must be {}, found {}", describe(kind), found(other))),
         },
         Kind::Map(item) => match value {
             Value::Object(map) => {
@@ -162,64 +120,47 @@ pub fn check(
                     check(v, item, &format!("{path}.{k}"), prefix, errors);
                 }
             }
-            other => fail(format!(
-                "`{path}` must be {}, found {}",
-                describe(kind),
-                found(other)
-            )),
+            other => fail(format!("`{path}` must be {}, found {}", describe(kind), found(other))),
         },
-        Kind::Obj(name) => {
-            match value {
-                Value::Object(map) => {
-                    let fields = shape(name);
-                    map.retain(|_, v| !v.is_null());
-                    for (k, v) in map.iter_mut() {
-                        let child = if path.is_empty() {
-                            k.clone()
-                        } else {
-                            format!("{path}.{k}")
-                        };
-                        match fields.iter().find(|f| f.key == k) {
-                            Some(field) => check(v, &field.kind, &child, prefix, errors),
-                            None => {
-                                let hint = closest(k, fields.iter().map(|f| f.key))
-                                .map(|c| format!("; did you mean `{c}`?"))
-                                .unwrap_or_else(|| "; remove it (see `aws ecs register-task-definition help` for the keys AWS accepts)".into());
-                                errors.push(FieldError::new(
+        Kind::Obj(name) => match value {
+            Value::Object(map) => {
+                let fields = shape(name);
+                map.retain(|_, v| !v.is_null());
+                for (k, v) in map.iter_mut() {
+                    let child = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                    match fields.iter().find(|f| f.key == k) {
+                        Some(field) => check(v, &field.kind, &child, prefix, errors),
+                        None => {
+                            let hint =
+                                closest(k, fields.iter().map(|f| f.key)).map(|c| format!("; did you mean `{c}`?")).unwrap_or_else(|| {
+                                    "; remove it (see `aws ecs register-task-definition help` for the keys AWS accepts)".into()
+                                });
+                            errors.push(FieldError::new(
                                 format!("{prefix}{child}"),
                                 "createServerGroupDescription.taskDefinitionArtifact.invalid",
                                 format!("unknown key `{child}` in the task definition artifact{hint}"),
                             ));
-                            }
-                        }
-                    }
-                    for field in fields.iter().filter(|f| f.required) {
-                        if !map.contains_key(field.key) {
-                            let child = if path.is_empty() {
-                                field.key.to_string()
-                            } else {
-                                format!("{path}.{}", field.key)
-                            };
-                            errors.push(FieldError::new(
-                                format!("{prefix}{child}"),
-                                "createServerGroupDescription.taskDefinitionArtifact.invalid",
-                                format!("`{child}` is required by AWS and missing"),
-                            ));
                         }
                     }
                 }
-                other => fail(format!(
-                    "`{}` must be {}, found {}",
-                    if path.is_empty() {
-                        "task definition"
-                    } else {
-                        path
-                    },
-                    describe(kind),
-                    found(other)
-                )),
+                for field in fields.iter().filter(|f| f.required) {
+                    if !map.contains_key(field.key) {
+                        let child = if path.is_empty() { field.key.to_string() } else { format!("{path}.{}", field.key) };
+                        errors.push(FieldError::new(
+                            format!("{prefix}{child}"),
+                            "createServerGroupDescription.taskDefinitionArtifact.invalid",
+                            format!("`{child}` is required by AWS and missing"),
+                        ));
+                    }
+                }
             }
-        }
+            other => fail(format!(
+                "`{}` must be {}, found {}",
+                if path.is_empty() { "task definition" } else { path },
+                describe(kind),
+                found(other)
+            )),
+        },
     }
 }
 
@@ -262,15 +203,8 @@ mod tests {
             "volumes": "v"
         }));
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert!(
-            fields.contains(&"containerDefinitions[0].imagee"),
-            "{fields:?}"
-        );
-        assert!(
-            errors
-                .iter()
-                .any(|e| e.message.contains("did you mean `image`"))
-        );
+        assert!(fields.contains(&"containerDefinitions[0].imagee"), "{fields:?}");
+        assert!(errors.iter().any(|e| e.message.contains("did you mean `image`")));
         assert!(fields.contains(&"containerDefinitions[0].memory"));
         assert!(fields.contains(&"containerDefinitions[0].essential"));
         assert!(fields.contains(&"containerDefinitions[0].logConfiguration.logDriver"));

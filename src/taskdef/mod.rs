@@ -41,11 +41,7 @@ pub const NETWORK_MODES: [&str; 4] = ["awsvpc", "bridge", "host", "none"];
 
 /// ECS names (containers, families, services): 1-255 letters, digits, hyphens and underscores.
 pub fn is_valid_ecs_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 255
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    !name.is_empty() && name.len() <= 255 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Turns an artifact document into a checked `RegisterTaskDefinition` body: unwraps
@@ -57,9 +53,7 @@ pub fn load_artifact(value: Value) -> Result<Map<String, Value>, Vec<FieldError>
         && let Some(Value::Object(_)) = outer.get("taskDefinition")
     {
         let tags = outer.remove("tags");
-        let Some(Value::Object(mut inner)) = outer.remove("taskDefinition") else {
-            unreachable!()
-        };
+        let Some(Value::Object(mut inner)) = outer.remove("taskDefinition") else { unreachable!() };
         if let Some(tags @ Value::Array(_)) = tags
             && !inner.contains_key("tags")
         {
@@ -80,11 +74,7 @@ pub fn load_artifact(value: Value) -> Result<Map<String, Value>, Vec<FieldError>
     if errors.is_empty() {
         check_semantics(&map, &mut errors);
     }
-    if errors.is_empty() {
-        Ok(map)
-    } else {
-        Err(errors)
-    }
+    if errors.is_empty() { Ok(map) } else { Err(errors) }
 }
 
 /// What AWS would reject later, said now: container names, duplicates, ports, network mode.
@@ -92,20 +82,11 @@ fn check_semantics(td: &Map<String, Value>, errors: &mut Vec<FieldError>) {
     if let Some(mode) = td.get("networkMode").and_then(Value::as_str)
         && !NETWORK_MODES.contains(&mode)
     {
-        errors.push(artifact_error(
-            "networkMode",
-            format!(
-                "networkMode `{mode}` is not one of {}",
-                NETWORK_MODES.join(", ")
-            ),
-        ));
+        errors.push(artifact_error("networkMode", format!("networkMode `{mode}` is not one of {}", NETWORK_MODES.join(", "))));
     }
     let containers = containers(td);
     if containers.is_empty() {
-        errors.push(artifact_error(
-            "containerDefinitions",
-            "Provided task definition does not contain any container definitions.",
-        ));
+        errors.push(artifact_error("containerDefinitions", "Provided task definition does not contain any container definitions."));
     }
     let mut seen: Vec<&str> = Vec::new();
     for (i, c) in containers.iter().enumerate() {
@@ -116,19 +97,10 @@ fn check_semantics(td: &Map<String, Value>, errors: &mut Vec<FieldError>) {
                 format!("container name `{name}` is invalid: use 1-255 letters, digits, hyphens and underscores"),
             ));
         } else if seen.contains(&name) {
-            errors.push(artifact_error(
-                &format!("containerDefinitions[{i}].name"),
-                format!("container name `{name}` is used twice"),
-            ));
+            errors.push(artifact_error(&format!("containerDefinitions[{i}].name"), format!("container name `{name}` is used twice")));
         }
         seen.push(name);
-        for (j, pm) in c
-            .get("portMappings")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
+        for (j, pm) in c.get("portMappings").and_then(Value::as_array).into_iter().flatten().enumerate() {
             for key in ["containerPort", "hostPort"] {
                 if let Some(port) = pm.get(key).and_then(Value::as_i64)
                     && !(0..=65535).contains(&port)
@@ -144,20 +116,12 @@ fn check_semantics(td: &Map<String, Value>, errors: &mut Vec<FieldError>) {
 }
 
 fn containers(td: &Map<String, Value>) -> Vec<&Map<String, Value>> {
-    td.get("containerDefinitions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_object)
-        .collect()
+    td.get("containerDefinitions").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_object).collect()
 }
 
 /// The container names of a checked artifact, in order.
 pub fn container_names(td: &Map<String, Value>) -> Vec<String> {
-    containers(td)
-        .iter()
-        .filter_map(|c| c.get("name").and_then(Value::as_str).map(str::to_string))
-        .collect()
+    containers(td).iter().filter_map(|c| c.get("name").and_then(Value::as_str).map(str::to_string)).collect()
 }
 
 /// The container ports a container of the artifact maps.
@@ -165,12 +129,7 @@ pub fn container_ports(td: &Map<String, Value>, container: &str) -> Vec<i64> {
     containers(td)
         .iter()
         .filter(|c| c.get("name").and_then(Value::as_str) == Some(container))
-        .flat_map(|c| {
-            c.get("portMappings")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default()
-        })
+        .flat_map(|c| c.get("portMappings").and_then(Value::as_array).cloned().unwrap_or_default())
         .filter_map(|pm| pm.get("containerPort").and_then(Value::as_i64))
         .collect()
 }
@@ -201,33 +160,20 @@ pub fn is_fargate(d: &CreateServerGroup) -> bool {
     if let Some(launch_type) = d.launch_type.as_deref().filter(|s| !s.is_empty()) {
         return launch_type == "FARGATE";
     }
-    d.capacity_provider_strategy.iter().flatten().any(|i| {
-        matches!(
-            i.capacity_provider.as_deref(),
-            Some("FARGATE") | Some("FARGATE_SPOT")
-        )
-    })
+    d.capacity_provider_strategy.iter().flatten().any(|i| matches!(i.capacity_provider.as_deref(), Some("FARGATE") | Some("FARGATE_SPOT")))
 }
 
 /// The description's network mode, or None for unset / `default`.
 pub fn description_network_mode(d: &CreateServerGroup) -> Option<&str> {
-    d.network_mode
-        .as_deref()
-        .filter(|m| !m.is_empty() && *m != "default")
+    d.network_mode.as_deref().filter(|m| !m.is_empty() && *m != "default")
 }
 
 fn spinnaker_env(names: &Names) -> [(&'static str, String); 3] {
     [
         ("SERVER_GROUP", names.server_group.to_string()),
         // Decisions #17: an empty string, not null, when the moniker has no stack or detail.
-        (
-            "CLOUD_STACK",
-            names.moniker.stack.clone().unwrap_or_default(),
-        ),
-        (
-            "CLOUD_DETAIL",
-            names.moniker.detail.clone().unwrap_or_default(),
-        ),
+        ("CLOUD_STACK", names.moniker.stack.clone().unwrap_or_default()),
+        ("CLOUD_DETAIL", names.moniker.detail.clone().unwrap_or_default()),
     ]
 }
 
@@ -243,22 +189,14 @@ fn spinnaker_labels(labels: &mut Map<String, Value>, names: &Names) {
 }
 
 fn port_mapping(network_mode: Option<&str>, port: i64, protocol: &str) -> Value {
-    let host_port = if matches!(network_mode, Some("awsvpc") | Some("host")) {
-        port
-    } else {
-        0
-    };
+    let host_port = if matches!(network_mode, Some("awsvpc") | Some("host")) { port } else { 0 };
     json!({"containerPort": port, "hostPort": host_port, "protocol": protocol})
 }
 
 /// Clouddriver's inputs mode: one container named `vNNN` (clouddriver-ecs-behaviour.md §3.1).
 pub fn from_inputs(d: &CreateServerGroup, names: &Names, roles: &Roles) -> Value {
     let network_mode = description_network_mode(d);
-    let protocol = d
-        .port_protocol
-        .as_deref()
-        .filter(|p| !p.is_empty())
-        .unwrap_or("tcp");
+    let protocol = d.port_protocol.as_deref().filter(|p| !p.is_empty()).unwrap_or("tcp");
     let mut container = Map::new();
     container.insert("name".into(), json!(names.container));
     if let Some(image) = &d.docker_image_address {
@@ -271,17 +209,8 @@ pub fn from_inputs(d: &CreateServerGroup, names: &Names, roles: &Roles) -> Value
         container.insert("memoryReservation".into(), json!(memory));
     }
 
-    let mut environment: Vec<Value> = d
-        .environment_variables
-        .iter()
-        .flatten()
-        .map(|(k, v)| json!({"name": k, "value": v}))
-        .collect();
-    environment.extend(
-        spinnaker_env(names)
-            .into_iter()
-            .map(|(k, v)| json!({"name": k, "value": v})),
-    );
+    let mut environment: Vec<Value> = d.environment_variables.iter().flatten().map(|(k, v)| json!({"name": k, "value": v})).collect();
+    environment.extend(spinnaker_env(names).into_iter().map(|(k, v)| json!({"name": k, "value": v})));
     container.insert("environment".into(), Value::Array(environment));
 
     let mut ports: Vec<Value> = Vec::new();
@@ -312,36 +241,17 @@ pub fn from_inputs(d: &CreateServerGroup, names: &Names, roles: &Roles) -> Value
         container.insert("portMappings".into(), Value::Array(ports));
     }
 
-    if let Some(secret) = d
-        .docker_image_credentials_secret
-        .as_deref()
-        .filter(|s| !s.is_empty() && *s != "None (No registry credentials)")
-    {
-        container.insert(
-            "repositoryCredentials".into(),
-            json!({"credentialsParameter": secret}),
-        );
+    if let Some(secret) = d.docker_image_credentials_secret.as_deref().filter(|s| !s.is_empty() && *s != "None (No registry credentials)") {
+        container.insert("repositoryCredentials".into(), json!({"credentialsParameter": secret}));
     }
-    let mut labels: Map<String, Value> = d
-        .docker_labels
-        .iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), json!(v)))
-        .collect();
+    let mut labels: Map<String, Value> = d.docker_labels.iter().flatten().map(|(k, v)| (k.clone(), json!(v))).collect();
     spinnaker_labels(&mut labels, names);
     container.insert("dockerLabels".into(), Value::Object(labels));
-    if let Some(driver) = d
-        .log_driver
-        .as_deref()
-        .filter(|l| !l.is_empty() && *l != "None")
-    {
+    if let Some(driver) = d.log_driver.as_deref().filter(|l| !l.is_empty() && *l != "None") {
         let mut log = Map::new();
         log.insert("logDriver".into(), json!(driver));
         if let Some(options) = &d.log_options {
-            log.insert(
-                "options".into(),
-                Value::Object(options.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
-            );
+            log.insert("options".into(), Value::Object(options.iter().map(|(k, v)| (k.clone(), json!(v))).collect()));
         }
         container.insert("logConfiguration".into(), Value::Object(log));
     }
@@ -378,12 +288,7 @@ pub fn from_inputs(d: &CreateServerGroup, names: &Names, roles: &Roles) -> Value
 /// Clouddriver's artifact mode with the Decisions-table fixes (§3.2, Decisions #15): checks the
 /// network mode, maps pipeline images into named containers, sets the Spinnaker env vars
 /// (replacing, not duplicating) and labels, the family, and the roles the artifact leaves open.
-pub fn from_artifact(
-    artifact: &Map<String, Value>,
-    d: &CreateServerGroup,
-    names: &Names,
-    roles: &Roles,
-) -> Result<Value, Vec<FieldError>> {
+pub fn from_artifact(artifact: &Map<String, Value>, d: &CreateServerGroup, names: &Names, roles: &Roles) -> Result<Value, Vec<FieldError>> {
     let mut td = artifact.clone();
     let mut errors = Vec::new();
 
@@ -401,14 +306,9 @@ pub fn from_artifact(
         _ => {}
     }
 
-    let containers = td
-        .get_mut("containerDefinitions")
-        .and_then(Value::as_array_mut);
+    let containers = td.get_mut("containerDefinitions").and_then(Value::as_array_mut);
     let Some(containers) = containers.filter(|c| !c.is_empty()) else {
-        errors.push(artifact_error(
-            "containerDefinitions",
-            "Provided task definition does not contain any container definitions.",
-        ));
+        errors.push(artifact_error("containerDefinitions", "Provided task definition does not contain any container definitions."));
         return Err(errors);
     };
     for (name, image) in d.container_to_image_map.iter().flatten() {
@@ -419,10 +319,7 @@ pub fn from_artifact(
             .map(|(i, _)| i)
             .collect();
         if matching.len() != 1 {
-            let known: Vec<&str> = containers
-                .iter()
-                .filter_map(|c| c.get("name").and_then(Value::as_str))
-                .collect();
+            let known: Vec<&str> = containers.iter().filter_map(|c| c.get("name").and_then(Value::as_str)).collect();
             errors.push(FieldError::new(
                 format!("containerToImageMap.{name}"),
                 "createServerGroupDescription.containerToImageMap.invalid",
@@ -438,34 +335,21 @@ pub fn from_artifact(
     }
     for (i, c) in containers.iter_mut().enumerate() {
         let Some(c) = c.as_object_mut() else { continue };
-        if c.get("image")
-            .and_then(Value::as_str)
-            .is_none_or(str::is_empty)
-        {
-            let name = c
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
+        if c.get("image").and_then(Value::as_str).is_none_or(str::is_empty) {
+            let name = c.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
             errors.push(FieldError::new(
                 format!("{ARTIFACT}containerDefinitions[{i}].image"),
                 "createServerGroupDescription.containerToImageMap.not.nullable",
-                format!("container `{name}` has no image; give one in the artifact or map it with `--image {name}=IMAGE` / containerToImageMap"),
+                format!(
+                    "container `{name}` has no image; give one in the artifact or map it with `--image {name}=IMAGE` / containerToImageMap"
+                ),
             ));
         }
         let env = c.entry("environment").or_insert_with(|| json!([]));
         if let Value::Array(env) = env {
             // Decisions #15: replace existing Spinnaker variables instead of appending duplicates.
-            env.retain(|e| {
-                !e.get("name")
-                    .and_then(Value::as_str)
-                    .is_some_and(|n| SPINNAKER_ENV.contains(&n))
-            });
-            env.extend(
-                spinnaker_env(names)
-                    .into_iter()
-                    .map(|(k, v)| json!({"name": k, "value": v})),
-            );
+            env.retain(|e| !e.get("name").and_then(Value::as_str).is_some_and(|n| SPINNAKER_ENV.contains(&n)));
+            env.extend(spinnaker_env(names).into_iter().map(|(k, v)| json!({"name": k, "value": v})));
         }
         let labels = c.entry("dockerLabels").or_insert_with(|| json!({}));
         if let Value::Object(labels) = labels {
@@ -474,28 +358,18 @@ pub fn from_artifact(
     }
     td.insert("family".into(), json!(names.family));
     if is_fargate(d)
-        && td
-            .get("executionRoleArn")
-            .and_then(Value::as_str)
-            .is_none_or(str::is_empty)
+        && td.get("executionRoleArn").and_then(Value::as_str).is_none_or(str::is_empty)
         && let Some(role) = &roles.execution_role_fallback
     {
         td.insert("executionRoleArn".into(), json!(role));
     }
     // Decisions #15: `iamRole` fills the task role only when the artifact has none.
-    if td
-        .get("taskRoleArn")
-        .and_then(Value::as_str)
-        .is_none_or(str::is_empty)
+    if td.get("taskRoleArn").and_then(Value::as_str).is_none_or(str::is_empty)
         && let Some(arn) = &roles.task_role_arn
     {
         td.insert("taskRoleArn".into(), json!(arn));
     }
-    if errors.is_empty() {
-        Ok(Value::Object(td))
-    } else {
-        Err(errors)
-    }
+    if errors.is_empty() { Ok(Value::Object(td)) } else { Err(errors) }
 }
 
 #[cfg(test)]
@@ -525,16 +399,8 @@ mod tests {
         }));
         let m = Moniker::new("myapp", Some("kcats"), Some("liated"));
         let (family, sg) = names(&m);
-        let n = Names {
-            moniker: &m,
-            family: &family,
-            server_group: &sg,
-            container: "v008",
-        };
-        let roles = Roles {
-            execution_role_fallback: Some("arn:aws:iam::1:role/R".into()),
-            task_role_arn: None,
-        };
+        let n = Names { moniker: &m, family: &family, server_group: &sg, container: "v008" };
+        let roles = Roles { execution_role_fallback: Some("arn:aws:iam::1:role/R".into()), task_role_arn: None };
         let td = from_inputs(&d, &n, &roles);
         assert_eq!(td["family"], "myapp-kcats-liated");
         assert_eq!(td["networkMode"], "awsvpc");
@@ -555,20 +421,11 @@ mod tests {
             json!([{"name": "A", "value": "1"}, {"name": "SERVER_GROUP", "value": "myapp-kcats-liated-v008"},
                    {"name": "CLOUD_STACK", "value": "kcats"}, {"name": "CLOUD_DETAIL", "value": "liated"}])
         );
-        assert_eq!(
-            c["dockerLabels"]["spinnaker.servergroup"],
-            "myapp-kcats-liated-v008"
-        );
+        assert_eq!(c["dockerLabels"]["spinnaker.servergroup"], "myapp-kcats-liated-v008");
         assert_eq!(c["dockerLabels"]["x"], "y");
         assert_eq!(c["dockerLabels"]["spinnaker.stack"], "kcats");
-        assert_eq!(
-            c["logConfiguration"],
-            json!({"logDriver": "awslogs", "options": {"awslogs-group": "g"}})
-        );
-        assert_eq!(
-            c["repositoryCredentials"],
-            json!({"credentialsParameter": "arn:secret"})
-        );
+        assert_eq!(c["logConfiguration"], json!({"logDriver": "awslogs", "options": {"awslogs-group": "g"}}));
+        assert_eq!(c["repositoryCredentials"], json!({"credentialsParameter": "arn:secret"}));
         // The generated definition passes the same check as an artifact.
         assert!(load_artifact(td).is_ok());
     }
@@ -577,21 +434,11 @@ mod tests {
     fn inputs_mode_bridge_ec2_and_capacity_providers() {
         let m = Moniker::new("app", None, None);
         let (family, sg) = names(&m);
-        let n = Names {
-            moniker: &m,
-            family: &family,
-            server_group: &sg,
-            container: "v008",
-        };
-        let roles = Roles {
-            execution_role_fallback: Some("arn:role".into()),
-            task_role_arn: Some("arn:task".into()),
-        };
-        let d = desc(
-            json!({"launchType": "EC2", "networkMode": "bridge", "containerPort": 80,
+        let n = Names { moniker: &m, family: &family, server_group: &sg, container: "v008" };
+        let roles = Roles { execution_role_fallback: Some("arn:role".into()), task_role_arn: Some("arn:task".into()) };
+        let d = desc(json!({"launchType": "EC2", "networkMode": "bridge", "containerPort": 80,
             "targetGroupMappings": [{"containerPort": 80, "targetGroup": "a"}, {"containerPort": 81, "targetGroup": "b"}],
-            "dockerImageAddress": "x", "computeUnits": 1, "reservedMemory": 2}),
-        );
+            "dockerImageAddress": "x", "computeUnits": 1, "reservedMemory": 2}));
         let td = from_inputs(&d, &n, &roles);
         assert_eq!(td["requiresCompatibilities"], json!(["EC2"]));
         assert!(td.get("executionRoleArn").is_none() && td.get("cpu").is_none());
@@ -601,14 +448,9 @@ mod tests {
             td["containerDefinitions"][0]["portMappings"],
             json!([{"containerPort": 80, "hostPort": 0, "protocol": "tcp"}, {"containerPort": 81, "hostPort": 0, "protocol": "tcp"}])
         );
-        assert_eq!(
-            td["containerDefinitions"][0]["environment"][1],
-            json!({"name": "CLOUD_STACK", "value": ""})
-        );
-        let d = desc(
-            json!({"capacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT", "weight": 1}],
-            "networkMode": "default", "computeUnits": 256, "reservedMemory": 512}),
-        );
+        assert_eq!(td["containerDefinitions"][0]["environment"][1], json!({"name": "CLOUD_STACK", "value": ""}));
+        let d = desc(json!({"capacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT", "weight": 1}],
+            "networkMode": "default", "computeUnits": 256, "reservedMemory": 512}));
         let td = from_inputs(&d, &n, &roles);
         assert!(td.get("networkMode").is_none());
         assert_eq!(td["requiresCompatibilities"], json!(["FARGATE"]));
@@ -618,10 +460,7 @@ mod tests {
         let d = desc(json!({"launchType": "EC2", "networkMode": "host",
             "serviceDiscoveryAssociations": [{"registry": {"arn": "r"}, "containerPort": 9090}]}));
         let td = from_inputs(&d, &n, &roles);
-        assert_eq!(
-            td["containerDefinitions"][0]["portMappings"][0]["hostPort"],
-            9090
-        );
+        assert_eq!(td["containerDefinitions"][0]["portMappings"][0]["hostPort"], 9090);
     }
 
     fn artifact() -> Map<String, Value> {
@@ -649,52 +488,26 @@ mod tests {
     fn artifact_mode_rules() {
         let m = Moniker::new("app", Some("prod"), None);
         let (family, sg) = names(&m);
-        let n = Names {
-            moniker: &m,
-            family: &family,
-            server_group: &sg,
-            container: "v008",
-        };
-        let roles = Roles {
-            execution_role_fallback: Some("arn:account-role".into()),
-            task_role_arn: Some("arn:task".into()),
-        };
-        let d = desc(
-            json!({"networkMode": "awsvpc", "launchType": "FARGATE", "containerToImageMap": {"web": "new:1"}}),
-        );
+        let n = Names { moniker: &m, family: &family, server_group: &sg, container: "v008" };
+        let roles = Roles { execution_role_fallback: Some("arn:account-role".into()), task_role_arn: Some("arn:task".into()) };
+        let d = desc(json!({"networkMode": "awsvpc", "launchType": "FARGATE", "containerToImageMap": {"web": "new:1"}}));
         let td = from_artifact(&artifact(), &d, &n, &roles).unwrap();
         assert_eq!(td["family"], "app-prod");
         assert_eq!(td["containerDefinitions"][0]["image"], "new:1");
         assert_eq!(td["containerDefinitions"][1]["image"], "envoy");
-        let env = td["containerDefinitions"][0]["environment"]
-            .as_array()
-            .unwrap();
-        assert_eq!(
-            env.iter().filter(|e| e["name"] == "SERVER_GROUP").count(),
-            1
-        );
+        let env = td["containerDefinitions"][0]["environment"].as_array().unwrap();
+        assert_eq!(env.iter().filter(|e| e["name"] == "SERVER_GROUP").count(), 1);
         assert!(env.contains(&json!({"name": "SERVER_GROUP", "value": "app-prod-v008"})));
         assert!(env.contains(&json!({"name": "K", "value": "V"})));
-        assert_eq!(
-            td["containerDefinitions"][1]["dockerLabels"]["spinnaker.servergroup"],
-            "app-prod-v008"
-        );
+        assert_eq!(td["containerDefinitions"][1]["dockerLabels"]["spinnaker.servergroup"], "app-prod-v008");
         assert_eq!(td["executionRoleArn"], "arn:account-role");
         assert_eq!(td["taskRoleArn"], "arn:task");
 
         // Mismatching network mode; a mapping that matches no container.
         let d = desc(json!({"networkMode": "bridge", "containerToImageMap": {"nope": "x"}}));
         let errors = from_artifact(&artifact(), &d, &n, &roles).unwrap_err();
-        assert!(
-            errors
-                .iter()
-                .any(|e| e.message.contains("Found 'awsvpc' but expected 'bridge'"))
-        );
-        assert!(
-            errors
-                .iter()
-                .any(|e| e.message.contains("mapping 'nope'. Have 0 but expected 1"))
-        );
+        assert!(errors.iter().any(|e| e.message.contains("Found 'awsvpc' but expected 'bridge'")));
+        assert!(errors.iter().any(|e| e.message.contains("mapping 'nope'. Have 0 but expected 1")));
 
         // The artifact's own roles win; a missing networkMode takes the description's.
         let mut a = artifact();
@@ -715,13 +528,8 @@ mod tests {
             {"name": "c", "image": "x"}], "networkMode": "aws-vpc"}))
         .unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert!(
-            fields.contains(&"taskDefinitionArtifact.containerDefinitions[0].name"),
-            "{fields:?}"
-        );
-        assert!(fields.contains(
-            &"taskDefinitionArtifact.containerDefinitions[1].portMappings[0].containerPort"
-        ));
+        assert!(fields.contains(&"taskDefinitionArtifact.containerDefinitions[0].name"), "{fields:?}");
+        assert!(fields.contains(&"taskDefinitionArtifact.containerDefinitions[1].portMappings[0].containerPort"));
         assert!(fields.contains(&"taskDefinitionArtifact.containerDefinitions[2].name"));
         assert!(fields.contains(&"taskDefinitionArtifact.networkMode"));
         assert!(load_artifact(json!({"containerDefinitions": []})).is_err());

@@ -1,0 +1,7 @@
+//! Integration tests: the real `ecs-deployer` binary against the moto AWS emulator on loopback.
+//! One test binary (each links the whole AWS SDK). Every test works in its own AWS account on
+//! the shared emulator (the binary assumes a role into it), so tests run in parallel.
+
+mod deploy;
+mod harness;
+mod tidy;
