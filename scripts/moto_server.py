@@ -79,7 +79,7 @@ ecs_models.EC2ContainerServiceBackend.list_services = list_services
 
 
 # 4. AWS's DeregisterScalableTarget deletes the target's scaling policies (and so the alarms
-#    AWS created for target tracking); moto leaves the policies behind.
+#    AWS created for target tracking) and its scheduled actions; moto leaves them behind.
 _orig_deregister = aas_models.ApplicationAutoscalingBackend.deregister_scalable_target
 
 
@@ -88,6 +88,7 @@ def deregister_scalable_target(self, namespace, r_id, dimension):
     for policy in list(self.policies.values()):
         if policy.resource_id == r_id and policy.scalable_dimension == dimension:
             self.delete_scaling_policy(policy.policy_name, namespace, r_id, dimension)
+    self.scheduled_actions = [a for a in self.scheduled_actions if not (a.resource_id == r_id and a.scalable_dimension == dimension)]
 
 
 aas_models.ApplicationAutoscalingBackend.deregister_scalable_target = deregister_scalable_target

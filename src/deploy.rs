@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use base64::Engine;
+use futures::future::try_join_all;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -16,8 +17,10 @@ use crate::aws::Session;
 use crate::config::{Account, Config};
 use crate::description::{CreateServerGroup, ImageDescription};
 use crate::error::{AwsError, Error, FieldError, Result};
+use crate::model::{ScalableTarget, ServiceState};
 use crate::moniker::candidate_versions;
-use crate::plan::{self, DeployPlan, DeployRequest, Observed, TASK_DEFINITION_ARN};
+use crate::plan::{self, DeployPlan, DeployRequest, Observed, SourceRef, TASK_DEFINITION_ARN};
+use crate::scaling::{self, ScalingCopyPlan, Skipped, SourceScaling};
 use crate::taskdef;
 use crate::validate::validate_create;
 
@@ -43,6 +46,59 @@ pub struct ScalableTargetResult {
     pub max_capacity: i64,
 }
 
+/// One copied policy, alarm or scheduled action.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CopiedItem {
+    pub from: String,
+    pub to: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+}
+
+/// What the copy of the source's scaling did (or, with `plan_only`, would do).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalingCopyResult {
+    pub copied: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_resource_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub scaling_policies: Vec<CopiedItem>,
+    pub alarms: Vec<CopiedItem>,
+    pub scheduled_actions: Vec<CopiedItem>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<Skipped>,
+}
+
+impl ScalingCopyResult {
+    fn from_plan(plan: &DeployPlan) -> Option<Self> {
+        plan.source.as_ref()?;
+        let item = |from: &str, to: &str| CopiedItem { from: from.into(), to: to.into(), arn: None };
+        Some(match &plan.scaling_copy {
+            Some(copy) => ScalingCopyResult {
+                copied: true,
+                source_resource_id: Some(copy.source_resource_id.clone()),
+                note: None,
+                scaling_policies: copy.scaling_policies.iter().map(|p| item(&p.from, &p.to)).collect(),
+                alarms: copy.alarms.iter().map(|a| item(&a.from, &a.to)).collect(),
+                scheduled_actions: copy.scheduled_actions.iter().map(|a| item(&a.from, &a.to)).collect(),
+                skipped: copy.skipped.clone(),
+            },
+            None => ScalingCopyResult {
+                copied: false,
+                source_resource_id: None,
+                note: plan.scaling_copy_note.clone(),
+                scaling_policies: Vec::new(),
+                alarms: Vec::new(),
+                scheduled_actions: Vec::new(),
+                skipped: Vec::new(),
+            },
+        })
+    }
+}
+
 /// The result of a deploy (or, with `plan_only`, of its plan).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -59,6 +115,9 @@ pub struct DeployOutcome {
     pub service_arn: Option<String>,
     pub desired_count: i64,
     pub scalable_target: ScalableTargetResult,
+    /// What was copied from the source server group's scaling (present when there is a source).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scaling: Option<ScalingCopyResult>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -84,6 +143,7 @@ impl DeployOutcome {
                 min_capacity: plan.min_capacity,
                 max_capacity: plan.max_capacity,
             },
+            scaling: ScalingCopyResult::from_plan(plan),
             warnings: plan.warnings.clone(),
             plan: None,
         }
@@ -227,7 +287,11 @@ pub fn prepare(config: &Config, mut description: CreateServerGroup, options: &De
         return Err(Error::Invalid(errors));
     }
     let account = account.expect("validated: an account name is present and resolved");
-    Ok((DeployRequest::new(description, account, artifact), source_account))
+    let mut req = DeployRequest::new(description, account, artifact);
+    if let (Some(src), Some(a)) = (req.source.as_mut(), source_account.as_ref()) {
+        src.account_id = a.account_id.clone();
+    }
+    Ok((req, source_account))
 }
 
 /// Reads the versions of the Spinnaker cluster and the status of each candidate name.
@@ -251,20 +315,49 @@ async fn observe_candidates(session: &Session, req: &DeployRequest) -> std::resu
     Ok(versions.iter().zip(&names).map(|(v, n)| (*v, described.iter().find(|s| &s.service_name == n).map(|s| s.status.clone()))).collect())
 }
 
+type SourceObservation = (Option<ScalableTarget>, Option<ServiceState>, Option<SourceScaling>);
+
+/// Reads the source server group: its scalable target and service and, when its scaling will be
+/// copied, its policies and scheduled actions, then the alarms that drive its step policies.
+async fn observe_source(session: &Session, src: &SourceRef, copy: bool) -> std::result::Result<SourceObservation, AwsError> {
+    let resource_id = format!("service/{}/{}", src.ecs_cluster_name, src.server_group_name);
+    let names = [src.server_group_name.clone()];
+    let (target, service) =
+        tokio::try_join!(session.describe_scalable_target(&resource_id), session.describe_services(&src.ecs_cluster_name, &names, false))?;
+    let service = service.into_iter().find(|s| s.status != "INACTIVE");
+    let target = match target {
+        Some(t) if copy => t,
+        other => return Ok((other, service, None)),
+    };
+    // Policies are read from the resource id AAS returned (Clouddriver does the same).
+    let (policies, scheduled_actions) =
+        tokio::try_join!(session.describe_scaling_policies(&target.resource_id), session.describe_scheduled_actions(&target.resource_id))?;
+    let (alarm_names, action_prefixes) = scaling::alarm_lookups(&policies);
+    let alarms = if alarm_names.is_empty() && action_prefixes.is_empty() {
+        Vec::new()
+    } else {
+        session.describe_alarms(&alarm_names, &action_prefixes).await?
+    };
+    let scaling = SourceScaling {
+        resource_id: target.resource_id.clone(),
+        service_name: src.server_group_name.clone(),
+        region: src.region.clone(),
+        account_id: src.account_id.clone(),
+        policies,
+        alarms,
+        scheduled_actions,
+    };
+    Ok((Some(target), service, Some(scaling)))
+}
+
 /// Observes everything the plan needs, all reads at once.
 async fn observe(session: &Session, source_session: Option<&Session>, req: &DeployRequest) -> std::result::Result<Observed, AwsError> {
     let d = &req.description;
     let awsvpc = req.network_mode() == Some("awsvpc");
     let source = async {
         match (source_session, &req.source) {
-            (Some(s), Some(src)) => {
-                let resource_id = format!("service/{}/{}", src.ecs_cluster_name, src.server_group_name);
-                let names = [src.server_group_name.clone()];
-                let (target, service) =
-                    tokio::try_join!(s.describe_scalable_target(&resource_id), s.describe_services(&src.ecs_cluster_name, &names, false))?;
-                Ok::<_, AwsError>((target, service.into_iter().find(|s| s.status != "INACTIVE")))
-            }
-            _ => Ok((None, None)),
+            (Some(s), Some(src)) => observe_source(s, src, req.copies_scaling()).await,
+            _ => Ok((None, None, None)),
         }
     };
     let role = async {
@@ -282,16 +375,27 @@ async fn observe(session: &Session, source_session: Option<&Session>, req: &Depl
         }
     };
     let target_group_names = req.target_group_names();
-    let (candidates, (source_target, source_service), task_role, tagging_enabled, target_groups, subnets, security_groups) = tokio::try_join!(
-        observe_candidates(session, req),
-        source,
-        role,
-        session.tagging_enabled(),
-        session.target_groups(&target_group_names),
+    let (candidates, (source_target, source_service, source_scaling), task_role, tagging_enabled, target_groups, subnets, security_groups) =
+        tokio::try_join!(
+            observe_candidates(session, req),
+            source,
+            role,
+            session.tagging_enabled(),
+            session.target_groups(&target_group_names),
+            subnets,
+            security_groups,
+        )?;
+    Ok(Observed {
+        candidates,
+        source_service,
+        source_target,
+        task_role,
+        tagging_enabled,
+        target_groups,
         subnets,
         security_groups,
-    )?;
-    Ok(Observed { candidates, source_service, source_target, task_role, tagging_enabled, target_groups, subnets, security_groups })
+        source_scaling,
+    })
 }
 
 /// A client token for CreateService: the same for every SDK retry of this deploy's request, so
@@ -311,6 +415,8 @@ struct Created {
     task_definition_arn: Option<String>,
     service: Option<(String, String)>,
     scalable_target: Option<String>,
+    /// Alarms this deploy put (or tried to): deleting a missing alarm is a no-op.
+    alarms: Vec<String>,
 }
 
 impl Created {
@@ -323,7 +429,10 @@ impl Created {
             out.push(format!("service {name} in ECS cluster {cluster}"));
         }
         if let Some(id) = &self.scalable_target {
-            out.push(format!("scalable target {id}"));
+            out.push(format!("scalable target {id} (with the policies and scheduled actions copied onto it)"));
+        }
+        for name in &self.alarms {
+            out.push(format!("alarm {name}"));
         }
         out
     }
@@ -331,9 +440,15 @@ impl Created {
     /// Removes what was created, newest first; returns one report line per resource.
     async fn remove(&self, session: &Session) -> Vec<String> {
         let mut report = Vec::new();
+        if !self.alarms.is_empty() {
+            match session.delete_alarms(&self.alarms).await {
+                Ok(()) => report.push(format!("removed alarms {}", self.alarms.join(", "))),
+                Err(e) => report.push(format!("could not remove alarms {}: {e}", self.alarms.join(", "))),
+            }
+        }
         if let Some(id) = &self.scalable_target {
             match session.deregister_scalable_target(id).await {
-                Ok(()) => report.push(format!("removed scalable target {id}")),
+                Ok(()) => report.push(format!("removed scalable target {id} (AWS removes its policies and scheduled actions with it)")),
                 Err(e) => report.push(format!("could not remove scalable target {id}: {e}")),
             }
         }
@@ -438,6 +553,35 @@ enum ApplyFailure {
     Error(Error),
 }
 
+/// Puts the copied policies and scheduled actions (all at once), then the alarms with the new
+/// policies' ARNs (all at once).
+async fn copy_scaling(
+    session: &Session,
+    plan: &DeployPlan,
+    copy: &ScalingCopyPlan,
+    created: &mut Created,
+) -> std::result::Result<ScalingCopyResult, AwsError> {
+    let policies = try_join_all(copy.scaling_policies.iter().map(|p| session.put_scaling_policy(&p.request)));
+    let scheduled = try_join_all(copy.scheduled_actions.iter().map(|a| session.put_scheduled_action(&a.request)));
+    let (policy_arns, _) = tokio::try_join!(policies, scheduled)?;
+    let by_name: Vec<(String, String)> = copy.scaling_policies.iter().map(|p| p.to.clone()).zip(policy_arns.iter().cloned()).collect();
+    created.alarms = copy.alarms.iter().map(|a| a.to.clone()).collect();
+    try_join_all(copy.alarms.iter().map(|a| {
+        let alarm = scaling::fill_policy_arns(&a.request, &by_name);
+        async move { session.put_metric_alarm(&alarm).await }
+    }))
+    .await?;
+    let partition = crate::config::partition(&plan.region);
+    let mut result = ScalingCopyResult::from_plan(plan).expect("a copy has a source");
+    for (item, arn) in result.scaling_policies.iter_mut().zip(policy_arns) {
+        item.arn = Some(arn);
+    }
+    for item in &mut result.alarms {
+        item.arn = Some(format!("arn:{partition}:cloudwatch:{}:{}:alarm:{}", plan.region, session.account_id, item.to));
+    }
+    Ok(result)
+}
+
 /// Reports a failed apply: what was created, and what was removed again.
 async fn failure(session: &Session, plan: &DeployPlan, options: &DeployOptions, error: AwsError, created: &Created) -> ApplyFailure {
     let mut report = Vec::new();
@@ -490,6 +634,14 @@ async fn apply(session: &Session, plan: &DeployPlan, options: &DeployOptions) ->
     info!("Done creating Amazon Application Auto Scaling Scalable Target Definition.");
 
     let mut outcome = DeployOutcome::from_plan(plan);
+    if let Some(copy) = &plan.scaling_copy {
+        info!("Copying scaling policies...");
+        match copy_scaling(session, plan, copy, &mut created).await {
+            Ok(result) => outcome.scaling = Some(result),
+            Err(e) => return Err(fail(e, &created).await),
+        }
+        info!("Done copying scaling policies...");
+    }
     outcome.task_definition_arn = Some(task_definition_arn);
     outcome.service_arn = Some(service.service_arn);
     Ok(outcome)

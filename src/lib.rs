@@ -14,6 +14,7 @@ pub mod model;
 pub mod moniker;
 pub mod output;
 pub mod plan;
+pub mod scaling;
 pub mod taskdef;
 pub mod validate;
 

@@ -30,6 +30,27 @@ pub fn deploy(format: OutputFormat, outcome: &DeployOutcome) {
                 "  scalable target    {} (min {}, max {})",
                 outcome.scalable_target.resource_id, outcome.scalable_target.min_capacity, outcome.scalable_target.max_capacity
             );
+            if let Some(scaling) = &outcome.scaling {
+                match &scaling.note {
+                    Some(note) => println!("  scaling copy       {note}"),
+                    None => {
+                        let n = |v: &Vec<_>| v.len();
+                        println!(
+                            "  scaling copy       {} policies, {} alarms, {} scheduled actions from {}",
+                            n(&scaling.scaling_policies),
+                            n(&scaling.alarms),
+                            n(&scaling.scheduled_actions),
+                            scaling.source_resource_id.as_deref().unwrap_or_default()
+                        );
+                        for item in scaling.scaling_policies.iter().chain(&scaling.alarms).chain(&scaling.scheduled_actions) {
+                            println!("    {} -> {}", item.from, item.to);
+                        }
+                        for s in &scaling.skipped {
+                            println!("    skipped {}: {}", s.name, s.reason);
+                        }
+                    }
+                }
+            }
             for w in &outcome.warnings {
                 println!("  warning: {w}");
             }
@@ -42,6 +63,10 @@ pub fn deploy(format: OutputFormat, outcome: &DeployOutcome) {
                 ] {
                     println!("{name}:");
                     println!("{}", serde_json::to_string_pretty(body).unwrap_or_default());
+                }
+                if let Some(copy) = &plan.scaling_copy {
+                    println!("Scaling copy (PutScalingPolicy, PutScheduledAction, then PutMetricAlarm):");
+                    println!("{}", serde_json::to_string_pretty(copy).unwrap_or_default());
                 }
             }
         }

@@ -13,6 +13,7 @@ use crate::description::CreateServerGroup;
 use crate::error::FieldError;
 use crate::model::{Role, ScalableTarget, SecurityGroup, ServiceState, Subnet};
 use crate::moniker::{self, Moniker, version_label};
+use crate::scaling::{self, Destination, ScalingCopyPlan, SourceScaling};
 use crate::taskdef::{self, Names, Roles};
 
 /// Where CreateService's `taskDefinition` goes before RegisterTaskDefinition has returned the ARN.
@@ -46,6 +47,8 @@ pub struct DeployRequest {
 #[serde(rename_all = "camelCase")]
 pub struct SourceRef {
     pub account: String,
+    /// The source account's AWS account id (filled from configuration).
+    pub account_id: String,
     pub region: String,
     pub server_group_name: String,
     pub ecs_cluster_name: String,
@@ -67,6 +70,7 @@ impl DeployRequest {
         };
         let source = description.source.as_ref().filter(|s| s.is_complete()).map(|s| SourceRef {
             account: s.account.clone().unwrap_or_default(),
+            account_id: String::new(),
             region: s.region.clone().unwrap_or_default(),
             server_group_name: s.asg_name.clone().unwrap_or_default(),
             ecs_cluster_name: s.ecs_cluster_name.clone().filter(|c| !c.is_empty()).unwrap_or_else(|| ecs_cluster.clone()),
@@ -88,6 +92,11 @@ impl DeployRequest {
     pub fn network_mode(&self) -> Option<&str> {
         taskdef::description_network_mode(&self.description)
             .or_else(|| self.artifact.as_ref().and_then(|a| a.get("networkMode")).and_then(Value::as_str))
+    }
+
+    /// `copySourceScalingPoliciesAndActions`, true unless set to false.
+    pub fn copies_scaling(&self) -> bool {
+        self.description.copy_source_scaling_policies_and_actions != Some(false)
     }
 
     /// Target group names to look up with ELBv2, in order, without repeats.
@@ -149,6 +158,8 @@ pub struct Observed {
     pub target_groups: Vec<(String, Vec<String>)>,
     pub subnets: Vec<Subnet>,
     pub security_groups: Vec<SecurityGroup>,
+    /// The source's policies, alarms and scheduled actions (read only when they will be copied).
+    pub source_scaling: Option<SourceScaling>,
 }
 
 /// Derives the moniker and version of an existing service the way the account's namer does.
@@ -222,6 +233,12 @@ pub struct DeployPlan {
     pub register_task_definition: Value,
     pub create_service: Value,
     pub register_scalable_target: Value,
+    /// The copy of the source's scaling, when there is one to copy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scaling_copy: Option<ScalingCopyPlan>,
+    /// Why nothing is copied, when nothing is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scaling_copy_note: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }
@@ -557,6 +574,25 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
         target["RoleARN"] = json!(role);
     }
 
+    // Copy of the source's scaling.
+    let (scaling_copy, scaling_copy_note) = match &req.source {
+        None => (None, None),
+        Some(_) if !req.copies_scaling() => (None, Some("copySourceScalingPoliciesAndActions is false: nothing is copied".to_string())),
+        Some(src) if obs.source_target.is_none() => {
+            (None, Some(format!("source server group {} has no scalable target: there is no scaling to copy", src.server_group_name)))
+        }
+        Some(_) => {
+            let dst = Destination {
+                resource_id: &resource_id,
+                service_name: &server_group,
+                ecs_cluster: &req.ecs_cluster,
+                region: &req.region,
+                account_id: &req.account.account_id,
+            };
+            (obs.source_scaling.as_ref().map(|s| scaling::plan_copy(s, &dst)), None)
+        }
+    };
+
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -577,6 +613,8 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
         register_task_definition,
         create_service: Value::Object(service),
         register_scalable_target: target,
+        scaling_copy,
+        scaling_copy_note,
         warnings,
     })
 }

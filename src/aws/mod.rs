@@ -4,6 +4,7 @@
 //! Scaling send the JSON document the plan holds as the request body, so what `--plan` prints is
 //! byte for byte what AWS receives, with every field AWS knows (see [`send_json`]).
 
+mod cloudwatch;
 mod ecs;
 mod lookup;
 mod scaling;
@@ -27,6 +28,7 @@ pub struct Session {
     pub account_id: String,
     pub region: String,
     ecs: aws_sdk_ecs::Client,
+    cloudwatch: aws_sdk_cloudwatch::Client,
     scaling: aws_sdk_applicationautoscaling::Client,
     elb: aws_sdk_elasticloadbalancingv2::Client,
     ec2: aws_sdk_ec2::Client,
@@ -97,6 +99,7 @@ impl Session {
             account_id: account.account_id.clone(),
             region: region.to_string(),
             ecs: aws_sdk_ecs::Client::new(&config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
             scaling: aws_sdk_applicationautoscaling::Client::new(&config),
             elb: aws_sdk_elasticloadbalancingv2::Client::new(&config),
             ec2: aws_sdk_ec2::Client::new(&config),

@@ -57,3 +57,120 @@ impl Session {
         Ok(())
     }
 }
+
+/// Keeps the raw JSON body of a response: ECS and Application Auto Scaling answer with exactly
+/// the documents of the API reference, so reading them raw copies every field AWS returns —
+/// including ones newer than this SDK — into the plan.
+#[derive(Debug, Clone, Default)]
+struct CaptureBody(std::sync::Arc<std::sync::Mutex<Option<Vec<u8>>>>);
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for CaptureBody {
+    fn name(&self) -> &'static str {
+        "CaptureBody"
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::AfterDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        if let Some(bytes) = context.response().body().bytes() {
+            *self.0.lock().expect("not poisoned") = Some(bytes.to_vec());
+        }
+        Ok(())
+    }
+}
+
+impl CaptureBody {
+    fn json(&self) -> Value {
+        self.0.lock().expect("not poisoned").as_deref().and_then(|b| serde_json::from_slice(b).ok()).unwrap_or(Value::Null)
+    }
+}
+
+fn items(body: &Value, key: &str) -> Vec<Value> {
+    body.get(key).and_then(Value::as_array).cloned().unwrap_or_default()
+}
+
+impl Session {
+    /// Every scaling policy of `resource_id`, as the JSON AWS returned.
+    pub async fn describe_scaling_policies(&self, resource_id: &str) -> Result<Vec<Value>, AwsError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let capture = CaptureBody::default();
+            let resp = self
+                .scaling
+                .describe_scaling_policies()
+                .service_namespace(ServiceNamespace::Ecs)
+                .resource_id(resource_id)
+                .set_next_token(token.clone())
+                .customize()
+                .interceptor(capture.clone())
+                .send()
+                .await
+                .map_err(|e| aws_error("application-autoscaling:DescribeScalingPolicies", e))?;
+            out.extend(items(&capture.json(), "ScalingPolicies"));
+            token = resp.next_token().filter(|t| !t.is_empty()).map(str::to_string);
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Every scheduled action of `resource_id`, as the JSON AWS returned.
+    pub async fn describe_scheduled_actions(&self, resource_id: &str) -> Result<Vec<Value>, AwsError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let capture = CaptureBody::default();
+            let resp = self
+                .scaling
+                .describe_scheduled_actions()
+                .service_namespace(ServiceNamespace::Ecs)
+                .resource_id(resource_id)
+                .set_next_token(token.clone())
+                .customize()
+                .interceptor(capture.clone())
+                .send()
+                .await
+                .map_err(|e| aws_error("application-autoscaling:DescribeScheduledActions", e))?;
+            out.extend(items(&capture.json(), "ScheduledActions"));
+            token = resp.next_token().filter(|t| !t.is_empty()).map(str::to_string);
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Sends a PutScalingPolicy request `body`; returns the policy ARN.
+    pub async fn put_scaling_policy(&self, body: &Value) -> Result<String, AwsError> {
+        let name = body.get("PolicyName").and_then(Value::as_str).unwrap_or_default().to_string();
+        let builder = self.scaling.put_scaling_policy().policy_name(name).service_namespace(ServiceNamespace::Ecs);
+        let out = send_json!(builder, body).map_err(|e| aws_error("application-autoscaling:PutScalingPolicy", e))?;
+        Ok(out.policy_arn().to_string())
+    }
+
+    /// Sends a PutScheduledAction request `body`.
+    pub async fn put_scheduled_action(&self, body: &Value) -> Result<(), AwsError> {
+        let name = body.get("ScheduledActionName").and_then(Value::as_str).unwrap_or_default().to_string();
+        let builder = self.scaling.put_scheduled_action().scheduled_action_name(name).service_namespace(ServiceNamespace::Ecs);
+        send_json!(builder, body).map_err(|e| aws_error("application-autoscaling:PutScheduledAction", e))?;
+        Ok(())
+    }
+
+    /// Sets the suspended state of a scalable target without touching its capacity.
+    pub async fn set_scaling_suspended(&self, resource_id: &str, suspended: bool) -> Result<(), AwsError> {
+        let body = serde_json::json!({
+            "ServiceNamespace": "ecs",
+            "ResourceId": resource_id,
+            "ScalableDimension": "ecs:service:DesiredCount",
+            "SuspendedState": {
+                "DynamicScalingInSuspended": suspended,
+                "DynamicScalingOutSuspended": suspended,
+                "ScheduledScalingSuspended": suspended,
+            }
+        });
+        self.register_scalable_target(&body).await
+    }
+}

@@ -194,6 +194,14 @@ ecs:
         TestEnv { name: name.into(), account_id, second_account_id, dir, config, fixtures }
     }
 
+    /// Creates the standard fixtures in another account or region.
+    pub fn fixtures_in(&self, account_id: &str, region: &str) -> Value {
+        let script = root().join("scripts/fixtures.py");
+        let out = Command::new(python()).arg(script).args([&emulator().endpoint, account_id, region, CLUSTER]).output().unwrap();
+        assert!(out.status.success(), "fixtures failed: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
     /// Runs `ecs-deployer --output json ARGS…` against the emulator.
     pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Run {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecs-deployer"));

@@ -4,4 +4,5 @@
 
 mod deploy;
 mod harness;
+mod scaling;
 mod tidy;
