@@ -94,6 +94,42 @@ def deregister_scalable_target(self, namespace, r_id, dimension):
 aas_models.ApplicationAutoscalingBackend.deregister_scalable_target = deregister_scalable_target
 
 
+# 5. moto models storage, not ECS's control loop: a service never starts tasks and its rollout
+#    never finishes. The harness can play ECS for services whose name contains `match`
+#    (`POST /_harness {"ecs": [{"match": "...", "behaviour": "healthy"}]}`):
+#    `healthy` — the deployment rolls out (running = desired, rolloutState COMPLETED), as ECS does
+#    once tasks start; `failed` — the circuit breaker marks the deployment FAILED; `rollback` — the
+#    circuit breaker rolls back to the previous task definition.
+ECS_RULES = []
+_orig_describe_services = ecs_models.EC2ContainerServiceBackend.describe_services
+
+
+def describe_services(self, cluster_str, service_names_or_arns):
+    services, failures = _orig_describe_services(self, cluster_str, service_names_or_arns)
+    for service in services:
+        rule = next((r for r in ECS_RULES if r.get("match") and r["match"] in service.name), None)
+        if rule is None or service.status != "ACTIVE" or not service.deployments:
+            continue
+        primary = service.deployments[0]
+        behaviour = rule.get("behaviour", "healthy")
+        if behaviour == "healthy":
+            service.running_count = service.desired_count
+            service.pending_count = 0
+            primary.update(desiredCount=service.desired_count, runningCount=service.desired_count, pendingCount=0,
+                           rolloutState="COMPLETED", rolloutStateReason=f"ECS deployment {primary['id']} completed.",
+                           taskDefinition=service.task_definition)
+        elif behaviour == "failed":
+            primary.update(runningCount=0, failedTasks=3, rolloutState="FAILED",
+                           rolloutStateReason="ECS deployment circuit breaker: tasks failed to start.")
+        elif behaviour == "rollback":
+            primary.update(taskDefinition=primary["taskDefinition"].rsplit(":", 1)[0] + ":0", rolloutState="COMPLETED",
+                           rolloutStateReason="ECS deployment circuit breaker: rolling back to the last completed deployment.")
+    return services, failures
+
+
+ecs_models.EC2ContainerServiceBackend.describe_services = describe_services
+
+
 class FaultsAndTiming:
     """WSGI middleware for the test harness and the benchmark (not an AWS behaviour):
 
@@ -137,7 +173,9 @@ class FaultsAndTiming:
                 if "delayMs" in conf:
                     self.delay_ms = int(conf["delayMs"])
                 if "rules" in conf:
-                    self.rules = [dict(r, used=0) for r in conf["rules"]]
+                    self.rules.extend(dict(r, used=0) for r in conf["rules"])
+                if "ecs" in conf:
+                    ECS_RULES.extend(conf["ecs"])
             out = b"{}"
         elif path == "/_harness/requests":
             with self.lock:

@@ -36,6 +36,92 @@ pub enum OutputFormat {
 pub enum Command {
     /// Create a new server group (createServerGroup) from a Clouddriver description.
     Deploy(DeployArgs),
+    /// List the server groups of an account and region (of one Spinnaker cluster with --cluster).
+    List(ListArgs),
+    /// Disable a server group: suspend its scaling, scale it to 0 (disableServerGroup).
+    Disable(TargetArgs),
+    /// Enable a server group: scale it to its scalable target's max (or --desired), resume scaling.
+    Enable(EnableArgs),
+    /// Resize a server group and its scalable target (resizeServerGroup).
+    Resize(ResizeArgs),
+    /// Destroy a server group: its alarms, scaling, service and task definition (destroyServerGroup).
+    Destroy(TargetArgs),
+    /// Roll back: enable --restore, wait until it is healthy, then disable --current.
+    Rollback(RollbackArgs),
+}
+
+/// Which server group an operation acts on: flags, or a Clouddriver operation description.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TargetArgs {
+    /// The ECS account (from the configuration).
+    #[arg(long)]
+    pub account: Option<String>,
+    /// The AWS region.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// The server group (ECS service) name, e.g. app-prod-v003.
+    #[arg(long)]
+    pub server_group: Option<String>,
+    /// The ECS cluster; found automatically when the server group is in exactly one.
+    #[arg(long)]
+    pub ecs_cluster: Option<String>,
+    /// A Clouddriver operation description instead of the flags (bare, or an operations list); `-` reads stdin.
+    #[arg(long, value_name = "FILE|-")]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EnableArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Desired count instead of the scalable target's max.
+    #[arg(long)]
+    pub desired: Option<i64>,
+}
+
+#[derive(Debug, Args)]
+pub struct ResizeArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[arg(long)]
+    pub min: Option<i64>,
+    #[arg(long)]
+    pub max: Option<i64>,
+    #[arg(long)]
+    pub desired: Option<i64>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[arg(long)]
+    pub account: String,
+    #[arg(long)]
+    pub region: String,
+    /// Only this ECS cluster (default: all of the account's clusters in the region).
+    #[arg(long)]
+    pub ecs_cluster: Option<String>,
+    /// Only this Spinnaker cluster, e.g. app-prod or app-prod-canary.
+    #[arg(long)]
+    pub cluster: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[arg(long)]
+    pub account: String,
+    #[arg(long)]
+    pub region: String,
+    /// The server group to bring back.
+    #[arg(long)]
+    pub restore: String,
+    /// The server group to disable once the restored one is healthy.
+    #[arg(long)]
+    pub current: String,
+    #[arg(long)]
+    pub ecs_cluster: Option<String>,
+    /// How long to wait for the restored server group to become healthy.
+    #[arg(long, default_value = "10m", value_parser = crate::strategy::parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 #[derive(Debug, Args)]
@@ -60,6 +146,19 @@ pub struct DeployArgs {
     /// On a failure half-way, leave what was created instead of removing it.
     #[arg(long)]
     pub keep_failed: bool,
+
+    /// Deploy strategy (default: the description's `strategy`, else none): redblack disables the
+    /// other server groups of the cluster once the new one is healthy; highlander destroys them.
+    #[arg(long, value_name = "none|redblack|highlander")]
+    pub strategy: Option<String>,
+
+    /// Wait until the new server group is healthy (always done by redblack and highlander).
+    #[arg(long)]
+    pub wait: bool,
+
+    /// How long to wait for health.
+    #[arg(long, default_value = "10m", value_parser = crate::strategy::parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 fn parse_image(s: &str) -> Result<(String, String), String> {

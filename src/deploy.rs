@@ -17,10 +17,12 @@ use crate::aws::Session;
 use crate::config::{Account, Config};
 use crate::description::{CreateServerGroup, ImageDescription};
 use crate::error::{AwsError, Error, FieldError, Result};
+use crate::lifecycle::{self, OperationResult, Progress};
 use crate::model::{ScalableTarget, ServiceState};
 use crate::moniker::candidate_versions;
 use crate::plan::{self, DeployPlan, DeployRequest, Observed, SourceRef, TASK_DEFINITION_ARN};
 use crate::scaling::{self, ScalingCopyPlan, Skipped, SourceScaling};
+use crate::strategy::{self, Peer, Step, Strategy, StrategyOptions};
 use crate::taskdef;
 use crate::validate::validate_create;
 
@@ -35,6 +37,12 @@ pub struct DeployOptions {
     pub artifact: Option<Value>,
     /// `--image CONTAINER=IMAGE` entries.
     pub images: Vec<(String, String)>,
+    /// `--strategy`; else the description's `strategy`.
+    pub strategy: Option<String>,
+    /// Wait until the new server group is healthy (the strategies always do).
+    pub wait: bool,
+    /// How long to wait; zero means the default of 10 minutes.
+    pub timeout: Duration,
 }
 
 /// The scalable target registered for the new server group.
@@ -120,6 +128,14 @@ pub struct DeployOutcome {
     pub scaling: Option<ScalingCopyResult>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// True once the new server group was seen healthy (only when waiting).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub healthy: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<Strategy>,
+    /// What the strategy did to the other server groups, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub strategy_steps: Vec<OperationResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan: Option<DeployPlan>,
 }
@@ -145,6 +161,9 @@ impl DeployOutcome {
             },
             scaling: ScalingCopyResult::from_plan(plan),
             warnings: plan.warnings.clone(),
+            healthy: None,
+            strategy: None,
+            strategy_steps: Vec::new(),
             plan: None,
         }
     }
@@ -503,9 +522,23 @@ async fn register_scalable_target(session: &Session, body: &Value) -> std::resul
     }
 }
 
-/// Runs createServerGroup.
-pub async fn deploy(config: &Config, description: CreateServerGroup, options: &DeployOptions) -> Result<DeployOutcome> {
+/// Runs createServerGroup, then waits and runs the deploy strategy when asked to.
+pub async fn deploy(
+    config: &Config,
+    description: CreateServerGroup,
+    options: &DeployOptions,
+    progress: &mut dyn Progress,
+) -> Result<DeployOutcome> {
     info!("Initializing Create Amazon ECS Server Group Operation...");
+    let strategy = Strategy::parse(options.strategy.as_deref().or(description.strategy.as_deref()).unwrap_or(""))?;
+    let strategy_options = StrategyOptions {
+        max_remaining_asgs: description.max_remaining_asgs.filter(|n| *n > 0).map(|n| n as usize),
+        scale_down: description.scale_down == Some(true),
+        delay_before_disable: Duration::from_secs(
+            description.delay_before_cleanup.or(description.delay_before_disable_sec).unwrap_or(0).max(0) as u64,
+        ),
+    };
+    let destroy_latest = description.rollback.as_ref().and_then(|r| r.destroy_latest) == Some(true);
     let (req, source_account) = prepare(config, description, options)?;
     let source_account = source_account.filter(|_| req.source.is_some());
     let same_session = |a: &Account, region: &str| a.name == req.account.name && region == req.region;
@@ -531,7 +564,23 @@ pub async fn deploy(config: &Config, description: CreateServerGroup, options: &D
             return Ok(outcome);
         }
         match apply(&session, &plan, options).await {
-            Ok(outcome) => return Ok(outcome),
+            Ok(mut outcome) => {
+                if strategy != Strategy::None || options.wait {
+                    let timeout = if options.timeout.is_zero() { Duration::from_secs(600) } else { options.timeout };
+                    let td = outcome.task_definition_arn.clone().unwrap_or_default();
+                    if let Err(e) =
+                        lifecycle::wait_healthy(&session, &plan.ecs_cluster_name, &plan.server_group_name, &td, timeout, progress).await
+                    {
+                        return Err(e.with_report(unhealthy(&session, &plan, strategy, destroy_latest).await));
+                    }
+                    outcome.healthy = Some(true);
+                }
+                if strategy != Strategy::None {
+                    outcome.strategy = Some(strategy);
+                    outcome.strategy_steps = run_strategy(&session, &req, &plan, strategy, &strategy_options).await?;
+                }
+                return Ok(outcome);
+            }
             Err(ApplyFailure::NameTaken) if attempt < MAX_NAME_RACES => {
                 warn!("{} was created by another deploy at the same time; choosing the next version", plan.server_group_name);
             }
@@ -545,6 +594,75 @@ pub async fn deploy(config: &Config, description: CreateServerGroup, options: &D
         }
     }
     unreachable!("the loop returns on its last attempt")
+}
+
+/// What happens to a new server group that did not become healthy: with a strategy it is
+/// disabled (and destroyed with `rollback.destroyLatest`) and the others keep serving.
+async fn unhealthy(session: &Session, plan: &DeployPlan, strategy: Strategy, destroy_latest: bool) -> Vec<String> {
+    let name = &plan.server_group_name;
+    let mut report = Vec::new();
+    if strategy == Strategy::None {
+        report.push(format!("{name} was created and left as it is"));
+        return report;
+    }
+    match lifecycle::disable(session, &plan.ecs_cluster_name, name).await {
+        Ok(_) => report.push(format!("disabled {name}")),
+        Err(e) => report.push(format!("could not disable {name}: {e}")),
+    }
+    if destroy_latest {
+        let service = lifecycle::locate(session, name, Some(&plan.ecs_cluster_name)).await;
+        match service {
+            Ok((cluster, service)) => match lifecycle::destroy(session, &cluster, &service).await {
+                Ok(_) => report.push(format!("destroyed {name} (rollback.destroyLatest)")),
+                Err(e) => report.push(format!("could not destroy {name}: {e}")),
+            },
+            Err(e) => report.push(format!("could not destroy {name}: {e}")),
+        }
+    }
+    report.push(format!("the other server groups of {} were not touched and keep serving", plan.family));
+    report
+}
+
+/// Runs the strategy's steps on the other server groups of the cluster, in the same ECS cluster.
+async fn run_strategy(
+    session: &Session,
+    req: &DeployRequest,
+    plan: &DeployPlan,
+    strategy: Strategy,
+    options: &StrategyOptions,
+) -> Result<Vec<OperationResult>> {
+    let rows = lifecycle::list(session, req.account.naming_strategy, Some(&plan.ecs_cluster_name), Some(&plan.family)).await?;
+    let peers: Vec<Peer> = rows
+        .iter()
+        .filter(|r| r.server_group_name != plan.server_group_name)
+        .map(|r| Peer { name: r.server_group_name.clone(), enabled: r.enabled, created_at: r.created_at })
+        .collect();
+    let mut done = Vec::new();
+    for step in strategy::after_healthy(strategy, &peers, options) {
+        let result = match &step {
+            Step::Wait(secs) => {
+                info!("waiting {secs}s before disabling the other server groups");
+                tokio::time::sleep(Duration::from_secs(*secs)).await;
+                continue;
+            }
+            Step::Disable(name) => lifecycle::disable(session, &plan.ecs_cluster_name, name).await,
+            Step::ScaleDown(name) => lifecycle::resize(session, &plan.ecs_cluster_name, name, 0, 0, 0).await,
+            Step::Destroy(name) => match lifecycle::locate(session, name, Some(&plan.ecs_cluster_name)).await {
+                Ok((cluster, service)) => lifecycle::destroy(session, &cluster, &service).await,
+                Err(e) => Err(e),
+            },
+        };
+        match result {
+            Ok(r) => done.push(r),
+            Err(e) => {
+                let mut report: Vec<String> =
+                    done.iter().map(|r: &OperationResult| format!("done: {} {}", r.operation, r.server_group_name)).collect();
+                report.push(format!("{} is deployed and healthy; the strategy stopped at {step:?}", plan.server_group_name));
+                return Err(e.with_report(report));
+            }
+        }
+    }
+    Ok(done)
 }
 
 enum ApplyFailure {

@@ -255,6 +255,76 @@ pub struct CircuitBreakerInput {
     pub rollback: Option<bool>,
 }
 
+/// Orca's `rollback` stage settings for a deploy.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RollbackInput {
+    #[serde(default, deserialize_with = "lenient_bool")]
+    pub on_failure: Option<bool>,
+    #[serde(default, deserialize_with = "lenient_bool")]
+    pub destroy_latest: Option<bool>,
+}
+
+/// The lifecycle operations' descriptions (`disableServerGroup`, `enableServerGroup`,
+/// `resizeServerGroup`, `destroyServerGroup`): Clouddriver's `ModifyServiceDescription` and
+/// `ResizeServiceDescription`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerGroupOperation {
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub credentials: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub account: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub region: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub server_group_name: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub asg_name: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub ecs_cluster_name: Option<String>,
+    pub capacity: Option<Capacity>,
+    /// `availabilityZones` as Orca sometimes sends it instead of `region`.
+    pub availability_zones: Option<Map<String, Value>>,
+}
+
+impl ServerGroupOperation {
+    pub fn account_name(&self) -> Option<&str> {
+        self.credentials.as_deref().or(self.account.as_deref()).filter(|s| !s.is_empty())
+    }
+
+    pub fn region_name(&self) -> Option<&str> {
+        self.region
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .or_else(|| self.availability_zones.as_ref().and_then(|m| m.keys().next()).map(String::as_str))
+    }
+
+    pub fn server_group(&self) -> Option<&str> {
+        self.server_group_name.as_deref().or(self.asg_name.as_deref()).filter(|s| !s.is_empty())
+    }
+}
+
+/// Reads one lifecycle operation (`expected`, e.g. `disableServerGroup`) from a bare description
+/// or an operations list holding it.
+pub fn server_group_operation_from_json(value: Value, expected: &str) -> Result<ServerGroupOperation> {
+    let value = match value {
+        Value::Array(ops) => {
+            let found = ops.into_iter().find_map(|op| match op {
+                Value::Object(mut map) => map.remove(expected),
+                _ => None,
+            });
+            found.ok_or_else(|| Error::invalid("operations", "operations.invalid", format!("the operations list holds no {expected}")))?
+        }
+        Value::Object(mut map) if map.len() == 1 && map.contains_key(expected) => map.remove(expected).unwrap_or_default(),
+        other => other,
+    };
+    if !value.is_object() {
+        return Err(Error::invalid("description", "description.invalid", format!("a {expected} description must be a JSON object")));
+    }
+    from_value(value, expected)
+}
+
 /// Clouddriver's `CreateServerGroupDescription`, every field (clouddriver-ecs-behaviour.md §1).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -341,6 +411,19 @@ pub struct CreateServerGroup {
     pub load_balanced_container: Option<String>,
     pub target_group_mappings: Option<Vec<TargetGroupMapping>>,
     pub capacity_provider_strategy: Option<Vec<CapacityProviderStrategyItem>>,
+
+    // Deploy strategy (Orca's stage context), run by ecs-deployer itself.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub strategy: Option<String>,
+    #[serde(default, deserialize_with = "lenient_int")]
+    pub max_remaining_asgs: Option<i64>,
+    #[serde(default, deserialize_with = "lenient_bool")]
+    pub scale_down: Option<bool>,
+    #[serde(default, deserialize_with = "lenient_int")]
+    pub delay_before_disable_sec: Option<i64>,
+    #[serde(default, deserialize_with = "lenient_int")]
+    pub delay_before_cleanup: Option<i64>,
+    pub rollback: Option<RollbackInput>,
 
     // Fields Orca folds into the above before posting; read here so a hand-written stage context works too.
     pub image_description: Option<ImageDescription>,

@@ -10,11 +10,15 @@ pub mod config;
 pub mod deploy;
 pub mod description;
 pub mod error;
+pub mod health;
+pub mod lifecycle;
 pub mod model;
 pub mod moniker;
+pub mod operations;
 pub mod output;
 pub mod plan;
 pub mod scaling;
+pub mod strategy;
 pub mod taskdef;
 pub mod validate;
 
@@ -77,11 +81,72 @@ async fn run_command(cli: &Cli) -> Result<()> {
                 Some(path) => Some(read_json_input(&path.to_string_lossy(), "artifact")?),
                 None => None,
             };
-            let options =
-                deploy::DeployOptions { plan_only: args.plan, keep_failed: args.keep_failed, artifact, images: args.images.clone() };
-            let outcome = deploy::deploy(&config, description, &options).await?;
+            let options = deploy::DeployOptions {
+                plan_only: args.plan,
+                keep_failed: args.keep_failed,
+                artifact,
+                images: args.images.clone(),
+                strategy: args.strategy.clone(),
+                wait: args.wait,
+                timeout: args.timeout,
+            };
+            let mut progress = output::StderrProgress::new();
+            let outcome = deploy::deploy(&config, description, &options, &mut progress).await?;
             output::deploy(cli.output, &outcome);
             Ok(())
         }
+        Command::List(args) => {
+            let account = config.account(&args.account)?;
+            if !account.has_region(&args.region) {
+                return Err(Error::Config(format!("region `{}` is not configured for account `{}`", args.region, account.name)));
+            }
+            let session = aws::Session::connect(&account, &args.region).await?;
+            let rows = lifecycle::list(&session, account.naming_strategy, args.ecs_cluster.as_deref(), args.cluster.as_deref()).await?;
+            output::server_groups(cli.output, &rows);
+            Ok(())
+        }
+        Command::Disable(args) => lifecycle_command(cli, &config, operations::Kind::Disable, args, None).await,
+        Command::Destroy(args) => lifecycle_command(cli, &config, operations::Kind::Destroy, args, None).await,
+        Command::Enable(args) => lifecycle_command(cli, &config, operations::Kind::Enable, &args.target, args.desired).await,
+        Command::Resize(args) => {
+            let mut op = operations::operation_from_args(operations::Kind::Resize, &args.target)?;
+            if args.min.is_some() || args.max.is_some() || args.desired.is_some() {
+                let c = op.capacity.get_or_insert_with(Default::default);
+                c.min = args.min.or(c.min);
+                c.max = args.max.or(c.max);
+                c.desired = args.desired.or(c.desired);
+            }
+            let target = operations::validate(operations::Kind::Resize, &config, &op)?;
+            let result = operations::run(operations::Kind::Resize, &target, None).await?;
+            output::operations(cli.output, &[result]);
+            Ok(())
+        }
+        Command::Rollback(args) => {
+            let account = config.account(&args.account)?;
+            if !account.has_region(&args.region) {
+                return Err(Error::Config(format!("region `{}` is not configured for account `{}`", args.region, account.name)));
+            }
+            let session = aws::Session::connect(&account, &args.region).await?;
+            let mut progress = output::StderrProgress::new();
+            let results =
+                lifecycle::rollback(&session, args.ecs_cluster.as_deref(), &args.restore, &args.current, args.timeout, &mut progress)
+                    .await?;
+            output::operations(cli.output, &results);
+            Ok(())
+        }
     }
+}
+
+async fn lifecycle_command(
+    cli: &Cli,
+    config: &config::Config,
+    kind: operations::Kind,
+    args: &cli::TargetArgs,
+    desired: Option<i64>,
+) -> Result<()> {
+    let op = operations::operation_from_args(kind, args)?;
+    let target = operations::validate(kind, config, &op)?;
+    let result = operations::run(kind, &target, desired).await?;
+    output::operations(cli.output, &[result]);
+    Ok(())
 }

@@ -269,3 +269,25 @@ pub struct Alarm {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<(String, String)>,
 }
+
+/// A stopped task, for the reason it stopped.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoppedTask {
+    pub task_arn: String,
+    pub task_definition: String,
+    pub stopped_reason: String,
+    /// Reasons of the containers that exited (e.g. `CannotPullContainerError: …`).
+    pub container_reasons: Vec<String>,
+}
+
+/// One target of a target group and its health state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetHealth {
+    pub target_group_arn: String,
+    pub id: String,
+    pub port: Option<i32>,
+    /// initial, healthy, unhealthy, unused, draining, unavailable
+    pub state: String,
+}

@@ -73,6 +73,118 @@ pub fn deploy(format: OutputFormat, outcome: &DeployOutcome) {
     }
 }
 
+/// Prints lifecycle operation results.
+pub fn operations(format: OutputFormat, results: &[crate::lifecycle::OperationResult]) {
+    match format {
+        OutputFormat::Json => {
+            if let [one] = results {
+                json_out(one)
+            } else {
+                json_out(&results)
+            }
+        }
+        OutputFormat::Text => {
+            for r in results {
+                println!("{} {} ({} {}/{})", r.operation, r.server_group_name, r.ecs_cluster_name, r.account, r.region);
+                for step in &r.steps {
+                    println!("  {step}");
+                }
+            }
+        }
+    }
+}
+
+/// Prints `list` as a table or JSON.
+pub fn server_groups(format: OutputFormat, rows: &[crate::lifecycle::ServerGroupRow]) {
+    match format {
+        OutputFormat::Json => json_out(&rows),
+        OutputFormat::Text => {
+            println!(
+                "{:<40} {:<16} {:<9} {:>7} {:>7} {:>7} {:>9} {:<10} TASK DEFINITION",
+                "SERVER GROUP", "ECS CLUSTER", "STATE", "DESIRED", "RUNNING", "PENDING", "MIN/MAX", "SCALING"
+            );
+            for r in rows {
+                let minmax = match (r.min_capacity, r.max_capacity) {
+                    (Some(a), Some(b)) => format!("{a}/{b}"),
+                    _ => "-".into(),
+                };
+                let scaling = if r.min_capacity.is_none() {
+                    "none"
+                } else if r.scaling_suspended {
+                    "suspended"
+                } else {
+                    "active"
+                };
+                let td = r.task_definition.rsplit('/').next().unwrap_or(&r.task_definition);
+                println!(
+                    "{:<40} {:<16} {:<9} {:>7} {:>7} {:>7} {:>9} {:<10} {td}",
+                    r.server_group_name,
+                    r.ecs_cluster_name,
+                    if r.enabled { "enabled" } else { "disabled" },
+                    r.desired_count,
+                    r.running_count,
+                    r.pending_count,
+                    minmax,
+                    scaling
+                );
+            }
+        }
+    }
+}
+
+/// Shows a wait's progress on stderr: on a terminal one live status line, elsewhere (CI logs)
+/// one line per change; service events once each. Stdout stays for the result.
+pub struct StderrProgress {
+    tty: bool,
+    last: String,
+    open_line: bool,
+}
+
+impl StderrProgress {
+    pub fn new() -> Self {
+        use std::io::IsTerminal;
+        StderrProgress { tty: std::io::stderr().is_terminal(), last: String::new(), open_line: false }
+    }
+}
+
+impl Default for StderrProgress {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl crate::lifecycle::Progress for StderrProgress {
+    fn status(&mut self, line: &str) {
+        if line == self.last {
+            return;
+        }
+        self.last = line.to_string();
+        if self.tty {
+            eprint!("\r\x1b[2K{line}");
+            self.open_line = true;
+        } else {
+            eprintln!("{line}");
+        }
+    }
+
+    fn event(&mut self, message: &str) {
+        if self.open_line {
+            eprint!("\r\x1b[2K");
+        }
+        eprintln!("event: {message}");
+        if self.open_line {
+            eprint!("{}", self.last);
+        }
+    }
+
+    fn done(&mut self) {
+        if self.open_line {
+            eprintln!();
+            self.open_line = false;
+        }
+    }
+}
+
 /// Prints any serialisable result as JSON on stdout.
 pub fn json_out<T: Serialize>(value: &T) {
     println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());

@@ -164,3 +164,49 @@ impl Session {
         Ok(())
     }
 }
+
+impl Session {
+    /// Names of the account's ECS clusters in this region.
+    pub async fn list_ecs_clusters(&self) -> Result<Vec<String>, AwsError> {
+        let mut names = Vec::new();
+        let mut pages = self.ecs.list_clusters().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("ecs:ListClusters", e))?;
+            names.extend(page.cluster_arns().iter().map(|arn| arn.rsplit('/').next().unwrap_or(arn).to_string()));
+        }
+        Ok(names)
+    }
+
+    /// Recently stopped tasks of a service, with their stop reasons.
+    pub async fn stopped_tasks(&self, ecs_cluster: &str, service: &str) -> Result<Vec<crate::model::StoppedTask>, AwsError> {
+        let arns = self
+            .ecs
+            .list_tasks()
+            .cluster(ecs_cluster)
+            .service_name(service)
+            .desired_status(aws_sdk_ecs::types::DesiredStatus::Stopped)
+            .send()
+            .await
+            .map_err(|e| aws_error("ecs:ListTasks", e))?
+            .task_arns
+            .unwrap_or_default();
+        if arns.is_empty() {
+            return Ok(Vec::new());
+        }
+        let calls = arns.chunks(100).map(|chunk| {
+            let req = self.ecs.describe_tasks().cluster(ecs_cluster).set_tasks(Some(chunk.to_vec()));
+            async move { req.send().await.map_err(|e| aws_error("ecs:DescribeTasks", e)) }
+        });
+        let outs = try_join_all(calls).await?;
+        Ok(outs
+            .iter()
+            .flat_map(|o| o.tasks())
+            .map(|t| crate::model::StoppedTask {
+                task_arn: t.task_arn().unwrap_or_default().to_string(),
+                task_definition: t.task_definition_arn().unwrap_or_default().to_string(),
+                stopped_reason: t.stopped_reason().unwrap_or_default().to_string(),
+                container_reasons: t.containers().iter().filter_map(|c| c.reason().map(str::to_string)).collect(),
+            })
+            .collect())
+    }
+}

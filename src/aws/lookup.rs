@@ -76,3 +76,26 @@ impl Session {
         }
     }
 }
+
+impl Session {
+    /// The targets of a target group and their health.
+    pub async fn target_health(&self, target_group_arn: &str) -> Result<Vec<crate::model::TargetHealth>, AwsError> {
+        let out = self
+            .elb
+            .describe_target_health()
+            .target_group_arn(target_group_arn)
+            .send()
+            .await
+            .map_err(|e| aws_error("elasticloadbalancing:DescribeTargetHealth", e))?;
+        Ok(out
+            .target_health_descriptions()
+            .iter()
+            .map(|d| crate::model::TargetHealth {
+                target_group_arn: target_group_arn.to_string(),
+                id: d.target().and_then(|t| t.id()).unwrap_or_default().to_string(),
+                port: d.target().and_then(|t| t.port()),
+                state: d.target_health().and_then(|h| h.state()).map(|s| s.as_str().to_string()).unwrap_or_default(),
+            })
+            .collect())
+    }
+}

@@ -8,6 +8,18 @@ use super::{Session, aws_error, send_json};
 use crate::error::AwsError;
 use crate::model::ScalableTarget;
 
+fn scalable_target(t: &aws_sdk_applicationautoscaling::types::ScalableTarget) -> ScalableTarget {
+    let s = t.suspended_state();
+    ScalableTarget {
+        resource_id: t.resource_id().to_string(),
+        min_capacity: t.min_capacity().into(),
+        max_capacity: t.max_capacity().into(),
+        dynamic_scaling_in_suspended: s.and_then(|s| s.dynamic_scaling_in_suspended()).unwrap_or(false),
+        dynamic_scaling_out_suspended: s.and_then(|s| s.dynamic_scaling_out_suspended()).unwrap_or(false),
+        scheduled_scaling_suspended: s.and_then(|s| s.scheduled_scaling_suspended()).unwrap_or(false),
+    }
+}
+
 impl Session {
     /// The `ecs:service:DesiredCount` scalable target of `resource_id` (`service/{cluster}/{name}`), if any.
     pub async fn describe_scalable_target(&self, resource_id: &str) -> Result<Option<ScalableTarget>, AwsError> {
@@ -20,17 +32,7 @@ impl Session {
             .send()
             .await
             .map_err(|e| aws_error("application-autoscaling:DescribeScalableTargets", e))?;
-        Ok(out.scalable_targets().first().map(|t| {
-            let s = t.suspended_state();
-            ScalableTarget {
-                resource_id: t.resource_id().to_string(),
-                min_capacity: t.min_capacity().into(),
-                max_capacity: t.max_capacity().into(),
-                dynamic_scaling_in_suspended: s.and_then(|s| s.dynamic_scaling_in_suspended()).unwrap_or(false),
-                dynamic_scaling_out_suspended: s.and_then(|s| s.dynamic_scaling_out_suspended()).unwrap_or(false),
-                scheduled_scaling_suspended: s.and_then(|s| s.scheduled_scaling_suspended()).unwrap_or(false),
-            }
-        }))
+        Ok(out.scalable_targets().first().map(scalable_target))
     }
 
     /// Sends a RegisterScalableTarget request `body`.
@@ -170,6 +172,63 @@ impl Session {
                 "DynamicScalingOutSuspended": suspended,
                 "ScheduledScalingSuspended": suspended,
             }
+        });
+        self.register_scalable_target(&body).await
+    }
+}
+
+impl Session {
+    /// The scalable targets of several services (`service/{cluster}/{name}`), 50 per call.
+    pub async fn describe_scalable_targets(&self, resource_ids: &[String]) -> Result<Vec<ScalableTarget>, AwsError> {
+        let calls = resource_ids.chunks(50).map(|chunk| {
+            let req = self
+                .scaling
+                .describe_scalable_targets()
+                .service_namespace(ServiceNamespace::Ecs)
+                .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+                .set_resource_ids(Some(chunk.to_vec()));
+            async move { req.send().await.map_err(|e| aws_error("application-autoscaling:DescribeScalableTargets", e)) }
+        });
+        let outs = futures::future::try_join_all(calls).await?;
+        Ok(outs.iter().flat_map(|o| o.scalable_targets()).map(scalable_target).collect())
+    }
+
+    /// Deletes a scheduled action.
+    pub async fn delete_scheduled_action(&self, resource_id: &str, name: &str) -> Result<(), AwsError> {
+        self.scaling
+            .delete_scheduled_action()
+            .service_namespace(ServiceNamespace::Ecs)
+            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+            .resource_id(resource_id)
+            .scheduled_action_name(name)
+            .send()
+            .await
+            .map_err(|e| aws_error("application-autoscaling:DeleteScheduledAction", e))?;
+        Ok(())
+    }
+
+    /// Deletes a scaling policy (AWS deletes the target-tracking alarms it created with it).
+    pub async fn delete_scaling_policy(&self, resource_id: &str, name: &str) -> Result<(), AwsError> {
+        self.scaling
+            .delete_scaling_policy()
+            .service_namespace(ServiceNamespace::Ecs)
+            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+            .resource_id(resource_id)
+            .policy_name(name)
+            .send()
+            .await
+            .map_err(|e| aws_error("application-autoscaling:DeleteScalingPolicy", e))?;
+        Ok(())
+    }
+
+    /// Sets min and max of a scalable target, leaving its suspended state as it is.
+    pub async fn set_scalable_capacity(&self, resource_id: &str, min: i64, max: i64) -> Result<(), AwsError> {
+        let body = serde_json::json!({
+            "ServiceNamespace": "ecs",
+            "ResourceId": resource_id,
+            "ScalableDimension": "ecs:service:DesiredCount",
+            "MinCapacity": min,
+            "MaxCapacity": max,
         });
         self.register_scalable_target(&body).await
     }

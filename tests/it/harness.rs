@@ -107,6 +107,22 @@ fn decode_body(body: &str) -> String {
     }
 }
 
+/// Makes the emulator play ECS for services whose name contains `needle` (see scripts/moto_server.py).
+pub fn ecs_behaviour(needle: &str, behaviour: &str) {
+    http("POST", "/_harness", &serde_json::json!({"ecs": [{"match": needle, "behaviour": behaviour}]}).to_string());
+}
+
+/// Makes the emulator fail the next `times` requests of `operation` whose body contains `needle`.
+pub fn inject(operation: &str, needle: &str, action: &str, times: u32) {
+    http(
+        "POST",
+        "/_harness",
+        &serde_json::json!({"rules": [{"operation": operation, "match": needle, "action": action, "times": times,
+            "status": 400, "code": "ValidationException", "message": format!("injected {action}")}]})
+        .to_string(),
+    );
+}
+
 /// A 12-digit account id derived from the test name, so each test has its own account.
 pub fn account_id(name: &str) -> String {
     let mut h: u64 = 1469598103934665603;
@@ -211,6 +227,7 @@ ecs:
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("AWS_REGION", REGION)
             .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("ECS_DEPLOYER_POLL_INTERVAL_MS", "150")
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_SESSION_TOKEN")
             .env_remove("ECS_DEPLOYER_CONFIG")

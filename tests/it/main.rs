@@ -4,5 +4,6 @@
 
 mod deploy;
 mod harness;
+mod lifecycle;
 mod scaling;
 mod tidy;

@@ -1,0 +1,403 @@
+//! The server group lifecycle (clouddriver-ecs-behaviour.md §7, Decisions #10-#12): list,
+//! disable, enable, resize, destroy, rollback, and waiting until a server group is healthy. Each
+//! operation reads what it needs, then writes in Clouddriver's order; `destroy` finds what to
+//! remove from the service's own scalable target, not by substring.
+
+use std::time::{Duration, Instant};
+
+use futures::future::try_join_all;
+use serde::Serialize;
+use tracing::info;
+
+use crate::aws::Session;
+use crate::config::NamingStrategy;
+use crate::error::{AwsError, Error, Result};
+use crate::health::{self, Snapshot, Verdict};
+use crate::model::{ScalableTarget, ServiceState};
+use crate::plan::derive_moniker;
+
+/// A server group as `list` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerGroupRow {
+    pub server_group_name: String,
+    pub cluster: String,
+    pub version: Option<u32>,
+    pub ecs_cluster_name: String,
+    pub enabled: bool,
+    pub desired_count: i64,
+    pub running_count: i64,
+    pub pending_count: i64,
+    pub task_definition: String,
+    pub min_capacity: Option<i64>,
+    pub max_capacity: Option<i64>,
+    pub scaling_suspended: bool,
+    pub created_at: Option<i64>,
+}
+
+/// The result of a lifecycle operation: what was done, step by step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationResult {
+    pub operation: String,
+    pub server_group_name: String,
+    pub ecs_cluster_name: String,
+    pub account: String,
+    pub region: String,
+    pub steps: Vec<String>,
+}
+
+impl OperationResult {
+    fn new(operation: &str, session: &Session, ecs_cluster: &str, name: &str) -> Self {
+        OperationResult {
+            operation: operation.into(),
+            server_group_name: name.into(),
+            ecs_cluster_name: ecs_cluster.into(),
+            account: session.account_name.clone(),
+            region: session.region.clone(),
+            steps: Vec::new(),
+        }
+    }
+
+    fn step(&mut self, s: String) {
+        info!("{s}");
+        self.steps.push(s);
+    }
+}
+
+fn resource_id(ecs_cluster: &str, name: &str) -> String {
+    format!("service/{ecs_cluster}/{name}")
+}
+
+/// Finds the ECS cluster that holds server group `name`: the given one, or the only one of the
+/// account's clusters in the region that has it.
+pub async fn locate(session: &Session, name: &str, ecs_cluster: Option<&str>) -> Result<(String, ServiceState)> {
+    let names = [name.to_string()];
+    let clusters = match ecs_cluster {
+        Some(c) => vec![c.to_string()],
+        None => session.list_ecs_clusters().await?,
+    };
+    let found = try_join_all(clusters.iter().map(|c| {
+        let names = &names;
+        async move { Ok::<_, AwsError>((c.clone(), session.describe_services(c, names, false).await?)) }
+    }))
+    .await?;
+    let mut matches: Vec<(String, ServiceState)> =
+        found.into_iter().filter_map(|(c, services)| services.into_iter().find(|s| s.status != "INACTIVE").map(|s| (c, s))).collect();
+    match matches.len() {
+        1 => Ok(matches.remove(0)),
+        0 => Err(Error::invalid(
+            "serverGroupName",
+            "serverGroupName.invalid",
+            format!(
+                "server group `{name}` does not exist in {} ({}/{})",
+                ecs_cluster
+                    .map(|c| format!("ECS cluster `{c}`"))
+                    .unwrap_or_else(|| format!("any of the ECS clusters {}", clusters.join(", "))),
+                session.account_name,
+                session.region
+            ),
+        )),
+        _ => Err(Error::invalid(
+            "ecsClusterName",
+            "ecsClusterName.invalid",
+            format!(
+                "server group `{name}` exists in several ECS clusters ({}); name one with --ecs-cluster",
+                matches.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        )),
+    }
+}
+
+/// Every server group in the ECS cluster(s), of one Spinnaker cluster when `cluster` is given,
+/// sorted by Spinnaker cluster and version.
+pub async fn list(
+    session: &Session,
+    naming: NamingStrategy,
+    ecs_cluster: Option<&str>,
+    cluster: Option<&str>,
+) -> Result<Vec<ServerGroupRow>> {
+    let ecs_clusters = match ecs_cluster {
+        Some(c) => vec![c.to_string()],
+        None => session.list_ecs_clusters().await?,
+    };
+    let per_cluster = try_join_all(ecs_clusters.iter().map(|c| async move {
+        let names: Vec<String> = session
+            .list_service_names(c)
+            .await?
+            .into_iter()
+            .filter(|n| cluster.is_none_or(|want| naming == NamingStrategy::Tags || n.starts_with(&format!("{want}-"))))
+            .collect();
+        let services = session.describe_services(c, &names, naming == NamingStrategy::Tags).await?;
+        let ids: Vec<String> = services.iter().map(|s| resource_id(c, &s.service_name)).collect();
+        let targets = session.describe_scalable_targets(&ids).await?;
+        Ok::<_, AwsError>((c.clone(), services, targets))
+    }))
+    .await?;
+    let mut rows = Vec::new();
+    for (c, services, targets) in per_cluster {
+        for s in services.into_iter().filter(|s| s.status != "INACTIVE") {
+            let (moniker, version) = derive_moniker(naming, &s.service_name, &s.tags);
+            let Some(moniker) = moniker else { continue };
+            if version.is_none() || cluster.is_some_and(|want| moniker.cluster() != want) {
+                continue;
+            }
+            let target = targets.iter().find(|t| t.resource_id == resource_id(&c, &s.service_name));
+            rows.push(ServerGroupRow {
+                server_group_name: s.service_name.clone(),
+                cluster: moniker.cluster(),
+                version,
+                ecs_cluster_name: c.clone(),
+                enabled: s.desired_count > 0,
+                desired_count: s.desired_count,
+                running_count: s.running_count,
+                pending_count: s.pending_count,
+                task_definition: s.task_definition.clone(),
+                min_capacity: target.map(|t| t.min_capacity),
+                max_capacity: target.map(|t| t.max_capacity),
+                scaling_suspended: target.is_some_and(ScalableTarget::fully_suspended),
+                created_at: s.created_at,
+            });
+        }
+    }
+    rows.sort_by(|a, b| (&a.cluster, a.version, &a.ecs_cluster_name).cmp(&(&b.cluster, b.version, &b.ecs_cluster_name)));
+    Ok(rows)
+}
+
+/// Clouddriver's disable (§7.1): suspend scaling unless already suspended, then desired 0.
+pub async fn disable(session: &Session, ecs_cluster: &str, name: &str) -> Result<OperationResult> {
+    let mut r = OperationResult::new("disableServerGroup", session, ecs_cluster, name);
+    let id = resource_id(ecs_cluster, name);
+    match session.describe_scalable_target(&id).await? {
+        Some(t) if t.fully_suspended() => {
+            r.step(format!("Autoscaling already suspended on server group {name} for {}.", session.account_name))
+        }
+        Some(_) => {
+            r.step(format!("Suspending autoscaling on {name} server group for {}.", session.account_name));
+            session.set_scaling_suspended(&id, true).await?;
+            r.step(format!("Autoscaling on server group {name} suspended for {}.", session.account_name));
+        }
+        None => r.step(format!("Server group {name} has no scalable target; nothing to suspend.")),
+    }
+    r.step(format!("Disabling {name} server group for {}.", session.account_name));
+    session.update_desired_count(ecs_cluster, name, 0).await?;
+    r.step(format!("Server group {name} disabled for {}.", session.account_name));
+    Ok(r)
+}
+
+/// Clouddriver's enable (§7.2): desired = `desired`, else the scalable target's max, else 1;
+/// then resume scaling.
+pub async fn enable(session: &Session, ecs_cluster: &str, name: &str, desired: Option<i64>) -> Result<OperationResult> {
+    let mut r = OperationResult::new("enableServerGroup", session, ecs_cluster, name);
+    let id = resource_id(ecs_cluster, name);
+    let target = session.describe_scalable_target(&id).await?;
+    let desired = desired.unwrap_or_else(|| target.as_ref().map(|t| t.max_capacity).unwrap_or(1));
+    r.step(format!("Enabling {name} server group for {} with {desired} tasks.", session.account_name));
+    session.update_desired_count(ecs_cluster, name, desired).await?;
+    if target.is_some() {
+        session.set_scaling_suspended(&id, false).await?;
+        r.step(format!("Autoscaling on server group {name} resumed."));
+    }
+    r.step(format!("Server group {name} enabled for {}.", session.account_name));
+    Ok(r)
+}
+
+/// Clouddriver's resize (§7.3): desired count, then the scalable target's min and max.
+pub async fn resize(session: &Session, ecs_cluster: &str, name: &str, min: i64, max: i64, desired: i64) -> Result<OperationResult> {
+    let mut r = OperationResult::new("resizeServerGroup", session, ecs_cluster, name);
+    r.step(format!("Resizing {name} to {desired} instances."));
+    session.update_desired_count(ecs_cluster, name, desired).await?;
+    r.step(format!("Done resizing {name} to {desired} instances."));
+    let id = resource_id(ecs_cluster, name);
+    if session.describe_scalable_target(&id).await?.is_some() {
+        r.step(format!("Resizing Scalable Target of {name} to {min}-{max} instances"));
+        session.set_scalable_capacity(&id, min, max).await?;
+        r.step(format!("Done resizing Scalable Target of {name} to {min}-{max} instances"));
+    }
+    Ok(r)
+}
+
+/// Destroy (Decisions #10): the alarms that drive the server group's own policies, its
+/// scheduled actions, policies and scalable target; then desired 0, delete the service and
+/// deregister its task definition.
+pub async fn destroy(session: &Session, ecs_cluster: &str, service: &ServiceState) -> Result<OperationResult> {
+    let name = &service.service_name;
+    let mut r = OperationResult::new("destroyServerGroup", session, ecs_cluster, name);
+    let id = resource_id(ecs_cluster, name);
+    if let Some(target) = session.describe_scalable_target(&id).await? {
+        let (policies, scheduled) = tokio::try_join!(
+            session.describe_scaling_policies(&target.resource_id),
+            session.describe_scheduled_actions(&target.resource_id)
+        )?;
+        let (alarm_names, prefixes) = crate::scaling::alarm_lookups(&policies);
+        let policy_arns: Vec<String> =
+            policies.iter().filter_map(|p| p.get("PolicyARN").and_then(|v| v.as_str()).map(str::to_string)).collect();
+        // Alarms of this server group's step policies: listed by the policy, or naming its ARN.
+        let alarms = if alarm_names.is_empty() && prefixes.is_empty() {
+            Vec::new()
+        } else {
+            session.describe_alarms(&alarm_names, &prefixes).await?
+        };
+        let alarms: Vec<String> = alarms
+            .into_iter()
+            .filter(|a| {
+                alarm_names.contains(&a.alarm_name)
+                    || a.alarm_actions.iter().chain(&a.ok_actions).chain(&a.insufficient_data_actions).any(|x| policy_arns.contains(x))
+            })
+            .map(|a| a.alarm_name)
+            .collect();
+        if !alarms.is_empty() {
+            session.delete_alarms(&alarms).await?;
+            r.step(format!("Deleted alarms {}.", alarms.join(", ")));
+        }
+        let scheduled_names: Vec<String> =
+            scheduled.iter().filter_map(|s| s.get("ScheduledActionName").and_then(|v| v.as_str()).map(str::to_string)).collect();
+        try_join_all(scheduled_names.iter().map(|n| session.delete_scheduled_action(&target.resource_id, n))).await?;
+        let policy_names: Vec<String> =
+            policies.iter().filter_map(|p| p.get("PolicyName").and_then(|v| v.as_str()).map(str::to_string)).collect();
+        try_join_all(policy_names.iter().map(|n| session.delete_scaling_policy(&target.resource_id, n))).await?;
+        if !policy_names.is_empty() || !scheduled_names.is_empty() {
+            r.step(format!(
+                "Deleted scaling policies [{}] and scheduled actions [{}].",
+                policy_names.join(", "),
+                scheduled_names.join(", ")
+            ));
+        }
+        session.deregister_scalable_target(&target.resource_id).await?;
+        r.step(format!("Deregistered scalable target {}.", target.resource_id));
+    }
+    if service.desired_count > 0 {
+        session.update_desired_count(ecs_cluster, name, 0).await?;
+        r.step(format!("Scaled {name} to 0."));
+    }
+    session.delete_service(ecs_cluster, name).await?;
+    r.step(format!("Deleted service {name}."));
+    if !service.task_definition.is_empty() {
+        session.deregister_task_definition(&service.task_definition).await?;
+        r.step(format!("Deregistered task definition {}.", service.task_definition));
+    }
+    Ok(r)
+}
+
+/// How often the wait polls (ECS_DEPLOYER_POLL_INTERVAL_MS overrides, for tests).
+fn poll_interval() -> Duration {
+    std::env::var("ECS_DEPLOYER_POLL_INTERVAL_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(Duration::from_secs(3))
+}
+
+/// Something that shows a wait's progress to a person.
+pub trait Progress {
+    /// The current state, e.g. "rollout IN_PROGRESS (desired 2, running 1, pending 1)".
+    fn status(&mut self, line: &str);
+    /// A service event, shown once.
+    fn event(&mut self, message: &str);
+    fn done(&mut self);
+}
+
+/// Polls until the server group is healthy (see [`health::assess`]), it has failed, or `timeout` passed.
+pub async fn wait_healthy(
+    session: &Session,
+    ecs_cluster: &str,
+    name: &str,
+    task_definition: &str,
+    timeout: Duration,
+    progress: &mut dyn Progress,
+) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    let names = [name.to_string()];
+    let mut seen_events: Vec<String> = Vec::new();
+    loop {
+        let service = session.describe_services(ecs_cluster, &names, false).await?.into_iter().next();
+        let mut snapshot = Snapshot { service, ..Default::default() };
+        if let Some(s) = &snapshot.service {
+            for e in s.events.iter().rev() {
+                if !seen_events.contains(&e.id) {
+                    seen_events.push(e.id.clone());
+                    progress.event(&e.message);
+                }
+            }
+            // Only read what the judgement needs: stopped tasks once tasks have failed, targets
+            // once the rollout is done.
+            if s.deployments.iter().any(|d| d.failed_tasks > 0) {
+                snapshot.stopped_tasks = session.stopped_tasks(ecs_cluster, name).await?;
+            }
+            let rolled_out = matches!(health::assess(&snapshot, task_definition), Verdict::Healthy);
+            if rolled_out && !s.target_group_arns.is_empty() {
+                let targets = try_join_all(s.target_group_arns.iter().map(|tg| session.target_health(tg))).await?;
+                snapshot.targets = targets.into_iter().flatten().collect();
+            }
+        }
+        let last = match health::assess(&snapshot, task_definition) {
+            Verdict::Healthy => {
+                progress.done();
+                return Ok(());
+            }
+            Verdict::Failed(reason) => {
+                progress.done();
+                return Err(Error::Failed { message: format!("server group {name} is not healthy: {reason}"), report: Vec::new() });
+            }
+            Verdict::Waiting(what) => {
+                progress.status(&format!("{name}: {what}"));
+                what
+            }
+        };
+        if Instant::now() >= deadline {
+            progress.done();
+            return Err(Error::Failed {
+                message: format!(
+                    "timed out after {}s waiting for server group {name} to become healthy (rollout COMPLETED, tasks running, targets healthy); last seen: {last}",
+                    timeout.as_secs()
+                ),
+                report: vec![format!("check `aws ecs describe-services --cluster {ecs_cluster} --services {name}` for its events")],
+            });
+        }
+        tokio::time::sleep(poll_interval().min(deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(10)))).await;
+    }
+}
+
+/// Orca's explicit rollback (§9.3): enable `restore` (sized up to `current`'s capacity when
+/// that is larger), wait until it is healthy, then disable `current`. Refuses, before changing
+/// anything, to restore a server group whose task definition no longer exists.
+pub async fn rollback(
+    session: &Session,
+    ecs_cluster: Option<&str>,
+    restore: &str,
+    current: &str,
+    timeout: Duration,
+    progress: &mut dyn Progress,
+) -> Result<Vec<OperationResult>> {
+    let ((restore_cluster, restore_service), (current_cluster, current_service)) =
+        tokio::try_join!(locate(session, restore, ecs_cluster), locate(session, current, ecs_cluster))?;
+    match session.task_definition_status(&restore_service.task_definition).await? {
+        Some(status) if status != "DELETE_IN_PROGRESS" => {}
+        _ => {
+            return Err(Error::invalid(
+                "restoreServerGroupName",
+                "rollbackServerGroup.restoreServerGroupName.invalid",
+                format!(
+                    "cannot restore {restore}: its task definition {} no longer exists; deploy that version again instead",
+                    restore_service.task_definition
+                ),
+            ));
+        }
+    }
+    let (restore_id, current_id) = (resource_id(&restore_cluster, restore), resource_id(&current_cluster, current));
+    let (restore_target, current_target) =
+        tokio::try_join!(session.describe_scalable_target(&restore_id), session.describe_scalable_target(&current_id))?;
+    let mut results = Vec::new();
+    let restore_max = restore_target.as_ref().map(|t| t.max_capacity).unwrap_or(1);
+    let desired = restore_max.max(current_service.desired_count);
+    results.push(enable(session, &restore_cluster, restore, Some(desired)).await?);
+    if let Some(t) = &restore_target {
+        let max = t.max_capacity.max(current_target.as_ref().map(|c| c.max_capacity).unwrap_or(0)).max(desired);
+        if max != t.max_capacity {
+            results.push(resize(session, &restore_cluster, restore, t.min_capacity, max, desired).await?);
+        }
+    }
+    wait_healthy(session, &restore_cluster, restore, &restore_service.task_definition, timeout, progress).await?;
+    results.push(disable(session, &current_cluster, current).await?);
+    Ok(results)
+}

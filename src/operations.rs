@@ -1,0 +1,182 @@
+//! The lifecycle operations as commands: turns flags or a Clouddriver operation description
+//! (`disableServerGroup`, `enableServerGroup`, `resizeServerGroup`, `destroyServerGroup`) into a
+//! validated target — account, region, server group — opens the session, finds the server
+//! group's ECS cluster and runs the operation from [`crate::lifecycle`].
+
+use crate::aws::Session;
+use crate::cli::TargetArgs;
+use crate::config::{Account, Config};
+use crate::description::{Capacity, ServerGroupOperation, server_group_operation_from_json};
+use crate::error::{Error, FieldError, Result};
+use crate::lifecycle::{self, OperationResult};
+
+/// A lifecycle operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Disable,
+    Enable,
+    Resize,
+    Destroy,
+}
+
+impl Kind {
+    /// Clouddriver's operation name.
+    pub fn operation(self) -> &'static str {
+        match self {
+            Kind::Disable => "disableServerGroup",
+            Kind::Enable => "enableServerGroup",
+            Kind::Resize => "resizeServerGroup",
+            Kind::Destroy => "destroyServerGroup",
+        }
+    }
+
+    /// Clouddriver's validator key, which prefixes the error codes.
+    fn validator(self) -> &'static str {
+        match self {
+            Kind::Disable => "disableServiceDescription",
+            Kind::Enable => "enableServiceDescription",
+            Kind::Resize => "resizeServiceDescription",
+            Kind::Destroy => "destroyServiceAtomicOperation",
+        }
+    }
+}
+
+/// A validated operation target.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub account: Account,
+    pub region: String,
+    pub server_group: String,
+    pub ecs_cluster: Option<String>,
+    pub capacity: Option<Capacity>,
+}
+
+/// Reads the operation from `--description` or the flags.
+pub fn operation_from_args(kind: Kind, args: &TargetArgs) -> Result<ServerGroupOperation> {
+    let mut op = match &args.description {
+        Some(path) => server_group_operation_from_json(crate::read_json_input(path, "description")?, kind.operation())?,
+        None => ServerGroupOperation::default(),
+    };
+    if args.account.is_some() {
+        op.credentials = args.account.clone();
+    }
+    if args.region.is_some() {
+        op.region = args.region.clone();
+    }
+    if args.server_group.is_some() {
+        op.server_group_name = args.server_group.clone();
+    }
+    if args.ecs_cluster.is_some() {
+        op.ecs_cluster_name = args.ecs_cluster.clone();
+    }
+    Ok(op)
+}
+
+/// Clouddriver's `ServerGroupDescriptionValidator` (+ capacity for resize), all errors at once.
+pub fn validate(kind: Kind, config: &Config, op: &ServerGroupOperation) -> Result<Target> {
+    let v = kind.validator();
+    let mut errors = Vec::new();
+    let account = match op.account_name() {
+        None => {
+            errors.push(FieldError::new(
+                "credentials",
+                format!("{v}.credentials.not.nullable"),
+                "credentials are required: name the ECS account (--account)",
+            ));
+            None
+        }
+        Some(name) => match config.account(name) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                errors.push(FieldError::new("credentials", format!("{v}.credentials.invalid"), e.to_string()));
+                None
+            }
+        },
+    };
+    match (op.region_name(), &account) {
+        (None, _) => errors.push(FieldError::new("region", format!("{v}.region.empty"), "region is required (--region)")),
+        (Some(region), Some(a)) if !a.has_region(region) => errors.push(FieldError::new(
+            "region",
+            format!("{v}.region.not.configured"),
+            format!("region `{region}` is not configured for account `{}` (its regions: {})", a.name, a.region_names().join(", ")),
+        )),
+        _ => {}
+    }
+    if op.server_group().is_none() {
+        errors.push(FieldError::new(
+            "serverGroupName",
+            format!("{v}.serverGroupName.not.nullable"),
+            "serverGroupName is required (--server-group)",
+        ));
+    }
+    if kind == Kind::Resize {
+        match &op.capacity {
+            None => errors.push(FieldError::new(
+                "capacity",
+                format!("{v}.capacity.not.nullable"),
+                "capacity is required (--min, --max, --desired)",
+            )),
+            Some(c) => {
+                for (name, value) in [("min", c.min), ("max", c.max), ("desired", c.desired)] {
+                    match value {
+                        None => errors.push(FieldError::new(
+                            format!("capacity.{name}"),
+                            format!("{v}.capacity.{name}.not.nullable"),
+                            format!("capacity.{name} is required"),
+                        )),
+                        Some(n) if n < 0 => errors.push(FieldError::new(
+                            format!("capacity.{name}"),
+                            format!("{v}.capacity.{name}.invalid"),
+                            format!("capacity.{name} must not be negative"),
+                        )),
+                        _ => {}
+                    }
+                }
+                if let (Some(min), Some(max)) = (c.min, c.max)
+                    && min > max
+                {
+                    errors.push(FieldError::new(
+                        "capacity.min.max.range",
+                        format!("{v}.capacity.min.max.range.invalid"),
+                        format!("min {min} is greater than max {max}"),
+                    ));
+                }
+                if let (Some(d), Some(min), Some(max)) = (c.desired, c.min, c.max)
+                    && (d < min || d > max)
+                {
+                    errors.push(FieldError::new(
+                        "capacity.desired",
+                        format!("{v}.capacity.desired.invalid"),
+                        format!("desired {d} is outside {min}-{max}"),
+                    ));
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::Invalid(errors));
+    }
+    Ok(Target {
+        account: account.expect("validated"),
+        region: op.region_name().unwrap_or_default().to_string(),
+        server_group: op.server_group().unwrap_or_default().to_string(),
+        ecs_cluster: op.ecs_cluster_name.clone().filter(|c| !c.is_empty()),
+        capacity: op.capacity.clone(),
+    })
+}
+
+/// Runs a validated lifecycle operation.
+pub async fn run(kind: Kind, target: &Target, desired: Option<i64>) -> Result<OperationResult> {
+    let session = Session::connect(&target.account, &target.region).await?;
+    let (ecs_cluster, service) = lifecycle::locate(&session, &target.server_group, target.ecs_cluster.as_deref()).await?;
+    let name = &target.server_group;
+    match kind {
+        Kind::Disable => lifecycle::disable(&session, &ecs_cluster, name).await,
+        Kind::Enable => lifecycle::enable(&session, &ecs_cluster, name, desired).await,
+        Kind::Resize => {
+            let c = target.capacity.clone().unwrap_or_default();
+            lifecycle::resize(&session, &ecs_cluster, name, c.min.unwrap_or(0), c.max.unwrap_or(0), c.desired.unwrap_or(0)).await
+        }
+        Kind::Destroy => lifecycle::destroy(&session, &ecs_cluster, &service).await,
+    }
+}

@@ -1,0 +1,322 @@
+//! The lifecycle commands and deploy strategies against the emulator: list, disable, enable,
+//! resize, destroy, rollback, red/black, highlander, waiting.
+
+use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+use serde_json::{Value, json};
+
+use crate::harness::{CLUSTER, TestEnv, ecs_behaviour};
+
+fn description(app: &str) -> Value {
+    json!({
+        "credentials": "ecs-main", "application": app, "stack": "prod",
+        "ecsClusterName": CLUSTER, "availabilityZones": {"us-west-2": ["us-west-2a"]},
+        "capacity": {"min": 1, "max": 4, "desired": 2}, "launchType": "EC2", "networkMode": "bridge",
+        "dockerImageAddress": "nginx", "computeUnits": 64, "reservedMemory": 64, "placementStrategySequence": []
+    })
+}
+
+fn op(env: &TestEnv, command: &str, server_group: &str, extra: &[&str]) -> crate::harness::Run {
+    let mut args = vec![command, "--account", "ecs-main", "--region", "us-west-2", "--server-group", server_group];
+    args.extend_from_slice(extra);
+    env.run(&args, None)
+}
+
+#[tokio::test]
+async fn list_disable_enable_resize() {
+    let env = TestEnv::new("lifecycle_list_disable_enable_resize", false);
+    for _ in 0..2 {
+        assert_eq!(env.deploy(&description("papa"), &[]).code, 0);
+    }
+    let mut canary = description("papa");
+    canary["freeFormDetails"] = json!("canary");
+    assert_eq!(env.deploy(&canary, &[]).code, 0);
+
+    let run = env.run(&["list", "--account", "ecs-main", "--region", "us-west-2", "--cluster", "papa-prod"], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    let names: Vec<&str> = run.json.as_array().unwrap().iter().map(|r| r["serverGroupName"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["papa-prod-v000", "papa-prod-v001"]);
+    assert_eq!(run.json[0]["minCapacity"], 1);
+    assert_eq!(run.json[0]["maxCapacity"], 4);
+    assert_eq!(run.json[0]["enabled"], true);
+    assert_eq!(run.json[0]["version"], 0);
+    let all = env.run(&["list", "--account", "ecs-main", "--region", "us-west-2"], None);
+    assert_eq!(all.json.as_array().unwrap().len(), 3, "{all:?}");
+
+    let aws = env.aws().await;
+    let run = op(&env, "disable", "papa-prod-v000", &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.json["steps"].to_string().contains("Suspending autoscaling"));
+    assert_eq!(aws.service("papa-prod-v000").await.unwrap().desired_count, 0);
+    let t = aws.scalable_target("papa-prod-v000").await.unwrap();
+    let s = t.suspended_state.unwrap();
+    assert_eq!(
+        (s.dynamic_scaling_in_suspended, s.dynamic_scaling_out_suspended, s.scheduled_scaling_suspended),
+        (Some(true), Some(true), Some(true))
+    );
+    // Disabling again does not re-register the suspended target (Clouddriver PR #5218).
+    let run = op(&env, "disable", "papa-prod-v000", &[]);
+    assert!(run.json["steps"].to_string().contains("already suspended"), "{run:?}");
+    let list = env.run(&["list", "--account", "ecs-main", "--region", "us-west-2", "--cluster", "papa-prod"], None);
+    assert_eq!(list.json[0]["enabled"], false);
+    assert_eq!(list.json[0]["scalingSuspended"], true);
+
+    // Enable: desired = the scalable target's max, scaling resumed.
+    let run = op(&env, "enable", "papa-prod-v000", &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(aws.service("papa-prod-v000").await.unwrap().desired_count, 4);
+    let s = aws.scalable_target("papa-prod-v000").await.unwrap().suspended_state.unwrap();
+    assert_eq!(s.dynamic_scaling_in_suspended, Some(false));
+    let run = op(&env, "enable", "papa-prod-v000", &["--desired", "3"]);
+    assert_eq!(run.code, 0);
+    assert_eq!(aws.service("papa-prod-v000").await.unwrap().desired_count, 3);
+
+    let run = op(&env, "resize", "papa-prod-v001", &["--min", "2", "--max", "6", "--desired", "5"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(aws.service("papa-prod-v001").await.unwrap().desired_count, 5);
+    let t = aws.scalable_target("papa-prod-v001").await.unwrap();
+    assert_eq!((t.min_capacity, t.max_capacity), (2, 6));
+    let run = op(&env, "resize", "papa-prod-v001", &["--min", "7", "--max", "6", "--desired", "5"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stdout.contains("resizeServiceDescription.capacity.min.max.range.invalid"), "{run:?}");
+
+    // Clouddriver operation JSON through --description.
+    let file = env.file(
+        "disable.json",
+        &json!([{"disableServerGroup": {"serverGroupName": "papa-prod-v001", "region": "us-west-2", "credentials": "ecs-main", "cloudProvider": "ecs"}}]),
+    );
+    let run = env.run(&["disable", "--description", &file], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(aws.service("papa-prod-v001").await.unwrap().desired_count, 0);
+    let file = env.file("bad.json", &json!({"serverGroupName": "papa-prod-v001", "region": "eu-west-3"}));
+    let run = env.run(&["enable", "--description", &file], None);
+    assert_eq!(run.code, 2);
+    assert!(run.stdout.contains("enableServiceDescription.credentials.not.nullable"), "{run:?}");
+}
+
+#[tokio::test]
+async fn finding_the_ecs_cluster() {
+    let env = TestEnv::new("lifecycle_finding_the_ecs_cluster", false);
+    assert_eq!(env.deploy(&description("quebec"), &[]).code, 0);
+    let run = op(&env, "disable", "quebec-prod-v999", &[]);
+    assert_eq!(run.code, 2);
+    assert!(run.stdout.contains("does not exist"), "{run:?}");
+    // The same name in a second ECS cluster: ambiguous without --ecs-cluster.
+    let aws = env.aws().await;
+    aws.ecs.create_cluster().cluster_name("other").send().await.unwrap();
+    let td = aws.service("quebec-prod-v000").await.unwrap().task_definition.unwrap();
+    aws.ecs.create_service().cluster("other").service_name("quebec-prod-v000").task_definition(td).desired_count(1).send().await.unwrap();
+    let run = op(&env, "disable", "quebec-prod-v000", &[]);
+    assert_eq!(run.code, 2);
+    assert!(run.stdout.contains("several ECS clusters") && run.stdout.contains("other"), "{run:?}");
+    let run = op(&env, "disable", "quebec-prod-v000", &["--ecs-cluster", "other"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json["ecsClusterName"], "other");
+}
+
+#[tokio::test]
+async fn destroy_removes_alarms_scaling_service_and_task_definition() {
+    let env = TestEnv::new("lifecycle_destroy", false);
+    assert_eq!(env.deploy(&description("romeo"), &[]).code, 0);
+    let aws = env.aws().await;
+    let resource = format!("service/{CLUSTER}/romeo-prod-v000");
+    let policy = aws
+        .scaling
+        .put_scaling_policy()
+        .policy_name("out")
+        .service_namespace(ServiceNamespace::Ecs)
+        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+        .resource_id(&resource)
+        .policy_type(aws_sdk_applicationautoscaling::types::PolicyType::StepScaling)
+        .step_scaling_policy_configuration(
+            aws_sdk_applicationautoscaling::types::StepScalingPolicyConfiguration::builder()
+                .adjustment_type(aws_sdk_applicationautoscaling::types::AdjustmentType::ChangeInCapacity)
+                .step_adjustments(
+                    aws_sdk_applicationautoscaling::types::StepAdjustment::builder()
+                        .scaling_adjustment(1)
+                        .metric_interval_lower_bound(0.0)
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .policy_arn;
+    for name in ["romeo-high", "unrelated"] {
+        let mut req = aws
+            .cloudwatch
+            .put_metric_alarm()
+            .alarm_name(name)
+            .namespace("AWS/ECS")
+            .metric_name("CPUUtilization")
+            .statistic(aws_sdk_cloudwatch::types::Statistic::Average)
+            .period(60)
+            .evaluation_periods(1)
+            .threshold(80.0)
+            .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold);
+        if name == "romeo-high" {
+            req = req.alarm_actions(&policy);
+        } else {
+            // Names the service in an action, but is not this server group's: Clouddriver's
+            // substring match would delete it.
+            req = req.alarm_actions(format!("arn:aws:sns:us-west-2:{}:romeo-prod-v000-notify", env.account_id));
+        }
+        req.send().await.unwrap();
+    }
+    aws.scaling
+        .put_scheduled_action()
+        .scheduled_action_name("nightly")
+        .service_namespace(ServiceNamespace::Ecs)
+        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+        .resource_id(&resource)
+        .schedule("cron(0 0 * * ? *)")
+        .send()
+        .await
+        .unwrap();
+    let td = aws.service("romeo-prod-v000").await.unwrap().task_definition.unwrap();
+
+    let run = op(&env, "destroy", "romeo-prod-v000", &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(aws.service("romeo-prod-v000").await.unwrap().status.as_deref(), Some("INACTIVE"));
+    assert!(aws.scalable_target("romeo-prod-v000").await.is_none());
+    let alarms: Vec<String> =
+        aws.cloudwatch.describe_alarms().send().await.unwrap().metric_alarms().iter().filter_map(|a| a.alarm_name.clone()).collect();
+    assert_eq!(alarms, vec!["unrelated".to_string()]);
+    let scheduled =
+        aws.scaling.describe_scheduled_actions().service_namespace(ServiceNamespace::Ecs).resource_id(&resource).send().await.unwrap();
+    assert!(scheduled.scheduled_actions().is_empty());
+    assert_eq!(aws.task_definition(&td).await.status.map(|s| s.as_str().to_string()).as_deref(), Some("INACTIVE"));
+}
+
+#[tokio::test]
+async fn rollback_restores_then_disables_and_refuses_without_task_definition() {
+    let env = TestEnv::new("lifecycle_rollback", false);
+    ecs_behaviour("sierra2-prod", "healthy");
+    assert_eq!(env.deploy(&description("sierra2"), &[]).code, 0);
+    assert_eq!(env.deploy(&description("sierra2"), &[]).code, 0);
+    let aws = env.aws().await;
+    assert_eq!(op(&env, "disable", "sierra2-prod-v000", &[]).code, 0);
+    aws.ecs.update_service().cluster(CLUSTER).service("sierra2-prod-v001").desired_count(3).send().await.unwrap();
+
+    let run = env.run(
+        &[
+            "rollback",
+            "--account",
+            "ecs-main",
+            "--region",
+            "us-west-2",
+            "--restore",
+            "sierra2-prod-v000",
+            "--current",
+            "sierra2-prod-v001",
+            "--timeout",
+            "20s",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    // Restored at least to the current one's size (3 > its max 4? no: max(4, 3) = 4).
+    assert_eq!(aws.service("sierra2-prod-v000").await.unwrap().desired_count, 4);
+    assert_eq!(aws.service("sierra2-prod-v001").await.unwrap().desired_count, 0);
+
+    // A server group whose task definition is gone cannot be restored; nothing changes.
+    let td = aws.service("sierra2-prod-v001").await.unwrap().task_definition.unwrap();
+    aws.ecs.deregister_task_definition().task_definition(&td).send().await.unwrap();
+    aws.ecs.delete_task_definitions().task_definitions(&td).send().await.unwrap();
+    let run = env.run(
+        &["rollback", "--account", "ecs-main", "--region", "us-west-2", "--restore", "sierra2-prod-v001", "--current", "sierra2-prod-v000"],
+        None,
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stdout.contains("no longer exists"), "{run:?}");
+    assert_eq!(aws.service("sierra2-prod-v000").await.unwrap().desired_count, 4);
+}
+
+#[tokio::test]
+async fn redblack_disables_scales_down_and_shrinks_the_cluster() {
+    let env = TestEnv::new("strategy_redblack", false);
+    ecs_behaviour("tango2-prod", "healthy");
+    for _ in 0..2 {
+        assert_eq!(env.deploy(&description("tango2"), &[]).code, 0);
+    }
+    let mut d = description("tango2");
+    d["strategy"] = json!("redblack");
+    d["scaleDown"] = json!(true);
+    d["maxRemainingAsgs"] = json!(2);
+    let run = env.deploy(&d, &["--timeout", "30s"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json["serverGroupName"], "tango2-prod-v002");
+    assert_eq!(run.json["healthy"], true);
+    let steps: Vec<(String, String)> = run.json["strategySteps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["operation"].as_str().unwrap().to_string(), s["serverGroupName"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(
+        steps,
+        vec![
+            ("disableServerGroup".into(), "tango2-prod-v001".into()),
+            ("disableServerGroup".into(), "tango2-prod-v000".into()),
+            ("resizeServerGroup".into(), "tango2-prod-v001".into()),
+            ("resizeServerGroup".into(), "tango2-prod-v000".into()),
+            ("destroyServerGroup".into(), "tango2-prod-v000".into()),
+        ]
+    );
+    let aws = env.aws().await;
+    assert_eq!(aws.service("tango2-prod-v002").await.unwrap().desired_count, 2);
+    assert_eq!(aws.service("tango2-prod-v001").await.unwrap().desired_count, 0);
+    let t = aws.scalable_target("tango2-prod-v001").await.unwrap();
+    assert_eq!((t.min_capacity, t.max_capacity), (0, 0));
+    assert_eq!(aws.service("tango2-prod-v000").await.unwrap().status.as_deref(), Some("INACTIVE"));
+}
+
+#[tokio::test]
+async fn redblack_with_an_unhealthy_new_server_group_keeps_the_old_one_serving() {
+    let env = TestEnv::new("strategy_redblack_unhealthy", false);
+    ecs_behaviour("uniform2-prod-v000", "healthy");
+    ecs_behaviour("uniform2-prod-v001", "failed");
+    assert_eq!(env.deploy(&description("uniform2"), &[]).code, 0);
+    let mut d = description("uniform2");
+    d["strategy"] = json!("redblack");
+    let started = std::time::Instant::now();
+    let run = env.deploy(&d, &["--timeout", "5m"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(started.elapsed().as_secs() < 60, "failing fast, not sitting out the timeout");
+    let text = run.stdout.clone();
+    assert!(text.contains("circuit breaker") && text.contains("disabled uniform2-prod-v001"), "{text}");
+    let aws = env.aws().await;
+    assert_eq!(aws.service("uniform2-prod-v001").await.unwrap().desired_count, 0);
+    assert_eq!(aws.service("uniform2-prod-v000").await.unwrap().desired_count, 2);
+
+    // A rollback by the circuit breaker is a failure too; destroyLatest removes the new one.
+    ecs_behaviour("uniform2-prod-v002", "rollback");
+    d["rollback"] = json!({"onFailure": true, "destroyLatest": true});
+    let run = env.deploy(&d, &["--timeout", "5m"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("rolled back"), "{run:?}");
+    assert_eq!(aws.service("uniform2-prod-v002").await.unwrap().status.as_deref(), Some("INACTIVE"));
+    assert_eq!(aws.service("uniform2-prod-v000").await.unwrap().desired_count, 2);
+}
+
+#[tokio::test]
+async fn highlander_destroys_the_others_and_wait_times_out_with_what_it_saw() {
+    let env = TestEnv::new("strategy_highlander", false);
+    ecs_behaviour("victor2-prod", "healthy");
+    for _ in 0..2 {
+        assert_eq!(env.deploy(&description("victor2"), &[]).code, 0);
+    }
+    let run = env.deploy(&description("victor2"), &["--strategy", "highlander"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let aws = env.aws().await;
+    let mut names = aws.service_names().await;
+    names.sort();
+    assert_eq!(names, vec!["victor2-prod-v002"]);
+
+    // Nothing plays ECS for this one: the wait gives up at the timeout and says what it saw.
+    let run = env.deploy(&description("whiskey2"), &["--wait", "--timeout", "2s"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("timed out after 2s") && run.stdout.contains("rollout IN_PROGRESS"), "{run:?}");
+    assert!(run.stderr.contains("whiskey2-prod-v000: rollout IN_PROGRESS"), "progress on stderr: {}", run.stderr);
+}
