@@ -568,8 +568,15 @@ pub async fn deploy(
                 if strategy != Strategy::None || options.wait {
                     let timeout = if options.timeout.is_zero() { Duration::from_secs(600) } else { options.timeout };
                     let td = outcome.task_definition_arn.clone().unwrap_or_default();
-                    if let Err(e) =
-                        lifecycle::wait_healthy(&session, &plan.ecs_cluster_name, &plan.server_group_name, &td, timeout, progress).await
+                    if let Err(e) = lifecycle::wait_healthy(
+                        &session,
+                        &plan.ecs_cluster_name,
+                        &plan.server_group_name,
+                        &td,
+                        lifecycle::WaitOptions::new(timeout),
+                        progress,
+                    )
+                    .await
                     {
                         return Err(e.with_report(unhealthy(&session, &plan, strategy, destroy_latest).await));
                     }

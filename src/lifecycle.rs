@@ -279,13 +279,19 @@ pub async fn destroy(session: &Session, ecs_cluster: &str, service: &ServiceStat
     Ok(r)
 }
 
-/// How often the wait polls (ECS_DEPLOYER_POLL_INTERVAL_MS overrides, for tests).
-fn poll_interval() -> Duration {
-    std::env::var("ECS_DEPLOYER_POLL_INTERVAL_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map(Duration::from_millis)
-        .unwrap_or(Duration::from_secs(3))
+/// How long to wait for health, and how often to look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitOptions {
+    pub timeout: Duration,
+    pub poll: Duration,
+}
+
+impl WaitOptions {
+    /// Polls every 3 s (ECS_DEPLOYER_POLL_INTERVAL_MS overrides, for tests) until `timeout`.
+    pub fn new(timeout: Duration) -> Self {
+        let poll = std::env::var("ECS_DEPLOYER_POLL_INTERVAL_MS").ok().and_then(|v| v.parse().ok()).map(Duration::from_millis);
+        WaitOptions { timeout, poll: poll.unwrap_or(Duration::from_secs(3)) }
+    }
 }
 
 /// Something that shows a wait's progress to a person.
@@ -303,9 +309,10 @@ pub async fn wait_healthy(
     ecs_cluster: &str,
     name: &str,
     task_definition: &str,
-    timeout: Duration,
+    wait: WaitOptions,
     progress: &mut dyn Progress,
 ) -> Result<()> {
+    let timeout = wait.timeout;
     let deadline = Instant::now() + timeout;
     let names = [name.to_string()];
     let mut seen_events: Vec<String> = Vec::new();
@@ -354,7 +361,7 @@ pub async fn wait_healthy(
                 report: vec![format!("check `aws ecs describe-services --cluster {ecs_cluster} --services {name}` for its events")],
             });
         }
-        tokio::time::sleep(poll_interval().min(deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(10)))).await;
+        tokio::time::sleep(wait.poll.min(deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(10)))).await;
     }
 }
 
@@ -397,7 +404,7 @@ pub async fn rollback(
             results.push(resize(session, &restore_cluster, restore, t.min_capacity, max, desired).await?);
         }
     }
-    wait_healthy(session, &restore_cluster, restore, &restore_service.task_definition, timeout, progress).await?;
+    wait_healthy(session, &restore_cluster, restore, &restore_service.task_definition, WaitOptions::new(timeout), progress).await?;
     results.push(disable(session, &current_cluster, current).await?);
     Ok(results)
 }

@@ -108,6 +108,30 @@ impl Session {
     }
 }
 
+impl Session {
+    /// A session whose ECS calls go to `ecs` (an `aws-smithy-mocks` client in tests); the other
+    /// clients point nowhere and must not be used.
+    #[doc(hidden)]
+    pub fn with_ecs_client(ecs: aws_sdk_ecs::Client) -> Session {
+        let config = aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-west-2"))
+            .endpoint_url("http://127.0.0.1:9")
+            .build();
+        Session {
+            account_name: "test".into(),
+            account_id: "123456789012".into(),
+            region: "us-west-2".into(),
+            ecs,
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
+            scaling: aws_sdk_applicationautoscaling::Client::new(&config),
+            elb: aws_sdk_elasticloadbalancingv2::Client::new(&config),
+            ec2: aws_sdk_ec2::Client::new(&config),
+            iam: aws_sdk_iam::Client::new(&config),
+        }
+    }
+}
+
 /// Sends `$builder` (an SDK fluent builder) with `$body` (a `serde_json::Value`) as the request
 /// body. ECS and Application Auto Scaling speak JSON 1.1, whose body is exactly the JSON document
 /// of the API reference; replacing the SDK's serialisation before signing sends every field of

@@ -7,3 +7,4 @@ mod harness;
 mod lifecycle;
 mod scaling;
 mod tidy;
+mod wait;
