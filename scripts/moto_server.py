@@ -94,7 +94,31 @@ def deregister_scalable_target(self, namespace, r_id, dimension):
 aas_models.ApplicationAutoscalingBackend.deregister_scalable_target = deregister_scalable_target
 
 
-# 5. moto models storage, not ECS's control loop: a service never starts tasks and its rollout
+# 5. AWS names the ECS service-linked roles AWSServiceRoleForECS and
+#    AWSServiceRoleForApplicationAutoScaling_ECSService; moto derives AWSServiceRoleForecs and
+#    AWSServiceRoleForApplicationAutoScaling_Ecs from the service names.
+from moto.iam import models as iam_models  # noqa: E402
+
+_orig_create_slr = iam_models.IAMBackend.create_service_linked_role
+_SLR_NAMES = {
+    "ecs.amazonaws.com": "AWSServiceRoleForECS",
+    "ecs.application-autoscaling.amazonaws.com": "AWSServiceRoleForApplicationAutoScaling_ECSService",
+}
+
+
+def create_service_linked_role(self, service_name, description, suffix):
+    if service_name not in _SLR_NAMES:
+        return _orig_create_slr(self, service_name, description, suffix)
+    import json
+    policy = {"Version": "2012-10-17", "Statement": [{"Action": ["sts:AssumeRole"], "Effect": "Allow", "Principal": {"Service": [service_name]}}]}
+    return self.create_role(_SLR_NAMES[service_name], json.dumps(policy), f"/aws-service-role/{service_name}/",
+                            permissions_boundary=None, description=description, tags=[], max_session_duration="3600")
+
+
+iam_models.IAMBackend.create_service_linked_role = create_service_linked_role
+
+
+# 6. moto models storage, not ECS's control loop: a service never starts tasks and its rollout
 #    never finishes. The harness can play ECS for services whose name contains `match`
 #    (`POST /_harness {"ecs": [{"match": "...", "behaviour": "healthy"}]}`):
 #    `healthy` — the deployment rolls out (running = desired, rolloutState COMPLETED), as ECS does

@@ -48,6 +48,70 @@ pub enum Command {
     Destroy(TargetArgs),
     /// Roll back: enable --restore, wait until it is healthy, then disable --current.
     Rollback(RollbackArgs),
+    /// List, add, remove and validate accounts in clouddriver.yml.
+    #[command(subcommand)]
+    Accounts(AccountsCommand),
+    /// Enable or disable a provider in clouddriver.yml.
+    Provider(ProviderArgs),
+    /// Read-only preflight checks of an account (and a description) before the first deploy.
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountsCommand {
+    /// The AWS and ECS accounts of the loaded configuration.
+    List,
+    /// Add an AWS account (like `hal config provider aws account add`).
+    AddAws {
+        name: String,
+        #[arg(long)]
+        account_id: String,
+        /// Regions (repeatable).
+        #[arg(long = "region", required = true)]
+        regions: Vec<String>,
+        /// `role/NAME` or a role ARN.
+        #[arg(long)]
+        assume_role: Option<String>,
+    },
+    /// Add an ECS account riding on an AWS account (like `hal config provider ecs account add`).
+    AddEcs {
+        name: String,
+        #[arg(long)]
+        aws_account: String,
+        #[arg(long, value_name = "default|tags")]
+        naming_strategy: Option<String>,
+        #[arg(long, value_name = "service-linked|legacy")]
+        iam_role_mode: Option<String>,
+    },
+    /// Remove an account (an AWS account only when no ECS account rides on it).
+    Remove { name: String },
+    /// Check the configuration offline.
+    Validate,
+}
+
+#[derive(Debug, Args)]
+pub struct ProviderArgs {
+    /// The provider: ecs or aws.
+    #[arg(value_parser = ["ecs", "aws"])]
+    pub provider: String,
+    #[arg(value_parser = ["enable", "disable"])]
+    pub action: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[arg(long)]
+    pub account: String,
+    #[arg(long)]
+    pub region: String,
+    #[arg(long)]
+    pub ecs_cluster: Option<String>,
+    /// Also check everything this createServerGroup description needs.
+    #[arg(long, value_name = "FILE|-")]
+    pub description: Option<String>,
+    /// The task-definition artifact the description deploys.
+    #[arg(long, value_name = "FILE")]
+    pub artifact: Option<PathBuf>,
 }
 
 /// Which server group an operation acts on: flags, or a Clouddriver operation description.

@@ -4,11 +4,13 @@
 //! `validate`, `moniker`, `taskdef`, `plan`) decides; `aws` is the only module that talks to
 //! AWS; `deploy` runs the steps; `output` is the only writer to stdout. See ARCHITECTURE.md.
 
+pub mod accounts;
 pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod deploy;
 pub mod description;
+pub mod doctor;
 pub mod error;
 pub mod health;
 pub mod lifecycle;
@@ -26,7 +28,7 @@ use std::io::Read;
 use std::path::Path;
 
 use cli::{Cli, Command};
-use error::{Error, Result};
+use error::{Error, FieldError, Result};
 
 /// Largest input file read (descriptions, artifacts): anything bigger is a mistake.
 pub const MAX_INPUT_BYTES: u64 = 8 * 1024 * 1024;
@@ -121,6 +123,34 @@ async fn run_command(cli: &Cli) -> Result<()> {
             output::operations(cli.output, &[result]);
             Ok(())
         }
+        Command::Accounts(command) => accounts_command(cli, &config, command).await,
+        Command::Provider(args) => edit_config(cli, |e, _| {
+            e.set_enabled(&args.provider, args.action == "enable");
+            Ok(format!("{} provider {}d", args.provider, args.action))
+        }),
+        Command::Doctor(args) => {
+            let account = config.account(&args.account)?;
+            if !account.has_region(&args.region) {
+                return Err(Error::Config(format!("region `{}` is not configured for account `{}`", args.region, account.name)));
+            }
+            let description = match &args.description {
+                Some(path) => {
+                    let d = description::create_server_group_from_json(read_json_input(path, "description")?)?;
+                    let artifact = match &args.artifact {
+                        Some(p) => Some(read_json_input(&p.to_string_lossy(), "artifact")?),
+                        None => None,
+                    };
+                    Some((d, deploy::DeployOptions { artifact, ..Default::default() }))
+                }
+                None => None,
+            };
+            let checks = doctor::doctor(&config, &account, &args.region, args.ecs_cluster.as_deref(), description).await?;
+            output::checks(cli.output, &checks);
+            if checks.iter().any(|c| c.status == doctor::Status::Failed) {
+                return Err(Error::Reported { code: 1 });
+            }
+            Ok(())
+        }
         Command::Rollback(args) => {
             let account = config.account(&args.account)?;
             if !account.has_region(&args.region) {
@@ -134,6 +164,85 @@ async fn run_command(cli: &Cli) -> Result<()> {
             output::operations(cli.output, &results);
             Ok(())
         }
+    }
+}
+
+/// The file account edits go to: the first `--config`, else the first default file, else ./clouddriver.yml.
+fn edited_file(cli: &Cli) -> std::path::PathBuf {
+    cli.config.first().cloned().or_else(|| config::Config::default_files().into_iter().next()).unwrap_or_else(|| "clouddriver.yml".into())
+}
+
+fn edit_config(cli: &Cli, edit: impl FnOnce(&mut accounts::Editor, &str) -> Result<String>) -> Result<()> {
+    let path = edited_file(cli);
+    let before = accounts::read(&path)?;
+    let mut editor = accounts::Editor::new(&before);
+    let message = edit(&mut editor, &before)?;
+    accounts::write_checked(&path, &editor.text())?;
+    output::message(cli.output, &format!("{message} ({})", path.display()));
+    Ok(())
+}
+
+async fn accounts_command(cli: &Cli, config: &config::Config, command: &cli::AccountsCommand) -> Result<()> {
+    use cli::AccountsCommand as A;
+    match command {
+        A::List => {
+            let accounts: Vec<config::Account> = config.ecs_account_names().iter().map(|n| config.account(n)).collect::<Result<_>>()?;
+            output::accounts(cli.output, &accounts);
+            Ok(())
+        }
+        A::Validate => {
+            let files = if cli.config.is_empty() { config::Config::default_files() } else { cli.config.clone() };
+            let mut problems = Vec::new();
+            for f in &files {
+                problems.extend(accounts::validate_text(&accounts::read(f)?, &f.display().to_string()));
+            }
+            if problems.is_empty() {
+                output::message(cli.output, &format!("configuration is valid: {} ECS accounts", config.ecs_account_names().len()));
+                Ok(())
+            } else {
+                Err(Error::Invalid(
+                    problems.into_iter().map(|p| FieldError::new(format!("{}: {}", p.file, p.key), "config.invalid", p.message)).collect(),
+                ))
+            }
+        }
+        A::AddAws { name, account_id, regions, assume_role } => edit_config(cli, |e, text| {
+            if accounts::has_account(text, "aws", name) {
+                return Err(Error::invalid(
+                    "name",
+                    "config.invalid",
+                    format!("an AWS account named `{name}` already exists; the file was not changed"),
+                ));
+            }
+            e.add_account("aws", &accounts::aws_account_fields(name, account_id, regions, assume_role.as_deref()))?;
+            Ok(format!("added AWS account {name}"))
+        }),
+        A::AddEcs { name, aws_account, naming_strategy, iam_role_mode } => edit_config(cli, |e, text| {
+            if accounts::has_account(text, "ecs", name) {
+                return Err(Error::invalid(
+                    "name",
+                    "config.invalid",
+                    format!("an ECS account named `{name}` already exists; the file was not changed"),
+                ));
+            }
+            let mut fields = vec![("name".to_string(), name.clone()), ("awsAccount".to_string(), aws_account.clone())];
+            if let Some(s) = naming_strategy {
+                fields.push(("namingStrategy".into(), s.clone()));
+            }
+            if let Some(m) = iam_role_mode {
+                fields.push(("iamRoleMode".into(), m.clone()));
+            }
+            e.add_account("ecs", &fields)?;
+            Ok(format!("added ECS account {name} on AWS account {aws_account}"))
+        }),
+        A::Remove { name } => edit_config(cli, |e, _| {
+            if e.remove_account("ecs", name) {
+                return Ok(format!("removed ECS account {name}"));
+            }
+            if e.remove_account("aws", name) {
+                return Ok(format!("removed AWS account {name}"));
+            }
+            Err(Error::invalid("name", "config.invalid", format!("no account named `{name}`; the file was not changed")))
+        }),
     }
 }
 

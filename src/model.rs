@@ -291,3 +291,13 @@ pub struct TargetHealth {
     /// initial, healthy, unhealthy, unused, draining, unavailable
     pub state: String,
 }
+
+/// An ECS cluster as the doctor sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterInfo {
+    pub status: String,
+    pub capacity_providers: Vec<String>,
+    /// (registered CPU, remaining CPU, registered memory, remaining memory) per ACTIVE container instance.
+    pub container_instances: Vec<(i64, i64, i64, i64)>,
+}

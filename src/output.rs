@@ -185,6 +185,61 @@ impl crate::lifecycle::Progress for StderrProgress {
     }
 }
 
+/// Prints doctor's checks.
+pub fn checks(format: OutputFormat, checks: &[crate::doctor::Check]) {
+    match format {
+        OutputFormat::Json => json_out(&checks),
+        OutputFormat::Text => {
+            for c in checks {
+                let mark = match c.status {
+                    crate::doctor::Status::Ok => "ok     ",
+                    crate::doctor::Status::Warning => "warning",
+                    crate::doctor::Status::Failed => "FAILED ",
+                };
+                println!("{mark} {}: {}", c.check, c.detail);
+                if let Some(fix) = &c.fix {
+                    println!("        fix: {fix}");
+                }
+            }
+        }
+    }
+}
+
+/// Prints the accounts of the configuration.
+pub fn accounts(format: OutputFormat, accounts: &[crate::config::Account]) {
+    match format {
+        OutputFormat::Json => json_out(&accounts),
+        OutputFormat::Text => {
+            println!(
+                "{:<20} {:<20} {:<13} {:<24} {:<9} {:<15} ROLE",
+                "ECS ACCOUNT", "AWS ACCOUNT", "ACCOUNT ID", "REGIONS", "NAMING", "IAM ROLE MODE"
+            );
+            for a in accounts {
+                let mode = serde_json::to_value(a.iam_role_mode).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+                let naming = serde_json::to_value(a.naming_strategy).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+                let role = a.regions.first().and_then(|r| a.role_arn(&r.name)).unwrap_or_else(|| "-".into());
+                println!(
+                    "{:<20} {:<20} {:<13} {:<24} {:<9} {:<15} {role}",
+                    a.name,
+                    a.aws_account,
+                    a.account_id,
+                    a.region_names().join(","),
+                    naming,
+                    mode
+                );
+            }
+        }
+    }
+}
+
+/// Prints a one-line confirmation (or `{"ok": ..}` in JSON).
+pub fn message(format: OutputFormat, message: &str) {
+    match format {
+        OutputFormat::Json => json_out(&json!({"ok": true, "message": message})),
+        OutputFormat::Text => println!("{message}"),
+    }
+}
+
 /// Prints any serialisable result as JSON on stdout.
 pub fn json_out<T: Serialize>(value: &T) {
     println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
@@ -192,6 +247,9 @@ pub fn json_out<T: Serialize>(value: &T) {
 
 /// Reports an error: JSON on stdout in JSON mode, text on stderr otherwise.
 pub fn error(format: OutputFormat, err: &Error) {
+    if matches!(err, Error::Reported { .. }) {
+        return;
+    }
     match format {
         OutputFormat::Json => {
             let body = match err {
@@ -205,6 +263,7 @@ pub fn error(format: OutputFormat, err: &Error) {
                 Error::Failed { message, report } => {
                     json!({ "errors": [{"message": message}], "report": report })
                 }
+                Error::Reported { .. } => return,
             };
             println!("{}", serde_json::to_string_pretty(&body).unwrap_or_default());
         }
@@ -234,6 +293,7 @@ pub fn error(format: OutputFormat, err: &Error) {
                     eprintln!("  {line}");
                 }
             }
+            Error::Reported { .. } => {}
         },
     }
 }

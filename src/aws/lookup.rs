@@ -99,3 +99,58 @@ impl Session {
             .collect())
     }
 }
+
+impl Session {
+    /// The account the session's credentials belong to (STS GetCallerIdentity).
+    pub async fn caller_account(&self) -> Result<String, AwsError> {
+        let out = self.sts.get_caller_identity().send().await.map_err(|e| aws_error("sts:GetCallerIdentity", e))?;
+        Ok(out.account().unwrap_or_default().to_string())
+    }
+
+    /// The ECS cluster's status, capacity providers and container instances; None when it does not exist.
+    pub async fn describe_ecs_cluster(&self, name: &str) -> Result<Option<crate::model::ClusterInfo>, AwsError> {
+        let out = self.ecs.describe_clusters().clusters(name).send().await.map_err(|e| aws_error("ecs:DescribeClusters", e))?;
+        let Some(c) = out.clusters().first() else { return Ok(None) };
+        let mut info = crate::model::ClusterInfo {
+            status: c.status().unwrap_or_default().to_string(),
+            capacity_providers: c.capacity_providers().to_vec(),
+            container_instances: Vec::new(),
+        };
+        let arns = self
+            .ecs
+            .list_container_instances()
+            .cluster(name)
+            .send()
+            .await
+            .map_err(|e| aws_error("ecs:ListContainerInstances", e))?
+            .container_instance_arns
+            .unwrap_or_default();
+        if !arns.is_empty() {
+            let out = self
+                .ecs
+                .describe_container_instances()
+                .cluster(name)
+                .set_container_instances(Some(arns))
+                .send()
+                .await
+                .map_err(|e| aws_error("ecs:DescribeContainerInstances", e))?;
+            let value = |rs: &[aws_sdk_ecs::types::Resource], n: &str| {
+                rs.iter().find(|r| r.name() == Some(n)).map(|r| r.integer_value() as i64).unwrap_or(0)
+            };
+            info.container_instances = out
+                .container_instances()
+                .iter()
+                .filter(|ci| ci.status() == Some("ACTIVE"))
+                .map(|ci| {
+                    (
+                        value(ci.registered_resources(), "CPU"),
+                        value(ci.remaining_resources(), "CPU"),
+                        value(ci.registered_resources(), "MEMORY"),
+                        value(ci.remaining_resources(), "MEMORY"),
+                    )
+                })
+                .collect();
+        }
+        Ok(Some(info))
+    }
+}

@@ -33,6 +33,7 @@ pub struct Session {
     elb: aws_sdk_elasticloadbalancingv2::Client,
     ec2: aws_sdk_ec2::Client,
     iam: aws_sdk_iam::Client,
+    sts: aws_sdk_sts::Client,
 }
 
 /// Converts an SDK error into an [`AwsError`] that keeps the AWS code and message.
@@ -104,6 +105,7 @@ impl Session {
             elb: aws_sdk_elasticloadbalancingv2::Client::new(&config),
             ec2: aws_sdk_ec2::Client::new(&config),
             iam: aws_sdk_iam::Client::new(&config),
+            sts: aws_sdk_sts::Client::new(&config),
         })
     }
 }
@@ -128,6 +130,7 @@ impl Session {
             elb: aws_sdk_elasticloadbalancingv2::Client::new(&config),
             ec2: aws_sdk_ec2::Client::new(&config),
             iam: aws_sdk_iam::Client::new(&config),
+            sts: aws_sdk_sts::Client::new(&config),
         }
     }
 }

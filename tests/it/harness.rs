@@ -220,8 +220,22 @@ ecs:
 
     /// Runs `ecs-deployer --output json ARGS…` against the emulator.
     pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Run {
+        let config = self.config.to_string_lossy().into_owned();
+        let mut all = vec!["--config", config.as_str(), "--output", "json"];
+        all.extend_from_slice(args);
+        self.exec(&all, stdin)
+    }
+
+    /// Runs `ecs-deployer --output json ARGS…` without the test's configuration file.
+    pub fn run_without_config(&self, args: &[&str]) -> Run {
+        let mut all = vec!["--output", "json"];
+        all.extend_from_slice(args);
+        self.exec(&all, None)
+    }
+
+    fn exec(&self, args: &[&str], stdin: Option<&str>) -> Run {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecs-deployer"));
-        cmd.arg("--config").arg(&self.config).args(["--output", "json"]).args(args);
+        cmd.args(args);
         cmd.env("AWS_ENDPOINT_URL", &emulator().endpoint)
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
@@ -275,6 +289,7 @@ pub struct Aws {
     pub ecs: aws_sdk_ecs::Client,
     pub scaling: aws_sdk_applicationautoscaling::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub iam: aws_sdk_iam::Client,
 }
 
 impl Aws {
@@ -308,6 +323,7 @@ impl Aws {
             ecs: aws_sdk_ecs::Client::new(&config),
             scaling: aws_sdk_applicationautoscaling::Client::new(&config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
+            iam: aws_sdk_iam::Client::new(&config),
         }
     }
 

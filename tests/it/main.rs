@@ -2,6 +2,7 @@
 //! One test binary (each links the whole AWS SDK). Every test works in its own AWS account on
 //! the shared emulator (the binary assumes a role into it), so tests run in parallel.
 
+mod accounts;
 mod deploy;
 mod harness;
 mod lifecycle;
