@@ -19,7 +19,6 @@ use crate::description::{CreateServerGroup, ImageDescription};
 use crate::error::{AwsError, Error, FieldError, Result};
 use crate::lifecycle::{self, OperationResult, Progress};
 use crate::model::{ScalableTarget, ServiceState};
-use crate::moniker::candidate_versions;
 use crate::plan::{self, DeployPlan, DeployRequest, Observed, SourceRef, TASK_DEFINITION_ARN};
 use crate::scaling::{self, ScalingCopyPlan, Skipped, SourceScaling};
 use crate::strategy::{self, Peer, Step, Strategy, StrategyOptions};
@@ -313,41 +312,46 @@ pub fn prepare(config: &Config, mut description: CreateServerGroup, options: &De
     Ok((req, source_account))
 }
 
-/// Reads the versions of the Spinnaker cluster and the status of each candidate name.
-async fn observe_candidates(session: &Session, req: &DeployRequest) -> std::result::Result<Vec<(u32, Option<String>)>, AwsError> {
+/// Lists the ECS cluster's services (and, for the tags namer, describes the ones that may carry
+/// moniker tags). ListServices returns exactly the ACTIVE and DRAINING services — the names that
+/// are taken — so no per-candidate probe is needed; a name taken between this list and
+/// CreateService is caught by CreateService's "not idempotent" answer.
+async fn observe_services(
+    session: &Session,
+    req: &DeployRequest,
+) -> std::result::Result<(Vec<String>, Vec<(String, Vec<(String, String)>)>), AwsError> {
     let naming = req.account.naming_strategy;
     let listed = session.list_service_names(&req.ecs_cluster).await?;
-    let taken = match naming {
-        crate::config::NamingStrategy::Default => {
-            let none: &[(String, String)] = &[];
-            plan::taken_versions(&req.moniker, naming, listed.iter().map(|n| (n.as_str(), none)))
-        }
+    let tagged = match naming {
+        crate::config::NamingStrategy::Default => Vec::new(),
         crate::config::NamingStrategy::Tags => {
-            let maybe: Vec<String> = listed.into_iter().filter(|n| plan::may_belong(&req.moniker, naming, n)).collect();
-            let described = session.describe_services(&req.ecs_cluster, &maybe, true).await?;
-            plan::taken_versions(&req.moniker, naming, described.iter().map(|s| (s.service_name.as_str(), s.tags.as_slice())))
+            let maybe: Vec<String> = listed.iter().filter(|n| plan::may_belong(&req.moniker, naming, n)).cloned().collect();
+            session.describe_services(&req.ecs_cluster, &maybe, true).await?.into_iter().map(|s| (s.service_name, s.tags)).collect()
         }
     };
-    let versions = candidate_versions(&taken);
-    let names: Vec<String> = versions.iter().map(|v| req.moniker.server_group(*v)).collect();
-    let described = if names.is_empty() { Vec::new() } else { session.describe_services(&req.ecs_cluster, &names, false).await? };
-    Ok(versions.iter().zip(&names).map(|(v, n)| (*v, described.iter().find(|s| &s.service_name == n).map(|s| s.status.clone()))).collect())
+    Ok((listed, tagged))
 }
 
-type SourceObservation = (Option<ScalableTarget>, Option<ServiceState>, Option<SourceScaling>);
-
-/// Reads the source server group: its scalable target and service and, when its scaling will be
-/// copied, its policies and scheduled actions, then the alarms that drive its step policies.
-async fn observe_source(session: &Session, src: &SourceRef, copy: bool) -> std::result::Result<SourceObservation, AwsError> {
+/// Reads the source server group's scalable target and service.
+async fn observe_source(
+    session: &Session,
+    src: &SourceRef,
+) -> std::result::Result<(Option<ScalableTarget>, Option<ServiceState>), AwsError> {
     let resource_id = format!("service/{}/{}", src.ecs_cluster_name, src.server_group_name);
     let names = [src.server_group_name.clone()];
     let (target, service) =
         tokio::try_join!(session.describe_scalable_target(&resource_id), session.describe_services(&src.ecs_cluster_name, &names, false))?;
-    let service = service.into_iter().find(|s| s.status != "INACTIVE");
-    let target = match target {
-        Some(t) if copy => t,
-        other => return Ok((other, service, None)),
-    };
+    Ok((target, service.into_iter().find(|s| s.status != "INACTIVE")))
+}
+
+/// Reads the source's policies and scheduled actions, then the alarms that drive its step
+/// policies. Runs while the new server group is being created: nothing of it is needed before
+/// the scalable target exists.
+async fn observe_source_scaling(
+    session: &Session,
+    src: &SourceRef,
+    target: &ScalableTarget,
+) -> std::result::Result<SourceScaling, AwsError> {
     // Policies are read from the resource id AAS returned (Clouddriver does the same).
     let (policies, scheduled_actions) =
         tokio::try_join!(session.describe_scaling_policies(&target.resource_id), session.describe_scheduled_actions(&target.resource_id))?;
@@ -357,7 +361,7 @@ async fn observe_source(session: &Session, src: &SourceRef, copy: bool) -> std::
     } else {
         session.describe_alarms(&alarm_names, &action_prefixes).await?
     };
-    let scaling = SourceScaling {
+    Ok(SourceScaling {
         resource_id: target.resource_id.clone(),
         service_name: src.server_group_name.clone(),
         region: src.region.clone(),
@@ -365,8 +369,7 @@ async fn observe_source(session: &Session, src: &SourceRef, copy: bool) -> std::
         policies,
         alarms,
         scheduled_actions,
-    };
-    Ok((Some(target), service, Some(scaling)))
+    })
 }
 
 /// Observes everything the plan needs, all reads at once.
@@ -375,8 +378,8 @@ async fn observe(session: &Session, source_session: Option<&Session>, req: &Depl
     let awsvpc = req.network_mode() == Some("awsvpc");
     let source = async {
         match (source_session, &req.source) {
-            (Some(s), Some(src)) => observe_source(s, src, req.copies_scaling()).await,
-            _ => Ok((None, None, None)),
+            (Some(s), Some(src)) => observe_source(s, src).await,
+            _ => Ok((None, None)),
         }
     };
     let role = async {
@@ -394,18 +397,26 @@ async fn observe(session: &Session, source_session: Option<&Session>, req: &Depl
         }
     };
     let target_group_names = req.target_group_names();
-    let (candidates, (source_target, source_service, source_scaling), task_role, tagging_enabled, target_groups, subnets, security_groups) =
-        tokio::try_join!(
-            observe_candidates(session, req),
-            source,
-            role,
-            session.tagging_enabled(),
-            session.target_groups(&target_group_names),
-            subnets,
-            security_groups,
-        )?;
+    let (
+        (listed_services, tagged_services),
+        (source_target, source_service),
+        task_role,
+        tagging_enabled,
+        target_groups,
+        subnets,
+        security_groups,
+    ) = tokio::try_join!(
+        observe_services(session, req),
+        source,
+        role,
+        session.tagging_enabled(),
+        session.target_groups(&target_group_names),
+        subnets,
+        security_groups,
+    )?;
     Ok(Observed {
-        candidates,
+        listed_services,
+        tagged_services,
         source_service,
         source_target,
         task_role,
@@ -413,7 +424,6 @@ async fn observe(session: &Session, source_session: Option<&Session>, req: &Depl
         target_groups,
         subnets,
         security_groups,
-        source_scaling,
     })
 }
 
@@ -554,16 +564,25 @@ pub async fn deploy(
     const MAX_NAME_RACES: usize = 5;
     for attempt in 1..=MAX_NAME_RACES {
         let observed = observe(&session, source_session, &req).await?;
-        let plan = plan::plan(&req, &observed).map_err(Error::Invalid)?;
+        let mut plan = plan::plan(&req, &observed).map_err(Error::Invalid)?;
         for w in &plan.warnings {
             warn!("{w}");
         }
+        let scaling_source = async {
+            match (source_session, &req.source, observed.source_target.as_ref()) {
+                (Some(s), Some(src), Some(target)) if req.copies_scaling() => observe_source_scaling(s, src, target).await.map(Some),
+                _ => Ok(None),
+            }
+        };
         if options.plan_only {
+            if let Some(source) = scaling_source.await? {
+                plan.scaling_copy = Some(plan::scaling_copy(&plan, &source));
+            }
             let mut outcome = DeployOutcome::from_plan(&plan);
             outcome.plan = Some(plan);
             return Ok(outcome);
         }
-        match apply(&session, &plan, options).await {
+        match apply(&session, &mut plan, options, scaling_source).await {
             Ok(mut outcome) => {
                 if strategy != Strategy::None || options.wait {
                     let timeout = if options.timeout.is_zero() { Duration::from_secs(600) } else { options.timeout };
@@ -722,16 +741,54 @@ async fn failure(session: &Session, plan: &DeployPlan, options: &DeployOptions, 
     ApplyFailure::Error(Error::Aws { error, report })
 }
 
-/// Applies the plan in order. Decides nothing: on failure it removes what it created.
-async fn apply(session: &Session, plan: &DeployPlan, options: &DeployOptions) -> std::result::Result<DeployOutcome, ApplyFailure> {
+/// Applies the plan in order: task definition, service, scalable target — while the source's
+/// scaling is still being read — then the copy of that scaling. Decides nothing: on failure it
+/// removes what it created.
+async fn apply(
+    session: &Session,
+    plan: &mut DeployPlan,
+    options: &DeployOptions,
+    scaling_source: impl std::future::Future<Output = std::result::Result<Option<SourceScaling>, AwsError>>,
+) -> std::result::Result<DeployOutcome, ApplyFailure> {
     let mut created = Created::default();
-    let fail = |error, created| failure(session, plan, options, error, created);
-
-    info!("Creating Amazon ECS Task Definition...");
-    let task_definition_arn = match session.register_task_definition(&plan.register_task_definition).await {
-        Ok(arn) => arn,
-        Err(e) => return Err(fail(e, &created).await),
+    let core = create_server_group(session, plan, &mut created);
+    let (core, scaling_source) = tokio::join!(core, scaling_source);
+    let (task_definition_arn, service) = match core {
+        Ok(done) => done,
+        Err(None) => return Err(ApplyFailure::NameTaken),
+        Err(Some(e)) => return Err(failure(session, plan, options, e, &created).await),
     };
+    let source = match scaling_source {
+        Ok(source) => source,
+        Err(e) => return Err(failure(session, plan, options, e, &created).await),
+    };
+    if let Some(source) = source {
+        plan.scaling_copy = Some(plan::scaling_copy(plan, &source));
+    }
+    let mut outcome = DeployOutcome::from_plan(plan);
+    if let Some(copy) = &plan.scaling_copy {
+        info!("Copying scaling policies...");
+        match copy_scaling(session, plan, copy, &mut created).await {
+            Ok(result) => outcome.scaling = Some(result),
+            Err(e) => return Err(failure(session, plan, options, e, &created).await),
+        }
+        info!("Done copying scaling policies...");
+    }
+    outcome.task_definition_arn = Some(task_definition_arn);
+    outcome.service_arn = Some(service.service_arn);
+    Ok(outcome)
+}
+
+/// Registers the task definition, creates the service and registers its scalable target,
+/// recording each in `created`. Err(None): another deploy took the name first (what this one
+/// registered is deregistered again).
+async fn create_server_group(
+    session: &Session,
+    plan: &DeployPlan,
+    created: &mut Created,
+) -> std::result::Result<(String, ServiceState), Option<AwsError>> {
+    info!("Creating Amazon ECS Task Definition...");
+    let task_definition_arn = session.register_task_definition(&plan.register_task_definition).await?;
     created.task_definition_arn = Some(task_definition_arn.clone());
     info!("Done creating Amazon ECS Task Definition... {task_definition_arn}");
 
@@ -743,31 +800,19 @@ async fn apply(session: &Session, plan: &DeployPlan, options: &DeployOptions) ->
     let service = match session.create_service(&service_request).await {
         Ok(s) => s,
         Err(e) if is_name_taken(&e) => {
-            let _ = session.deregister_task_definition(&task_definition_arn).await;
-            return Err(ApplyFailure::NameTaken);
+            if session.deregister_task_definition(&task_definition_arn).await.is_ok() {
+                created.task_definition_arn = None;
+            }
+            return Err(None);
         }
-        Err(e) => return Err(fail(e, &created).await),
+        Err(e) => return Err(Some(e)),
     };
     created.service = Some((plan.ecs_cluster_name.clone(), service.service_name.clone()));
     info!("Done creating {} of {} with {} for {}.", plan.desired_count, service.service_name, task_definition_arn, plan.account);
 
     info!("Creating Amazon Application Auto Scaling Scalable Target Definition...");
-    if let Err(e) = register_scalable_target(session, &plan.register_scalable_target).await {
-        return Err(fail(e, &created).await);
-    }
+    register_scalable_target(session, &plan.register_scalable_target).await?;
     created.scalable_target = Some(plan.scalable_target_resource_id.clone());
     info!("Done creating Amazon Application Auto Scaling Scalable Target Definition.");
-
-    let mut outcome = DeployOutcome::from_plan(plan);
-    if let Some(copy) = &plan.scaling_copy {
-        info!("Copying scaling policies...");
-        match copy_scaling(session, plan, copy, &mut created).await {
-            Ok(result) => outcome.scaling = Some(result),
-            Err(e) => return Err(fail(e, &created).await),
-        }
-        info!("Done copying scaling policies...");
-    }
-    outcome.task_definition_arn = Some(task_definition_arn);
-    outcome.service_arn = Some(service.service_arn);
-    Ok(outcome)
+    Ok((task_definition_arn, service))
 }

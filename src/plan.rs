@@ -147,9 +147,10 @@ fn load_balancer_entries(d: &CreateServerGroup) -> Vec<LoadBalancerEntry> {
 /// What the deployer read from AWS before planning.
 #[derive(Debug, Clone, Default)]
 pub struct Observed {
-    /// Candidate versions, in Clouddriver's order, with the status of the service holding that
-    /// name (None when there is none).
-    pub candidates: Vec<(u32, Option<String>)>,
+    /// Names of the services ListServices returned for the ECS cluster (ACTIVE and DRAINING).
+    pub listed_services: Vec<String>,
+    /// For the tags namer: the listed services that may belong to the cluster, with their tags.
+    pub tagged_services: Vec<(String, Vec<(String, String)>)>,
     pub source_service: Option<ServiceState>,
     pub source_target: Option<ScalableTarget>,
     /// The role `iamRole` names: None when not looked up, Some(None) when it does not exist.
@@ -158,8 +159,6 @@ pub struct Observed {
     pub target_groups: Vec<(String, Vec<String>)>,
     pub subnets: Vec<Subnet>,
     pub security_groups: Vec<SecurityGroup>,
-    /// The source's policies, alarms and scheduled actions (read only when they will be copied).
-    pub source_scaling: Option<SourceScaling>,
 }
 
 /// Derives the moniker and version of an existing service the way the account's namer does.
@@ -215,6 +214,7 @@ pub fn may_belong(moniker: &Moniker, naming: NamingStrategy, name: &str) -> bool
 #[serde(rename_all = "camelCase")]
 pub struct DeployPlan {
     pub account: String,
+    pub account_id: String,
     pub region: String,
     pub ecs_cluster_name: String,
     pub server_group_name: String,
@@ -254,8 +254,20 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
 
-    // Name: the first candidate whose name is free (no service, or an INACTIVE one).
-    let Some(version) = obs.candidates.iter().find(|(_, status)| status.as_deref().is_none_or(|s| s == "INACTIVE")).map(|(v, _)| *v) else {
+    // Name: Clouddriver's candidates (max + 1, …, wrapping after v999, at most five), the first
+    // whose name no ACTIVE or DRAINING service holds. INACTIVE services are not listed, so their
+    // names are free again.
+    let taken = match req.account.naming_strategy {
+        NamingStrategy::Default => {
+            let none: &[(String, String)] = &[];
+            taken_versions(&req.moniker, NamingStrategy::Default, obs.listed_services.iter().map(|n| (n.as_str(), none)))
+        }
+        NamingStrategy::Tags => {
+            taken_versions(&req.moniker, NamingStrategy::Tags, obs.tagged_services.iter().map(|(n, t)| (n.as_str(), t.as_slice())))
+        }
+    };
+    let candidates = moniker::candidate_versions(&taken);
+    let Some(version) = candidates.iter().copied().find(|v| !obs.listed_services.contains(&req.moniker.server_group(*v))) else {
         return Err(vec![FieldError::new(
             "moniker",
             "createServerGroupDescription.moniker.invalid",
@@ -263,7 +275,7 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
                 "All server group names for cluster {} in {} are taken (tried {}); destroy old server groups of `{}` first",
                 req.ecs_cluster,
                 req.region,
-                obs.candidates.iter().map(|(v, _)| req.moniker.server_group(*v)).collect::<Vec<_>>().join(", "),
+                candidates.iter().map(|v| req.moniker.server_group(*v)).collect::<Vec<_>>().join(", "),
                 req.moniker.cluster()
             ),
         )]);
@@ -581,16 +593,8 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
         Some(src) if obs.source_target.is_none() => {
             (None, Some(format!("source server group {} has no scalable target: there is no scaling to copy", src.server_group_name)))
         }
-        Some(_) => {
-            let dst = Destination {
-                resource_id: &resource_id,
-                service_name: &server_group,
-                ecs_cluster: &req.ecs_cluster,
-                region: &req.region,
-                account_id: &req.account.account_id,
-            };
-            (obs.source_scaling.as_ref().map(|s| scaling::plan_copy(s, &dst)), None)
-        }
+        // Filled in by `scaling_copy` once the source's policies have been read.
+        Some(_) => (None, None),
     };
 
     if !errors.is_empty() {
@@ -598,6 +602,7 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
     }
     Ok(DeployPlan {
         account: req.account.name.clone(),
+        account_id: req.account.account_id.clone(),
         region: req.region.clone(),
         ecs_cluster_name: req.ecs_cluster.clone(),
         server_group_name: server_group,
@@ -617,4 +622,16 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
         scaling_copy_note,
         warnings,
     })
+}
+
+/// The copy of the source's scaling onto the planned server group.
+pub fn scaling_copy(plan: &DeployPlan, source: &SourceScaling) -> ScalingCopyPlan {
+    let dst = Destination {
+        resource_id: &plan.scalable_target_resource_id,
+        service_name: &plan.server_group_name,
+        ecs_cluster: &plan.ecs_cluster_name,
+        region: &plan.region,
+        account_id: &plan.account_id,
+    };
+    scaling::plan_copy(source, &dst)
 }
