@@ -196,6 +196,8 @@ class FaultsAndTiming:
             with self.lock:
                 if "delayMs" in conf:
                     self.delay_ms = int(conf["delayMs"])
+                if conf.get("clearRules"):
+                    self.rules = []
                 if "rules" in conf:
                     self.rules.extend(dict(r, used=0) for r in conf["rules"])
                 if "ecs" in conf:
@@ -241,25 +243,42 @@ class FaultsAndTiming:
             if rule is None:
                 return self.app(environ, start_response)
             action = rule["action"]
+            if action == "slow":
+                time.sleep(int(rule.get("ms", 1000)) / 1000.0)
+                return self.app(environ, start_response)
             if action == "reset":
-                raise ConnectionResetError("injected connection reset")
+                # The connection drops before the answer is complete: the client reads a
+                # truncated body on a closed connection, as after a reset.
+                start_response("200 OK", [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", "4096"), ("Connection", "close")])
+                return [b"{"]
             if action == "lost":
                 self.app(environ, lambda *a, **k: None)
-                return self.answer(start_response, 500, "InternalFailure", "injected: the response was lost after the request was applied")
+                return self.answer(environ, body, start_response, 500, "InternalFailure", "injected: the response was lost after the request was applied")
             if action == "throttle":
-                return self.answer(start_response, 400, "ThrottlingException", "Rate exceeded")
+                code = "ThrottlingException" if environ.get("HTTP_X_AMZ_TARGET") else "Throttling"
+                return self.answer(environ, body, start_response, 400, code, "Rate exceeded")
             if action == "5xx":
-                return self.answer(start_response, 503, "ServiceUnavailable", "injected 503")
-            return self.answer(start_response, int(rule.get("status", 400)), rule.get("code", "InjectedError"), rule.get("message", "injected"))
+                return self.answer(environ, body, start_response, 503, "ServiceUnavailable", "injected 503")
+            return self.answer(environ, body, start_response, int(rule.get("status", 400)), rule.get("code", "InjectedError"), rule.get("message", "injected"))
         finally:
             with self.lock:
                 self.requests.append({"operation": op, "start": started, "end": time.time(), "fault": rule["action"] if rule else None})
 
     @staticmethod
-    def answer(start_response, status, code, message):
+    def answer(environ, body, start_response, status, code, message):
+        """An error in the protocol of the service asked: JSON for ECS and Application Auto
+        Scaling, EC2's XML for EC2, awsQuery XML for the others."""
         import json
-        out = json.dumps({"__type": code, "message": message}).encode()
-        start_response(f"{status} Injected", [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-errortype", code), ("Content-Length", str(len(out)))])
+        if environ.get("HTTP_X_AMZ_TARGET"):
+            out = json.dumps({"__type": code, "message": message}).encode()
+            headers = [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-errortype", code)]
+        elif b"Version=2016-11-15" in body:
+            out = f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>injected</RequestID></Response>".encode()
+            headers = [("Content-Type", "text/xml")]
+        else:
+            out = f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>injected</RequestId></ErrorResponse>".encode()
+            headers = [("Content-Type", "text/xml")]
+        start_response(f"{status} Injected", headers + [("Content-Length", str(len(out)))])
         return [out]
 
 

@@ -561,7 +561,9 @@ pub async fn deploy(
     };
     let source_session = source_session.as_ref().or(req.source.as_ref().map(|_| &session));
 
-    const MAX_NAME_RACES: usize = 5;
+    // Each lost race re-reads the cluster and takes the next free name; with N concurrent
+    // deploys of one cluster, the last one loses at most N - 1 races.
+    const MAX_NAME_RACES: usize = 12;
     for attempt in 1..=MAX_NAME_RACES {
         let observed = observe(&session, source_session, &req).await?;
         let mut plan = plan::plan(&req, &observed).map_err(Error::Invalid)?;
@@ -609,6 +611,9 @@ pub async fn deploy(
             }
             Err(ApplyFailure::NameTaken) if attempt < MAX_NAME_RACES => {
                 warn!("{} was created by another deploy at the same time; choosing the next version", plan.server_group_name);
+                // A little jitter so that racing deploys do not keep colliding in lockstep.
+                let jitter = u64::from(std::process::id() % 97) + 13 * attempt as u64;
+                tokio::time::sleep(Duration::from_millis(jitter)).await;
             }
             Err(ApplyFailure::NameTaken) => {
                 return Err(Error::Failed {
@@ -665,6 +670,12 @@ async fn run_strategy(
         .collect();
     let mut done = Vec::new();
     for step in strategy::after_healthy(strategy, &peers, options) {
+        if crate::interrupt::requested() {
+            let mut report: Vec<String> =
+                done.iter().map(|r: &OperationResult| format!("done: {} {}", r.operation, r.server_group_name)).collect();
+            report.push(format!("{} is deployed and healthy; interrupted before {step:?}", plan.server_group_name));
+            return Err(Error::Failed { message: "interrupted".into(), report });
+        }
         let result = match &step {
             Step::Wait(secs) => {
                 info!("waiting {secs}s before disabling the other server groups");
@@ -708,6 +719,9 @@ async fn copy_scaling(
     let policies = try_join_all(copy.scaling_policies.iter().map(|p| session.put_scaling_policy(&p.request)));
     let scheduled = try_join_all(copy.scheduled_actions.iter().map(|a| session.put_scheduled_action(&a.request)));
     let (policy_arns, _) = tokio::try_join!(policies, scheduled)?;
+    if crate::interrupt::requested() {
+        return Err(crate::interrupt::error());
+    }
     let by_name: Vec<(String, String)> = copy.scaling_policies.iter().map(|p| p.to.clone()).zip(policy_arns.iter().cloned()).collect();
     created.alarms = copy.alarms.iter().map(|a| a.to.clone()).collect();
     try_join_all(copy.alarms.iter().map(|a| {
@@ -762,6 +776,9 @@ async fn apply(
         Ok(source) => source,
         Err(e) => return Err(failure(session, plan, options, e, &created).await),
     };
+    if crate::interrupt::requested() {
+        return Err(failure(session, plan, options, crate::interrupt::error(), &created).await);
+    }
     if let Some(source) = source {
         plan.scaling_copy = Some(plan::scaling_copy(plan, &source));
     }
@@ -787,10 +804,13 @@ async fn create_server_group(
     plan: &DeployPlan,
     created: &mut Created,
 ) -> std::result::Result<(String, ServiceState), Option<AwsError>> {
+    let stop = || if crate::interrupt::requested() { Err(Some(crate::interrupt::error())) } else { Ok(()) };
+    stop()?;
     info!("Creating Amazon ECS Task Definition...");
     let task_definition_arn = session.register_task_definition(&plan.register_task_definition).await?;
     created.task_definition_arn = Some(task_definition_arn.clone());
     info!("Done creating Amazon ECS Task Definition... {task_definition_arn}");
+    stop()?;
 
     let mut service_request = plan.create_service.clone();
     service_request["taskDefinition"] = json!(task_definition_arn);
@@ -809,6 +829,7 @@ async fn create_server_group(
     };
     created.service = Some((plan.ecs_cluster_name.clone(), service.service_name.clone()));
     info!("Done creating {} of {} with {} for {}.", plan.desired_count, service.service_name, task_definition_arn, plan.account);
+    stop()?;
 
     info!("Creating Amazon Application Auto Scaling Scalable Target Definition...");
     register_scalable_target(session, &plan.register_scalable_target).await?;

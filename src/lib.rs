@@ -13,6 +13,7 @@ pub mod description;
 pub mod doctor;
 pub mod error;
 pub mod health;
+pub mod interrupt;
 pub mod lifecycle;
 pub mod model;
 pub mod moniker;
@@ -62,6 +63,7 @@ pub fn read_json_input(path: &str, what: &str) -> Result<serde_json::Value> {
 
 /// Runs the command line; returns the process exit code.
 pub async fn run(cli: Cli) -> u8 {
+    interrupt::listen();
     let format = cli.output;
     match run_command(&cli).await {
         Ok(()) => 0,

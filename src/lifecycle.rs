@@ -351,6 +351,13 @@ pub async fn wait_healthy(
                 what
             }
         };
+        if crate::interrupt::requested() {
+            progress.done();
+            return Err(Error::Failed {
+                message: format!("interrupted while waiting for server group {name} to become healthy; last seen: {last}"),
+                report: vec![format!("{name} exists and was left as it is")],
+            });
+        }
         if Instant::now() >= deadline {
             progress.done();
             return Err(Error::Failed {

@@ -11,9 +11,39 @@ fn main() -> std::process::ExitCode {
     let default = match cli.verbose {
         0 => "ecs_deployer=info",
         1 => "ecs_deployer=debug",
-        _ => "ecs_deployer=trace,aws_smithy_runtime=debug",
+        _ => "ecs_deployer=trace",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // Never log what can carry credentials or secrets, whatever RUST_LOG says: request signing
+    // (canonical requests hold session tokens), request and response bodies (task definitions
+    // name secrets), raw HTTP traffic. The SDK's own messages above debug stay.
+    const CAPS: [&str; 20] = [
+        "aws_sigv4=off",
+        "aws_credential_types=off",
+        "aws_config=warn",
+        "aws_smithy_runtime=info",
+        "aws_smithy_runtime_api=info",
+        "aws_smithy_http=info",
+        "aws_smithy_http_client=info",
+        "aws_smithy_types=info",
+        "aws_smithy_json=info",
+        "aws_smithy_query=info",
+        "aws_smithy_xml=info",
+        "aws_sdk_ecs=info",
+        "aws_sdk_applicationautoscaling=info",
+        "aws_sdk_cloudwatch=info",
+        "aws_sdk_elasticloadbalancingv2=info",
+        "aws_sdk_ec2=info",
+        "aws_sdk_iam=info",
+        "aws_sdk_sts=info",
+        "hyper=off",
+        "h2=off",
+    ];
+    for directive in CAPS.iter().chain(&["hyper_util=off", "rustls=off"]) {
+        if let Ok(d) = directive.parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -11,10 +11,30 @@ use crate::cli::OutputFormat;
 use crate::deploy::DeployOutcome;
 use crate::error::Error;
 
+/// Replaces secret references (`secrets[].valueFrom`, `secretOptions[].valueFrom`,
+/// `repositoryCredentials.credentialsParameter`) by `(redacted)` for display; AWS gets them as they are.
+pub fn redact(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if (k == "valueFrom" || k == "credentialsParameter") && v.is_string() {
+                    *v = serde_json::Value::String("(redacted)".into());
+                } else {
+                    redact(v);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact),
+        _ => {}
+    }
+}
+
 /// Prints a successful deploy (or its plan).
 pub fn deploy(format: OutputFormat, outcome: &DeployOutcome) {
+    let mut shown = serde_json::to_value(outcome).unwrap_or_default();
+    redact(&mut shown);
     match format {
-        OutputFormat::Json => json_out(outcome),
+        OutputFormat::Json => json_out(&shown),
         OutputFormat::Text => {
             let verb = if outcome.plan.is_some() { "would create" } else { "created" };
             println!("{verb} server group {} in {} ({})", outcome.server_group_name, outcome.region, outcome.account);
@@ -54,17 +74,18 @@ pub fn deploy(format: OutputFormat, outcome: &DeployOutcome) {
             for w in &outcome.warnings {
                 println!("  warning: {w}");
             }
-            if let Some(plan) = &outcome.plan {
+            if let Some(plan) = shown.get("plan") {
                 println!();
-                for (name, body) in [
-                    ("RegisterTaskDefinition", &plan.register_task_definition),
-                    ("CreateService", &plan.create_service),
-                    ("RegisterScalableTarget", &plan.register_scalable_target),
+                for (name, key) in [
+                    ("RegisterTaskDefinition", "registerTaskDefinition"),
+                    ("CreateService", "createService"),
+                    ("RegisterScalableTarget", "registerScalableTarget"),
                 ] {
+                    let body = &plan[key];
                     println!("{name}:");
                     println!("{}", serde_json::to_string_pretty(body).unwrap_or_default());
                 }
-                if let Some(copy) = &plan.scaling_copy {
+                if let Some(copy) = plan.get("scalingCopy") {
                     println!("Scaling copy (PutScalingPolicy, PutScheduledAction, then PutMetricAlarm):");
                     println!("{}", serde_json::to_string_pretty(copy).unwrap_or_default());
                 }

@@ -2,6 +2,7 @@
 //! deregister, describe) and account settings.
 
 use aws_sdk_ecs::types::{ServiceField, SettingName};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use futures::future::try_join_all;
 use serde_json::Value;
 
@@ -103,15 +104,124 @@ impl Session {
     }
 
     /// Registers the task definition `body` (a RegisterTaskDefinition request); returns its ARN.
+    ///
+    /// RegisterTaskDefinition has no idempotency token, so the SDK's automatic retry could
+    /// register a second revision after a response that was lost. It is sent without automatic
+    /// retry instead; after a transient failure the family's newest revisions are checked for the
+    /// one this request would have created (same containers, images and `SERVER_GROUP`) before
+    /// sending it again.
     pub async fn register_task_definition(&self, body: &Value) -> Result<String, AwsError> {
         let family = body.get("family").and_then(Value::as_str).unwrap_or_default().to_string();
-        let out =
-            send_json!(self.ecs.register_task_definition().family(family), body).map_err(|e| aws_error("ecs:RegisterTaskDefinition", e))?;
-        out.task_definition().and_then(|t| t.task_definition_arn()).map(str::to_string).ok_or_else(|| AwsError {
-            operation: "ecs:RegisterTaskDefinition".into(),
-            code: None,
-            message: "no task definition ARN in the response".into(),
-        })
+        let mut last = None;
+        for attempt in 0..4u32 {
+            if attempt > 0 {
+                tokio::time::sleep(super::initial_backoff() * (1 << attempt)).await;
+                if let Some(arn) = self.find_registered(&family, body).await? {
+                    return Ok(arn);
+                }
+            }
+            let builder = self
+                .ecs
+                .register_task_definition()
+                .family(family.clone())
+                .customize()
+                .config_override(aws_sdk_ecs::config::Builder::default().retry_config(aws_config::retry::RetryConfig::disabled()));
+            let bytes: Vec<u8> = serde_json::to_vec(body).expect("a serde_json::Value always serialises");
+            let sent = builder
+                .mutate_request(move |req| {
+                    let len = bytes.len();
+                    *req.body_mut() = aws_smithy_types::body::SdkBody::from(bytes.clone());
+                    req.headers_mut().insert("content-length", len.to_string());
+                })
+                .send()
+                .await;
+            match sent {
+                Ok(out) => {
+                    return out.task_definition().and_then(|t| t.task_definition_arn()).map(str::to_string).ok_or_else(|| AwsError {
+                        operation: "ecs:RegisterTaskDefinition".into(),
+                        code: None,
+                        message: "no task definition ARN in the response".into(),
+                    });
+                }
+                Err(e) => {
+                    let transient = matches!(
+                        &e,
+                        aws_sdk_ecs::error::SdkError::TimeoutError(_)
+                            | aws_sdk_ecs::error::SdkError::DispatchFailure(_)
+                            | aws_sdk_ecs::error::SdkError::ResponseError(_)
+                    ) || e.raw_response().is_some_and(|r| r.status().is_server_error())
+                        || e.code().is_some_and(|c| c.contains("Throttl") || c == "ServerException");
+                    let err = aws_error("ecs:RegisterTaskDefinition", e);
+                    if !transient {
+                        return Err(err);
+                    }
+                    last = Some(err);
+                }
+            }
+        }
+        Err(last.expect("at least one attempt failed"))
+    }
+
+    /// The ACTIVE revision of `family` that `body` registered, if a lost response hid it.
+    async fn find_registered(&self, family: &str, body: &Value) -> Result<Option<String>, AwsError> {
+        let arns = self
+            .ecs
+            .list_task_definitions()
+            .family_prefix(family)
+            .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+            .sort(aws_sdk_ecs::types::SortOrder::Desc)
+            .send()
+            .await
+            .map_err(|e| aws_error("ecs:ListTaskDefinitions", e))?
+            .task_definition_arns
+            .unwrap_or_default();
+        let mut newest: Vec<&String> = arns.iter().collect();
+        newest.sort_by_key(|a| std::cmp::Reverse(a.rsplit(':').next().and_then(|r| r.parse::<u64>().ok()).unwrap_or(0)));
+        // Containers by name, image and SERVER_GROUP: unique to the deploy that sent `body`.
+        let wanted: Vec<(String, String, String)> = body
+            .get("containerDefinitions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                let env = c.get("environment").and_then(Value::as_array).into_iter().flatten();
+                let server_group = env
+                    .filter(|e| e.get("name").and_then(Value::as_str) == Some("SERVER_GROUP"))
+                    .filter_map(|e| e.get("value").and_then(Value::as_str))
+                    .next_back();
+                (
+                    c.get("name").and_then(Value::as_str).unwrap_or_default().to_string(),
+                    c.get("image").and_then(Value::as_str).unwrap_or_default().to_string(),
+                    server_group.unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        for arn in newest.into_iter().take(3) {
+            let out = self
+                .ecs
+                .describe_task_definition()
+                .task_definition(arn)
+                .send()
+                .await
+                .map_err(|e| aws_error("ecs:DescribeTaskDefinition", e))?;
+            let Some(td) = out.task_definition() else { continue };
+            let have: Vec<(String, String, String)> = td
+                .container_definitions()
+                .iter()
+                .map(|c| {
+                    let sg = c.environment().iter().filter(|e| e.name() == Some("SERVER_GROUP")).filter_map(|e| e.value()).next_back();
+                    (
+                        c.name().unwrap_or_default().to_string(),
+                        c.image().unwrap_or_default().to_string(),
+                        sg.unwrap_or_default().to_string(),
+                    )
+                })
+                .collect();
+            if have == wanted {
+                return Ok(td.task_definition_arn().map(str::to_string));
+            }
+        }
+        Ok(None)
     }
 
     /// The task definition's status (ACTIVE, INACTIVE, DELETE_IN_PROGRESS), None when it does not exist.

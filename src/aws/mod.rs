@@ -49,13 +49,22 @@ where
     AwsError { operation: operation.to_string(), code, message }
 }
 
+/// The first retry's backoff (ECS_DEPLOYER_INITIAL_BACKOFF_MS overrides it, for tests).
+pub(crate) fn initial_backoff() -> Duration {
+    std::env::var("ECS_DEPLOYER_INITIAL_BACKOFF_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(Duration::from_millis(200))
+}
+
 /// The SDK configuration every session starts from: the standard credential chain and
 /// `AWS_ENDPOINT_URL`, bounded standard retries (throttling and 5xx, with backoff) and timeouts.
 async fn base_config(region: &str) -> aws_config::SdkConfig {
     let max_attempts = std::env::var("ECS_DEPLOYER_MAX_ATTEMPTS").ok().and_then(|v| v.parse().ok()).unwrap_or(4);
     aws_config::defaults(BehaviorVersion::latest())
         .region(aws_config::Region::new(region.to_string()))
-        .retry_config(RetryConfig::standard().with_max_attempts(max_attempts).with_initial_backoff(Duration::from_millis(200)))
+        .retry_config(RetryConfig::standard().with_max_attempts(max_attempts).with_initial_backoff(initial_backoff()))
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(5))

@@ -37,7 +37,11 @@ pub fn python() -> PathBuf {
 
 /// A minimal HTTP/1.1 request to the emulator's control endpoints.
 pub fn http(method: &str, path: &str, body: &str) -> String {
-    let port = emulator().port;
+    http_at(emulator().port, method, path, body)
+}
+
+/// A minimal HTTP/1.1 request to the control endpoints of the emulator on `port`.
+pub fn http_at(port: u16, method: &str, path: &str, body: &str) -> String {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the emulator");
     write!(
         stream,
@@ -56,6 +60,13 @@ pub fn emulator() -> &'static Emulator {
             let port = endpoint.rsplit(':').next().and_then(|p| p.trim_end_matches('/').parse().ok()).expect("endpoint with a port");
             return Emulator { endpoint, port, _process: None };
         }
+        start_emulator()
+    })
+}
+
+/// Starts an emulator of its own (for tests that need its request log to themselves).
+pub fn start_emulator() -> Emulator {
+    {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let log = std::fs::File::create(std::env::temp_dir().join(format!("ecs-deployer-moto-{port}.log"))).unwrap();
         let recording = std::env::temp_dir().join(format!("ecs-deployer-moto-{port}.recording"));
@@ -73,7 +84,7 @@ pub fn emulator() -> &'static Emulator {
             std::thread::sleep(Duration::from_millis(50));
         }
         Emulator { endpoint: format!("http://127.0.0.1:{port}"), port, _process: Some(process) }
-    })
+    }
 }
 
 /// Starts moto's request recorder once; tests filter the recording by their own unique names.
@@ -135,6 +146,10 @@ pub fn account_id(name: &str) -> String {
 /// One test's world: an account with fixtures, a config file, a scratch directory.
 pub struct TestEnv {
     pub name: String,
+    pub endpoint: String,
+    pub port: u16,
+    /// A dedicated emulator, when the test has one.
+    pub own_emulator: Option<Emulator>,
     pub account_id: String,
     pub second_account_id: String,
     pub dir: tempfile::TempDir,
@@ -158,13 +173,24 @@ impl std::fmt::Debug for Run {
 impl TestEnv {
     /// A fresh account with the standard fixtures (tagging enabled when `tagging`).
     pub fn new(name: &str, tagging: bool) -> Self {
-        let emulator = emulator();
         recorder();
+        let e = emulator();
+        Self::on(name, tagging, e.endpoint.clone(), e.port, None)
+    }
+
+    /// A fresh account on an emulator of its own.
+    pub fn dedicated(name: &str) -> Self {
+        let e = start_emulator();
+        let (endpoint, port) = (e.endpoint.clone(), e.port);
+        Self::on(name, false, endpoint, port, Some(e))
+    }
+
+    fn on(name: &str, tagging: bool, endpoint: String, port: u16, own_emulator: Option<Emulator>) -> Self {
         let account_id = account_id(name);
         let second_account_id = self::account_id(&format!("{name}-second"));
         let mut args = vec![
             root().join("scripts/fixtures.py").to_string_lossy().into_owned(),
-            emulator.endpoint.clone(),
+            endpoint.clone(),
             account_id.clone(),
             REGION.into(),
             CLUSTER.into(),
@@ -207,13 +233,13 @@ ecs:
             ),
         )
         .unwrap();
-        TestEnv { name: name.into(), account_id, second_account_id, dir, config, fixtures }
+        TestEnv { name: name.into(), endpoint, port, own_emulator, account_id, second_account_id, dir, config, fixtures }
     }
 
     /// Creates the standard fixtures in another account or region.
     pub fn fixtures_in(&self, account_id: &str, region: &str) -> Value {
         let script = root().join("scripts/fixtures.py");
-        let out = Command::new(python()).arg(script).args([&emulator().endpoint, account_id, region, CLUSTER]).output().unwrap();
+        let out = Command::new(python()).arg(script).args([&self.endpoint, account_id, region, CLUSTER]).output().unwrap();
         assert!(out.status.success(), "fixtures failed: {}", String::from_utf8_lossy(&out.stderr));
         serde_json::from_slice(&out.stdout).unwrap()
     }
@@ -236,12 +262,13 @@ ecs:
     fn exec(&self, args: &[&str], stdin: Option<&str>) -> Run {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecs-deployer"));
         cmd.args(args);
-        cmd.env("AWS_ENDPOINT_URL", &emulator().endpoint)
+        cmd.env("AWS_ENDPOINT_URL", &self.endpoint)
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("AWS_REGION", REGION)
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("ECS_DEPLOYER_POLL_INTERVAL_MS", "150")
+            .env("ECS_DEPLOYER_INITIAL_BACKOFF_MS", "5")
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_SESSION_TOKEN")
             .env_remove("ECS_DEPLOYER_CONFIG")
@@ -280,7 +307,40 @@ ecs:
 
     /// SDK clients in this test's account.
     pub async fn aws(&self) -> Aws {
-        Aws::for_account(&self.account_id, REGION).await
+        Aws::at(&self.endpoint, &self.account_id, REGION).await
+    }
+
+    /// A control request to this test's emulator.
+    pub fn http(&self, method: &str, path: &str, body: &str) -> String {
+        http_at(self.port, method, path, body)
+    }
+
+    /// Starts `ecs-deployer ARGS…` without waiting (for signals).
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        let mut all = vec!["--output", "json"];
+        all.extend_from_slice(args);
+        self.spawn_with_env(&all, &[])
+    }
+
+    /// Starts `ecs-deployer ARGS…` with extra environment variables.
+    pub fn spawn_with_env(&self, args: &[&str], vars: &[(&str, &str)]) -> std::process::Child {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecs-deployer"));
+        cmd.arg("--config").arg(&self.config).args(args);
+        cmd.env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", REGION)
+            .env("ECS_DEPLOYER_INITIAL_BACKOFF_MS", "5")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN")
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        cmd.spawn().unwrap()
     }
 }
 
@@ -294,8 +354,12 @@ pub struct Aws {
 
 impl Aws {
     pub async fn for_account(account_id: &str, region: &str) -> Aws {
+        Self::at(&emulator().endpoint, account_id, region).await
+    }
+
+    pub async fn at(endpoint: &str, account_id: &str, region: &str) -> Aws {
         let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&emulator().endpoint)
+            .endpoint_url(endpoint)
             .region(aws_config::Region::new(region.to_string()))
             .credentials_provider(aws_credential_types::Credentials::new("test", "test", None, None, "test"))
             .load()

@@ -6,6 +6,7 @@ mod accounts;
 mod deploy;
 mod harness;
 mod lifecycle;
+mod reliability;
 mod scaling;
 mod tidy;
 mod wait;

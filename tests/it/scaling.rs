@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::harness::{Aws, CLUSTER, TestEnv, http};
 
-fn description(app: &str, source: Option<(&str, &str, &str)>) -> Value {
+pub(crate) fn description(app: &str, source: Option<(&str, &str, &str)>) -> Value {
     let mut d = json!({
         "credentials": "ecs-main", "application": app, "stack": "prod",
         "ecsClusterName": CLUSTER, "availabilityZones": {"us-west-2": ["us-west-2a"]},
@@ -27,7 +27,7 @@ fn description(app: &str, source: Option<(&str, &str, &str)>) -> Value {
 
 /// Gives `service` (in ECS cluster `main`) a scalable target, three step policies with three
 /// alarms, two target-tracking policies and two scheduled actions.
-async fn add_scaling(aws: &Aws, service: &str, account_id: &str, region: &str) {
+pub(crate) async fn add_scaling(aws: &Aws, service: &str, account_id: &str, region: &str) {
     let resource_id = format!("service/{CLUSTER}/{service}");
     let s = &aws.scaling;
     s.register_scalable_target()

@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""The deploy benchmark (run through scripts/bench). Every AWS request goes to the emulator,
+whose harness middleware adds a fixed delay (default 50 ms) and logs each request's start and
+end. Per scenario it reports wall time, AWS requests, the longest dependent chain (the longest
+sequence of requests each starting after the previous one ended), wall / (chain x delay), and
+peak RSS; and the same redeploy done strictly sequentially by a boto3 script, as Clouddriver does.
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import boto3
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import fixtures  # noqa: E402
+
+ENDPOINT, BINARY = sys.argv[1], sys.argv[2]
+DELAY_MS = int(os.environ.get("BENCH_DELAY_MS", "50"))
+REGION = "us-west-2"
+CLUSTER = "bench"
+PYTHON = sys.executable
+
+
+def harness(method, path, body=None):
+    req = urllib.request.Request(ENDPOINT + path, method=method, data=json.dumps(body).encode() if body is not None else None)
+    return json.loads(urllib.request.urlopen(req).read() or b"null")
+
+
+def chain_length(requests):
+    """Longest sequence of requests where each starts after the previous one ended."""
+    reqs = sorted(requests, key=lambda r: r["start"])
+    best = []
+    for i, r in enumerate(reqs):
+        prev = [best[j] for j in range(i) if reqs[j]["end"] <= r["start"] + 1e-4]
+        best.append(1 + max(prev, default=0))
+    return max(best, default=0)
+
+
+class Account:
+    def __init__(self, n, other_services=0):
+        self.id = f"{700000000000 + n}"
+        self.dir = tempfile.mkdtemp()
+        self.config = os.path.join(self.dir, "clouddriver.yml")
+        with open(self.config, "w") as f:
+            f.write(f"aws:\n  enabled: true\n  defaultAssumeRole: role/SpinnakerManaged\n  accounts:\n    - name: aws\n      accountId: \"{self.id}\"\n"
+                    f"      regions: [{{name: {REGION}}}]\necs:\n  enabled: true\n  accounts:\n    - name: ecs\n      awsAccount: aws\n")
+        sys.argv_backup = sys.argv
+        out = subprocess.run([PYTHON, os.path.join(ROOT, "scripts/fixtures.py"), ENDPOINT, self.id, REGION, CLUSTER, "--tagging"],
+                             capture_output=True, text=True, check=True)
+        self.fixtures = json.loads(out.stdout)
+        self.session = fixtures.session_for(ENDPOINT, self.id, REGION)
+        if other_services:
+            ecs = self.client("ecs")
+            td = ecs.register_task_definition(family="other", containerDefinitions=[{"name": "c", "image": "x", "memory": 64}])["taskDefinition"]["taskDefinitionArn"]
+            for i in range(other_services):
+                ecs.create_service(cluster=CLUSTER, serviceName=f"other{i % 40}-svc-v{i // 40:03d}", taskDefinition=td, desiredCount=0)
+
+    def client(self, name):
+        return self.session.client(name, endpoint_url=ENDPOINT)
+
+    def run(self, args, description=None, measured=True):
+        cmd = [BINARY, "--config", self.config, "--output", "json"] + args
+        if description is not None:
+            path = os.path.join(self.dir, "d.json")
+            with open(path, "w") as f:
+                json.dump(description, f)
+            cmd += ["--description", path]
+        env = dict(os.environ, AWS_ENDPOINT_URL=ENDPOINT, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_REGION=REGION, RUST_LOG="off")
+        if measured:
+            harness("POST", "/_harness", {"delayMs": DELAY_MS})
+            harness("DELETE", "/_harness/requests")
+        started = time.perf_counter()
+        out = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, capture_output=True, text=True, env=env)
+        wall = time.perf_counter() - started
+        if measured:
+            harness("POST", "/_harness", {"delayMs": 0})
+        if out.returncode != 0:
+            raise SystemExit(f"{' '.join(args)} failed: {out.stdout}\n{out.stderr}")
+        rss_kb = int(out.stderr.strip().splitlines()[-1])
+        requests = harness("GET", "/_harness/requests") if measured else []
+        return {"wall": wall, "requests": len(requests), "chain": chain_length(requests), "rss_mb": rss_kb / 1024, "result": json.loads(out.stdout)}
+
+
+def description(app, source=None, artifact=True):
+    d = {"credentials": "ecs", "moniker": {"app": app, "stack": "web"}, "ecsClusterName": CLUSTER,
+         "availabilityZones": {REGION: [f"{REGION}a", f"{REGION}b"]}, "capacity": {"min": 1, "max": 4, "desired": 2},
+         "launchType": "FARGATE", "networkMode": "awsvpc", "subnetTypes": ["internal"], "securityGroupNames": ["web"],
+         "targetGroupMappings": [{"containerName": "web", "containerPort": 80, "targetGroup": "web-tg"}], "placementStrategySequence": [],
+         "useTaskDefinitionArtifact": True, "evaluateTaskDefinitionArtifactExpressions": True,
+         "spelProcessedTaskDefinitionArtifact": json.load(open(os.path.join(ROOT, "task-definitions/web-fargate.json"))),
+         "containerToImageMap": {"web": "nginx:1.27"}, "tags": {"team": "bench"}}
+    if source:
+        d["source"] = {"account": "ecs", "region": REGION, "asgName": source, "useSourceCapacity": True}
+    return d
+
+
+def add_scaling(acct, service):
+    aas, cw = acct.client("application-autoscaling"), acct.client("cloudwatch")
+    rid = f"service/{CLUSTER}/{service}"
+    dim = "ecs:service:DesiredCount"
+    aas.register_scalable_target(ServiceNamespace="ecs", ResourceId=rid, ScalableDimension=dim, MinCapacity=1, MaxCapacity=4)
+    for i in range(3):
+        arn = aas.put_scaling_policy(PolicyName=f"{service}-step{i}", ServiceNamespace="ecs", ResourceId=rid, ScalableDimension=dim, PolicyType="StepScaling",
+                                     StepScalingPolicyConfiguration={"AdjustmentType": "ChangeInCapacity", "Cooldown": 60,
+                                                                     "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}]})["PolicyARN"]
+        cw.put_metric_alarm(AlarmName=f"{service}-alarm{i}", Namespace="AWS/ECS", MetricName="CPUUtilization", Statistic="Average", Period=60,
+                            EvaluationPeriods=1, Threshold=50 + i, ComparisonOperator="GreaterThanThreshold", AlarmActions=[arn],
+                            Dimensions=[{"Name": "ClusterName", "Value": CLUSTER}, {"Name": "ServiceName", "Value": service}])
+    aas.put_scaling_policy(PolicyName="cpu", ServiceNamespace="ecs", ResourceId=rid, ScalableDimension=dim, PolicyType="TargetTrackingScaling",
+                           TargetTrackingScalingPolicyConfiguration={"TargetValue": 50, "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"}})
+    for i, cron in enumerate(["cron(0 7 ? * MON *)", "cron(0 19 ? * FRI *)"]):
+        aas.put_scheduled_action(ServiceNamespace="ecs", ScheduledActionName=f"sched{i}", ResourceId=rid, ScalableDimension=dim, Schedule=cron,
+                                 ScalableTargetAction={"MinCapacity": 1 + i, "MaxCapacity": 4})
+
+
+def baseline(acct, app, source):
+    harness("POST", "/_harness", {"delayMs": DELAY_MS})
+    harness("DELETE", "/_harness/requests")
+    started = time.perf_counter()
+    subprocess.run([PYTHON, os.path.join(ROOT, "scripts/bench_sequential_baseline.py"), ENDPOINT, acct.id, REGION, CLUSTER, app, source,
+                    os.path.join(ROOT, "task-definitions/web-fargate.json"), "web-tg"], check=True, capture_output=True)
+    wall = time.perf_counter() - started
+    harness("POST", "/_harness", {"delayMs": 0})
+    requests = harness("GET", "/_harness/requests")
+    return {"wall": wall, "requests": len(requests), "chain": chain_length(requests), "rss_mb": float("nan")}
+
+
+def row(name, m):
+    ratio = m["wall"] / (m["chain"] * DELAY_MS / 1000) if m["chain"] else float("nan")
+    print(f"| {name} | {m['wall'] * 1000:.0f} ms | {m['requests']} | {m['chain']} | {ratio:.2f} | {m['rss_mb']:.1f} MB |", flush=True)
+
+
+def startup():
+    times = {}
+    for arg in ("--version", "--help"):
+        samples = []
+        for _ in range(20):
+            t = time.perf_counter()
+            subprocess.run([BINARY, arg], capture_output=True, check=True)
+            samples.append((time.perf_counter() - t) * 1000)
+        times[arg] = statistics.median(samples)
+    return times
+
+
+def main():
+    print(f"delay per AWS request: {DELAY_MS} ms\n")
+    print("| scenario | wall | AWS requests | longest chain | wall / (chain x delay) | peak RSS |")
+    print("|---|---|---|---|---|---|")
+    a = Account(1)
+    row("first deploy (Fargate, awsvpc, target group, tags)", a.run(["deploy"], description("first")))
+
+    b = Account(2)
+    b.run(["deploy"], description("scaled"), measured=False)
+    add_scaling(b, "scaled-web-v000")
+    redeploy = b.run(["deploy"], description("scaled", source="scaled-web-v000"))
+    row("redeploy, copying 4 policies, 3 alarms, 2 scheduled actions", redeploy)
+    base = baseline(b, "scaled-web", "scaled-web-v000")
+    row("  same redeploy, sequential baseline (boto3, Clouddriver's order)", base)
+
+    c = Account(3, other_services=2000)
+    c.run(["deploy"], description("big"), measured=False)
+    add_scaling(c, "big-web-v000")
+    big = c.run(["deploy"], description("big", source="big-web-v000"))
+    row("same redeploy in an ECS cluster with 2,000 other services", big)
+    big_base = baseline(c, "big-web", "big-web-v000")
+    row("  same, sequential baseline", big_base)
+
+    d = Account(4)
+    harness("POST", "/_harness", {"ecs": [{"match": "rb-web", "behaviour": "healthy"}]})
+    d.run(["deploy"], description("rb"), measured=False)
+    d.run(["deploy"], description("rb"), measured=False)
+    row("red/black over two older server groups (wait, disable both)", d.run(["deploy", "--strategy", "redblack"], description("rb")))
+    target = ["--account", "ecs", "--region", REGION, "--server-group", "rb-web-v000"]
+    row("list", d.run(["list", "--account", "ecs", "--region", REGION, "--ecs-cluster", CLUSTER]))
+    row("disable", d.run(["disable"] + target))
+    row("enable", d.run(["enable"] + target))
+    row("resize", d.run(["resize"] + target + ["--min", "1", "--max", "3", "--desired", "2"]))
+    row("destroy", d.run(["destroy"] + target))
+
+    s = startup()
+    print(f"\nredeploy vs sequential baseline: {base['wall'] / redeploy['wall']:.1f}x faster "
+          f"({big_base['wall'] / big['wall']:.1f}x with 2,000 other services)")
+    print(f"start-up (median of 20): --version {s['--version']:.1f} ms, --help {s['--help']:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

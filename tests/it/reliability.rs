@@ -1,0 +1,446 @@
+//! Reliability: concurrent deploys of one cluster, faults at every AWS call, a corpus of bad
+//! inputs, secrets, and interrupts. Nothing lost, nothing duplicated. The tests print their
+//! figures (injections survived, bad inputs tried) for the record.
+
+#![allow(clippy::print_stderr, reason = "the tests report their figures")]
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+
+use crate::harness::{Aws, TestEnv, recorded};
+use crate::scaling::{add_scaling, description};
+
+#[tokio::test]
+async fn eight_concurrent_deploys_get_eight_distinct_versions() {
+    let env = TestEnv::new("concurrent_deploys", false);
+    let path = env.file("d.json", &description("xray", None));
+    let children: Vec<_> = (0..8).map(|_| env.spawn(&["deploy", "--description", &path])).collect();
+    let mut names = BTreeSet::new();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        let v: Value = serde_json::from_str(&stdout).unwrap();
+        names.insert(v["serverGroupName"].as_str().unwrap().to_string());
+    }
+    let expected: BTreeSet<String> = (0..8).map(|v| format!("xray-prod-v{v:03}")).collect();
+    assert_eq!(names, expected, "every deploy got its own version, none replaced another");
+    let aws = env.aws().await;
+    let mut listed = aws.service_names().await;
+    listed.sort();
+    assert_eq!(listed, expected.into_iter().collect::<Vec<_>>());
+    // Each lost race deregistered its task definition: one ACTIVE revision per server group.
+    let active = aws
+        .ecs
+        .list_task_definitions()
+        .family_prefix("xray-prod")
+        .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(active.task_definition_arns().len(), 8);
+}
+
+/// The state a failed deploy must leave as it found it.
+async fn snapshot(aws: &Aws) -> (Vec<String>, Vec<String>, Vec<String>, usize) {
+    let mut services = Vec::new();
+    for name in aws.service_names().await {
+        if aws.service(&name).await.is_some_and(|s| s.status.as_deref() == Some("ACTIVE")) {
+            services.push(name);
+        }
+    }
+    services.sort();
+    let mut tds = aws
+        .ecs
+        .list_task_definitions()
+        .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+        .send()
+        .await
+        .unwrap()
+        .task_definition_arns
+        .unwrap_or_default();
+    tds.sort();
+    let mut alarms: Vec<String> =
+        aws.cloudwatch.describe_alarms().send().await.unwrap().metric_alarms().iter().filter_map(|a| a.alarm_name.clone()).collect();
+    alarms.sort();
+    let targets = aws
+        .scaling
+        .describe_scalable_targets()
+        .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
+        .send()
+        .await
+        .unwrap()
+        .scalable_targets()
+        .len();
+    (services, tds, alarms, targets)
+}
+
+#[tokio::test]
+async fn faults_at_every_aws_call_leave_a_complete_deploy_or_the_cluster_as_it_was() {
+    let env = TestEnv::dedicated("fault_injection");
+    let aws = env.aws().await;
+    assert_eq!(env.deploy(&description("yankee", None), &[]).code, 0);
+    add_scaling(&aws, "yankee-prod-v000", &env.account_id, "us-west-2").await;
+    let redeploy = description("yankee", Some(("ecs-main", "us-west-2", "yankee-prod-v000")));
+    let baseline = snapshot(&aws).await;
+    let destroy_new = || {
+        let r = env.run(&["destroy", "--account", "ecs-main", "--region", "us-west-2", "--server-group", "yankee-prod-v001"], None);
+        assert_eq!(r.code, 0, "{r:?}");
+    };
+
+    // A clean run names the injection points: every AWS operation the deploy makes.
+    env.http("DELETE", "/_harness/requests", "");
+    let clean = env.deploy(&redeploy, &[]);
+    assert_eq!(clean.code, 0, "{clean:?}");
+    let log: Vec<Value> = serde_json::from_str(&env.http("GET", "/_harness/requests", "")).unwrap();
+    let mut operations: Vec<String> = Vec::new();
+    for r in &log {
+        let op = r["operation"].as_str().unwrap().to_string();
+        if !operations.contains(&op) {
+            operations.push(op);
+        }
+    }
+    assert!(operations.len() >= 12, "{operations:?}");
+    destroy_new();
+    assert_eq!(snapshot(&aws).await, baseline);
+
+    let writes =
+        ["RegisterTaskDefinition", "CreateService", "RegisterScalableTarget", "PutScalingPolicy", "PutScheduledAction", "PutMetricAlarm"];
+    let mut survived = 0;
+    for op in &operations {
+        let transient: &[&str] = if writes.contains(&op.as_str()) { &["5xx", "throttle", "reset", "lost"] } else { &["5xx", "reset"] };
+        for (fault, times) in transient.iter().map(|f| (*f, 1)).chain([("5xx", 99)]) {
+            env.http(
+                "POST",
+                "/_harness",
+                &json!({"clearRules": true, "rules": [{"operation": op, "action": fault, "times": times}]}).to_string(),
+            );
+            let run = env.deploy(&redeploy, &[]);
+            env.http("POST", "/_harness", &json!({"clearRules": true}).to_string());
+            let after = snapshot(&aws).await;
+            match run.code {
+                0 => {
+                    // Complete: the new server group with its scalable target and every copy.
+                    assert_eq!(run.json["serverGroupName"], "yankee-prod-v001", "{op}/{fault}: {run:?}");
+                    assert_eq!(run.json["scaling"]["scalingPolicies"].as_array().unwrap().len(), 5, "{op}/{fault}");
+                    assert_eq!(run.json["scaling"]["alarms"].as_array().unwrap().len(), 3, "{op}/{fault}");
+                    assert_eq!(after.0.len(), baseline.0.len() + 1, "{op}/{fault}: one new service");
+                    assert_eq!(after.1.len(), baseline.1.len() + 1, "{op}/{fault}: exactly one new task definition, no duplicate");
+                    assert_eq!(after.3, baseline.3 + 1, "{op}/{fault}: one new scalable target");
+                    destroy_new();
+                }
+                1 => {
+                    assert!(!run.stdout.is_empty() && run.json["errors"].is_array(), "{op}/{fault}: says what happened: {run:?}");
+                    assert_eq!(after, baseline, "{op}/{fault}: the cluster is as it was: {run:?}");
+                }
+                other => panic!("{op}/{fault}: exit {other}: {run:?}"),
+            }
+            assert_eq!(snapshot(&aws).await, baseline, "{op}/{fault}");
+            survived += 1;
+        }
+    }
+    eprintln!("fault injection: {} operations, {survived} injections survived", operations.len());
+    assert!(survived >= 40, "{survived}");
+}
+
+#[tokio::test]
+async fn bad_inputs_exit_2_with_a_clear_message_and_write_nothing() {
+    let env = TestEnv::new("bad_inputs_corpus", false);
+    let good = description("zulu", None);
+    let patch = |p: Value| {
+        let mut d = good.clone();
+        for (k, v) in p.as_object().unwrap() {
+            if v.is_null() {
+                d.as_object_mut().unwrap().remove(k);
+            } else {
+                d[k] = v.clone();
+            }
+        }
+        d
+    };
+    // (description patch, expected text in the message)
+    let descriptions: Vec<(Value, &str)> = vec![
+        (json!({"capacity": {"min": "lots", "max": 1, "desired": 1}}), "capacity.min"),
+        (json!({"capacity": "three"}), "capacity"),
+        (json!({"availabilityZones": "us-west-2"}), "availabilityZones"),
+        (json!({"healthCheckGracePeriodSeconds": "soon"}), "healthCheckGracePeriodSeconds"),
+        (json!({"associatePublicIpAddress": "maybe"}), "associatePublicIpAddress"),
+        (json!({"environmentVariables": [1, 2]}), "environmentVariables"),
+        (json!({"tags": "team=x"}), "tags"),
+        (json!({"targetGroupMappings": "web-tg"}), "targetGroupMappings"),
+        (json!({"placementStrategySequence": {"type": "spread"}}), "placementStrategySequence"),
+        (json!({"credentials": null}), "credentials"),
+        (json!({"credentials": "nobody"}), "nobody"),
+        (json!({"capacity": null}), "capacity"),
+        (json!({"capacity": {"min": 1, "max": 2}}), "capacity.desired"),
+        (json!({"capacity": {"min": -1, "max": 2, "desired": 0}}), "capacity.min"),
+        (json!({"capacity": {"min": 3, "max": 2, "desired": 2}}), "min.max.range"),
+        (json!({"capacity": {"min": 1, "max": 2, "desired": 3}}), "exceeds.max"),
+        (json!({"capacity": {"min": 2, "max": 3, "desired": 1}}), "less.than.min"),
+        (json!({"subnetTypes": ["a"], "subnetType": "b"}), "subnetTypes"),
+        (json!({"availabilityZones": {"us-west-2": ["a"], "us-east-1": ["b"]}}), "must.have.only.one"),
+        (json!({"availabilityZones": {"us-west-2": []}}), "zones"),
+        (json!({"availabilityZones": null}), "availabilityZones"),
+        (json!({"availabilityZones": {"eu-north-1": ["eu-north-1a"]}}), "region.not.configured"),
+        (json!({"region": "us-east-1"}), "region"),
+        (json!({"placementStrategySequence": [{"type": "wild"}]}), "placementStrategySequence"),
+        (json!({"placementStrategySequence": [{"type": "spread", "field": "host"}]}), "spread"),
+        (json!({"placementStrategySequence": [{"type": "binpack", "field": "disk"}]}), "binpack"),
+        (json!({"placementStrategySequence": null}), "placementStrategySequence"),
+        (json!({"application": null}), "application"),
+        (json!({"moniker": {"stack": "prod"}}), "moniker.app"),
+        (json!({"moniker": {"app": "other"}}), "moniker.app"),
+        (json!({"ecsClusterName": null}), "ecsClusterName"),
+        (json!({"serviceDiscoveryAssociations": [{"containerPort": 80}]}), "serviceDiscoveryAssociations"),
+        (json!({"capacityProviderStrategy": [{"capacityProvider": "FARGATE"}]}), "launchType"),
+        (json!({"launchType": null}), "launchType"),
+        (json!({"launchType": "FARGATE_SPOT"}), "launchType"),
+        (json!({"dockerImageAddress": null}), "dockerImageAddress"),
+        (json!({"computeUnits": null}), "computeUnits"),
+        (json!({"computeUnits": -5}), "computeUnits"),
+        (json!({"reservedMemory": null}), "reservedMemory"),
+        (json!({"containerPort": 70000}), "containerPort"),
+        (json!({"targetGroup": "web-tg"}), "containerPort"),
+        (json!({"targetGroupMappings": [{"targetGroup": "web-tg", "containerPort": 99999}]}), "targetGroupMappings"),
+        (json!({"environmentVariables": {"CLOUD_STACK": "x"}}), "environmentVariables"),
+        (json!({"networkMode": "aws-vpc"}), "networkMode"),
+        (json!({"networkMode": "AWSVPC"}), "networkMode"),
+        (json!({"application": "my.app"}), "application"),
+        (json!({"application": "my app"}), "application"),
+        (json!({"stack": "pro/d"}), "stack"),
+        (json!({"freeFormDetails": "x y"}), "freeFormDetails"),
+        (json!({"strategy": "bluegreen"}), "strategy"),
+        (json!({"useTaskDefinitionArtifact": true}), "resolvedTaskDefinitionArtifact"),
+        (
+            json!({"useTaskDefinitionArtifact": true, "resolvedTaskDefinitionArtifact": {"type": "s3/object", "reference": "s3://b/k"}}),
+            "embedded/base64",
+        ),
+        (
+            json!({"useTaskDefinitionArtifact": true, "resolvedTaskDefinitionArtifact": {"type": "embedded/base64", "reference": "%%%"}}),
+            "base64",
+        ),
+        (
+            json!({"useTaskDefinitionArtifact": true, "evaluateTaskDefinitionArtifactExpressions": true}),
+            "spelProcessedTaskDefinitionArtifact",
+        ),
+        (json!({"deploymentConfiguration": {"maximumPercent": 500}}), "maximumPercent"),
+    ];
+    let mut tried = 0;
+    let expect_2 = |run: &crate::harness::Run, needle: &str, what: &str| {
+        assert_eq!(run.code, 2, "{what}: {run:?}");
+        assert!(run.stdout.contains(needle), "{what}: message should name `{needle}`: {}", run.stdout);
+        let errors = run.json["errors"].as_array().unwrap_or_else(|| panic!("{what}: {run:?}"));
+        assert!(errors.iter().all(|e| !e["message"].as_str().unwrap_or("").is_empty()), "{what}");
+    };
+    for (p, needle) in &descriptions {
+        expect_2(&env.deploy(&patch(p.clone()), &[]), needle, &p.to_string());
+        tried += 1;
+    }
+
+    // Malformed files, wrong shapes, missing and oversized files, directories.
+    let raw = |name: &str, text: &str| {
+        let path = env.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_string_lossy().into_owned()
+    };
+    let huge = raw("huge.json", &format!("{{\"application\": \"{}\"}}", "a".repeat(9 * 1024 * 1024)));
+    let dir = env.dir.path().to_string_lossy().into_owned();
+    let files: Vec<(Vec<String>, &str)> = vec![
+        (vec!["deploy".into(), "--description".into(), raw("m1.json", "{\"application\": ")], "line 1"),
+        (vec!["deploy".into(), "--description".into(), raw("m2.json", "not json at all")], "not valid JSON"),
+        (vec!["deploy".into(), "--description".into(), raw("m3.json", "[1, 2]")], "operation"),
+        (vec!["deploy".into(), "--description".into(), raw("m4.json", "\"just a string\"")], "object"),
+        (vec!["deploy".into(), "--description".into(), raw("m5.json", "[{\"disableServerGroup\": {}}]")], "disableServerGroup"),
+        (
+            vec!["deploy".into(), "--description".into(), raw("m6.json", "[{\"createServerGroup\": {}}, {\"createServerGroup\": {}}]")],
+            "more than one",
+        ),
+        (vec!["deploy".into(), "--description".into(), "/no/such/file.json".into()], "/no/such/file.json"),
+        (vec!["deploy".into(), "--description".into(), dir.clone()], "is a directory"),
+        (vec!["deploy".into(), "--description".into(), huge], "limit"),
+    ];
+    for (args, needle) in &files {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        expect_2(&env.run(&args, None), needle, &args.join(" "));
+        tried += 1;
+    }
+
+    // Artifacts.
+    let artifact_good: Value = serde_json::from_str(include_str!("../../task-definitions/web-fargate.json")).unwrap();
+    let fargate = {
+        let mut d = good.clone();
+        for (k, v) in [("launchType", json!("FARGATE")), ("networkMode", json!("awsvpc")), ("subnetTypes", json!(["internal"]))] {
+            d[k] = v;
+        }
+        d
+    };
+    let with_artifact = |mutate: &dyn Fn(&mut Value), extra: &[&str], needle: &str, name: &str| {
+        let mut a = artifact_good.clone();
+        mutate(&mut a);
+        let path = env.file(&format!("{name}.json"), &a);
+        let dpath = env.file("fargate.json", &fargate);
+        let mut args = vec!["deploy", "--description", dpath.as_str(), "--artifact", path.as_str()];
+        args.extend_from_slice(extra);
+        expect_2(&env.run(&args, None), needle, name);
+    };
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let artifact_cases: Vec<(Mutation, Vec<&str>, &str, &str)> = vec![
+        (Box::new(|a| a["containerDefinitions"][0]["imagee"] = json!("x")), vec![], "did you mean `image`", "unknown-key"),
+        (Box::new(|a| a["bogus"] = json!(1)), vec![], "bogus", "unknown-top-key"),
+        (Box::new(|a| a["containerDefinitions"][0]["memory"] = json!("lots")), vec![], "memory", "wrong-type"),
+        (Box::new(|a| a["containerDefinitions"][0]["essential"] = json!("yes")), vec![], "essential", "wrong-bool"),
+        (Box::new(|a| a["networkMode"] = json!("aws-vpc")), vec![], "networkMode", "artifact-network-mode"),
+        (Box::new(|a| a["networkMode"] = json!("bridge")), vec![], "does not match", "mode-mismatch"),
+        (
+            Box::new(|a| a["containerDefinitions"][0]["portMappings"][0]["containerPort"] = json!(70000)),
+            vec![],
+            "out of range",
+            "port-range",
+        ),
+        (
+            Box::new(|a| {
+                let c = a["containerDefinitions"][0].clone();
+                a["containerDefinitions"].as_array_mut().unwrap().push(c);
+            }),
+            vec![],
+            "used twice",
+            "duplicate-container",
+        ),
+        (Box::new(|a| a["containerDefinitions"] = json!([])), vec![], "container definitions", "no-containers"),
+        (Box::new(|a| a["containerDefinitions"][0]["name"] = json!("web app")), vec![], "invalid", "container-name"),
+        (
+            Box::new(|a| {
+                a["containerDefinitions"][0].as_object_mut().unwrap().remove("image");
+            }),
+            vec![],
+            "has no image",
+            "no-image",
+        ),
+        (Box::new(|a| a["containerDefinitions"][0]["logConfiguration"] = json!({"options": {}})), vec![], "logDriver", "missing-required"),
+        (Box::new(|_| {}), vec!["--image", "sidecar=x"], "Have 0 but expected 1", "mapping-to-nothing"),
+        (
+            Box::new(|a| *a = json!({"taskDefinition": {"family": "x", "containerDefinitions": "web"}})),
+            vec![],
+            "containerDefinitions",
+            "describe-shape-bad",
+        ),
+        (Box::new(|a| *a = json!([1])), vec![], "task definition", "not-an-object"),
+    ];
+    for (mutate, extra, needle, name) in &artifact_cases {
+        with_artifact(mutate.as_ref(), extra, needle, name);
+        tried += 1;
+    }
+    let dpath = env.file("fargate.json", &fargate);
+    expect_2(
+        &env.run(&["deploy", "--description", &dpath, "--artifact", "/no/such/artifact.json"], None),
+        "/no/such/artifact.json",
+        "missing artifact",
+    );
+    expect_2(&env.run(&["deploy", "--description", &dpath, "--artifact", &dir], None), "is a directory", "artifact directory");
+    tried += 2;
+
+    // Configurations.
+    let dpath = env.file("good.json", &good);
+    let configs: Vec<(&str, &str)> = vec![
+        ("aws: [unclosed", "invalid YAML"),
+        (
+            "aws:\n  accounts:\n    - name: a\n      accountId: 42\n      regions: [{name: us-west-2}]\necs:\n  accounts: [{name: ecs-main, awsAccount: a}]\n",
+            "12 digits",
+        ),
+        ("aws:\n  accounts: []\necs:\n  accounts: [{name: ecs-main, awsAccount: ghost}]\n", "ghost"),
+        (
+            "aws:\n  accounts: [{name: a, accountId: '123456789012', regions: [{name: us-west-2}]}]\necs:\n  accounts: [{name: ecs-main, awsAccount: a, namingStrategy: odd}]\n",
+            "naming strategy",
+        ),
+        (
+            "aws:\n  accounts: [{name: a, accountId: '123456789012', regions: [{name: us-east-1}]}]\necs:\n  accounts: [{name: ecs-main, awsAccount: a}]\n",
+            "region.not.configured",
+        ),
+        (
+            "aws:\n  accounts: [{name: a, accountId: '123456789012', regions: [{name: us-west-2}]}]\necs:\n  accounts: [{name: other, awsAccount: a}]\n",
+            "ecs-main",
+        ),
+        ("aws:\n  accounts:\n    name: a\n", "aws.accounts"),
+    ];
+    for (i, (text, needle)) in configs.iter().enumerate() {
+        let cfg = raw(&format!("config{i}.yml"), text);
+        expect_2(&env.run_without_config(&["--config", &cfg, "deploy", "--description", &dpath]), needle, text);
+        tried += 1;
+    }
+    expect_2(
+        &env.run_without_config(&["--config", "/no/such/clouddriver.yml", "deploy", "--description", &dpath]),
+        "clouddriver.yml",
+        "missing config",
+    );
+    expect_2(&env.run_without_config(&["--config", &dir, "deploy", "--description", &dpath]), "is a directory", "config directory");
+    tried += 2;
+
+    assert!(tried >= 60, "only {tried} bad inputs");
+    eprintln!("bad inputs tried: {tried}");
+    // Nothing was written: no mutating request named this test's application, and the account is empty.
+    for op in ["RegisterTaskDefinition", "CreateService", "RegisterScalableTarget", "UpdateService", "PutScalingPolicy"] {
+        assert!(recorded(op, "zulu").is_empty(), "{op} was sent");
+    }
+    let aws = env.aws().await;
+    assert!(aws.task_definition_arns().await.is_empty());
+    assert!(aws.service_names().await.is_empty());
+}
+
+#[tokio::test]
+async fn secrets_never_reach_logs_plans_or_errors() {
+    let env = TestEnv::new("secrets_stay_secret", false);
+    let mut artifact: Value = serde_json::from_str(include_str!("../../task-definitions/web-fargate.json")).unwrap();
+    artifact["containerDefinitions"][0]["secrets"] =
+        json!([{"name": "DB_PASSWORD", "valueFrom": "arn:aws:secretsmanager:us-west-2:1:secret:SECRET-VALUE-456"}]);
+    artifact["containerDefinitions"][0]["repositoryCredentials"] =
+        json!({"credentialsParameter": "arn:aws:secretsmanager:us-west-2:1:secret:SECRET-REPO-789"});
+    let mut d = description("secret", None);
+    for (k, v) in [("launchType", json!("FARGATE")), ("networkMode", json!("awsvpc")), ("subnetTypes", json!(["internal"]))] {
+        d[k] = v;
+    }
+    let a = env.file("artifact.json", &artifact);
+    let p = env.file("secret.json", &d);
+    let mut outputs = Vec::new();
+    for args in [
+        vec!["-vv", "--output", "json", "deploy", "--description", &p, "--artifact", &a, "--plan"],
+        vec!["-vv", "--output", "text", "deploy", "--description", &p, "--artifact", &a, "--plan"],
+        vec!["-vv", "--output", "json", "deploy", "--description", &p, "--artifact", &a],
+    ] {
+        let child = env.spawn_with_env(&args, &[("AWS_SESSION_TOKEN", "SECRET-TOKEN-123"), ("RUST_LOG", "trace")]);
+        let out = child.wait_with_output().unwrap();
+        outputs.push(format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)));
+    }
+    let all = outputs.join("\n");
+    assert!(all.contains("secret-prod-v000") && all.contains("(redacted)"), "the runs happened: {all}");
+    for secret in ["SECRET-VALUE-456", "SECRET-REPO-789", "SECRET-TOKEN-123"] {
+        assert!(!all.contains(secret), "{secret} was printed");
+    }
+    // AWS itself received the real values.
+    let sent = &recorded("RegisterTaskDefinition", "secret-prod-v000")[0];
+    assert!(sent.to_string().contains("SECRET-VALUE-456"));
+}
+
+#[tokio::test]
+async fn sigterm_during_a_deploy_finishes_the_call_in_flight_then_cleans_up() {
+    let env = TestEnv::new("interrupted_deploy", false);
+    let aws = env.aws().await;
+    crate::harness::http(
+        "POST",
+        "/_harness",
+        &json!({"rules": [{"operation": "CreateService", "match": "interrupt-prod-v000", "action": "slow", "ms": 2500, "times": 1}]})
+            .to_string(),
+    );
+    let path = env.file("d.json", &description("interrupt", None));
+    let child = env.spawn(&["deploy", "--description", &path]);
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let status = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("Interrupted") && stdout.contains("removed service interrupt-prod-v000"), "{stdout}");
+    // The CreateService in flight finished, then the new server group was removed again.
+    assert_eq!(aws.service("interrupt-prod-v000").await.unwrap().status.as_deref(), Some("INACTIVE"));
+    assert!(aws.scalable_target("interrupt-prod-v000").await.is_none());
+}
