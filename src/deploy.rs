@@ -683,7 +683,8 @@ async fn run_strategy(
                 continue;
             }
             Step::Disable(name) => lifecycle::disable(session, &plan.ecs_cluster_name, name).await,
-            Step::ScaleDown(name) => lifecycle::resize(session, &plan.ecs_cluster_name, name, 0, 0, 0).await,
+            // Disabled first, so its desired count is already 0.
+            Step::ScaleDown(name) => lifecycle::resize(session, &plan.ecs_cluster_name, name, (0, 0, 0), Some(0)).await,
             Step::Destroy(name) => match lifecycle::locate(session, name, Some(&plan.ecs_cluster_name)).await {
                 Ok((cluster, service)) => lifecycle::destroy(session, &cluster, &service).await,
                 Err(e) => Err(e),

@@ -168,6 +168,7 @@ pub async fn list(
 pub async fn disable(session: &Session, ecs_cluster: &str, name: &str) -> Result<OperationResult> {
     let mut r = OperationResult::new("disableServerGroup", session, ecs_cluster, name);
     let id = resource_id(ecs_cluster, name);
+    let mut suspended_here = false;
     match session.describe_scalable_target(&id).await? {
         Some(t) if t.fully_suspended() => {
             r.step(format!("Autoscaling already suspended on server group {name} for {}.", session.account_name))
@@ -175,19 +176,37 @@ pub async fn disable(session: &Session, ecs_cluster: &str, name: &str) -> Result
         Some(_) => {
             r.step(format!("Suspending autoscaling on {name} server group for {}.", session.account_name));
             session.set_scaling_suspended(&id, true).await?;
+            suspended_here = true;
             r.step(format!("Autoscaling on server group {name} suspended for {}.", session.account_name));
         }
         None => r.step(format!("Server group {name} has no scalable target; nothing to suspend.")),
     }
     r.step(format!("Disabling {name} server group for {}.", session.account_name));
-    session.update_desired_count(ecs_cluster, name, 0).await?;
+    if let Err(e) = session.update_desired_count(ecs_cluster, name, 0).await {
+        // Undo: a server group that keeps serving must keep scaling.
+        let undo = if suspended_here {
+            match session.set_scaling_suspended(&id, false).await {
+                Ok(()) => format!("resumed the autoscaling of {name} again; {name} is unchanged"),
+                Err(u) => format!("could not resume the autoscaling of {name}: {u}; it stays suspended"),
+            }
+        } else {
+            format!("{name} is unchanged")
+        };
+        return Err(Error::from(e).with_report(vec![undo]));
+    }
     r.step(format!("Server group {name} disabled for {}.", session.account_name));
     Ok(r)
 }
 
 /// Clouddriver's enable (§7.2): desired = `desired`, else the scalable target's max, else 1;
 /// then resume scaling.
-pub async fn enable(session: &Session, ecs_cluster: &str, name: &str, desired: Option<i64>) -> Result<OperationResult> {
+pub async fn enable(
+    session: &Session,
+    ecs_cluster: &str,
+    name: &str,
+    desired: Option<i64>,
+    previous_desired: Option<i64>,
+) -> Result<OperationResult> {
     let mut r = OperationResult::new("enableServerGroup", session, ecs_cluster, name);
     let id = resource_id(ecs_cluster, name);
     let target = session.describe_scalable_target(&id).await?;
@@ -195,23 +214,45 @@ pub async fn enable(session: &Session, ecs_cluster: &str, name: &str, desired: O
     r.step(format!("Enabling {name} server group for {} with {desired} tasks.", session.account_name));
     session.update_desired_count(ecs_cluster, name, desired).await?;
     if target.is_some() {
-        session.set_scaling_suspended(&id, false).await?;
+        if let Err(e) = session.set_scaling_suspended(&id, false).await {
+            return Err(Error::from(e).with_report(undo_desired(session, ecs_cluster, name, previous_desired).await));
+        }
         r.step(format!("Autoscaling on server group {name} resumed."));
     }
     r.step(format!("Server group {name} enabled for {}.", session.account_name));
     Ok(r)
 }
 
+/// Puts the desired count back after a later step failed.
+async fn undo_desired(session: &Session, ecs_cluster: &str, name: &str, previous: Option<i64>) -> Vec<String> {
+    match previous {
+        Some(p) => match session.update_desired_count(ecs_cluster, name, p).await {
+            Ok(_) => vec![format!("set the desired count of {name} back to {p}; {name} is unchanged")],
+            Err(e) => vec![format!("could not set the desired count of {name} back to {p}: {e}")],
+        },
+        None => vec![format!("the desired count of {name} was changed")],
+    }
+}
+
 /// Clouddriver's resize (§7.3): desired count, then the scalable target's min and max.
-pub async fn resize(session: &Session, ecs_cluster: &str, name: &str, min: i64, max: i64, desired: i64) -> Result<OperationResult> {
+pub async fn resize(
+    session: &Session,
+    ecs_cluster: &str,
+    name: &str,
+    (min, max, desired): (i64, i64, i64),
+    previous_desired: Option<i64>,
+) -> Result<OperationResult> {
     let mut r = OperationResult::new("resizeServerGroup", session, ecs_cluster, name);
+    let id = resource_id(ecs_cluster, name);
+    let target = session.describe_scalable_target(&id).await?;
     r.step(format!("Resizing {name} to {desired} instances."));
     session.update_desired_count(ecs_cluster, name, desired).await?;
     r.step(format!("Done resizing {name} to {desired} instances."));
-    let id = resource_id(ecs_cluster, name);
-    if session.describe_scalable_target(&id).await?.is_some() {
+    if target.is_some() {
         r.step(format!("Resizing Scalable Target of {name} to {min}-{max} instances"));
-        session.set_scalable_capacity(&id, min, max).await?;
+        if let Err(e) = session.set_scalable_capacity(&id, min, max).await {
+            return Err(Error::from(e).with_report(undo_desired(session, ecs_cluster, name, previous_desired).await));
+        }
         r.step(format!("Done resizing Scalable Target of {name} to {min}-{max} instances"));
     }
     Ok(r)
@@ -404,11 +445,11 @@ pub async fn rollback(
     let mut results = Vec::new();
     let restore_max = restore_target.as_ref().map(|t| t.max_capacity).unwrap_or(1);
     let desired = restore_max.max(current_service.desired_count);
-    results.push(enable(session, &restore_cluster, restore, Some(desired)).await?);
+    results.push(enable(session, &restore_cluster, restore, Some(desired), Some(restore_service.desired_count)).await?);
     if let Some(t) = &restore_target {
         let max = t.max_capacity.max(current_target.as_ref().map(|c| c.max_capacity).unwrap_or(0)).max(desired);
         if max != t.max_capacity {
-            results.push(resize(session, &restore_cluster, restore, t.min_capacity, max, desired).await?);
+            results.push(resize(session, &restore_cluster, restore, (t.min_capacity, max, desired), Some(desired)).await?);
         }
     }
     wait_healthy(session, &restore_cluster, restore, &restore_service.task_definition, WaitOptions::new(timeout), progress).await?;

@@ -172,10 +172,11 @@ pub async fn run(kind: Kind, target: &Target, desired: Option<i64>) -> Result<Op
     let name = &target.server_group;
     match kind {
         Kind::Disable => lifecycle::disable(&session, &ecs_cluster, name).await,
-        Kind::Enable => lifecycle::enable(&session, &ecs_cluster, name, desired).await,
+        Kind::Enable => lifecycle::enable(&session, &ecs_cluster, name, desired, Some(service.desired_count)).await,
         Kind::Resize => {
             let c = target.capacity.clone().unwrap_or_default();
-            lifecycle::resize(&session, &ecs_cluster, name, c.min.unwrap_or(0), c.max.unwrap_or(0), c.desired.unwrap_or(0)).await
+            let capacity = (c.min.unwrap_or(0), c.max.unwrap_or(0), c.desired.unwrap_or(0));
+            lifecycle::resize(&session, &ecs_cluster, name, capacity, Some(service.desired_count)).await
         }
         Kind::Destroy => lifecycle::destroy(&session, &ecs_cluster, &service).await,
     }

@@ -444,3 +444,82 @@ async fn sigterm_during_a_deploy_finishes_the_call_in_flight_then_cleans_up() {
     assert_eq!(aws.service("interrupt-prod-v000").await.unwrap().status.as_deref(), Some("INACTIVE"));
     assert!(aws.scalable_target("interrupt-prod-v000").await.is_none());
 }
+
+/// What a lifecycle command may change: desired count, scalable target capacity and suspension.
+async fn server_group_state(aws: &Aws, name: &str) -> (i32, Option<(i32, i32, Option<bool>)>) {
+    let desired = aws.service(name).await.unwrap().desired_count;
+    let target = aws
+        .scalable_target(name)
+        .await
+        .map(|t| (t.min_capacity, t.max_capacity, t.suspended_state.and_then(|s| s.dynamic_scaling_in_suspended)));
+    (desired, target)
+}
+
+#[tokio::test]
+async fn faults_in_lifecycle_commands_leave_the_server_group_as_it_was() {
+    let env = TestEnv::dedicated("lifecycle_faults");
+    let aws = env.aws().await;
+    assert_eq!(env.deploy(&description("alpha9", None), &[]).code, 0);
+    let target = ["--account", "ecs-main", "--region", "us-west-2", "--server-group", "alpha9-prod-v000"];
+    let commands: Vec<Vec<&str>> = vec![
+        [&["disable"][..], &target[..]].concat(),
+        [&["enable"][..], &target[..]].concat(),
+        [&["resize"][..], &target[..], &["--min", "1", "--max", "3", "--desired", "3"][..]].concat(),
+    ];
+    let mut survived = 0;
+    for command in &commands {
+        // Learn the writes the command makes, then put the server group back.
+        let before = server_group_state(&aws, "alpha9-prod-v000").await;
+        env.http("DELETE", "/_harness/requests", "");
+        let clean = env.run(command, None);
+        assert_eq!(clean.code, 0, "{clean:?}");
+        let done = server_group_state(&aws, "alpha9-prod-v000").await;
+        let log: Vec<Value> = serde_json::from_str(&env.http("GET", "/_harness/requests", "")).unwrap();
+        let mut ops: Vec<String> = log.iter().map(|r| r["operation"].as_str().unwrap().to_string()).collect();
+        ops.dedup();
+        for op in ops {
+            for (fault, times) in [("5xx", 1), ("lost", 1), ("5xx", 99)] {
+                // Back to the state before the command.
+                let (min, max, suspended) = before.1.unwrap();
+                let suspend = suspended.unwrap_or(false);
+                aws.scaling
+                    .register_scalable_target()
+                    .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
+                    .scalable_dimension(aws_sdk_applicationautoscaling::types::ScalableDimension::EcsServiceDesiredCount)
+                    .resource_id("service/main/alpha9-prod-v000")
+                    .min_capacity(min)
+                    .max_capacity(max)
+                    .suspended_state(
+                        aws_sdk_applicationautoscaling::types::SuspendedState::builder()
+                            .dynamic_scaling_in_suspended(suspend)
+                            .dynamic_scaling_out_suspended(suspend)
+                            .scheduled_scaling_suspended(suspend)
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .unwrap();
+                aws.ecs.update_service().cluster("main").service("alpha9-prod-v000").desired_count(before.0).send().await.unwrap();
+                assert_eq!(server_group_state(&aws, "alpha9-prod-v000").await, before);
+                env.http(
+                    "POST",
+                    "/_harness",
+                    &json!({"clearRules": true, "rules": [{"operation": op, "action": fault, "times": times}]}).to_string(),
+                );
+                let run = env.run(command, None);
+                env.http("POST", "/_harness", &json!({"clearRules": true}).to_string());
+                let after = server_group_state(&aws, "alpha9-prod-v000").await;
+                match run.code {
+                    0 => assert_eq!(after, done, "{command:?} {op}/{fault}: complete"),
+                    1 => assert_eq!(after, before, "{command:?} {op}/{fault}: as it was: {run:?}"),
+                    other => panic!("{command:?} {op}/{fault}: exit {other}: {run:?}"),
+                }
+                survived += 1;
+            }
+        }
+        // Leave the state the command produced for the next command.
+        assert_eq!(env.run(command, None).code, 0);
+    }
+    eprintln!("lifecycle fault injection: {survived} injections survived");
+    assert!(survived >= 15, "{survived}");
+}
