@@ -48,6 +48,8 @@ pub enum Command {
     Destroy(TargetArgs),
     /// Roll back: enable --restore, wait until it is healthy, then disable --current.
     Rollback(RollbackArgs),
+    /// Run a Clouddriver operations list in order, stopping at the first failure; prints the task.
+    Ops(OpsArgs),
     /// List, add, remove and validate accounts in clouddriver.yml.
     #[command(subcommand)]
     Accounts(AccountsCommand),
@@ -87,6 +89,13 @@ pub enum AccountsCommand {
     Remove { name: String },
     /// Check the configuration offline.
     Validate,
+}
+
+#[derive(Debug, Args)]
+pub struct OpsArgs {
+    /// The operations list (`[{"createServerGroup": {...}}, {"disableServerGroup": {...}}]`); `-` reads stdin.
+    #[arg(value_name = "FILE|-")]
+    pub file: String,
 }
 
 #[derive(Debug, Args)]

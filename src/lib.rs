@@ -18,6 +18,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod moniker;
 pub mod operations;
+pub mod ops;
 pub mod output;
 pub mod plan;
 pub mod scaling;
@@ -123,6 +124,17 @@ async fn run_command(cli: &Cli) -> Result<()> {
             let target = operations::validate(operations::Kind::Resize, &config, &op)?;
             let result = operations::run(operations::Kind::Resize, &target, None).await?;
             output::operations(cli.output, &[result]);
+            Ok(())
+        }
+        Command::Ops(args) => {
+            let value = read_json_input(&args.file, "operations")?;
+            let mut progress = output::StderrProgress::new();
+            let task = ops::run(&config, value, &mut progress).await?;
+            output::json_out(&task);
+            if task.status.failed {
+                let code = task.exception.as_ref().and_then(|e| e["exitCode"].as_u64()).unwrap_or(1) as u8;
+                return Err(Error::Reported { code });
+            }
             Ok(())
         }
         Command::Accounts(command) => accounts_command(cli, &config, command).await,

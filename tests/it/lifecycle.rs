@@ -320,3 +320,39 @@ async fn highlander_destroys_the_others_and_wait_times_out_with_what_it_saw() {
     assert!(run.stdout.contains("timed out after 2s") && run.stdout.contains("rollout IN_PROGRESS"), "{run:?}");
     assert!(run.stderr.contains("whiskey2-prod-v000: rollout IN_PROGRESS"), "progress on stderr: {}", run.stderr);
 }
+
+#[tokio::test]
+async fn operations_lists_run_in_order_and_stop_at_the_first_failure() {
+    let env = TestEnv::new("ops_lists", false);
+    let mut second = description("yoke");
+    second["source"] = json!({"account": "ecs-main", "region": "us-west-2", "asgName": "yoke-prod-v000", "useSourceCapacity": true});
+    let disable = |name: &str| json!({"disableServerGroup": {"serverGroupName": name, "region": "us-west-2", "credentials": "ecs-main", "cloudProvider": "ecs"}});
+    let ops = json!([{"createServerGroup": description("yoke")}, {"createServerGroup": second}, disable("yoke-prod-v000")]);
+    let path = env.file("ops.json", &ops);
+    let run = env.run(&["ops", &path], None);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.json["status"]["completed"], true);
+    assert_eq!(run.json["status"]["failed"], false);
+    let results = run.json["resultObjects"].as_array().unwrap();
+    assert_eq!(results[0]["serverGroupNames"], json!(["us-west-2:yoke-prod-v000"]));
+    assert_eq!(results[1]["serverGroupName"], "yoke-prod-v001");
+    assert_eq!(results[2]["operation"], "disableServerGroup");
+    assert!(run.json["history"].to_string().contains("CREATE_ECS_SERVER_GROUP"));
+    let aws = env.aws().await;
+    assert_eq!(aws.service("yoke-prod-v000").await.unwrap().desired_count, 0);
+
+    // The first failure stops the list: the second operation never runs.
+    let path = env.file("ops2.json", &json!([disable("yoke-prod-v999"), disable("yoke-prod-v001")]));
+    let run = env.run(&["ops", &path], None);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(run.json["status"]["failed"], true);
+    assert!(run.json["exception"]["message"].is_string());
+    assert_eq!(aws.service("yoke-prod-v001").await.unwrap().desired_count, 2);
+
+    // An invalid list starts nothing.
+    let path = env.file("ops3.json", &json!([disable("yoke-prod-v001"), {"terminateInstances": {}}]));
+    let run = env.run(&["ops", &path], None);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stdout.contains("terminateInstances"));
+    assert_eq!(aws.service("yoke-prod-v001").await.unwrap().desired_count, 2);
+}
