@@ -16,7 +16,7 @@ use crate::operations::{self, Kind, Target};
 /// One parsed, validated operation.
 enum Op {
     Create(Box<CreateServerGroup>),
-    Lifecycle(Kind, Target),
+    Lifecycle(Kind, Box<Target>),
 }
 
 /// Clouddriver's task status.
@@ -87,7 +87,7 @@ fn parse(config: &Config, value: Value) -> Result<Vec<(String, Op)>> {
             None => create_server_group_from_json(body).map(|d| Op::Create(Box::new(d))),
             Some(kind) => server_group_operation_from_json(body, kind.operation())
                 .and_then(|op| operations::validate(kind, config, &op))
-                .map(|t| Op::Lifecycle(kind, t)),
+                .map(|t| Op::Lifecycle(kind, Box::new(t))),
         };
         match parsed {
             Ok(op) => ops.push((name, op)),
