@@ -143,3 +143,38 @@ fn doctor_finds_an_account_id_mismatch() {
     assert_eq!(r.code, 1, "{r:?}");
     assert!(r.stdout.contains("but `a` is configured with accountId 999999999999"), "{r:?}");
 }
+
+#[tokio::test]
+async fn doctor_checks_the_legacy_trust_policy_and_the_artifacts_roles() {
+    let env = TestEnv::new("doctor_legacy_and_artifact_roles", false);
+    let aws = env.aws().await;
+    let run = env.run(&["doctor", "--account", "ecs-legacy", "--region", "us-west-2", "--ecs-cluster", CLUSTER], None);
+    let legacy = check(&run, "legacy service role");
+    assert_eq!(legacy[0]["status"], "failed", "{run:?}");
+    assert!(check(&run, "service-linked role").is_empty(), "legacy mode does not ask for service-linked roles");
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": ["ecs.amazonaws.com", "application-autoscaling.amazonaws.com", "ecs-tasks.amazonaws.com"]}, "Action": ["sts:AssumeRole"]}]});
+    aws.iam.create_role().role_name("SpinnakerManaged").assume_role_policy_document(trust.to_string()).send().await.unwrap();
+    let run = env.run(&["doctor", "--account", "ecs-legacy", "--region", "us-west-2", "--ecs-cluster", CLUSTER], None);
+    assert_eq!(check(&run, "legacy service role")[0]["status"], "ok", "{run:?}");
+
+    // An artifact's roles must exist, and its task role must trust ECS tasks.
+    let mut artifact: serde_json::Value = serde_json::from_str(include_str!("../../task-definitions/web-fargate.json")).unwrap();
+    artifact["executionRoleArn"] = json!(format!("arn:aws:iam::{}:role/missing-exec", env.account_id));
+    artifact["taskRoleArn"] = json!(format!("arn:aws:iam::{}:role/ec2-only", env.account_id));
+    let a = env.file("artifact.json", &artifact);
+    let d = json!({
+        "credentials": "ecs-main", "moniker": {"app": "doc2", "stack": "web"}, "ecsClusterName": CLUSTER,
+        "availabilityZones": {"us-west-2": ["us-west-2a"]}, "capacity": {"min": 1, "max": 1, "desired": 1},
+        "launchType": "FARGATE", "networkMode": "awsvpc", "subnetTypes": ["internal"], "placementStrategySequence": [],
+        "useTaskDefinitionArtifact": true, "containerToImageMap": {"web": "nginx"}
+    });
+    let p = env.file("d.json", &d);
+    let run = env.run(&["doctor", "--account", "ecs-main", "--region", "us-west-2", "--description", &p, "--artifact", &a], None);
+    assert_eq!(run.code, 1, "{run:?}");
+    let exec = check(&run, "artifact executionRoleArn");
+    assert_eq!(exec[0]["status"], "failed");
+    assert!(exec[0]["detail"].as_str().unwrap().contains("does not exist"));
+    let task = check(&run, "artifact taskRoleArn");
+    assert!(task[0]["detail"].as_str().unwrap().contains("does not trust ecs-tasks.amazonaws.com"), "{run:?}");
+    assert_eq!(check(&run, "description")[0]["status"], "ok", "the deploy itself would plan: {run:?}");
+}
