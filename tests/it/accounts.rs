@@ -178,3 +178,37 @@ async fn doctor_checks_the_legacy_trust_policy_and_the_artifacts_roles() {
     assert!(task[0]["detail"].as_str().unwrap().contains("does not trust ecs-tasks.amazonaws.com"), "{run:?}");
     assert_eq!(check(&run, "description")[0]["status"], "ok", "the deploy itself would plan: {run:?}");
 }
+
+#[tokio::test]
+async fn doctor_checks_ec2_capacity_against_the_description() {
+    let env = TestEnv::new("doctor_ec2_capacity", false);
+    let aws = env.aws().await;
+    let image = aws.ec2.describe_images().send().await.unwrap().images()[0].image_id().unwrap().to_string();
+    let instance = aws.ec2.run_instances().image_id(image).min_count(1).max_count(1).send().await.unwrap().instances()[0]
+        .instance_id()
+        .unwrap()
+        .to_string();
+    aws.ecs
+        .register_container_instance()
+        .cluster(CLUSTER)
+        .instance_identity_document(json!({"instanceId": instance, "region": "us-west-2"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let d = |cpu: i64| {
+        json!({
+            "credentials": "ecs-main", "application": "cap", "ecsClusterName": CLUSTER, "availabilityZones": {"us-west-2": ["us-west-2a"]},
+            "capacity": {"min": 1, "max": 1, "desired": 1}, "launchType": "EC2", "networkMode": "bridge", "placementStrategySequence": [],
+            "dockerImageAddress": "nginx", "computeUnits": cpu, "reservedMemory": 256
+        })
+    };
+    let fits = env.file("fits.json", &d(128));
+    let run = env.run(&["doctor", "--account", "ecs-main", "--region", "us-west-2", "--description", &fits], None);
+    let capacity = check(&run, "capacity");
+    assert_eq!(capacity[0]["status"], "ok", "{run:?}");
+    assert!(capacity[0]["detail"].as_str().unwrap().contains("1 container instances"), "{run:?}");
+    let too_big = env.file("big.json", &d(99_999));
+    let run = env.run(&["doctor", "--account", "ecs-main", "--region", "us-west-2", "--description", &too_big], None);
+    assert_eq!(check(&run, "capacity")[0]["status"], "failed", "{run:?}");
+    assert_eq!(run.code, 1);
+}
