@@ -104,18 +104,28 @@ impl Session {
                 base.to_builder().credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(credentials)).build()
             }
         };
-        Ok(Session {
-            account_name: account.name.clone(),
-            account_id: account.account_id.clone(),
+        Ok(Session::from_config(&account.name, &account.account_id, region, &config, aws_sdk_ecs::Client::new(&config)))
+    }
+
+    fn from_config(
+        account_name: &str,
+        account_id: &str,
+        region: &str,
+        config: &aws_config::SdkConfig,
+        ecs: aws_sdk_ecs::Client,
+    ) -> Session {
+        Session {
+            account_name: account_name.to_string(),
+            account_id: account_id.to_string(),
             region: region.to_string(),
-            ecs: aws_sdk_ecs::Client::new(&config),
-            cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
-            scaling: aws_sdk_applicationautoscaling::Client::new(&config),
-            elb: aws_sdk_elasticloadbalancingv2::Client::new(&config),
-            ec2: aws_sdk_ec2::Client::new(&config),
-            iam: aws_sdk_iam::Client::new(&config),
-            sts: aws_sdk_sts::Client::new(&config),
-        })
+            ecs,
+            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+            scaling: aws_sdk_applicationautoscaling::Client::new(config),
+            elb: aws_sdk_elasticloadbalancingv2::Client::new(config),
+            ec2: aws_sdk_ec2::Client::new(config),
+            iam: aws_sdk_iam::Client::new(config),
+            sts: aws_sdk_sts::Client::new(config),
+        }
     }
 }
 
@@ -129,18 +139,7 @@ impl Session {
             .region(aws_config::Region::new("us-west-2"))
             .endpoint_url("http://127.0.0.1:9")
             .build();
-        Session {
-            account_name: "test".into(),
-            account_id: "123456789012".into(),
-            region: "us-west-2".into(),
-            ecs,
-            cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
-            scaling: aws_sdk_applicationautoscaling::Client::new(&config),
-            elb: aws_sdk_elasticloadbalancingv2::Client::new(&config),
-            ec2: aws_sdk_ec2::Client::new(&config),
-            iam: aws_sdk_iam::Client::new(&config),
-            sts: aws_sdk_sts::Client::new(&config),
-        }
+        Session::from_config("test", "123456789012", "us-west-2", &config, ecs)
     }
 }
 

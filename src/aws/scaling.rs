@@ -90,6 +90,32 @@ impl CaptureBody {
     }
 }
 
+/// Pages through an ECS-namespace Describe* call of one resource, collecting the raw JSON
+/// entries under `$key` of every page.
+macro_rules! raw_pages {
+    ($builder:expr, $resource_id:expr, $key:expr, $operation:expr) => {{
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let capture = CaptureBody::default();
+            let resp = $builder
+                .service_namespace(ServiceNamespace::Ecs)
+                .resource_id($resource_id)
+                .set_next_token(token.clone())
+                .customize()
+                .interceptor(capture.clone())
+                .send()
+                .await
+                .map_err(|e| aws_error($operation, e))?;
+            out.extend(items(&capture.json(), $key));
+            token = resp.next_token().filter(|t| !t.is_empty()).map(str::to_string);
+            if token.is_none() {
+                break Ok(out);
+            }
+        }
+    }};
+}
+
 fn items(body: &Value, key: &str) -> Vec<Value> {
     body.get(key).and_then(Value::as_array).cloned().unwrap_or_default()
 }
@@ -97,52 +123,22 @@ fn items(body: &Value, key: &str) -> Vec<Value> {
 impl Session {
     /// Every scaling policy of `resource_id`, as the JSON AWS returned.
     pub async fn describe_scaling_policies(&self, resource_id: &str) -> Result<Vec<Value>, AwsError> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let capture = CaptureBody::default();
-            let resp = self
-                .scaling
-                .describe_scaling_policies()
-                .service_namespace(ServiceNamespace::Ecs)
-                .resource_id(resource_id)
-                .set_next_token(token.clone())
-                .customize()
-                .interceptor(capture.clone())
-                .send()
-                .await
-                .map_err(|e| aws_error("application-autoscaling:DescribeScalingPolicies", e))?;
-            out.extend(items(&capture.json(), "ScalingPolicies"));
-            token = resp.next_token().filter(|t| !t.is_empty()).map(str::to_string);
-            if token.is_none() {
-                return Ok(out);
-            }
-        }
+        raw_pages!(
+            self.scaling.describe_scaling_policies(),
+            resource_id,
+            "ScalingPolicies",
+            "application-autoscaling:DescribeScalingPolicies"
+        )
     }
 
     /// Every scheduled action of `resource_id`, as the JSON AWS returned.
     pub async fn describe_scheduled_actions(&self, resource_id: &str) -> Result<Vec<Value>, AwsError> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let capture = CaptureBody::default();
-            let resp = self
-                .scaling
-                .describe_scheduled_actions()
-                .service_namespace(ServiceNamespace::Ecs)
-                .resource_id(resource_id)
-                .set_next_token(token.clone())
-                .customize()
-                .interceptor(capture.clone())
-                .send()
-                .await
-                .map_err(|e| aws_error("application-autoscaling:DescribeScheduledActions", e))?;
-            out.extend(items(&capture.json(), "ScheduledActions"));
-            token = resp.next_token().filter(|t| !t.is_empty()).map(str::to_string);
-            if token.is_none() {
-                return Ok(out);
-            }
-        }
+        raw_pages!(
+            self.scaling.describe_scheduled_actions(),
+            resource_id,
+            "ScheduledActions",
+            "application-autoscaling:DescribeScheduledActions"
+        )
     }
 
     /// Sends a PutScalingPolicy request `body`; returns the policy ARN.
