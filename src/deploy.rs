@@ -641,12 +641,8 @@ async fn unhealthy(session: &Session, plan: &DeployPlan, strategy: Strategy, des
         Err(e) => report.push(format!("could not disable {name}: {e}")),
     }
     if destroy_latest {
-        let service = lifecycle::locate(session, name, Some(&plan.ecs_cluster_name)).await;
-        match service {
-            Ok((cluster, service)) => match lifecycle::destroy(session, &cluster, &service).await {
-                Ok(_) => report.push(format!("destroyed {name} (rollback.destroyLatest)")),
-                Err(e) => report.push(format!("could not destroy {name}: {e}")),
-            },
+        match lifecycle::destroy_by_name(session, &plan.ecs_cluster_name, name).await {
+            Ok(_) => report.push(format!("destroyed {name} (rollback.destroyLatest)")),
             Err(e) => report.push(format!("could not destroy {name}: {e}")),
         }
     }
@@ -685,10 +681,7 @@ async fn run_strategy(
             Step::Disable(name) => lifecycle::disable(session, &plan.ecs_cluster_name, name).await,
             // Disabled first, so its desired count is already 0.
             Step::ScaleDown(name) => lifecycle::resize(session, &plan.ecs_cluster_name, name, (0, 0, 0), Some(0)).await,
-            Step::Destroy(name) => match lifecycle::locate(session, name, Some(&plan.ecs_cluster_name)).await {
-                Ok((cluster, service)) => lifecycle::destroy(session, &cluster, &service).await,
-                Err(e) => Err(e),
-            },
+            Step::Destroy(name) => lifecycle::destroy_by_name(session, &plan.ecs_cluster_name, name).await,
         };
         match result {
             Ok(r) => done.push(r),

@@ -101,10 +101,7 @@ async fn run_command(cli: &Cli) -> Result<()> {
             Ok(())
         }
         Command::List(args) => {
-            let account = config.account(&args.account)?;
-            if !account.has_region(&args.region) {
-                return Err(Error::Config(format!("region `{}` is not configured for account `{}`", args.region, account.name)));
-            }
+            let account = account_in_region(&config, &args.account, &args.region)?;
             let session = aws::Session::connect(&account, &args.region).await?;
             let rows = lifecycle::list(&session, account.naming_strategy, args.ecs_cluster.as_deref(), args.cluster.as_deref()).await?;
             output::server_groups(cli.output, &rows);
@@ -143,10 +140,7 @@ async fn run_command(cli: &Cli) -> Result<()> {
             Ok(format!("{} provider {}d", args.provider, args.action))
         }),
         Command::Doctor(args) => {
-            let account = config.account(&args.account)?;
-            if !account.has_region(&args.region) {
-                return Err(Error::Config(format!("region `{}` is not configured for account `{}`", args.region, account.name)));
-            }
+            let account = account_in_region(&config, &args.account, &args.region)?;
             let description = match &args.description {
                 Some(path) => {
                     let d = description::create_server_group_from_json(read_json_input(path, "description")?)?;
@@ -166,10 +160,7 @@ async fn run_command(cli: &Cli) -> Result<()> {
             Ok(())
         }
         Command::Rollback(args) => {
-            let account = config.account(&args.account)?;
-            if !account.has_region(&args.region) {
-                return Err(Error::Config(format!("region `{}` is not configured for account `{}`", args.region, account.name)));
-            }
+            let account = account_in_region(&config, &args.account, &args.region)?;
             let session = aws::Session::connect(&account, &args.region).await?;
             let mut progress = output::StderrProgress::new();
             let results =
@@ -258,6 +249,19 @@ async fn accounts_command(cli: &Cli, config: &config::Config, command: &cli::Acc
             Err(Error::invalid("name", "config.invalid", format!("no account named `{name}`; the file was not changed")))
         }),
     }
+}
+
+/// The ECS account `name`, checked to have `region`.
+fn account_in_region(config: &config::Config, name: &str, region: &str) -> Result<config::Account> {
+    let account = config.account(name)?;
+    if !account.has_region(region) {
+        return Err(Error::Config(format!(
+            "region `{region}` is not configured for account `{}` (its regions: {})",
+            account.name,
+            account.region_names().join(", ")
+        )));
+    }
+    Ok(account)
 }
 
 async fn lifecycle_command(

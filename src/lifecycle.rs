@@ -320,6 +320,12 @@ pub async fn destroy(session: &Session, ecs_cluster: &str, service: &ServiceStat
     Ok(r)
 }
 
+/// Destroys server group `name` of `ecs_cluster`, reading its service first.
+pub async fn destroy_by_name(session: &Session, ecs_cluster: &str, name: &str) -> Result<OperationResult> {
+    let (cluster, service) = locate(session, name, Some(ecs_cluster)).await?;
+    destroy(session, &cluster, &service).await
+}
+
 /// How long to wait for health, and how often to look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WaitOptions {
