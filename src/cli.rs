@@ -50,6 +50,8 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// Run a Clouddriver operations list in order, stopping at the first failure; prints the task.
     Ops(OpsArgs),
+    /// Serve Clouddriver's operations and task API over HTTP (POST /ecs/ops, GET /task/{id}).
+    Serve(ServeArgs),
     /// List, add, remove and validate accounts in clouddriver.yml.
     #[command(subcommand)]
     Accounts(AccountsCommand),
@@ -96,6 +98,41 @@ pub struct OpsArgs {
     /// The operations list (`[{"createServerGroup": {...}}, {"disableServerGroup": {...}}]`); `-` reads stdin.
     #[arg(value_name = "FILE|-")]
     pub file: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; off loopback a bearer token is required. Port 0 picks a free port.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:7002")]
+    pub listen: std::net::SocketAddr,
+
+    /// SQLite file holding the tasks (one replica).
+    #[arg(long, value_name = "FILE", default_value = "ecs-deployer-tasks.db", conflicts_with = "postgres_url")]
+    pub store_file: PathBuf,
+
+    /// PostgreSQL holding the tasks, shared by several replicas (postgres://user:password@host:port/db).
+    #[arg(long, value_name = "URL", env = "ECS_DEPLOYER_POSTGRES_URL", hide_env_values = true)]
+    pub postgres_url: Option<String>,
+
+    /// File holding the bearer token clients must send (`Authorization: Bearer …`).
+    #[arg(long, value_name = "FILE", conflicts_with = "token_env")]
+    pub token_file: Option<PathBuf>,
+
+    /// Read the bearer token from $ECS_DEPLOYER_TOKEN.
+    #[arg(long)]
+    pub token_env: bool,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Tasks this replica runs at once.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub max_running: u16,
+
+    /// How long a replica's claim on a running task lasts without renewal (it renews every third of it).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::strategy::parse_duration)]
+    pub lease: std::time::Duration,
 }
 
 #[derive(Debug, Args)]

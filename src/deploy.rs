@@ -17,6 +17,7 @@ use crate::aws::Session;
 use crate::config::{Account, Config};
 use crate::description::{CreateServerGroup, ImageDescription};
 use crate::error::{AwsError, Error, FieldError, Result};
+use crate::journal;
 use crate::lifecycle::{self, OperationResult, Progress};
 use crate::model::{ScalableTarget, ServiceState};
 use crate::plan::{self, DeployPlan, DeployRequest, Observed, SourceRef, TASK_DEFINITION_ARN};
@@ -539,7 +540,7 @@ pub async fn deploy(
     options: &DeployOptions,
     progress: &mut dyn Progress,
 ) -> Result<DeployOutcome> {
-    info!("Initializing Create Amazon ECS Server Group Operation...");
+    journal::status("Initializing Create Amazon ECS Server Group Operation...");
     let strategy = Strategy::parse(options.strategy.as_deref().or(description.strategy.as_deref()).unwrap_or(""))?;
     let strategy_options = StrategyOptions {
         max_remaining_asgs: description.max_remaining_asgs.filter(|n| *n > 0).map(|n| n as usize),
@@ -778,12 +779,12 @@ async fn apply(
     }
     let mut outcome = DeployOutcome::from_plan(plan);
     if let Some(copy) = &plan.scaling_copy {
-        info!("Copying scaling policies...");
+        journal::status("Copying scaling policies...");
         match copy_scaling(session, plan, copy, &mut created).await {
             Ok(result) => outcome.scaling = Some(result),
             Err(e) => return Err(failure(session, plan, options, e, &created).await),
         }
-        info!("Done copying scaling policies...");
+        journal::status("Done copying scaling policies...");
     }
     outcome.task_definition_arn = Some(task_definition_arn);
     outcome.service_arn = Some(service.service_arn);
@@ -800,17 +801,20 @@ async fn create_server_group(
 ) -> std::result::Result<(String, ServiceState), Option<AwsError>> {
     let stop = || if crate::interrupt::requested() { Err(Some(crate::interrupt::error())) } else { Ok(()) };
     stop()?;
-    info!("Creating Amazon ECS Task Definition...");
+    journal::status("Creating Amazon ECS Task Definition...");
     let task_definition_arn = session.register_task_definition(&plan.register_task_definition).await?;
     created.task_definition_arn = Some(task_definition_arn.clone());
-    info!("Done creating Amazon ECS Task Definition... {task_definition_arn}");
+    journal::status(format!("Done creating Amazon ECS Task Definition... {task_definition_arn}"));
     stop()?;
 
     let mut service_request = plan.create_service.clone();
     service_request["taskDefinition"] = json!(task_definition_arn);
     service_request["clientToken"] = json!(client_token(plan, &task_definition_arn));
     debug_assert_ne!(service_request["taskDefinition"], json!(TASK_DEFINITION_ARN));
-    info!("Creating {} of {} with {} for {}.", plan.desired_count, plan.server_group_name, task_definition_arn, plan.account);
+    journal::status(format!(
+        "Creating {} of {} with {} for {}.",
+        plan.desired_count, plan.server_group_name, task_definition_arn, plan.account
+    ));
     let service = match session.create_service(&service_request).await {
         Ok(s) => s,
         Err(e) if is_name_taken(&e) => {
@@ -822,12 +826,15 @@ async fn create_server_group(
         Err(e) => return Err(Some(e)),
     };
     created.service = Some((plan.ecs_cluster_name.clone(), service.service_name.clone()));
-    info!("Done creating {} of {} with {} for {}.", plan.desired_count, service.service_name, task_definition_arn, plan.account);
+    journal::status(format!(
+        "Done creating {} of {} with {} for {}.",
+        plan.desired_count, service.service_name, task_definition_arn, plan.account
+    ));
     stop()?;
 
-    info!("Creating Amazon Application Auto Scaling Scalable Target Definition...");
+    journal::status("Creating Amazon Application Auto Scaling Scalable Target Definition...");
     register_scalable_target(session, &plan.register_scalable_target).await?;
     created.scalable_target = Some(plan.scalable_target_resource_id.clone());
-    info!("Done creating Amazon Application Auto Scaling Scalable Target Definition.");
+    journal::status("Done creating Amazon Application Auto Scaling Scalable Target Definition.");
     Ok((task_definition_arn, service))
 }

@@ -14,6 +14,7 @@ pub mod doctor;
 pub mod error;
 pub mod health;
 pub mod interrupt;
+pub mod journal;
 pub mod lifecycle;
 pub mod model;
 pub mod moniker;
@@ -22,6 +23,7 @@ pub mod ops;
 pub mod output;
 pub mod plan;
 pub mod scaling;
+pub mod serve;
 pub mod strategy;
 pub mod taskdef;
 pub mod validate;
@@ -125,14 +127,39 @@ async fn run_command(cli: &Cli) -> Result<()> {
         }
         Command::Ops(args) => {
             let value = read_json_input(&args.file, "operations")?;
+            let operations = ops::parse(&config, value)?;
             let mut progress = output::StderrProgress::new();
-            let task = ops::run(&config, value, &mut progress).await?;
+            let task = ops::run(&config, operations, &ops::TaskState::default(), &mut progress).await;
             output::json_out(&task);
             if task.status.failed {
                 let code = task.exception.as_ref().and_then(|e| e["exitCode"].as_u64()).unwrap_or(1) as u8;
                 return Err(Error::Reported { code });
             }
             Ok(())
+        }
+        Command::Serve(args) => {
+            let token = serve::token(args.listen, args.token_file.as_deref(), args.token_env)?;
+            let (store, poll) = match &args.postgres_url {
+                Some(url) => (serve::store::Store::open_postgres(url).await.map_err(|e| Error::Config(e.to_string()))?, 200),
+                None => {
+                    let (store, failed) =
+                        serve::store::Store::open_sqlite(&args.store_file).await.map_err(|e| Error::Config(e.to_string()))?;
+                    for id in failed {
+                        tracing::warn!("task {id} was running when ecs-deployer stopped; marked failed");
+                    }
+                    (store, 1000)
+                }
+            };
+            let options = serve::ServeOptions {
+                listen: args.listen,
+                store,
+                token,
+                max_body_bytes: args.max_body_bytes,
+                max_running: args.max_running as usize,
+                lease: args.lease,
+                poll: std::time::Duration::from_millis(poll),
+            };
+            serve::serve(config, options).await
         }
         Command::Accounts(command) => accounts_command(cli, &config, command).await,
         Command::Provider(args) => edit_config(cli, |e, _| {

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use futures::future::try_join_all;
 use serde::Serialize;
-use tracing::info;
 
 use crate::aws::Session;
 use crate::config::NamingStrategy;
@@ -60,7 +59,7 @@ impl OperationResult {
     }
 
     fn step(&mut self, s: String) {
-        info!("{s}");
+        crate::journal::status(&s);
         self.steps.push(s);
     }
 }

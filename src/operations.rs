@@ -30,6 +30,25 @@ impl Kind {
         }
     }
 
+    /// Clouddriver's task phase for the operation.
+    pub fn phase(self) -> &'static str {
+        match self {
+            Kind::Disable => "DISABLE_ECS_SERVER_GROUP",
+            Kind::Enable => "ENABLE_ECS_SERVER_GROUP",
+            Kind::Resize => "RESIZE_ECS_SERVER_GROUP",
+            Kind::Destroy => "DESTROY_ECS_SERVER_GROUP",
+        }
+    }
+
+    fn verb(self) -> &'static str {
+        match self {
+            Kind::Disable => "Disable",
+            Kind::Enable => "Enable",
+            Kind::Resize => "Resize",
+            Kind::Destroy => "Destroy",
+        }
+    }
+
     /// Clouddriver's validator key, which prefixes the error codes.
     fn validator(self) -> &'static str {
         match self {
@@ -167,6 +186,7 @@ pub fn validate(kind: Kind, config: &Config, op: &ServerGroupOperation) -> Resul
 
 /// Runs a validated lifecycle operation.
 pub async fn run(kind: Kind, target: &Target, desired: Option<i64>) -> Result<OperationResult> {
+    crate::journal::status(format!("Initializing {} Amazon ECS Server Group Operation...", kind.verb()));
     let session = Session::connect(&target.account, &target.region).await?;
     let (ecs_cluster, service) = lifecycle::locate(&session, &target.server_group, target.ecs_cluster.as_deref()).await?;
     let name = &target.server_group;

@@ -1,15 +1,20 @@
 //! Clouddriver operations lists (`[{"createServerGroup": {...}}, {"disableServerGroup": {...}}]`)
 //! run in order, stopping at the first failure, reported in the shape of Clouddriver's task
 //! (`status`, `history`, `resultObjects`) so a pipeline can read the result as it would from
-//! Clouddriver. Every operation is parsed and validated before the first one runs.
+//! Clouddriver. Every operation is parsed and validated before the first one runs. This is the
+//! one engine behind both the `ops` command and `serve`: the task's state lives in a
+//! [`TaskState`] that the runner updates as the work progresses and the caller reads or stores.
 
-use serde::Serialize;
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::config::Config;
 use crate::deploy::{self, DeployOptions};
 use crate::description::{CreateServerGroup, create_server_group_from_json, server_group_operation_from_json};
 use crate::error::{Error, Result};
+use crate::journal::{self, Journal};
 use crate::lifecycle::Progress;
 use crate::operations::{self, Kind, Target};
 
@@ -19,8 +24,21 @@ enum Op {
     Lifecycle(Kind, Box<Target>),
 }
 
+/// An operations list, parsed and validated: nothing in it can fail before AWS is called.
+pub struct Operations(Vec<(String, Op)>);
+
+impl Operations {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// Clouddriver's task status.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskStatus {
     pub phase: String,
     pub status: String,
@@ -30,24 +48,129 @@ pub struct TaskStatus {
 }
 
 /// One line of a task's history.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryLine {
     pub phase: String,
     pub status: String,
 }
 
-/// The task an operations list produced.
-#[derive(Debug, Clone, Serialize)]
+/// The task an operations list produced, in Clouddriver's shape (`GET /task/{id}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Task {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time_ms: Option<u64>,
+    /// The `serve` replica that ran (or runs) the task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<String>,
     pub status: TaskStatus,
     pub history: Vec<HistoryLine>,
     pub result_objects: Vec<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exception: Option<Value>,
 }
 
-fn parse(config: &Config, value: Value) -> Result<Vec<(String, Op)>> {
+impl Task {
+    /// A task that has not started: Clouddriver's "Initializing Orchestration Task...".
+    pub fn new() -> Self {
+        let line = HistoryLine { phase: "ORCHESTRATION".into(), status: "Initializing Orchestration Task...".into() };
+        Task {
+            id: None,
+            start_time_ms: None,
+            owner_id: None,
+            status: TaskStatus {
+                phase: line.phase.clone(),
+                status: line.status.clone(),
+                completed: false,
+                failed: false,
+                retryable: false,
+            },
+            history: vec![line],
+            result_objects: Vec::new(),
+            exception: None,
+        }
+    }
+
+    /// Appends a history line and makes it the current status.
+    pub fn push(&mut self, phase: &str, status: impl Into<String>) {
+        let line = HistoryLine { phase: phase.into(), status: status.into() };
+        self.status.phase = line.phase.clone();
+        self.status.status = line.status.clone();
+        self.history.push(line);
+    }
+
+    /// Ends the task as failed: the exception as Clouddriver reports it (a `type: EXCEPTION`
+    /// result object, which Orca's MonitorKatoTask reads) and in `exception`.
+    pub fn fail(&mut self, operation: &str, cause: &str, message: &str, exit_code: u8, report: Vec<String>) {
+        self.push("ORCHESTRATION", format!("Orchestration failed: {operation}"));
+        self.status.completed = true;
+        self.status.failed = true;
+        self.result_objects.push(json!({"type": "EXCEPTION", "operation": operation, "cause": cause, "message": message}));
+        self.exception = Some(json!({"operation": operation, "message": message, "exitCode": exit_code, "report": report}));
+    }
+}
+
+impl Default for Task {
+    fn default() -> Self {
+        Task::new()
+    }
+}
+
+/// A task's state, shared by the runner that updates it and whoever shows or stores it.
+#[derive(Clone, Default)]
+pub struct TaskState {
+    task: Arc<Mutex<Task>>,
+    changed: Arc<tokio::sync::Notify>,
+}
+
+impl TaskState {
+    pub fn new(task: Task) -> Self {
+        TaskState { task: Arc::new(Mutex::new(task)), changed: Arc::default() }
+    }
+
+    /// The task as it is now.
+    pub fn snapshot(&self) -> Task {
+        self.task.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Waits for the next change (a change made since the last call counts).
+    pub async fn changed(&self) {
+        self.changed.notified().await
+    }
+
+    fn update(&self, f: impl FnOnce(&mut Task)) {
+        f(&mut self.task.lock().unwrap_or_else(|e| e.into_inner()));
+        self.changed.notify_one();
+    }
+}
+
+/// A wait's progress as history lines: each new state and event once.
+struct HistoryProgress<'a> {
+    inner: &'a mut dyn Progress,
+    last: String,
+}
+
+impl Progress for HistoryProgress<'_> {
+    fn status(&mut self, line: &str) {
+        if line != self.last {
+            self.last = line.to_string();
+            journal::status(line);
+        }
+        self.inner.status(line);
+    }
+    fn event(&mut self, message: &str) {
+        journal::status(message);
+        self.inner.event(message);
+    }
+    fn done(&mut self) {
+        self.inner.done();
+    }
+}
+
+/// Parses and validates an operations list; every problem is reported at once.
+pub fn parse(config: &Config, value: Value) -> Result<Operations> {
     let Value::Array(items) = value else {
         return Err(Error::invalid(
             "operations",
@@ -84,7 +207,12 @@ fn parse(config: &Config, value: Value) -> Result<Vec<(String, Op)>> {
             }
         };
         let parsed = match kind {
-            None => create_server_group_from_json(body).map(|d| Op::Create(Box::new(d))),
+            // Everything a deploy checks before its first AWS call, so a bad one starts nothing.
+            None => create_server_group_from_json(body).and_then(|d| {
+                crate::strategy::Strategy::parse(d.strategy.as_deref().unwrap_or(""))?;
+                deploy::prepare(config, d.clone(), &DeployOptions::default())?;
+                Ok(Op::Create(Box::new(d)))
+            }),
             Some(kind) => server_group_operation_from_json(body, kind.operation())
                 .and_then(|op| operations::validate(kind, config, &op))
                 .map(|t| Op::Lifecycle(kind, Box::new(t))),
@@ -98,66 +226,89 @@ fn parse(config: &Config, value: Value) -> Result<Vec<(String, Op)>> {
             Err(e) => return Err(e),
         }
     }
-    if errors.is_empty() { Ok(ops) } else { Err(Error::Invalid(errors)) }
+    if ops.is_empty() && errors.is_empty() {
+        errors.push(crate::error::FieldError::new(
+            "operations",
+            "operations.invalid",
+            "the operations list is empty: give at least one operation",
+        ));
+    }
+    if errors.is_empty() { Ok(Operations(ops)) } else { Err(Error::Invalid(errors)) }
 }
 
-/// Runs an operations list; the task says how far it got.
-pub async fn run(config: &Config, value: Value, progress: &mut dyn Progress) -> Result<Task> {
-    let ops = parse(config, value)?;
-    let mut task = Task {
-        status: TaskStatus {
-            phase: "ORCHESTRATION".into(),
-            status: "Initializing Orchestration Task...".into(),
-            completed: false,
-            failed: false,
-            retryable: false,
-        },
-        history: vec![HistoryLine { phase: "ORCHESTRATION".into(), status: "Initializing Orchestration Task...".into() }],
-        result_objects: Vec::new(),
-        exception: None,
-    };
-    for (name, op) in ops {
-        let phase = match &op {
-            Op::Create(_) => "CREATE_ECS_SERVER_GROUP".to_string(),
-            Op::Lifecycle(kind, _) => kind.operation().to_string(),
+/// The JSON body of one operation (`POST /ecs/ops/{operation}`) as an operations list.
+pub fn single(operation: &str, description: Value) -> Value {
+    json!([{ operation: description }])
+}
+
+/// Runs an operations list; `state` says how far it got, as it goes. Returns the final task.
+pub async fn run(config: &Config, ops: Operations, state: &TaskState, progress: &mut dyn Progress) -> Task {
+    let recorder = state.clone();
+    let phase = Arc::new(Mutex::new(String::from("ORCHESTRATION")));
+    let current = phase.clone();
+    let journal = Journal::new(move |line| {
+        let phase = current.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        recorder.update(|t| t.push(&phase, line));
+    });
+    let mut progress = HistoryProgress { inner: progress, last: String::new() };
+    for (name, op) in ops.0 {
+        let op_phase = match &op {
+            Op::Create(_) => "CREATE_ECS_SERVER_GROUP",
+            Op::Lifecycle(kind, _) => kind.phase(),
         };
-        task.history.push(HistoryLine { phase: phase.clone(), status: format!("Processing op: {name}") });
-        let result = match op {
-            Op::Create(d) => {
-                deploy::deploy(config, *d, &DeployOptions::default(), progress).await.map(|o| serde_json::to_value(o).unwrap_or_default())
+        *phase.lock().unwrap_or_else(|e| e.into_inner()) = op_phase.to_string();
+        state.update(|t| t.push(op_phase, format!("Processing op: {name}")));
+        let work = async {
+            match op {
+                Op::Create(d) => deploy::deploy(config, *d, &DeployOptions::default(), &mut progress)
+                    .await
+                    .map(|o| serde_json::to_value(o).unwrap_or_default()),
+                Op::Lifecycle(kind, target) => {
+                    operations::run(kind, &target, None).await.map(|r| serde_json::to_value(r).unwrap_or_default())
+                }
             }
-            Op::Lifecycle(kind, target) => operations::run(kind, &target, None).await.map(|r| serde_json::to_value(r).unwrap_or_default()),
         };
-        match result {
-            Ok(v) => {
-                task.history.push(HistoryLine { phase, status: format!("Done: {name}") });
-                task.result_objects.push(v);
+        match journal::scope(journal.clone(), work).await {
+            Ok(mut v) => {
+                crate::output::redact(&mut v);
+                state.update(|t| {
+                    t.push(op_phase, format!("Done: {name}"));
+                    t.result_objects.push(v);
+                });
             }
             Err(e) => {
-                task.history.push(HistoryLine { phase, status: format!("Failed: {name}: {e}") });
-                task.status = TaskStatus {
-                    phase: "ORCHESTRATION".into(),
-                    status: format!("Orchestration failed: {name}"),
-                    completed: true,
-                    failed: true,
-                    retryable: false,
-                };
                 let report = match &e {
                     Error::Aws { report, .. } | Error::Failed { report, .. } => report.clone(),
                     _ => Vec::new(),
                 };
-                task.exception = Some(json!({"operation": name, "message": e.to_string(), "exitCode": e.exit_code(), "report": report}));
-                return Ok(task);
+                let cause = match &e {
+                    Error::Aws { error, .. } => error.code.clone().unwrap_or_else(|| "AwsError".into()),
+                    Error::Invalid(_) | Error::Config(_) => "InvalidRequestException".into(),
+                    _ => "OperationFailed".into(),
+                };
+                let message = describe(&e);
+                state.update(|t| {
+                    t.push(op_phase, format!("Failed: {name}: {message}"));
+                    t.fail(&name, &cause, &message, e.exit_code(), report);
+                });
+                return state.snapshot();
             }
         }
     }
-    task.status = TaskStatus {
-        phase: "ORCHESTRATION".into(),
-        status: "Orchestration completed.".into(),
-        completed: true,
-        failed: false,
-        retryable: false,
-    };
-    task.history.push(HistoryLine { phase: "ORCHESTRATION".into(), status: "Orchestration completed.".into() });
-    Ok(task)
+    state.update(|t| {
+        t.push("ORCHESTRATION", "Orchestration completed.");
+        t.status.completed = true;
+    });
+    state.snapshot()
+}
+
+/// An error as one line, with every field problem of an invalid input.
+fn describe(e: &Error) -> String {
+    match e {
+        Error::Invalid(errors) => {
+            let parts: Vec<String> = errors.iter().map(|f| format!("{}: {} ({})", f.field, f.message, f.code)).collect();
+            format!("invalid input: {}", parts.join("; "))
+        }
+        other => other.to_string(),
+    }
 }

@@ -8,5 +8,6 @@ mod harness;
 mod lifecycle;
 mod reliability;
 mod scaling;
+mod serve;
 mod tidy;
 mod wait;

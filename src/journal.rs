@@ -1,0 +1,63 @@
+//! Status lines of the operation in flight ("Creating Amazon ECS Task Definition...", "Disabling
+//! … server group for …"), the lines Clouddriver writes into a task's history. The engine calls
+//! [`status`]; the line goes to the log and, when the operation runs inside [`scope`] (the `ops`
+//! command and `serve`), to that task's history as well. Task-local, so the engine's functions
+//! need no extra parameter and concurrent tasks never see each other's lines.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tracing::info;
+
+tokio::task_local! {
+    static JOURNAL: Journal;
+}
+
+/// Where the status lines of one task go.
+#[derive(Clone)]
+pub struct Journal(Arc<dyn Fn(&str) + Send + Sync>);
+
+impl Journal {
+    pub fn new(f: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        Journal(Arc::new(f))
+    }
+}
+
+/// Records one status line of the operation in flight.
+pub fn status(line: impl AsRef<str>) {
+    let line = line.as_ref();
+    info!("{line}");
+    let _ = JOURNAL.try_with(|j| (j.0)(line));
+}
+
+/// Runs `f` with its status lines going to `journal`.
+pub async fn scope<F: Future>(journal: Journal, f: F) -> F::Output {
+    JOURNAL.scope(journal, f).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn lines_reach_only_their_own_scope() {
+        let a = Arc::new(Mutex::new(Vec::<String>::new()));
+        let b = Arc::new(Mutex::new(Vec::<String>::new()));
+        let (a2, b2) = (a.clone(), b.clone());
+        let ja = Journal::new(move |l| a2.lock().unwrap().push(l.to_string()));
+        let jb = Journal::new(move |l| b2.lock().unwrap().push(l.to_string()));
+        tokio::join!(
+            scope(ja, async {
+                status("one");
+                tokio::task::yield_now().await;
+                status("two");
+            }),
+            scope(jb, async { status("three") }),
+        );
+        status("outside");
+        assert_eq!(*a.lock().unwrap(), ["one", "two"]);
+        assert_eq!(*b.lock().unwrap(), ["three"]);
+    }
+}

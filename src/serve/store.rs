@@ -1,0 +1,250 @@
+//! Where `serve` keeps its tasks so that none is lost or run twice: an embedded SQLite file (one
+//! replica) or a shared PostgreSQL database (several replicas behind a load balancer). Each row
+//! holds the posted operations list, the task in Clouddriver's shape and, while it runs, the
+//! replica that owns it with a lease that replica keeps renewing. A task is claimed by exactly one
+//! replica (an atomic `queued → running` update); a running task whose lease ran out — its
+//! replica crashed or was killed — is marked failed, never run again, because AWS may already
+//! hold part of its work.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::OptionalExtension;
+
+use crate::ops::Task;
+
+/// A store that cannot be opened, read or written.
+#[derive(Debug, thiserror::Error)]
+#[error("task store: {0}")]
+pub struct StoreError(String);
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError(e.to_string())
+    }
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        StoreError(e.to_string())
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError(format!("a stored task is not valid JSON: {e}"))
+    }
+}
+
+type StoreResult<T> = std::result::Result<T, StoreError>;
+
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS ecs_deployer_tasks (
+    id TEXT PRIMARY KEY,
+    created_ms BIGINT NOT NULL,
+    state TEXT NOT NULL,
+    owner TEXT,
+    lease_until_ms BIGINT,
+    operations TEXT NOT NULL,
+    task TEXT NOT NULL
+)";
+
+/// A task taken by this replica to run.
+#[derive(Debug)]
+pub struct Claimed {
+    pub id: String,
+    pub operations: String,
+    pub task: Task,
+}
+
+/// The task store.
+#[derive(Clone)]
+pub enum Store {
+    Sqlite(Arc<Mutex<rusqlite::Connection>>),
+    Postgres(Arc<tokio_postgres::Client>),
+}
+
+/// The message a task gets when the replica running it went away.
+pub fn abandoned_message(owner: &str) -> String {
+    format!(
+        "ecs-deployer stopped while this task was running (replica {owner}); it was not run again because AWS may hold part \
+         of its work: check the server group with `ecs-deployer list` and post the operation again if needed"
+    )
+}
+
+impl Store {
+    /// Opens (creating if needed) the SQLite file. One process owns it, so a task still marked
+    /// running was cut short by a crash or a kill: each is marked failed here.
+    pub async fn open_sqlite(path: &Path) -> StoreResult<(Store, Vec<String>)> {
+        let path = path.to_path_buf();
+        let conn = tokio::task::spawn_blocking(move || -> StoreResult<rusqlite::Connection> {
+            let conn = rusqlite::Connection::open(&path).map_err(|e| StoreError(format!("{}: {e}", path.display())))?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            conn.execute(SCHEMA, [])?;
+            Ok(conn)
+        })
+        .await
+        .map_err(|e| StoreError(e.to_string()))??;
+        let store = Store::Sqlite(Arc::new(Mutex::new(conn)));
+        let failed = store.expire(i64::MAX).await?;
+        Ok((store, failed))
+    }
+
+    /// Connects to PostgreSQL (`postgres://user@host:port/db`) and creates the table if needed.
+    pub async fn open_postgres(url: &str) -> StoreResult<Store> {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::error!("PostgreSQL connection closed: {e}");
+            }
+        });
+        client.batch_execute(SCHEMA).await?;
+        client.batch_execute("CREATE INDEX IF NOT EXISTS ecs_deployer_tasks_state ON ecs_deployer_tasks (state, created_ms)").await?;
+        Ok(Store::Postgres(Arc::new(client)))
+    }
+
+    async fn sqlite<T: Send + 'static>(
+        conn: &Arc<Mutex<rusqlite::Connection>>,
+        f: impl FnOnce(&mut rusqlite::Connection) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let conn = conn.clone();
+        tokio::task::spawn_blocking(move || f(&mut conn.lock().unwrap_or_else(|e| e.into_inner())))
+            .await
+            .map_err(|e| StoreError(e.to_string()))?
+    }
+
+    /// Adds a queued task.
+    pub async fn insert(&self, id: &str, created_ms: i64, operations: &str, task: &Task) -> StoreResult<()> {
+        let task = serde_json::to_string(task)?;
+        let sql = "INSERT INTO ecs_deployer_tasks (id, created_ms, state, operations, task) VALUES ($1, $2, 'queued', $3, $4)";
+        match self {
+            Store::Sqlite(c) => {
+                let (id, operations) = (id.to_string(), operations.to_string());
+                Store::sqlite(c, move |c| Ok(c.execute(sql, rusqlite::params![id, created_ms, operations, task]).map(|_| ())?)).await
+            }
+            Store::Postgres(c) => Ok(c.execute(sql, &[&id, &created_ms, &operations, &task]).await.map(|_| ())?),
+        }
+    }
+
+    /// Takes the oldest queued task for `owner`, with a lease until `lease_until_ms`. Exactly
+    /// one caller gets each task, whatever the number of replicas.
+    pub async fn claim(&self, owner: &str, lease_until_ms: i64) -> StoreResult<Option<Claimed>> {
+        let row = match self {
+            Store::Sqlite(c) => {
+                let owner = owner.to_string();
+                Store::sqlite(c, move |c| {
+                    let sql = "UPDATE ecs_deployer_tasks SET state = 'running', owner = ?1, lease_until_ms = ?2
+                               WHERE id = (SELECT id FROM ecs_deployer_tasks WHERE state = 'queued' ORDER BY created_ms, id LIMIT 1)
+                                 AND state = 'queued'
+                               RETURNING id, operations, task";
+                    Ok(c.query_row(sql, rusqlite::params![owner, lease_until_ms], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?)))
+                        .optional()?)
+                })
+                .await?
+            }
+            Store::Postgres(c) => {
+                let sql = "UPDATE ecs_deployer_tasks SET state = 'running', owner = $1, lease_until_ms = $2
+                           WHERE id = (SELECT id FROM ecs_deployer_tasks WHERE state = 'queued'
+                                       ORDER BY created_ms, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+                           RETURNING id, operations, task";
+                c.query_opt(sql, &[&owner, &lease_until_ms]).await?.map(|r| (r.get(0), r.get(1), r.get::<_, String>(2)))
+            }
+        };
+        match row {
+            Some((id, operations, task)) => Ok(Some(Claimed { id, operations, task: serde_json::from_str(&task)? })),
+            None => Ok(None),
+        }
+    }
+
+    /// Saves a running task's progress and renews its lease; with `done` the task ends. False
+    /// when `owner` no longer holds the task (its lease ran out and it was marked failed).
+    pub async fn save(&self, id: &str, owner: &str, task: &Task, lease_until_ms: i64, done: bool) -> StoreResult<bool> {
+        let task = serde_json::to_string(task)?;
+        let state = if done { "done" } else { "running" };
+        let sql = "UPDATE ecs_deployer_tasks SET task = $1, lease_until_ms = $2, state = $3
+                   WHERE id = $4 AND owner = $5 AND state = 'running'";
+        let n = match self {
+            Store::Sqlite(c) => {
+                let (id, owner) = (id.to_string(), owner.to_string());
+                Store::sqlite(c, move |c| Ok(c.execute(sql, rusqlite::params![task, lease_until_ms, state, id, owner])? as u64)).await?
+            }
+            Store::Postgres(c) => c.execute(sql, &[&task, &lease_until_ms, &state, &id, &owner]).await?,
+        };
+        Ok(n == 1)
+    }
+
+    /// One task.
+    pub async fn get(&self, id: &str) -> StoreResult<Option<Task>> {
+        let sql = "SELECT task FROM ecs_deployer_tasks WHERE id = $1";
+        let text: Option<String> = match self {
+            Store::Sqlite(c) => {
+                let id = id.to_string();
+                Store::sqlite(c, move |c| Ok(c.query_row(sql, [id], |r| r.get(0)).optional()?)).await?
+            }
+            Store::Postgres(c) => c.query_opt(sql, &[&id]).await?.map(|r| r.get(0)),
+        };
+        Ok(match text {
+            Some(t) => Some(serde_json::from_str(&t)?),
+            None => None,
+        })
+    }
+
+    /// The newest `limit` tasks, newest first.
+    pub async fn list(&self, limit: i64) -> StoreResult<Vec<Task>> {
+        let sql = "SELECT task FROM ecs_deployer_tasks ORDER BY created_ms DESC, id DESC LIMIT $1";
+        let texts: Vec<String> = match self {
+            Store::Sqlite(c) => {
+                Store::sqlite(c, move |c| {
+                    let mut stmt = c.prepare(sql)?;
+                    let rows = stmt.query_map([limit], |r| r.get(0))?;
+                    Ok(rows.collect::<Result<Vec<String>, _>>()?)
+                })
+                .await?
+            }
+            Store::Postgres(c) => c.query(sql, &[&limit]).await?.into_iter().map(|r| r.get(0)).collect(),
+        };
+        texts.iter().map(|t| Ok(serde_json::from_str(t)?)).collect()
+    }
+
+    /// Marks every running task whose lease ended before `now_ms` as failed; returns their ids.
+    /// The update is conditional on the lease, so a replica that renewed meanwhile keeps its task.
+    pub async fn expire(&self, now_ms: i64) -> StoreResult<Vec<String>> {
+        let select = "SELECT id, owner, task, lease_until_ms FROM ecs_deployer_tasks WHERE state = 'running' AND lease_until_ms < $1";
+        let rows: Vec<(String, Option<String>, String, i64)> = match self {
+            Store::Sqlite(c) => {
+                Store::sqlite(c, move |c| {
+                    let mut stmt = c.prepare(select)?;
+                    let rows = stmt.query_map([now_ms], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+                    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+                })
+                .await?
+            }
+            Store::Postgres(c) => {
+                c.query(select, &[&now_ms]).await?.into_iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect()
+            }
+        };
+        let mut failed = Vec::new();
+        for (id, owner, text, lease) in rows {
+            let mut task: Task = serde_json::from_str(&text)?;
+            let owner = owner.unwrap_or_default();
+            let message = abandoned_message(&owner);
+            task.push(&task.status.phase.clone(), format!("Failed: {message}"));
+            task.fail("task", "TaskAbandoned", &message, 1, Vec::new());
+            let text = serde_json::to_string(&task)?;
+            let update =
+                "UPDATE ecs_deployer_tasks SET state = 'done', task = $1 WHERE id = $2 AND state = 'running' AND lease_until_ms = $3";
+            let n = match self {
+                Store::Sqlite(c) => {
+                    let id = id.clone();
+                    Store::sqlite(c, move |c| Ok(c.execute(update, rusqlite::params![text, id, lease])? as u64)).await?
+                }
+                Store::Postgres(c) => c.execute(update, &[&text, &id, &lease]).await?,
+            };
+            if n == 1 {
+                failed.push(id);
+            }
+        }
+        Ok(failed)
+    }
+}
