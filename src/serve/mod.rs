@@ -161,22 +161,20 @@ async fn authenticate(State(app): State<Arc<App>>, headers: HeaderMap, request: 
 async fn post_ops(State(app): State<Arc<App>>, body: Bytes) -> Response {
     match parse_body(&body) {
         Ok(value) => submit(&app, value).await,
-        Err(r) => r,
+        Err(error) => problem(StatusCode::BAD_REQUEST, "the request body is not valid JSON", vec![error]),
     }
 }
 
 async fn post_op(State(app): State<Arc<App>>, Path(operation): Path<String>, body: Bytes) -> Response {
     match parse_body(&body) {
         Ok(value) => submit(&app, ops::single(&operation, value)).await,
-        Err(r) => r,
+        Err(error) => problem(StatusCode::BAD_REQUEST, "the request body is not valid JSON", vec![error]),
     }
 }
 
-fn parse_body(body: &[u8]) -> std::result::Result<Value, Response> {
+fn parse_body(body: &[u8]) -> std::result::Result<Value, FieldError> {
     serde_json::from_slice(body).map_err(|e| {
-        let error =
-            FieldError::new("body", "operations.invalid", format!("the body is not JSON (line {}, column {}): {e}", e.line(), e.column()));
-        problem(StatusCode::BAD_REQUEST, "the request body is not valid JSON", vec![error])
+        FieldError::new("body", "operations.invalid", format!("the body is not JSON (line {}, column {}): {e}", e.line(), e.column()))
     })
 }
 
