@@ -260,9 +260,35 @@ pub async fn resize(
 /// Destroy (Decisions #10): the alarms that drive the server group's own policies, its
 /// scheduled actions, policies and scalable target; then desired 0, delete the service and
 /// deregister its task definition.
+///
+/// Destroying cannot be undone, so a failure half-way reports what was removed and what is left:
+/// until the service is deleted, running destroy again finishes the job; after it, only the task
+/// definition can be left, and the report gives the command that deregisters it.
 pub async fn destroy(session: &Session, ecs_cluster: &str, service: &ServiceState) -> Result<OperationResult> {
     let name = &service.service_name;
     let mut r = OperationResult::new("destroyServerGroup", session, ecs_cluster, name);
+    match destroy_steps(session, ecs_cluster, service, &mut r).await {
+        Ok(()) => Ok(r),
+        Err(e) => {
+            let deleted = r.steps.iter().any(|s| s.starts_with("Deleted service"));
+            let mut report: Vec<String> = r.steps.iter().map(|s| format!("done before the failure: {s}")).collect();
+            report.push(if r.steps.is_empty() {
+                format!("nothing was removed: server group {name} is as it was")
+            } else if deleted {
+                format!(
+                    "the service is deleted; its task definition is still registered: aws ecs deregister-task-definition --task-definition {}",
+                    service.task_definition
+                )
+            } else {
+                format!("server group {name} is partly destroyed and still exists: run destroy again to remove the rest")
+            });
+            Err(e.with_report(report))
+        }
+    }
+}
+
+async fn destroy_steps(session: &Session, ecs_cluster: &str, service: &ServiceState, r: &mut OperationResult) -> Result<()> {
+    let name = &service.service_name;
     let id = resource_id(ecs_cluster, name);
     if let Some(target) = session.describe_scalable_target(&id).await? {
         let (policies, scheduled) = tokio::try_join!(
@@ -292,10 +318,12 @@ pub async fn destroy(session: &Session, ecs_cluster: &str, service: &ServiceStat
         }
         let scheduled_names: Vec<String> =
             scheduled.iter().filter_map(|s| s.get("ScheduledActionName").and_then(|v| v.as_str()).map(str::to_string)).collect();
-        try_join_all(scheduled_names.iter().map(|n| session.delete_scheduled_action(&target.resource_id, n))).await?;
+        try_join_all(scheduled_names.iter().map(|n| async { gone_is_done(session.delete_scheduled_action(&target.resource_id, n).await) }))
+            .await?;
         let policy_names: Vec<String> =
             policies.iter().filter_map(|p| p.get("PolicyName").and_then(|v| v.as_str()).map(str::to_string)).collect();
-        try_join_all(policy_names.iter().map(|n| session.delete_scaling_policy(&target.resource_id, n))).await?;
+        try_join_all(policy_names.iter().map(|n| async { gone_is_done(session.delete_scaling_policy(&target.resource_id, n).await) }))
+            .await?;
         if !policy_names.is_empty() || !scheduled_names.is_empty() {
             r.step(format!(
                 "Deleted scaling policies [{}] and scheduled actions [{}].",
@@ -303,20 +331,29 @@ pub async fn destroy(session: &Session, ecs_cluster: &str, service: &ServiceStat
                 scheduled_names.join(", ")
             ));
         }
-        session.deregister_scalable_target(&target.resource_id).await?;
+        gone_is_done(session.deregister_scalable_target(&target.resource_id).await)?;
         r.step(format!("Deregistered scalable target {}.", target.resource_id));
     }
     if service.desired_count > 0 {
         session.update_desired_count(ecs_cluster, name, 0).await?;
         r.step(format!("Scaled {name} to 0."));
     }
-    session.delete_service(ecs_cluster, name).await?;
+    gone_is_done(session.delete_service(ecs_cluster, name).await)?;
     r.step(format!("Deleted service {name}."));
     if !service.task_definition.is_empty() {
         session.deregister_task_definition(&service.task_definition).await?;
         r.step(format!("Deregistered task definition {}.", service.task_definition));
     }
-    Ok(r)
+    Ok(())
+}
+
+/// A delete whose object is already gone — the SDK's retry after a lost response, a second
+/// destroy after a failure — has done its job.
+fn gone_is_done(result: std::result::Result<(), AwsError>) -> std::result::Result<(), AwsError> {
+    match result {
+        Err(e) if ["ObjectNotFoundException", "ServiceNotFoundException", "ServiceNotActiveException"].iter().any(|c| e.is(c)) => Ok(()),
+        other => other,
+    }
 }
 
 /// Destroys server group `name` of `ecs_cluster`, reading its service first.

@@ -523,3 +523,83 @@ async fn faults_in_lifecycle_commands_leave_the_server_group_as_it_was() {
     eprintln!("lifecycle fault injection: {survived} injections survived");
     assert!(survived >= 15, "{survived}");
 }
+
+/// Nothing of server group `name` is left: no live service, no scalable target, no alarm of its.
+async fn destroyed(aws: &Aws, name: &str) -> bool {
+    let service_gone = aws.service(name).await.is_none_or(|s| s.status.as_deref() == Some("INACTIVE"));
+    let alarms = aws.cloudwatch.describe_alarms().alarm_name_prefix(name).send().await.unwrap().metric_alarms.unwrap_or_default();
+    service_gone && aws.scalable_target(name).await.is_none() && alarms.is_empty()
+}
+
+/// Destroy cannot be undone; what must hold is that a failure at any call says what was removed
+/// and what is left, and that running destroy again finishes the job (deletes of objects already
+/// gone count as done, so a retry after a lost response does not fail).
+#[tokio::test]
+async fn faults_in_destroy_are_reported_and_a_second_destroy_finishes() {
+    let env = TestEnv::dedicated("destroy_faults");
+    let aws = env.aws().await;
+    let fresh = |k: usize| format!("dfault{k}");
+    let setup = |k: usize| {
+        let (env, aws) = (&env, &aws);
+        async move {
+            let app = fresh(k);
+            assert_eq!(env.deploy(&description(&app, None), &[]).code, 0);
+            let name = format!("{app}-prod-v000");
+            add_scaling(aws, &name, &env.account_id, "us-west-2").await;
+            name
+        }
+    };
+    let destroy = |name: &str| env.run(&["destroy", "--account", "ecs-main", "--region", "us-west-2", "--server-group", name], None);
+
+    // Learn the calls destroy makes.
+    let name = setup(0).await;
+    env.http("DELETE", "/_harness/requests", "");
+    let clean = destroy(&name);
+    assert_eq!(clean.code, 0, "{clean:?}");
+    assert!(destroyed(&aws, &name).await);
+    let log: Vec<Value> = serde_json::from_str(&env.http("GET", "/_harness/requests", "")).unwrap();
+    let ops: BTreeSet<String> = log.iter().map(|r| r["operation"].as_str().unwrap().to_string()).collect();
+
+    let mut k = 0;
+    let mut survived = 0;
+    for op in &ops {
+        for (fault, times) in [("lost", 1), ("5xx", 99)] {
+            k += 1;
+            let name = setup(k).await;
+            env.http(
+                "POST",
+                "/_harness",
+                &json!({"clearRules": true, "rules": [{"operation": op, "action": fault, "times": times}]}).to_string(),
+            );
+            let run = destroy(&name);
+            env.http("POST", "/_harness", &json!({"clearRules": true}).to_string());
+            match run.code {
+                0 => assert!(destroyed(&aws, &name).await, "{op}/{fault}: exit 0 but something is left"),
+                1 => {
+                    if run.json["report"] == json!([]) {
+                        // Failed before destroy began (assuming the role, finding the service): untouched.
+                        assert!(aws.scalable_target(&name).await.is_some(), "{op}/{fault}: untouched: {run:?}");
+                        assert_eq!(aws.service(&name).await.unwrap().status.as_deref(), Some("ACTIVE"));
+                    } else {
+                        assert!(
+                            run.stdout.contains("done before the failure") || run.stdout.contains("nothing was removed"),
+                            "{op}/{fault}: the report says what was removed: {run:?}"
+                        );
+                    }
+                    if run.stdout.contains("deregister-task-definition") {
+                        // Only the task definition is left, and the report names it.
+                        assert!(aws.service(&name).await.is_none_or(|s| s.status.as_deref() == Some("INACTIVE")));
+                    } else {
+                        let again = destroy(&name);
+                        assert_eq!(again.code, 0, "{op}/{fault}: a second destroy finishes: {again:?}");
+                        assert!(destroyed(&aws, &name).await, "{op}/{fault}");
+                    }
+                }
+                other => panic!("{op}/{fault}: exit {other}: {run:?}"),
+            }
+            survived += 1;
+        }
+    }
+    eprintln!("destroy fault injection: {survived} injections over {} operations", ops.len());
+    assert!(survived >= 16, "{survived}");
+}

@@ -215,6 +215,31 @@ async fn single_operation_endpoints_run_create_and_disable() {
         "{lines:?}"
     );
     assert_eq!(env.aws().await.service("single-prod-v000").await.unwrap().desired_count, 0);
+
+    // Resize, enable and destroy in one list, in the shapes Orca's stages send.
+    let base = json!({"serverGroupName": "single-prod-v000", "asgName": "single-prod-v000", "region": "us-west-2",
+        "credentials": "ecs-main", "cloudProvider": "ecs", "moniker": {"app": "single", "stack": "prod", "sequence": 0},
+        "interestingHealthProviderNames": ["ecs"], "targetLocation": {"type": "REGION", "value": "us-west-2"}});
+    let with = |extra: Value| {
+        let mut op = base.clone();
+        op.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        op
+    };
+    let id = server.submit(&json!([
+        {"resizeServerGroup": with(json!({"capacity": {"min": 1, "max": 4, "desired": 3}, "action": "scale_exact", "reason": "more"}))},
+        {"enableServerGroup": with(json!({"type": "enableServerGroup"}))},
+        {"destroyServerGroup": with(json!({"type": "destroyServerGroup"}))}
+    ]));
+    let (task, _) = server.wait(&id);
+    assert_eq!(task["status"]["failed"], false, "{task}");
+    let operations: Vec<&str> = task["resultObjects"].as_array().unwrap().iter().map(|r| r["operation"].as_str().unwrap()).collect();
+    assert_eq!(operations, ["resizeServerGroup", "enableServerGroup", "destroyServerGroup"]);
+    let phases: Vec<String> = history(&task).into_iter().map(|(p, _)| p).collect();
+    for phase in ["RESIZE_ECS_SERVER_GROUP", "ENABLE_ECS_SERVER_GROUP", "DESTROY_ECS_SERVER_GROUP"] {
+        assert!(phases.iter().any(|p| p == phase), "{phase} in {phases:?}");
+    }
+    let service = env.aws().await.service("single-prod-v000").await;
+    assert!(service.is_none_or(|s| s.status.as_deref() == Some("INACTIVE")));
 }
 
 #[tokio::test]
