@@ -472,3 +472,30 @@ async fn on_postgres_a_crashed_replicas_task_is_failed_by_another_after_its_leas
     let aws = env.aws().await;
     assert!(!aws.service_names().await.iter().any(|n| n == "leased-prod-v001"));
 }
+
+#[tokio::test]
+async fn sigterm_lets_the_running_task_stop_cleanly_and_saves_it() {
+    let env = TestEnv::dedicated("serve_sigterm");
+    let mut server = Server::start(&env, &["--store-file", "tasks.db"]);
+    env.http("POST", "/_harness", &json!({"delayMs": 300}).to_string());
+    let id = server.submit(&json!([{"createServerGroup": orca_create("termed")}]));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !server.task(&id).to_string().contains("Creating Amazon ECS Task Definition...") {
+        assert!(Instant::now() < deadline, "the deploy did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = std::process::Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = server.child.wait().unwrap();
+    env.http("POST", "/_harness", &json!({"delayMs": 0}).to_string());
+    assert_eq!(exit.code(), Some(0), "{}", server.log.lock().unwrap());
+
+    // The task was saved as failed by the replica itself, with what it undid.
+    let server = Server::start(&env, &["--store-file", "tasks.db"]);
+    let task = server.task(&id);
+    assert_eq!(task["status"]["failed"], true, "{task}");
+    let text = task.to_string();
+    assert!(text.contains("Interrupted") && !text.contains("stopped while this task was running"), "{task}");
+    let service = env.aws().await.service("termed-prod-v000").await;
+    assert!(service.is_none_or(|s| s.status.as_deref() == Some("INACTIVE")), "the new server group was removed again");
+}
