@@ -92,6 +92,15 @@ impl Server {
         }
     }
 
+    /// Waits until the task is registering its task definition (so it is running for sure).
+    fn wait_until_running(&self, id: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !self.task(id).to_string().contains("Creating Amazon ECS Task Definition...") {
+            assert!(Instant::now() < deadline, "task {id} did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn kill(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -353,11 +362,7 @@ async fn a_restart_keeps_finished_tasks_runs_queued_ones_and_fails_the_interrupt
     env.http("POST", "/_harness", &json!({"delayMs": 400}).to_string());
     let cut = server.submit(&json!([{"createServerGroup": orca_create("cut")}]));
     let queued = server.submit(&json!([{"createServerGroup": orca_create("queued")}]));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !server.task(&cut).to_string().contains("Creating Amazon ECS Task Definition...") {
-        assert!(Instant::now() < deadline, "the deploy did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    server.wait_until_running(&cut);
     assert_eq!(server.task(&queued)["status"]["status"], "Initializing Orchestration Task...");
     server.kill();
     env.http("POST", "/_harness", &json!({"delayMs": 0}).to_string());
@@ -457,11 +462,7 @@ async fn on_postgres_a_crashed_replicas_task_is_failed_by_another_after_its_leas
     let a = Server::start(&env, &["--postgres-url", &url, "--lease", "2s"]);
     env.http("POST", "/_harness", &json!({"delayMs": 400}).to_string());
     let id = a.submit(&json!([{"createServerGroup": orca_create("leased")}]));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !a.task(&id).to_string().contains("Creating Amazon ECS Task Definition...") {
-        assert!(Instant::now() < deadline, "the deploy did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    a.wait_until_running(&id);
     a.kill();
     env.http("POST", "/_harness", &json!({"delayMs": 0}).to_string());
     let b = Server::start(&env, &["--postgres-url", &url, "--lease", "2s"]);
@@ -479,11 +480,7 @@ async fn sigterm_lets_the_running_task_stop_cleanly_and_saves_it() {
     let mut server = Server::start(&env, &["--store-file", "tasks.db"]);
     env.http("POST", "/_harness", &json!({"delayMs": 300}).to_string());
     let id = server.submit(&json!([{"createServerGroup": orca_create("termed")}]));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !server.task(&id).to_string().contains("Creating Amazon ECS Task Definition...") {
-        assert!(Instant::now() < deadline, "the deploy did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    server.wait_until_running(&id);
     let status = std::process::Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let exit = server.child.wait().unwrap();
