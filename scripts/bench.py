@@ -93,6 +93,11 @@ class Account:
         rss_kb = int(out.stderr.strip().splitlines()[-1])
         requests = harness("GET", "/_harness/requests") if measured else []
         chain, busy = critical_chain(requests)
+        if os.environ.get("BENCH_DETAIL") and requests:
+            # Every request of the run: when it started (from the first one), how long it took.
+            t0 = min(r["start"] for r in requests)
+            for r in sorted(requests, key=lambda r: r["start"]):
+                print(f"    {(r['start'] - t0) * 1000:7.1f} ms  {(r['end'] - r['start']) * 1000:6.1f} ms  {r['operation']}", file=sys.stderr)
         return {"wall": wall, "requests": len(requests), "chain": chain, "busy": busy, "rss_mb": rss_kb / 1024, "result": json.loads(out.stdout)}
 
 

@@ -7,7 +7,6 @@
 use std::time::Duration;
 
 use base64::Engine;
-use futures::future::try_join_all;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -711,15 +710,16 @@ async fn copy_scaling(
     copy: &ScalingCopyPlan,
     created: &mut Created,
 ) -> std::result::Result<ScalingCopyResult, AwsError> {
-    let policies = try_join_all(copy.scaling_policies.iter().map(|p| session.put_scaling_policy(&p.request)));
-    let scheduled = try_join_all(copy.scheduled_actions.iter().map(|a| session.put_scheduled_action(&a.request)));
-    let (policy_arns, _) = tokio::try_join!(policies, scheduled)?;
+    let policies = all_settled(copy.scaling_policies.iter().map(|p| session.put_scaling_policy(&p.request)));
+    let scheduled = all_settled(copy.scheduled_actions.iter().map(|a| session.put_scheduled_action(&a.request)));
+    let (policy_arns, scheduled) = tokio::join!(policies, scheduled);
+    let (policy_arns, _) = (policy_arns?, scheduled?);
     if crate::interrupt::requested() {
         return Err(crate::interrupt::error());
     }
     let by_name: Vec<(String, String)> = copy.scaling_policies.iter().map(|p| p.to.clone()).zip(policy_arns.iter().cloned()).collect();
     created.alarms = copy.alarms.iter().map(|a| a.to.clone()).collect();
-    try_join_all(copy.alarms.iter().map(|a| {
+    all_settled(copy.alarms.iter().map(|a| {
         let alarm = scaling::fill_policy_arns(&a.request, &by_name);
         async move { session.put_metric_alarm(&alarm).await }
     }))
@@ -733,6 +733,14 @@ async fn copy_scaling(
         item.arn = Some(format!("arn:{partition}:cloudwatch:{}:{}:alarm:{}", plan.region, session.account_id, item.to));
     }
     Ok(result)
+}
+
+/// Runs the writes concurrently and waits for every one before reporting the first error: a
+/// request dropped in flight could still land after the cleanup and leave an orphan behind.
+async fn all_settled<T>(
+    writes: impl IntoIterator<Item = impl Future<Output = std::result::Result<T, AwsError>>>,
+) -> std::result::Result<Vec<T>, AwsError> {
+    futures::future::join_all(writes).await.into_iter().collect()
 }
 
 /// Reports a failed apply: what was created, and what was removed again.
