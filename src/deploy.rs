@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use base64::Engine;
+use futures::FutureExt;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -345,16 +346,13 @@ async fn observe_source(
 }
 
 /// Reads the source's policies and scheduled actions, then the alarms that drive its step
-/// policies. Runs while the new server group is being created: nothing of it is needed before
-/// the scalable target exists.
-async fn observe_source_scaling(
-    session: &Session,
-    src: &SourceRef,
-    target: &ScalableTarget,
-) -> std::result::Result<SourceScaling, AwsError> {
-    // Policies are read from the resource id AAS returned (Clouddriver does the same).
+/// policies. Starts with the other reads and goes on while the new server group is created:
+/// nothing of it is needed before the scalable target exists. Its result is used only when the
+/// source has a scalable target.
+async fn observe_source_scaling(session: &Session, src: &SourceRef) -> std::result::Result<SourceScaling, AwsError> {
+    let resource_id = format!("service/{}/{}", src.ecs_cluster_name, src.server_group_name);
     let (policies, scheduled_actions) =
-        tokio::try_join!(session.describe_scaling_policies(&target.resource_id), session.describe_scheduled_actions(&target.resource_id))?;
+        tokio::try_join!(session.describe_scaling_policies(&resource_id), session.describe_scheduled_actions(&resource_id))?;
     let (alarm_names, action_prefixes) = scaling::alarm_lookups(&policies);
     let alarms = if alarm_names.is_empty() && action_prefixes.is_empty() {
         Vec::new()
@@ -362,7 +360,7 @@ async fn observe_source_scaling(
         session.describe_alarms(&alarm_names, &action_prefixes).await?
     };
     Ok(SourceScaling {
-        resource_id: target.resource_id.clone(),
+        resource_id,
         service_name: src.server_group_name.clone(),
         region: src.region.clone(),
         account_id: src.account_id.clone(),
@@ -564,16 +562,36 @@ pub async fn deploy(
     // Each lost race re-reads the cluster and takes the next free name; with N concurrent
     // deploys of one cluster, the last one loses at most N - 1 races.
     const MAX_NAME_RACES: usize = 12;
+    // The source's scaling is read from the start, alongside everything else (it is the longest
+    // chain of reads), and is awaited only by the scaling copy.
+    let source_scaling = async {
+        match (source_session, &req.source) {
+            (Some(s), Some(src)) if req.copies_scaling() => observe_source_scaling(s, src).await.map(Some),
+            _ => Ok(None),
+        }
+    }
+    .shared();
     for attempt in 1..=MAX_NAME_RACES {
-        let observed = observe(&session, source_session, &req).await?;
+        let observed = {
+            let observing = observe(&session, source_session, &req);
+            tokio::pin!(observing);
+            let mut reading = source_scaling.clone();
+            let mut read = false;
+            loop {
+                tokio::select! {
+                    observed = &mut observing => break observed?,
+                    _ = &mut reading, if !read => read = true,
+                }
+            }
+        };
         let mut plan = plan::plan(&req, &observed).map_err(Error::Invalid)?;
         for w in &plan.warnings {
             warn!("{w}");
         }
         let scaling_source = async {
-            match (source_session, &req.source, observed.source_target.as_ref()) {
-                (Some(s), Some(src), Some(target)) if req.copies_scaling() => observe_source_scaling(s, src, target).await.map(Some),
-                _ => Ok(None),
+            match observed.source_target {
+                Some(_) => source_scaling.clone().await,
+                None => Ok(None),
             }
         };
         if options.plan_only {
