@@ -146,6 +146,16 @@ def baseline(acct, app, source):
     return {"wall": wall, "requests": len(requests), "chain": chain, "busy": busy, "rss_mb": float("nan")}
 
 
+def redeploy_with_scaling(acct, app):
+    """Deploys APP-web-v000 (not measured), gives it scaling, then measures the redeploy that
+    copies it and the same redeploy done by the sequential baseline."""
+    acct.run(["deploy"], description(app), measured=False)
+    source = f"{app}-web-v000"
+    add_scaling(acct, source)
+    measured = acct.run(["deploy"], description(app, source=source))
+    return measured, baseline(acct, f"{app}-web", source)
+
+
 def row(name, m):
     ratio = m["wall"] / (m["chain"] * DELAY_MS / 1000) if m["chain"] else float("nan")
     # The emulator's own service time on the chain (above the added delay), and what is left of
@@ -176,20 +186,11 @@ def main():
     a = Account(1)
     row("first deploy (Fargate, awsvpc, target group, tags)", a.run(["deploy"], description("first")))
 
-    b = Account(2)
-    b.run(["deploy"], description("scaled"), measured=False)
-    add_scaling(b, "scaled-web-v000")
-    redeploy = b.run(["deploy"], description("scaled", source="scaled-web-v000"))
+    redeploy, base = redeploy_with_scaling(Account(2), "scaled")
     row("redeploy, copying 4 policies, 3 alarms, 2 scheduled actions", redeploy)
-    base = baseline(b, "scaled-web", "scaled-web-v000")
     row("  same redeploy, sequential baseline (boto3, Clouddriver's order)", base)
-
-    c = Account(3, other_services=2000)
-    c.run(["deploy"], description("big"), measured=False)
-    add_scaling(c, "big-web-v000")
-    big = c.run(["deploy"], description("big", source="big-web-v000"))
+    big, big_base = redeploy_with_scaling(Account(3, other_services=2000), "big")
     row("same redeploy in an ECS cluster with 2,000 other services", big)
-    big_base = baseline(c, "big-web", "big-web-v000")
     row("  same, sequential baseline", big_base)
 
     d = Account(4)

@@ -10,7 +10,7 @@ use crate::config::{Account, Config, IamRoleMode};
 use crate::deploy::{self, DeployOptions};
 use crate::description::CreateServerGroup;
 use crate::error::{Error, Result};
-use crate::lifecycle::Progress;
+use crate::lifecycle::Quiet;
 use crate::taskdef;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -42,13 +42,6 @@ fn trust_policy(service: &str) -> String {
 /// The role name of a role ARN (`arn:aws:iam::1:role/path/Name` → `Name`).
 fn role_name(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
-}
-
-struct Quiet;
-impl Progress for Quiet {
-    fn status(&mut self, _: &str) {}
-    fn event(&mut self, _: &str) {}
-    fn done(&mut self) {}
 }
 
 /// Checks that `role_arn` exists and trusts every service in `services`.

@@ -137,30 +137,7 @@ async fn run_command(cli: &Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Serve(args) => {
-            let token = serve::token(args.listen, args.token_file.as_deref(), args.token_env)?;
-            let (store, poll) = match &args.postgres_url {
-                Some(url) => (serve::store::Store::open_postgres(url).await.map_err(|e| Error::Config(e.to_string()))?, 200),
-                None => {
-                    let (store, failed) =
-                        serve::store::Store::open_sqlite(&args.store_file).await.map_err(|e| Error::Config(e.to_string()))?;
-                    for id in failed {
-                        tracing::warn!("task {id} was running when ecs-deployer stopped; marked failed");
-                    }
-                    (store, 1000)
-                }
-            };
-            let options = serve::ServeOptions {
-                listen: args.listen,
-                store,
-                token,
-                max_body_bytes: args.max_body_bytes,
-                max_running: args.max_running as usize,
-                lease: args.lease,
-                poll: std::time::Duration::from_millis(poll),
-            };
-            serve::serve(config, options).await
-        }
+        Command::Serve(args) => serve::serve(config, serve::ServeOptions::from_args(args).await?).await,
         Command::Accounts(command) => accounts_command(cli, &config, command).await,
         Command::Provider(args) => edit_config(cli, |e, _| {
             e.set_enabled(&args.provider, args.action == "enable");

@@ -386,6 +386,15 @@ pub trait Progress {
     fn done(&mut self);
 }
 
+/// Progress shown nowhere: a plan run by `doctor`, a task of `serve` (whose history gets the lines).
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn status(&mut self, _: &str) {}
+    fn event(&mut self, _: &str) {}
+    fn done(&mut self) {}
+}
+
 /// Polls until the server group is healthy (see [`health::assess`]), it has failed, or `timeout` passed.
 pub async fn wait_healthy(
     session: &Session,

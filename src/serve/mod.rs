@@ -26,7 +26,7 @@ use tracing::{error, info, warn};
 
 use crate::config::Config;
 use crate::error::{Error, FieldError, Result};
-use crate::lifecycle::Progress;
+use crate::lifecycle::Quiet;
 use crate::ops::{self, Task, TaskState};
 use store::{Claimed, Store};
 
@@ -41,6 +41,34 @@ pub struct ServeOptions {
     pub lease: Duration,
     /// How often a replica looks for tasks posted to another replica and for abandoned ones.
     pub poll: Duration,
+}
+
+impl ServeOptions {
+    /// The options of `serve`: checks the token against the listen address and opens the store
+    /// (SQLite marks the tasks a crash cut short as failed; PostgreSQL is polled for the tasks
+    /// posted to other replicas).
+    pub async fn from_args(args: &crate::cli::ServeArgs) -> Result<ServeOptions> {
+        let token = token(args.listen, args.token_file.as_deref(), args.token_env)?;
+        let (store, poll_ms) = match &args.postgres_url {
+            Some(url) => (Store::open_postgres(url).await.map_err(|e| Error::Config(e.to_string()))?, 200),
+            None => {
+                let (store, failed) = Store::open_sqlite(&args.store_file).await.map_err(|e| Error::Config(e.to_string()))?;
+                for id in failed {
+                    warn!("task {id} was running when ecs-deployer stopped; marked failed");
+                }
+                (store, 1000)
+            }
+        };
+        Ok(ServeOptions {
+            listen: args.listen,
+            store,
+            token,
+            max_body_bytes: args.max_body_bytes,
+            max_running: args.max_running as usize,
+            lease: args.lease,
+            poll: Duration::from_millis(poll_ms),
+        })
+    }
 }
 
 /// Reads the bearer token and checks the listen address: off loopback a token is required.
@@ -254,15 +282,6 @@ async fn worker(app: Arc<App>, slots: Arc<Semaphore>, poll: Duration) {
             }
         }
     }
-}
-
-/// A task's wait progress goes to its history (through the journal), not to a terminal.
-struct Quiet;
-
-impl Progress for Quiet {
-    fn status(&mut self, _: &str) {}
-    fn event(&mut self, _: &str) {}
-    fn done(&mut self) {}
 }
 
 /// Runs one claimed task, saving its state on every change and renewing the lease meanwhile.
