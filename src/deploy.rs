@@ -345,20 +345,23 @@ async fn observe_source(
     Ok((target, service.into_iter().find(|s| s.status != "INACTIVE")))
 }
 
-/// Reads the source's policies and scheduled actions, then the alarms that drive its step
-/// policies. Starts with the other reads and goes on while the new server group is created:
-/// nothing of it is needed before the scalable target exists. Its result is used only when the
-/// source has a scalable target.
+/// Reads the source's policies, then the alarms that drive its step policies, and beside them
+/// its scheduled actions. Starts with the other reads and goes on while the new server group is
+/// created: nothing of it is needed before the scalable target exists. Its result is used only
+/// when the source has a scalable target.
 async fn observe_source_scaling(session: &Session, src: &SourceRef) -> std::result::Result<SourceScaling, AwsError> {
     let resource_id = format!("service/{}/{}", src.ecs_cluster_name, src.server_group_name);
-    let (policies, scheduled_actions) =
-        tokio::try_join!(session.describe_scaling_policies(&resource_id), session.describe_scheduled_actions(&resource_id))?;
-    let (alarm_names, action_prefixes) = scaling::alarm_lookups(&policies);
-    let alarms = if alarm_names.is_empty() && action_prefixes.is_empty() {
-        Vec::new()
-    } else {
-        session.describe_alarms(&alarm_names, &action_prefixes).await?
+    let policies_and_alarms = async {
+        let policies = session.describe_scaling_policies(&resource_id).await?;
+        let (alarm_names, action_prefixes) = scaling::alarm_lookups(&policies);
+        let alarms = if alarm_names.is_empty() && action_prefixes.is_empty() {
+            Vec::new()
+        } else {
+            session.describe_alarms(&alarm_names, &action_prefixes).await?
+        };
+        Ok((policies, alarms))
     };
+    let ((policies, alarms), scheduled_actions) = tokio::try_join!(policies_and_alarms, session.describe_scheduled_actions(&resource_id))?;
     Ok(SourceScaling {
         resource_id,
         service_name: src.server_group_name.clone(),
@@ -720,28 +723,39 @@ enum ApplyFailure {
     Error(Error),
 }
 
-/// Puts the copied policies and scheduled actions (all at once), then the alarms with the new
-/// policies' ARNs (all at once).
+/// Puts the copied policies and scheduled actions (all at once) and each alarm as soon as the
+/// policies it names exist (their ARNs go into its actions). Scheduled actions never hold up an
+/// alarm, nor one policy the alarms of another.
 async fn copy_scaling(
     session: &Session,
     plan: &DeployPlan,
     copy: &ScalingCopyPlan,
     created: &mut Created,
 ) -> std::result::Result<ScalingCopyResult, AwsError> {
-    let policies = all_settled(copy.scaling_policies.iter().map(|p| session.put_scaling_policy(&p.request)));
+    // One put per policy, shared by `policy_arns` and the alarms that wait for it.
+    let policy_puts: Vec<_> = copy.scaling_policies.iter().map(|p| session.put_scaling_policy(&p.request).boxed_local().shared()).collect();
+    let policy_arns = all_settled(policy_puts.iter().cloned());
     let scheduled = all_settled(copy.scheduled_actions.iter().map(|a| session.put_scheduled_action(&a.request)));
-    let (policy_arns, scheduled) = tokio::join!(policies, scheduled);
-    let (policy_arns, _) = (policy_arns?, scheduled?);
-    if crate::interrupt::requested() {
-        return Err(crate::interrupt::error());
-    }
-    let by_name: Vec<(String, String)> = copy.scaling_policies.iter().map(|p| p.to.clone()).zip(policy_arns.iter().cloned()).collect();
+    // Every alarm is counted as created from the start: a failure removes all of them by name.
     created.alarms = copy.alarms.iter().map(|a| a.to.clone()).collect();
-    all_settled(copy.alarms.iter().map(|a| {
-        let alarm = scaling::fill_policy_arns(&a.request, &by_name);
-        async move { session.put_metric_alarm(&alarm).await }
-    }))
-    .await?;
+    let alarms = all_settled(copy.alarms.iter().map(|a| {
+        let needed: Vec<_> = copy
+            .scaling_policies
+            .iter()
+            .zip(&policy_puts)
+            .filter(|(p, _)| scaling::alarm_names_policy(&a.request, &p.to))
+            .map(|(p, put)| async move { put.clone().await.map(|arn| (p.to.clone(), arn)) })
+            .collect();
+        async move {
+            let arns = futures::future::try_join_all(needed).await?;
+            if crate::interrupt::requested() {
+                return Err(crate::interrupt::error());
+            }
+            session.put_metric_alarm(&scaling::fill_policy_arns(&a.request, &arns)).await
+        }
+    }));
+    let (policy_arns, scheduled, alarms) = tokio::join!(policy_arns, scheduled, alarms);
+    let (policy_arns, _, _) = (policy_arns?, scheduled?, alarms?);
     let partition = crate::config::partition(&plan.region);
     let mut result = ScalingCopyResult::from_plan(plan).expect("a copy has a source");
     for (item, arn) in result.scaling_policies.iter_mut().zip(policy_arns) {

@@ -220,6 +220,13 @@ pub fn plan_copy(src: &SourceScaling, dst: &Destination) -> ScalingCopyPlan {
     ScalingCopyPlan { source_resource_id: src.resource_id.clone(), scaling_policies, alarms, scheduled_actions, skipped }
 }
 
+/// Whether `alarm`'s actions name the copied policy `policy_name` (by its placeholder), so it
+/// can be put only once that policy exists.
+pub fn alarm_names_policy(alarm: &Alarm, policy_name: &str) -> bool {
+    let placeholder = policy_arn_placeholder(policy_name);
+    [&alarm.ok_actions, &alarm.alarm_actions, &alarm.insufficient_data_actions].into_iter().flatten().any(|a| *a == placeholder)
+}
+
 /// The alarm with policy-ARN placeholders replaced by the ARNs PutScalingPolicy returned.
 pub fn fill_policy_arns(alarm: &Alarm, arns: &[(String, String)]) -> Alarm {
     let fill = |actions: &[String]| -> Vec<String> {
@@ -382,6 +389,10 @@ mod tests {
 
         let filled = fill_policy_arns(a5, &[("policy3-asgard-v001".into(), "arn:new3".into())]);
         assert_eq!(filled.alarm_actions[0], "arn:new3");
+        // Each alarm waits for the policies its actions name, and only those.
+        assert!(alarm_names_policy(a5, "policy3-asgard-v001"));
+        assert!(!alarm_names_policy(a5, "policy1-asgard-v001"));
+        assert!(!alarm_names_policy(&filled, "policy3-asgard-v001"));
     }
 
     #[test]

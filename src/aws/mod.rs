@@ -15,6 +15,9 @@ use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_credential_types::Credentials;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
@@ -58,11 +61,53 @@ pub(crate) fn initial_backoff() -> Duration {
         .unwrap_or(Duration::from_millis(200))
 }
 
+/// The HTTPS client every SDK client of a session shares: the SDK's default one (hyper 1,
+/// rustls with aws-lc, the platform's root certificates, `HTTPS_PROXY`/`NO_PROXY` from the
+/// environment), built once per session instead of once per SDK client.
+///
+/// Left to itself, each of a session's SDK clients (and the STS client inside the default
+/// credential chain) makes its own default client and, to validate it, builds a TLS connector
+/// at once — turning every root certificate into a trust anchor each time — and again on its
+/// first request. Measured: about 19 such builds per deploy, most of the client's own CPU time
+/// before its first and second round trips. Shared and built on first use, it is one build, and
+/// one connection pool.
+fn http_client() -> SharedHttpClient {
+    use aws_smithy_http_client::proxy::ProxyConfig;
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+    let inner = aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector = aws_smithy_http_client::ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    });
+    SharedHttpClient::new(BuiltOnFirstUse(inner))
+}
+
+/// An HTTP client whose connector is built when the first request needs it, not each time an
+/// SDK client is constructed with it (the SDK's validation hook, skipped here, builds one only to
+/// load the root certificates early).
+#[derive(Debug)]
+struct BuiltOnFirstUse(SharedHttpClient);
+
+impl HttpClient for BuiltOnFirstUse {
+    fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
+}
+
 /// The SDK configuration every session starts from: the standard credential chain and
 /// `AWS_ENDPOINT_URL`, bounded standard retries (throttling and 5xx, with backoff) and timeouts.
 async fn base_config(region: &str) -> aws_config::SdkConfig {
     let max_attempts = std::env::var("ECS_DEPLOYER_MAX_ATTEMPTS").ok().and_then(|v| v.parse().ok()).unwrap_or(4);
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client())
         .region(aws_config::Region::new(region.to_string()))
         .retry_config(RetryConfig::standard().with_max_attempts(max_attempts).with_initial_backoff(initial_backoff()))
         .timeout_config(

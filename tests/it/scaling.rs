@@ -420,3 +420,62 @@ async fn failure_while_copying_removes_the_new_server_group_and_keeps_the_source
     assert_eq!(after.len(), before, "source alarms untouched");
     assert_eq!(policies(&aws, "whiskey-prod-v000").await.len(), 5);
 }
+
+/// The copy starts each write as soon as what it needs exists: the source's alarms are read once
+/// its policies are (not after its scheduled actions), and each copied alarm is put once the
+/// policy it names exists — not after the other policies, nor after the scheduled actions.
+#[tokio::test]
+async fn each_copied_alarm_waits_only_for_the_policy_it_names() {
+    let env = TestEnv::dedicated("copy_order");
+    let aws = env.aws().await;
+    assert_eq!(env.deploy(&description("oscar", None), &[]).code, 0);
+    add_scaling(&aws, "oscar-prod-v000", &env.account_id, "us-west-2").await;
+    let slow = |operation: &str, needle: &str, times: u32| json!({"operation": operation, "match": needle, "action": "slow", "ms": 1500, "times": times});
+    env.http(
+        "POST",
+        "/_harness",
+        &json!({"rules": [
+            slow("DescribeScheduledActions", "oscar-prod-v000", 1),
+            slow("PutScalingPolicy", "burst", 1),
+            slow("PutScheduledAction", "oscar-prod-v001", 2),
+        ]})
+        .to_string(),
+    );
+    env.http("DELETE", "/_harness/requests", "");
+    let run = env.deploy(&description("oscar", Some(("ecs-main", "us-west-2", "oscar-prod-v000"))), &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let log: Vec<Value> = serde_json::from_str(&env.http("GET", "/_harness/requests", "")).unwrap();
+    let times = |operation: &str, slowed: bool| -> Vec<(f64, f64)> {
+        let mut t: Vec<(f64, f64)> = log
+            .iter()
+            .filter(|r| r["operation"] == operation && (r["fault"] == "slow") == slowed)
+            .map(|r| (r["start"].as_f64().unwrap(), r["end"].as_f64().unwrap()))
+            .collect();
+        t.sort_by(|a, b| a.0.total_cmp(&b.0));
+        t
+    };
+    let source_scheduled_read = times("DescribeScheduledActions", true)[0];
+    let alarm_reads = times("DescribeAlarms", false);
+    assert!(!alarm_reads.is_empty());
+    assert!(alarm_reads.iter().all(|(start, _)| *start < source_scheduled_read.1), "alarm reads waited for the scheduled actions: {log:?}");
+
+    let burst = times("PutScalingPolicy", true)[0];
+    let scheduled_writes = times("PutScheduledAction", true);
+    assert_eq!(scheduled_writes.len(), 2);
+    let alarm_writes = times("PutMetricAlarm", false);
+    assert_eq!(alarm_writes.len(), 3, "{log:?}");
+    // Two alarms name the fast policies: they are put while the burst policy and the scheduled
+    // actions are still being written. The third (latency-p99) names burst and follows it.
+    for (start, _) in &alarm_writes[..2] {
+        assert!(*start < burst.1 && scheduled_writes.iter().all(|w| *start < w.1), "an alarm waited for what it does not need: {log:?}");
+    }
+    assert!(alarm_writes[2].0 >= burst.1);
+    let burst_arn = policies(&aws, "oscar-prod-v001")
+        .await
+        .into_iter()
+        .find(|p| p.policy_name() == "burst-oscar-prod-v001")
+        .map(|p| p.policy_arn().to_string())
+        .expect("burst copied");
+    let latency = alarms(&aws).await.into_iter().find(|a| a.alarm_name() == Some("latency-p99-oscar-prod-v001")).expect("alarm copied");
+    assert_eq!(latency.alarm_actions(), [burst_arn]);
+}
