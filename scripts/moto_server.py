@@ -181,7 +181,8 @@ class FaultsAndTiming:
       `throttle` (400 ThrottlingException), `5xx` (503), `reset` (connection closed before an
       answer), `lost` (the request is applied, then the answer is replaced by a 500: the
       client never learns that it succeeded), `error` (`status`/`code`/`message` given);
-    * a log of every AWS request with its operation and start/end times (`GET /_harness/requests`),
+    * a log of every AWS request with its operation, start/end times and the CPU time the emulator
+      spent on it (`GET /_harness/requests`),
       from which the benchmark reads the request count and the longest dependent chain.
     """
 

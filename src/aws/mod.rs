@@ -68,9 +68,10 @@ pub(crate) fn initial_backoff() -> Duration {
 /// Left to itself, each of a session's SDK clients (and the STS client inside the default
 /// credential chain) makes its own default client and, to validate it, builds a TLS connector
 /// at once — turning every root certificate into a trust anchor each time — and again on its
-/// first request. Measured: about 19 such builds per deploy, most of the client's own CPU time
-/// before its first and second round trips. Shared and built on first use, it is one build, and
-/// one connection pool.
+/// first request. Counted with callgrind on a redeploy: 15 builds, a fifth of the process's
+/// instructions (49.8 M in all before, 40.1 M after; what remains is mostly reading the
+/// platform's certificates, once). Shared and built on first use, it is one build, and one
+/// connection pool.
 fn http_client() -> SharedHttpClient {
     use aws_smithy_http_client::proxy::ProxyConfig;
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
