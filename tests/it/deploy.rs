@@ -435,3 +435,39 @@ async fn operations_list_from_stdin_and_embedded_base64_artifact() {
     let aws: Aws = env.aws().await;
     assert!(aws.service("mike-web-v000").await.is_some());
 }
+
+/// The SDK's HTTP client is shared by a session's clients (aws::http_client); it keeps what the
+/// SDK's default one does with the environment: requests go through `HTTP_PROXY`.
+#[test]
+fn requests_go_through_the_proxy_the_environment_names() {
+    use std::io::{Read, Write};
+    let env = TestEnv::new("through_proxy", false);
+    let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy_addr = proxy.local_addr().unwrap();
+    let proxy_url = format!("http://{proxy_addr}");
+    let seen = std::thread::spawn(move || {
+        let (mut conn, _) = proxy.accept().unwrap();
+        let mut head = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = conn.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            head.extend_from_slice(&buf[..n]);
+        }
+        let _ = conn.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        String::from_utf8_lossy(&head).lines().next().unwrap_or_default().to_string()
+    });
+    let child = env.spawn_with_env(
+        &["--output", "json", "list", "--account", "ecs-main", "--region", "us-west-2", "--ecs-cluster", CLUSTER],
+        &[("HTTP_PROXY", &proxy_url), ("http_proxy", &proxy_url), ("NO_PROXY", ""), ("no_proxy", ""), ("ECS_DEPLOYER_MAX_ATTEMPTS", "1")],
+    );
+    let out = child.wait_with_output().unwrap();
+    // Unblocks the proxy's accept if nothing came through it (then it records an empty line).
+    let _ = std::net::TcpStream::connect(proxy_addr);
+    let request_line = seen.join().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    // A proxied request names the absolute URL of the endpoint.
+    assert!(request_line.starts_with(&format!("POST {}/", env.endpoint)), "{request_line}");
+}
