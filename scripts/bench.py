@@ -32,11 +32,6 @@ def harness(method, path, body=None):
     return json.loads(urllib.request.urlopen(req).read() or b"null")
 
 
-def chain_length(requests):
-    """Longest sequence of requests where each starts after the previous one ended."""
-    return critical_chain(requests)[0]
-
-
 def emulator_cpu(requests):
     """The emulator's CPU time over all requests of a run: one Python interpreter does this work
     one request at a time, so concurrent requests queue behind it (AWS serves them in parallel)."""

@@ -9,6 +9,8 @@ With PARENT_PID the server exits when that process does (test harnesses start it
 import sys
 import threading
 
+from werkzeug.serving import WSGIRequestHandler
+
 from moto.ecs import models as ecs_models
 from moto.ecs import responses as ecs_responses
 from moto.ecs.exceptions import InvalidParameterException
@@ -302,17 +304,13 @@ class FaultsAndTiming:
         return [out]
 
 
-def request_handler():
+class OneWrite(WSGIRequestHandler):
     """werkzeug's handler, answering each request in one write. Unbuffered (its default), it
     sends the status and headers, then the body, in two writes; the first releases the
     interpreter lock, and under concurrent requests the body then waits behind other requests'
     work — measured up to 45 ms after the headers. Real AWS sends an answer as a whole."""
-    from werkzeug.serving import WSGIRequestHandler
 
-    class OneWrite(WSGIRequestHandler):
-        wbufsize = -1
-
-    return OneWrite
+    wbufsize = -1
 
 
 def exit_with_parent(pid):
@@ -338,4 +336,4 @@ if __name__ == "__main__":
     if len(sys.argv) > 3:
         exit_with_parent(int(sys.argv[3]))
     app = DomainDispatcherApplication(create_backend_app)
-    run_simple(host, port, FaultsAndTiming(app), threaded=True, request_handler=request_handler())
+    run_simple(host, port, FaultsAndTiming(app), threaded=True, request_handler=OneWrite)

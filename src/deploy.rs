@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use futures::FutureExt;
+use futures::future::try_join_all;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -738,21 +739,14 @@ async fn copy_scaling(
     let scheduled = all_settled(copy.scheduled_actions.iter().map(|a| session.put_scheduled_action(&a.request)));
     // Every alarm is counted as created from the start: a failure removes all of them by name.
     created.alarms = copy.alarms.iter().map(|a| a.to.clone()).collect();
-    let alarms = all_settled(copy.alarms.iter().map(|a| {
-        let needed: Vec<_> = copy
-            .scaling_policies
-            .iter()
-            .zip(&policy_puts)
-            .filter(|(p, _)| scaling::alarm_names_policy(&a.request, &p.to))
-            .map(|(p, put)| async move { put.clone().await.map(|arn| (p.to.clone(), arn)) })
-            .collect();
-        async move {
-            let arns = futures::future::try_join_all(needed).await?;
-            if crate::interrupt::requested() {
-                return Err(crate::interrupt::error());
-            }
-            session.put_metric_alarm(&scaling::fill_policy_arns(&a.request, &arns)).await
+    let puts = &policy_puts;
+    let alarms = all_settled(copy.alarms.iter().map(|a| async move {
+        let named = copy.scaling_policies.iter().zip(puts).filter(|(p, _)| scaling::alarm_names_policy(&a.request, &p.to));
+        let arns = try_join_all(named.map(|(p, put)| async move { put.clone().await.map(|arn| (p.to.clone(), arn)) })).await?;
+        if crate::interrupt::requested() {
+            return Err(crate::interrupt::error());
         }
+        session.put_metric_alarm(&scaling::fill_policy_arns(&a.request, &arns)).await
     }));
     let (policy_arns, scheduled, alarms) = tokio::join!(policy_arns, scheduled, alarms);
     let (policy_arns, _, _) = (policy_arns?, scheduled?, alarms?);
