@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""The deploy benchmark (run through scripts/bench). Every AWS request goes to the emulator,
-whose harness middleware adds a fixed delay (default 50 ms) and logs each request's start and
-end. Per scenario it reports wall time, AWS requests, the longest dependent chain (the longest
-sequence of requests each starting after the previous one ended), wall / (chain x delay), and
-peak RSS; and the same redeploy done strictly sequentially by a boto3 script, as Clouddriver does.
+"""The deploy benchmark (run through scripts/bench). Every AWS request of a measured run goes
+through the delay proxy (scripts/delay_proxy.py), which adds a fixed delay (default 50 ms) on top
+of the emulator's own service time and logs each request's start and end as the client sees them.
+Per scenario it reports wall time, AWS requests, the longest dependent chain (the longest sequence
+of requests each starting after the previous one ended), wall / (chain x delay), and peak RSS; and
+the same redeploy done strictly sequentially by a boto3 script, as Clouddriver does. One more row
+measures the redeploy with the delay added inside the emulator instead, where concurrent requests
+also wait for each other's work on moto's one interpreter.
 """
 import json
 import os
@@ -20,16 +23,43 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import fixtures  # noqa: E402
 
-ENDPOINT, BINARY = sys.argv[1], sys.argv[2]
+ENDPOINT, PROXY, BINARY = sys.argv[1], sys.argv[2], sys.argv[3]
 DELAY_MS = int(os.environ.get("BENCH_DELAY_MS", "50"))
 REGION = "us-west-2"
 CLUSTER = "bench"
 PYTHON = sys.executable
 
 
-def harness(method, path, body=None):
-    req = urllib.request.Request(ENDPOINT + path, method=method, data=json.dumps(body).encode() if body is not None else None)
+def harness(method, path, body=None, endpoint=ENDPOINT):
+    req = urllib.request.Request(endpoint + path, method=method, data=json.dumps(body).encode() if body is not None else None)
     return json.loads(urllib.request.urlopen(req).read() or b"null")
+
+
+class Meter:
+    """Where a measured run's delay is added and its requests are logged: the delay proxy (the
+    client talks to it; the answer comes back the delay plus the request's own service time after
+    it arrived), or the emulator's own middleware (`emulator`: the request sleeps, then waits its
+    turn on moto's one interpreter behind every concurrent request)."""
+
+    def __init__(self, emulator=False):
+        self.endpoint, self.control = (ENDPOINT, "/_harness") if emulator else (PROXY, "/_proxy")
+
+    def start(self):
+        harness("POST", self.control, {"delayMs": DELAY_MS}, self.endpoint)
+        harness("DELETE", self.control + "/requests", None, self.endpoint)
+
+    def stop(self):
+        harness("POST", self.control, {"delayMs": 0}, self.endpoint)
+        requests = harness("GET", self.control + "/requests", None, self.endpoint)
+        # The proxy's promise, checked on every run: no answer sooner than the delay plus the
+        # emulator's CPU time for that request (1 ms for the event loop's timer resolution).
+        early = [r for r in requests if r["end"] - r["start"] < DELAY_MS / 1000 + r["cpu"] - 0.001]
+        if early:
+            raise SystemExit(f"answered sooner than the delay plus the request's own service time: {early}")
+        return requests
+
+
+VIA_PROXY, INSIDE_EMULATOR = Meter(), Meter(emulator=True)
 
 
 def emulator_cpu(requests):
@@ -73,26 +103,24 @@ class Account:
     def client(self, name):
         return self.session.client(name, endpoint_url=ENDPOINT)
 
-    def run(self, args, description=None, measured=True):
+    def run(self, args, description=None, measured=True, meter=VIA_PROXY):
         cmd = [BINARY, "--config", self.config, "--output", "json"] + args
         if description is not None:
             path = os.path.join(self.dir, "d.json")
             with open(path, "w") as f:
                 json.dump(description, f)
             cmd += ["--description", path]
-        env = dict(os.environ, AWS_ENDPOINT_URL=ENDPOINT, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_REGION=REGION, RUST_LOG="off")
+        env = dict(os.environ, AWS_ENDPOINT_URL=meter.endpoint, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_REGION=REGION,
+                   RUST_LOG="off")
         if measured:
-            harness("POST", "/_harness", {"delayMs": DELAY_MS})
-            harness("DELETE", "/_harness/requests")
+            meter.start()
         started = time.perf_counter()
         out = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, capture_output=True, text=True, env=env)
         wall = time.perf_counter() - started
-        if measured:
-            harness("POST", "/_harness", {"delayMs": 0})
+        requests = meter.stop() if measured else []
         if out.returncode != 0:
             raise SystemExit(f"{' '.join(args)} failed: {out.stdout}\n{out.stderr}")
         rss_kb = int(out.stderr.strip().splitlines()[-1])
-        requests = harness("GET", "/_harness/requests") if measured else []
         chain, busy = critical_chain(requests)
         if os.environ.get("BENCH_DETAIL") and requests:
             # Every request of the run: when it started (from the first one), how long it took.
@@ -136,26 +164,24 @@ def add_scaling(acct, service):
 
 
 def baseline(acct, app, source):
-    harness("POST", "/_harness", {"delayMs": DELAY_MS})
-    harness("DELETE", "/_harness/requests")
+    VIA_PROXY.start()
     started = time.perf_counter()
-    subprocess.run([PYTHON, os.path.join(ROOT, "scripts/bench_sequential_baseline.py"), ENDPOINT, acct.id, REGION, CLUSTER, app, source,
+    subprocess.run([PYTHON, os.path.join(ROOT, "scripts/bench_sequential_baseline.py"), PROXY, acct.id, REGION, CLUSTER, app, source,
                     os.path.join(ROOT, "task-definitions/web-fargate.json"), "web-tg"], check=True, capture_output=True)
     wall = time.perf_counter() - started
-    harness("POST", "/_harness", {"delayMs": 0})
-    requests = harness("GET", "/_harness/requests")
+    requests = VIA_PROXY.stop()
     chain, busy = critical_chain(requests)
     return {"wall": wall, "requests": len(requests), "chain": chain, "busy": busy, "cpu": emulator_cpu(requests), "rss_mb": float("nan")}
 
 
-def redeploy_with_scaling(acct, app):
+def redeploy_with_scaling(acct, app, meter=VIA_PROXY, with_baseline=True):
     """Deploys APP-web-v000 (not measured), gives it scaling, then measures the redeploy that
-    copies it and the same redeploy done by the sequential baseline."""
+    copies it and (with_baseline) the same redeploy done by the sequential baseline."""
     acct.run(["deploy"], description(app), measured=False)
     source = f"{app}-web-v000"
     add_scaling(acct, source)
-    measured = acct.run(["deploy"], description(app, source=source))
-    return measured, baseline(acct, f"{app}-web", source)
+    measured = acct.run(["deploy"], description(app, source=source), meter=meter)
+    return measured, baseline(acct, f"{app}-web", source) if with_baseline else None
 
 
 def row(name, m):
@@ -193,6 +219,8 @@ def main():
     redeploy, base = redeploy_with_scaling(Account(2), "scaled")
     row("redeploy, copying 4 policies, 3 alarms, 2 scheduled actions", redeploy)
     row("  same redeploy, sequential baseline (boto3, Clouddriver's order)", base)
+    serial, _ = redeploy_with_scaling(Account(5), "serial", meter=INSIDE_EMULATOR, with_baseline=False)
+    row("  same redeploy, delay inside the emulator (concurrent requests queue on moto's one interpreter)", serial)
     big, big_base = redeploy_with_scaling(Account(3, other_services=2000), "big")
     row("same redeploy in an ECS cluster with 2,000 other services", big)
     row("  same, sequential baseline", big_base)

@@ -261,6 +261,8 @@ class FaultsAndTiming:
         if delay:
             time.sleep(delay / 1000.0)
         try:
+            if rule is None and environ.get("HTTP_X_HARNESS_TIMING"):
+                return self.timed(environ, start_response, cpu_started)
             if rule is None:
                 return self.app(environ, start_response)
             action = rule["action"]
@@ -285,6 +287,26 @@ class FaultsAndTiming:
             with self.lock:
                 self.requests.append({"operation": op, "start": started, "end": time.time(), "cpu": time.thread_time() - cpu_started,
                                       "fault": rule["action"] if rule else None})
+
+    def timed(self, environ, start_response, cpu_started):
+        """The emulator's answer with the CPU time it spent on the request in `x-harness-cpu`,
+        for the benchmark's delay proxy (scripts/delay_proxy.py), which asks with `x-harness-timing`."""
+        import time
+        captured, written = [], []
+
+        def capture(status, headers, exc_info=None):
+            captured.append((status, headers, exc_info))
+            return written.append
+
+        out = self.app(environ, capture)
+        try:
+            chunks = written + list(out)
+        finally:
+            if hasattr(out, "close"):
+                out.close()
+        status, headers, exc_info = captured[-1]
+        start_response(status, list(headers) + [("x-harness-cpu", f"{time.thread_time() - cpu_started:.6f}")], exc_info)
+        return chunks
 
     @staticmethod
     def answer(environ, body, start_response, status, code, message):
