@@ -75,6 +75,7 @@ async def control(method, path, body, writer):
 
 WARM = 16  # connections to the emulator kept open ahead of need
 warm = []
+opening = [0]  # connections being opened for `warm`
 
 
 async def connect():
@@ -82,8 +83,12 @@ async def connect():
 
 
 async def keep_warm():
-    while len(warm) < WARM:
-        warm.append(await connect())
+    while len(warm) + opening[0] < WARM:
+        opening[0] += 1
+        try:
+            warm.append(await connect())
+        finally:
+            opening[0] -= 1
 
 
 async def forward(request):
