@@ -213,6 +213,8 @@ def main():
     print("| scenario | wall | AWS requests | longest chain | wall / (chain x delay) | emulator time on chain | emulator CPU, all requests "
           "| client's own time | wall / chain's AWS time | peak RSS |")
     print("|---|---|---|---|---|---|---|---|---|---|")
+    # Not measured: the emulator's first requests for a service load its modules and models.
+    Account(0).run(["deploy"], description("warmup"), measured=False)
     a = Account(1)
     row("first deploy (Fargate, awsvpc, target group, tags)", a.run(["deploy"], description("first")))
 

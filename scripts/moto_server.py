@@ -80,6 +80,35 @@ def list_services(self, cluster_str, scheduling_strategy=None, launch_type=None)
 ecs_models.EC2ContainerServiceBackend.list_services = list_services
 
 
+# 8. AWS's ListServices returns at most `maxResults` ARNs (1-100; 10 when not given) and a
+#    `nextToken` for the rest; moto returns every service in one page. The token here is the
+#    last ARN of the page (ARNs come sorted), so a page never repeats or skips a service that
+#    existed throughout.
+def list_services_response(self):
+    import base64
+    arns = self.ecs_backend.list_services(self._get_param("cluster", "default"), self._get_param("schedulingStrategy"),
+                                          launch_type=self._get_param("launchType"))
+    max_results = self._get_param("maxResults")
+    max_results = 10 if max_results is None else int(max_results)
+    if not 1 <= max_results <= 100:
+        raise InvalidParameterException("maxResults must be between 1 and 100.")
+    token = self._get_param("nextToken")
+    if token:
+        try:
+            after = base64.urlsafe_b64decode(token.encode()).decode()
+        except Exception:
+            raise InvalidParameterException("Invalid nextToken.")
+        arns = [a for a in arns if a > after]
+    page = arns[:max_results]
+    result = {"serviceArns": page}
+    if len(arns) > max_results:
+        result["nextToken"] = base64.urlsafe_b64encode(page[-1].encode()).decode()
+    return ecs_responses.ActionResult(result)
+
+
+ecs_responses.EC2ContainerServiceResponse.list_services = list_services_response
+
+
 # 4. AWS's DeregisterScalableTarget deletes the target's scaling policies (and so the alarms
 #    AWS created for target tracking) and its scheduled actions; moto leaves them behind.
 _orig_deregister = aas_models.ApplicationAutoscalingBackend.deregister_scalable_target

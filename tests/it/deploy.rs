@@ -317,6 +317,61 @@ async fn problems_found_in_aws_state_exit_2_before_any_write() {
     assert!(aws.service_names().await.is_empty());
 }
 
+/// Cost grows with the server group, not the ECS cluster: with 250 services of other
+/// applications in the ECS cluster, a deploy makes exactly the requests it makes in an almost
+/// empty one, plus the ListServices pages for the other names (100 a page). Nothing else reads
+/// them: they are neither described nor looked at otherwise. A dedicated emulator: the test
+/// counts every request it serves.
+#[tokio::test]
+async fn cost_grows_with_the_server_group_not_the_ecs_cluster() {
+    let env = TestEnv::dedicated("cluster_cost");
+    let deploy_logged = |description: &Value| -> Vec<String> {
+        env.http("DELETE", "/_harness/requests", "");
+        let run = env.deploy(description, &[]);
+        assert_eq!(run.code, 0, "{run:?}");
+        let log: Vec<Value> = serde_json::from_str(&env.http("GET", "/_harness/requests", "")).unwrap();
+        let mut operations: Vec<String> = log.iter().map(|r| r["operation"].as_str().unwrap().to_string()).collect();
+        operations.sort();
+        operations
+    };
+    let small = deploy_logged(&fargate("uno"));
+
+    let aws = env.aws().await;
+    let td = aws
+        .ecs
+        .register_task_definition()
+        .family("other")
+        .container_definitions(aws_sdk_ecs::types::ContainerDefinition::builder().name("c").image("x").memory(64).build())
+        .send()
+        .await
+        .unwrap()
+        .task_definition
+        .unwrap()
+        .task_definition_arn
+        .unwrap();
+    for batch in (0..250).collect::<Vec<_>>().chunks(25) {
+        futures::future::try_join_all(batch.iter().map(|i| {
+            aws.ecs
+                .create_service()
+                .cluster(CLUSTER)
+                .service_name(format!("other{}-svc-v{:03}", i % 25, i / 25))
+                .task_definition(&td)
+                .desired_count(0)
+                .send()
+        }))
+        .await
+        .unwrap();
+    }
+    let big = deploy_logged(&fargate("dos"));
+
+    let count = |ops: &[String], op: &str| ops.iter().filter(|o| *o == op).count();
+    assert_eq!(count(&small, "ListServices"), 1, "{small:?}");
+    assert_eq!(count(&big, "ListServices"), 3, "{big:?}");
+    let without_lists = |ops: &[String]| ops.iter().filter(|o| *o != "ListServices").cloned().collect::<Vec<_>>();
+    assert_eq!(without_lists(&big), without_lists(&small));
+    assert_eq!(aws.service_names().await.len(), 252);
+}
+
 #[tokio::test]
 async fn plan_prints_the_requests_and_writes_nothing() {
     let env = TestEnv::new("plan_prints_the_requests", false);

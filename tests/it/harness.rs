@@ -415,8 +415,12 @@ impl Aws {
     }
 
     pub async fn service_names(&self) -> Vec<String> {
-        let arns = self.ecs.list_services().cluster(CLUSTER).send().await.unwrap().service_arns.unwrap_or_default();
-        arns.iter().map(|a| a.rsplit('/').next().unwrap().to_string()).collect()
+        let mut names = Vec::new();
+        let mut pages = self.ecs.list_services().cluster(CLUSTER).max_results(100).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            names.extend(page.unwrap().service_arns().iter().map(|a| a.rsplit('/').next().unwrap().to_string()));
+        }
+        names
     }
 
     pub async fn scalable_target(&self, service: &str) -> Option<aws_sdk_applicationautoscaling::types::ScalableTarget> {
