@@ -337,30 +337,9 @@ async fn cost_grows_with_the_server_group_not_the_ecs_cluster() {
     let small = deploy_logged(&fargate("uno"));
 
     let aws = env.aws().await;
-    let td = aws
-        .ecs
-        .register_task_definition()
-        .family("other")
-        .container_definitions(aws_sdk_ecs::types::ContainerDefinition::builder().name("c").image("x").memory(64).build())
-        .send()
-        .await
-        .unwrap()
-        .task_definition
-        .unwrap()
-        .task_definition_arn
-        .unwrap();
     for batch in (0..250).collect::<Vec<_>>().chunks(25) {
-        futures::future::try_join_all(batch.iter().map(|i| {
-            aws.ecs
-                .create_service()
-                .cluster(CLUSTER)
-                .service_name(format!("other{}-svc-v{:03}", i % 25, i / 25))
-                .task_definition(&td)
-                .desired_count(0)
-                .send()
-        }))
-        .await
-        .unwrap();
+        let names: Vec<String> = batch.iter().map(|i| format!("other{}-svc-v{:03}", i % 25, i / 25)).collect();
+        futures::future::join_all(names.iter().map(|name| aws.create_service(name, 0))).await;
     }
     let big = deploy_logged(&fargate("dos"));
 
