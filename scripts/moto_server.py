@@ -125,6 +125,52 @@ def deregister_scalable_target(self, namespace, r_id, dimension):
 aas_models.ApplicationAutoscalingBackend.deregister_scalable_target = deregister_scalable_target
 
 
+# 9. AWS's PutScalingPolicy on an existing policy updates it in place: the same PolicyARN, and a
+#    target-tracking policy's alarms replaced, never duplicated. moto builds a new policy (a new
+#    ARN, new TargetTracking-* alarms) and orphans the old alarms, so a put retried after a lost
+#    answer left two alarms behind per alarm (#14.4).
+_orig_put_scaling_policy = aas_models.ApplicationAutoscalingBackend.put_scaling_policy
+
+
+def put_scaling_policy(self, policy_name, service_namespace, resource_id, scalable_dimension, policy_body, policy_type):
+    key = aas_models.FakeApplicationAutoscalingPolicy.formulate_key(service_namespace, resource_id, scalable_dimension, policy_name)
+    old = self.policies.get(key)
+    if old is not None:
+        old.delete_alarms(self.account_id, self.region_name)
+    policy = _orig_put_scaling_policy(self, policy_name, service_namespace, resource_id, scalable_dimension, policy_body, policy_type)
+    if old is not None and policy.policy_arn != old.policy_arn:
+        for alarm in policy.alarms:
+            alarm.alarm_actions = [a.replace(policy.policy_arn, old.policy_arn) for a in alarm.alarm_actions]
+        policy._guid, policy.policy_arn, policy.creation_time = old._guid, old.policy_arn, old.creation_time
+    return policy
+
+
+aas_models.ApplicationAutoscalingBackend.put_scaling_policy = put_scaling_policy
+
+
+# 10. AWS's DescribeScalingPolicies lists in a step policy's `Alarms` the CloudWatch alarms whose
+#     actions invoke it; moto lists only the alarms it made for target tracking.
+from moto.applicationautoscaling import responses as aas_responses  # noqa: E402
+
+_orig_build_alarms = aas_responses._build_alarms
+
+
+def _build_alarms(policy):
+    listed = _orig_build_alarms(policy)
+    if policy.policy_type != "StepScaling":
+        return listed
+    from moto.cloudwatch.models import cloudwatch_backends
+    cloudwatch = cloudwatch_backends[policy.account_id][policy.region_name]
+    for alarm in list(cloudwatch.alarms.values()):
+        actions = list(alarm.alarm_actions or []) + list(alarm.ok_actions or []) + list(alarm.insufficient_data_actions or [])
+        if policy.policy_arn in actions:
+            listed.append({"AlarmARN": alarm.alarm_arn, "AlarmName": alarm.name})
+    return listed
+
+
+aas_responses._build_alarms = _build_alarms
+
+
 # 5. AWS names the ECS service-linked roles AWSServiceRoleForECS and
 #    AWSServiceRoleForApplicationAutoScaling_ECSService; moto derives AWSServiceRoleForecs and
 #    AWSServiceRoleForApplicationAutoScaling_Ecs from the service names.

@@ -185,7 +185,7 @@ pub struct EnableArgs {
     #[command(flatten)]
     pub target: TargetArgs,
     /// Desired count instead of the scalable target's max.
-    #[arg(long)]
+    #[arg(long, value_parser = int32_count)]
     pub desired: Option<i64>,
 }
 
@@ -193,11 +193,11 @@ pub struct EnableArgs {
 pub struct ResizeArgs {
     #[command(flatten)]
     pub target: TargetArgs,
-    #[arg(long)]
+    #[arg(long, value_parser = int32_count)]
     pub min: Option<i64>,
-    #[arg(long)]
+    #[arg(long, value_parser = int32_count)]
     pub max: Option<i64>,
-    #[arg(long)]
+    #[arg(long, value_parser = int32_count)]
     pub desired: Option<i64>,
 }
 
@@ -275,5 +275,13 @@ fn parse_image(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((c, i)) if !c.is_empty() && !i.is_empty() => Ok((c.to_string(), i.to_string())),
         _ => Err(format!("`{s}` is not CONTAINER=IMAGE")),
+    }
+}
+
+/// A task count as AWS takes it: an int32, not negative (0 to 2147483647).
+fn int32_count(text: &str) -> Result<i64, String> {
+    match text.parse::<i64>() {
+        Ok(n) if (0..=i64::from(i32::MAX)).contains(&n) => Ok(n),
+        _ => Err(format!("`{text}` is not a count AWS takes: give a whole number from 0 to {}", i32::MAX)),
     }
 }

@@ -346,32 +346,33 @@ async fn observe_source(
     Ok((target, service.into_iter().find(|s| s.status != "INACTIVE")))
 }
 
-/// Reads the source's policies, then the alarms that drive its step policies, and beside them
-/// its scheduled actions. Starts with the other reads and goes on while the new server group is
-/// created: nothing of it is needed before the scalable target exists. Its result is used only
-/// when the source has a scalable target.
-async fn observe_source_scaling(session: &Session, src: &SourceRef) -> std::result::Result<SourceScaling, AwsError> {
+/// Reads the source's policies and scheduled actions (alarms not yet: `alarms` is empty). Starts
+/// with the other reads: the names of everything the copy will create are known from it (AWS lists
+/// a step policy's alarms in its `Alarms`), so they are checked against AWS's limits before the
+/// first write.
+async fn observe_source_policies(session: &Session, src: &SourceRef) -> std::result::Result<SourceScaling, AwsError> {
     let resource_id = format!("service/{}/{}", src.ecs_cluster_name, src.server_group_name);
-    let policies_and_alarms = async {
-        let policies = session.describe_scaling_policies(&resource_id).await?;
-        let (alarm_names, action_prefixes) = scaling::alarm_lookups(&policies);
-        let alarms = if alarm_names.is_empty() && action_prefixes.is_empty() {
-            Vec::new()
-        } else {
-            session.describe_alarms(&alarm_names, &action_prefixes).await?
-        };
-        Ok((policies, alarms))
-    };
-    let ((policies, alarms), scheduled_actions) = tokio::try_join!(policies_and_alarms, session.describe_scheduled_actions(&resource_id))?;
+    let (policies, scheduled_actions) =
+        tokio::try_join!(session.describe_scaling_policies(&resource_id), session.describe_scheduled_actions(&resource_id))?;
     Ok(SourceScaling {
         resource_id,
         service_name: src.server_group_name.clone(),
         region: src.region.clone(),
         account_id: src.account_id.clone(),
         policies,
-        alarms,
+        alarms: Vec::new(),
         scheduled_actions,
     })
+}
+
+/// Adds the alarms that drive the source's step policies. Goes on while the new server group is
+/// created: nothing of it is needed before the scalable target exists.
+async fn observe_source_alarms(session: &Session, mut scaling: SourceScaling) -> std::result::Result<SourceScaling, AwsError> {
+    let (alarm_names, action_prefixes) = scaling::alarm_lookups(&scaling.policies);
+    if !alarm_names.is_empty() || !action_prefixes.is_empty() {
+        scaling.alarms = session.describe_alarms(&alarm_names, &action_prefixes).await?;
+    }
+    Ok(scaling)
 }
 
 /// Observes everything the plan needs, all reads at once.
@@ -448,6 +449,8 @@ struct Created {
     scalable_target: Option<String>,
     /// Alarms this deploy put (or tried to): deleting a missing alarm is a no-op.
     alarms: Vec<String>,
+    /// What a failed write may have created that could not be read back.
+    may_exist: Vec<String>,
 }
 
 impl Created {
@@ -465,6 +468,7 @@ impl Created {
         for name in &self.alarms {
             out.push(format!("alarm {name}"));
         }
+        out.extend(self.may_exist.iter().map(|m| format!("may exist: {m}")));
         out
     }
 
@@ -473,7 +477,7 @@ impl Created {
         let mut report = Vec::new();
         if !self.alarms.is_empty() {
             match session.delete_alarms(&self.alarms).await {
-                Ok(()) => report.push(format!("removed alarms {}", self.alarms.join(", "))),
+                Ok(()) => report.push(format!("none of the alarms this deploy put is left (deleted by name: {})", self.alarms.join(", "))),
                 Err(e) => report.push(format!("could not remove alarms {}: {e}", self.alarms.join(", "))),
             }
         }
@@ -499,8 +503,33 @@ impl Created {
                 Err(e) => report.push(format!("could not deregister task definition {arn}: {e}; it is still ACTIVE")),
             }
         }
+        report.extend(self.may_exist.iter().map(|m| format!("may exist: {m}: it could not be read back; check and remove it by hand")));
         report
     }
+}
+
+/// The right to allocate the next version of one cluster in this process, held from the read
+/// of the taken names until CreateService took the new one (or failed).
+type Allocation = tokio::sync::OwnedMutexGuard<()>;
+
+/// Waits for the allocation of `key` (account/region/ECS cluster/cluster).
+async fn allocate(key: &str) -> Allocation {
+    static LOCKS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>> =
+        std::sync::LazyLock::new(Default::default);
+    let lock = {
+        let mut locks = LOCKS.lock().unwrap_or_else(|e| e.into_inner());
+        locks.retain(|_, l| std::sync::Arc::strong_count(l) > 1);
+        locks.entry(key.to_string()).or_default().clone()
+    };
+    lock.lock_owned().await
+}
+
+/// How long a deploy that lost the race for a name waits before it reads the names again: a
+/// random time up to 50 ms x 2^attempt (at most 3.2 s), so deploys that collided once spread out
+/// instead of colliding again in lockstep ("full jitter").
+fn race_backoff(attempt: u32, random: u64) -> Duration {
+    let ceiling_ms = 50u64 << attempt.clamp(1, 6);
+    Duration::from_millis(random % ceiling_ms + 1)
 }
 
 /// RegisterScalableTarget right after CreateService can fail while ECS is eventually
@@ -568,14 +597,28 @@ pub async fn deploy(
     const MAX_NAME_RACES: usize = 12;
     // The source's scaling is read from the start, alongside everything else (it is the longest
     // chain of reads), and is awaited only by the scaling copy.
-    let source_scaling = async {
+    let source_policies = async {
         match (source_session, &req.source) {
-            (Some(s), Some(src)) if req.copies_scaling() => observe_source_scaling(s, src).await.map(Some),
+            (Some(s), Some(src)) if req.copies_scaling() => observe_source_policies(s, src).await.map(Some),
             _ => Ok(None),
         }
     }
     .shared();
+    let source_scaling = {
+        let policies = source_policies.clone();
+        async move {
+            match (source_session, policies.await?) {
+                (Some(s), Some(scaling)) => observe_source_alarms(s, scaling).await.map(Some),
+                _ => Ok(None),
+            }
+        }
+    }
+    .shared();
+    let allocation_key = format!("{}/{}/{}/{}", req.account.name, req.region, req.ecs_cluster, req.moniker.cluster());
     for attempt in 1..=MAX_NAME_RACES {
+        // One version allocation at a time per cluster in this process (`serve` runs many deploys):
+        // from the read of the taken names until CreateService has taken the new one.
+        let allocation = if options.plan_only { None } else { Some(allocate(&allocation_key).await) };
         let observed = {
             let observing = observe(&session, source_session, &req);
             tokio::pin!(observing);
@@ -592,6 +635,14 @@ pub async fn deploy(
         for w in &plan.warnings {
             warn!("{w}");
         }
+        if observed.source_target.is_some()
+            && let Some(source) = source_policies.clone().await?
+        {
+            let errors = scaling::name_limit_errors(&source, &plan.server_group_name);
+            if !errors.is_empty() {
+                return Err(Error::Invalid(errors));
+            }
+        }
         let scaling_source = async {
             match observed.source_target {
                 Some(_) => source_scaling.clone().await,
@@ -606,7 +657,7 @@ pub async fn deploy(
             outcome.plan = Some(plan);
             return Ok(outcome);
         }
-        match apply(&session, &mut plan, options, scaling_source).await {
+        match apply(&session, &mut plan, options, scaling_source, allocation).await {
             Ok(mut outcome) => {
                 if strategy != Strategy::None || options.wait {
                     let timeout = if options.timeout.is_zero() { Duration::from_secs(600) } else { options.timeout };
@@ -633,9 +684,7 @@ pub async fn deploy(
             }
             Err(ApplyFailure::NameTaken) if attempt < MAX_NAME_RACES => {
                 warn!("{} was created by another deploy at the same time; choosing the next version", plan.server_group_name);
-                // A little jitter so that racing deploys do not keep colliding in lockstep.
-                let jitter = u64::from(std::process::id() % 97) + 13 * attempt as u64;
-                tokio::time::sleep(Duration::from_millis(jitter)).await;
+                tokio::time::sleep(race_backoff(attempt as u32, uuid::Uuid::new_v4().as_u128() as u64)).await;
             }
             Err(ApplyFailure::NameTaken) => {
                 return Err(Error::Failed {
@@ -792,9 +841,10 @@ async fn apply(
     plan: &mut DeployPlan,
     options: &DeployOptions,
     scaling_source: impl std::future::Future<Output = std::result::Result<Option<SourceScaling>, AwsError>>,
+    allocation: Option<Allocation>,
 ) -> std::result::Result<DeployOutcome, ApplyFailure> {
     let mut created = Created::default();
-    let core = create_server_group(session, plan, &mut created);
+    let core = create_server_group(session, plan, &mut created, allocation);
     let (core, scaling_source) = tokio::join!(core, scaling_source);
     let (task_definition_arn, service) = match core {
         Ok(done) => done,
@@ -832,11 +882,22 @@ async fn create_server_group(
     session: &Session,
     plan: &DeployPlan,
     created: &mut Created,
+    allocation: Option<Allocation>,
 ) -> std::result::Result<(String, ServiceState), Option<AwsError>> {
     let stop = || if crate::interrupt::requested() { Err(Some(crate::interrupt::error())) } else { Ok(()) };
     stop()?;
     journal::status("Creating Amazon ECS Task Definition...");
-    let task_definition_arn = session.register_task_definition(&plan.register_task_definition).await?;
+    let task_definition_arn = match session.register_task_definition(&plan.register_task_definition).await {
+        Ok(arn) => arn,
+        Err(e) => {
+            // Every attempt failed, yet the last may have been applied: read it back by its containers.
+            match session.find_registered(&plan.family, &plan.register_task_definition).await {
+                Ok(found) => created.task_definition_arn = found,
+                Err(read) => created.may_exist.push(format!("a task definition revision of family {} ({read})", plan.family)),
+            }
+            return Err(Some(e));
+        }
+    };
     created.task_definition_arn = Some(task_definition_arn.clone());
     journal::status(format!("Done creating Amazon ECS Task Definition... {task_definition_arn}"));
     stop()?;
@@ -857,9 +918,26 @@ async fn create_server_group(
             }
             return Err(None);
         }
-        Err(e) => return Err(Some(e)),
+        Err(e) => {
+            // Every attempt failed, yet one may have been applied: a service by that name running
+            // this deploy's own task definition revision is this deploy's.
+            let names = [plan.server_group_name.clone()];
+            let ours = |s: &ServiceState| s.status != "INACTIVE" && s.task_definition == task_definition_arn;
+            match session.describe_services(&plan.ecs_cluster_name, &names, false).await {
+                Ok(found) if found.iter().any(ours) => {
+                    created.service = Some((plan.ecs_cluster_name.clone(), plan.server_group_name.clone()));
+                }
+                Ok(_) => {}
+                Err(read) => {
+                    created.may_exist.push(format!("service {} in ECS cluster {} ({read})", plan.server_group_name, plan.ecs_cluster_name))
+                }
+            }
+            return Err(Some(e));
+        }
     };
     created.service = Some((plan.ecs_cluster_name.clone(), service.service_name.clone()));
+    // The name is taken: the next deploy of the cluster may read the names now.
+    drop(allocation);
     journal::status(format!(
         "Done creating {} of {} with {} for {}.",
         plan.desired_count, service.service_name, task_definition_arn, plan.account
@@ -867,7 +945,15 @@ async fn create_server_group(
     stop()?;
 
     journal::status("Creating Amazon Application Auto Scaling Scalable Target Definition...");
-    register_scalable_target(session, &plan.register_scalable_target).await?;
+    if let Err(e) = register_scalable_target(session, &plan.register_scalable_target).await {
+        let id = &plan.scalable_target_resource_id;
+        match session.describe_scalable_target(id).await {
+            Ok(Some(_)) => created.scalable_target = Some(id.clone()),
+            Ok(None) => {}
+            Err(read) => created.may_exist.push(format!("scalable target {id} ({read})")),
+        }
+        return Err(Some(e));
+    }
     created.scalable_target = Some(plan.scalable_target_resource_id.clone());
     journal::status("Done creating Amazon Application Auto Scaling Scalable Target Definition.");
     Ok((task_definition_arn, service))

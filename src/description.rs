@@ -8,18 +8,32 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, FieldError, Result};
 
-/// Deck sends `''` for unset numbers and Jackson coerces `"5"` to 5; do the same.
+/// Deck sends `''` for unset numbers and Jackson coerces `"5"` to 5; do the same. Every such field
+/// is a Java `Integer` in Clouddriver and an `int32` in AWS: like Jackson, a number outside the
+/// 32-bit range is an error, never saturated or wrapped into another value.
 pub(crate) fn lenient_int<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<i64>, D::Error> {
-    match Value::deserialize(d)? {
-        Value::Null => Ok(None),
-        Value::Number(n) => n
-            .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
-            .map(Some)
-            .ok_or_else(|| serde::de::Error::custom(format!("expected an integer, found {n}"))),
-        Value::String(s) if s.trim().is_empty() => Ok(None),
-        Value::String(s) => s.trim().parse().map(Some).map_err(|_| serde::de::Error::custom(format!("expected an integer, found \"{s}\""))),
-        other => Err(serde::de::Error::custom(format!("expected an integer, found {other}"))),
+    let out_of_range =
+        |text: &str| serde::de::Error::custom(format!("{text} is out of range: AWS takes a 32-bit integer ({} to {})", i32::MIN, i32::MAX));
+    let n = match Value::deserialize(d)? {
+        Value::Null => return Ok(None),
+        Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => i,
+            (None, Some(f)) if f.fract() == 0.0 && f.abs() <= f64::from(i32::MAX) => f as i64,
+            (None, Some(f)) if f.fract() == 0.0 => return Err(out_of_range(&n.to_string())),
+            _ if n.as_u64().is_some() => return Err(out_of_range(&n.to_string())),
+            _ => return Err(serde::de::Error::custom(format!("expected an integer, found {n}"))),
+        },
+        Value::String(s) if s.trim().is_empty() => return Ok(None),
+        Value::String(s) => match s.trim().parse::<i64>() {
+            Ok(i) => i,
+            Err(_) if s.trim().parse::<i128>().is_ok() => return Err(out_of_range(s.trim())),
+            Err(_) => return Err(serde::de::Error::custom(format!("expected an integer, found \"{s}\""))),
+        },
+        other => return Err(serde::de::Error::custom(format!("expected an integer, found {other}"))),
+    };
+    match i32::try_from(n) {
+        Ok(_) => Ok(Some(n)),
+        Err(_) => Err(out_of_range(&n.to_string())),
     }
 }
 
@@ -564,6 +578,27 @@ mod tests {
         assert!(errors[0].message.contains("expected an integer"), "{}", errors[0].message);
         assert!(create_server_group_from_json(json!([{"disableServerGroup": {}}])).is_err());
         assert!(create_server_group_from_json(json!("x")).is_err());
+    }
+
+    #[test]
+    fn numbers_outside_int32_are_errors_not_other_values() {
+        let field = |capacity: Value| match create_server_group_from_json(json!({ "capacity": capacity })) {
+            Err(Error::Invalid(errors)) => format!("{}: {}", errors[0].field, errors[0].message),
+            Ok(d) => format!("ok {:?}", d.capacity),
+            Err(e) => panic!("{e}"),
+        };
+        let max: Value = serde_json::from_str("18446744073709551616").unwrap();
+        assert!(field(json!({ "max": max })).starts_with("capacity.max: "), "{}", field(json!({ "max": max })));
+        assert!(field(json!({ "max": max })).contains("out of range"));
+        let desired = field(json!({"desired": 4294967296u64}));
+        assert!(desired.starts_with("capacity.desired: ") && desired.contains("4294967296 is out of range"), "{desired}");
+        assert!(field(json!({"min": "2147483648"})).contains("2147483648 is out of range: AWS takes a 32-bit integer"));
+        assert!(field(json!({"min": -2147483649i64})).contains("out of range"));
+        assert!(field(json!({"min": 1e12})).contains("out of range"));
+        assert_eq!(
+            field(json!({"min": 2147483647, "max": 2.0})),
+            "ok Some(Capacity { min: Some(2147483647), max: Some(2), desired: None })"
+        );
     }
 
     #[test]

@@ -290,61 +290,108 @@ pub async fn destroy(session: &Session, ecs_cluster: &str, service: &ServiceStat
 async fn destroy_steps(session: &Session, ecs_cluster: &str, service: &ServiceState, r: &mut OperationResult) -> Result<()> {
     let name = &service.service_name;
     let id = resource_id(ecs_cluster, name);
-    if let Some(target) = session.describe_scalable_target(&id).await? {
-        let (policies, scheduled) = tokio::try_join!(
-            session.describe_scaling_policies(&target.resource_id),
-            session.describe_scheduled_actions(&target.resource_id)
-        )?;
-        let (alarm_names, prefixes) = crate::scaling::alarm_lookups(&policies);
-        let policy_arns: Vec<String> =
-            policies.iter().filter_map(|p| p.get("PolicyARN").and_then(|v| v.as_str()).map(str::to_string)).collect();
-        // Alarms of this server group's step policies: listed by the policy, or naming its ARN.
-        let alarms = if alarm_names.is_empty() && prefixes.is_empty() {
-            Vec::new()
-        } else {
-            session.describe_alarms(&alarm_names, &prefixes).await?
-        };
-        let alarms: Vec<String> = alarms
-            .into_iter()
-            .filter(|a| {
-                alarm_names.contains(&a.alarm_name)
-                    || a.alarm_actions.iter().chain(&a.ok_actions).chain(&a.insufficient_data_actions).any(|x| policy_arns.contains(x))
-            })
-            .map(|a| a.alarm_name)
-            .collect();
-        if !alarms.is_empty() {
-            session.delete_alarms(&alarms).await?;
-            r.step(format!("Deleted alarms {}.", alarms.join(", ")));
-        }
-        let scheduled_names: Vec<String> =
-            scheduled.iter().filter_map(|s| s.get("ScheduledActionName").and_then(|v| v.as_str()).map(str::to_string)).collect();
-        try_join_all(scheduled_names.iter().map(|n| async { gone_is_done(session.delete_scheduled_action(&target.resource_id, n).await) }))
-            .await?;
-        let policy_names: Vec<String> =
-            policies.iter().filter_map(|p| p.get("PolicyName").and_then(|v| v.as_str()).map(str::to_string)).collect();
-        try_join_all(policy_names.iter().map(|n| async { gone_is_done(session.delete_scaling_policy(&target.resource_id, n).await) }))
-            .await?;
-        if !policy_names.is_empty() || !scheduled_names.is_empty() {
-            r.step(format!(
-                "Deleted scaling policies [{}] and scheduled actions [{}].",
-                policy_names.join(", "),
-                scheduled_names.join(", ")
-            ));
-        }
-        gone_is_done(session.deregister_scalable_target(&target.resource_id).await)?;
-        r.step(format!("Deregistered scalable target {}.", target.resource_id));
+    let (target, tracking_alarms) = tokio::try_join!(session.describe_scalable_target(&id), target_tracking_alarms(session, &id))?;
+    // Every target-tracking alarm named after the server group goes, also those of policies that
+    // are gone (a put retried after a lost answer, a crash between writes).
+    if !tracking_alarms.is_empty() {
+        session.delete_alarms(&tracking_alarms).await?;
+        r.step(format!("Deleted alarms {}.", tracking_alarms.join(", ")));
     }
-    if service.desired_count > 0 {
+    if let Some(target) = target {
+        destroy_scaling(session, &target.resource_id, r).await?;
+    }
+    let live = service.status == "ACTIVE" || service.status == "DRAINING";
+    if service.status == "ACTIVE" && service.desired_count > 0 {
         session.update_desired_count(ecs_cluster, name, 0).await?;
         r.step(format!("Scaled {name} to 0."));
     }
-    gone_is_done(session.delete_service(ecs_cluster, name).await)?;
-    r.step(format!("Deleted service {name}."));
+    if live {
+        gone_is_done(session.delete_service(ecs_cluster, name).await)?;
+        r.step(format!("Deleted service {name}."));
+    }
+    // A live service's task definition is deregistered as it is; what `locate_remains` found is ACTIVE.
     if !service.task_definition.is_empty() {
         session.deregister_task_definition(&service.task_definition).await?;
         r.step(format!("Deregistered task definition {}.", service.task_definition));
     }
     Ok(())
+}
+
+/// The alarms AWS names after a target-tracking policy of `resource_id`
+/// (`TargetTracking-service/CLUSTER/NAME-AlarmHigh-…`, `-AlarmLow-…`).
+async fn target_tracking_alarms(session: &Session, resource_id: &str) -> std::result::Result<Vec<String>, AwsError> {
+    let prefix = format!("TargetTracking-{resource_id}-");
+    let names = session.alarm_names_with_prefix(&prefix).await?;
+    Ok(names.into_iter().filter(|n| n[prefix.len()..].starts_with("AlarmHigh-") || n[prefix.len()..].starts_with("AlarmLow-")).collect())
+}
+
+/// Removes a scalable target with its step policies' alarms, scheduled actions and policies.
+async fn destroy_scaling(session: &Session, resource_id: &str, r: &mut OperationResult) -> Result<()> {
+    let (policies, scheduled) =
+        tokio::try_join!(session.describe_scaling_policies(resource_id), session.describe_scheduled_actions(resource_id))?;
+    let (alarm_names, prefixes) = crate::scaling::alarm_lookups(&policies);
+    let policy_arns: Vec<String> =
+        policies.iter().filter_map(|p| p.get("PolicyARN").and_then(|v| v.as_str()).map(str::to_string)).collect();
+    // Alarms of this server group's step policies: listed by the policy, or naming its ARN.
+    let alarms =
+        if alarm_names.is_empty() && prefixes.is_empty() { Vec::new() } else { session.describe_alarms(&alarm_names, &prefixes).await? };
+    let alarms: Vec<String> = alarms
+        .into_iter()
+        .filter(|a| {
+            alarm_names.contains(&a.alarm_name)
+                || a.alarm_actions.iter().chain(&a.ok_actions).chain(&a.insufficient_data_actions).any(|x| policy_arns.contains(x))
+        })
+        .map(|a| a.alarm_name)
+        .collect();
+    if !alarms.is_empty() {
+        session.delete_alarms(&alarms).await?;
+        r.step(format!("Deleted alarms {}.", alarms.join(", ")));
+    }
+    let scheduled_names: Vec<String> =
+        scheduled.iter().filter_map(|s| s.get("ScheduledActionName").and_then(|v| v.as_str()).map(str::to_string)).collect();
+    try_join_all(scheduled_names.iter().map(|n| async { gone_is_done(session.delete_scheduled_action(resource_id, n).await) })).await?;
+    let policy_names: Vec<String> =
+        policies.iter().filter_map(|p| p.get("PolicyName").and_then(|v| v.as_str()).map(str::to_string)).collect();
+    try_join_all(policy_names.iter().map(|n| async { gone_is_done(session.delete_scaling_policy(resource_id, n).await) })).await?;
+    if !policy_names.is_empty() || !scheduled_names.is_empty() {
+        r.step(format!("Deleted scaling policies [{}] and scheduled actions [{}].", policy_names.join(", "), scheduled_names.join(", ")));
+    }
+    gone_is_done(session.deregister_scalable_target(resource_id).await)?;
+    r.step(format!("Deregistered scalable target {resource_id}."));
+    Ok(())
+}
+
+/// What is left of server group `name` whose service is INACTIVE or gone — a destroy cut short
+/// after DeleteService, a deploy killed half-way: a scalable target or an ACTIVE task definition
+/// (from the INACTIVE service, or found by its SERVER_GROUP variable in the family). None when
+/// nothing is left.
+pub async fn locate_remains(session: &Session, name: &str, ecs_cluster: Option<&str>) -> Result<Option<(String, ServiceState)>> {
+    let clusters = match ecs_cluster {
+        Some(c) => vec![c.to_string()],
+        None => session.list_ecs_clusters().await?,
+    };
+    let names = [name.to_string()];
+    let family = crate::moniker::parse_name(name).moniker.map(|m| m.cluster());
+    for cluster in clusters {
+        let id = resource_id(&cluster, name);
+        let (services, target) =
+            tokio::try_join!(session.describe_services(&cluster, &names, false), session.describe_scalable_target(&id))?;
+        let record = services.into_iter().next();
+        let mut task_definition = record.as_ref().map(|s| s.task_definition.clone()).unwrap_or_default();
+        if task_definition.is_empty()
+            && let Some(family) = &family
+        {
+            task_definition = session.active_task_definitions_of(family, name).await?.into_iter().next().unwrap_or_default();
+        }
+        let td_active = !task_definition.is_empty() && session.task_definition_status(&task_definition).await?.as_deref() == Some("ACTIVE");
+        if target.is_some() || td_active {
+            let status = record.map(|s| s.status).unwrap_or_else(|| "MISSING".into());
+            let task_definition = if td_active { task_definition } else { String::new() };
+            let remains = ServiceState { service_name: name.to_string(), status, task_definition, ..Default::default() };
+            return Ok(Some((cluster, remains)));
+        }
+    }
+    Ok(None)
 }
 
 /// A delete whose object is already gone — the SDK's retry after a lost response, a second

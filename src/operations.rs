@@ -188,8 +188,17 @@ pub fn validate(kind: Kind, config: &Config, op: &ServerGroupOperation) -> Resul
 pub async fn run(kind: Kind, target: &Target, desired: Option<i64>) -> Result<OperationResult> {
     crate::journal::status(format!("Initializing {} Amazon ECS Server Group Operation...", kind.verb()));
     let session = Session::connect(&target.account, &target.region).await?;
-    let (ecs_cluster, service) = lifecycle::locate(&session, &target.server_group, target.ecs_cluster.as_deref()).await?;
     let name = &target.server_group;
+    let (ecs_cluster, service) = match lifecycle::locate(&session, name, target.ecs_cluster.as_deref()).await {
+        // A destroy finishes what an earlier one (or a killed deploy) left of the server group.
+        Err(Error::Invalid(e)) if kind == Kind::Destroy && e.iter().all(|e| e.field == "serverGroupName") => {
+            match lifecycle::locate_remains(&session, name, target.ecs_cluster.as_deref()).await? {
+                Some(remains) => remains,
+                None => return Err(Error::Invalid(e)),
+            }
+        }
+        other => other?,
+    };
     match kind {
         Kind::Disable => lifecycle::disable(&session, &ecs_cluster, name).await,
         Kind::Enable => lifecycle::enable(&session, &ecs_cluster, name, desired, Some(service.desired_count)).await,

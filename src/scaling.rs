@@ -220,6 +220,55 @@ pub fn plan_copy(src: &SourceScaling, dst: &Destination) -> ScalingCopyPlan {
     ScalingCopyPlan { source_resource_id: src.resource_id.clone(), scaling_policies, alarms, scheduled_actions, skipped }
 }
 
+/// AWS's name limits for what the copy creates, in characters: Application Auto Scaling's
+/// `PolicyName` and `ScheduledActionName` (1-256), CloudWatch's `AlarmName` (1-255).
+pub const POLICY_NAME_MAX: usize = 256;
+pub const SCHEDULED_ACTION_NAME_MAX: usize = 256;
+pub const ALARM_NAME_MAX: usize = 255;
+
+/// The copies whose names would break AWS's limits, each naming the source object it comes
+/// from. Checked before the first write, from the source's policies (with the alarms AWS lists
+/// in each policy's `Alarms`) and scheduled actions; `src.alarms` may still be empty then.
+pub fn name_limit_errors(src: &SourceScaling, new_service: &str) -> Vec<crate::error::FieldError> {
+    let mut names: Vec<(&str, &str, String, usize)> = Vec::new();
+    for p in &src.policies {
+        names.push(("scalingPolicies", "scaling policy", str_field(p, "PolicyName").to_string(), POLICY_NAME_MAX));
+        for a in p.get("Alarms").and_then(Value::as_array).into_iter().flatten() {
+            let name = str_field(a, "AlarmName");
+            if !name.starts_with("TargetTracking-") {
+                names.push(("alarms", "alarm", name.to_string(), ALARM_NAME_MAX));
+            }
+        }
+    }
+    names.extend(
+        src.alarms
+            .iter()
+            .filter(|a| !a.alarm_name.starts_with("TargetTracking-"))
+            .map(|a| ("alarms", "alarm", a.alarm_name.clone(), ALARM_NAME_MAX)),
+    );
+    for s in &src.scheduled_actions {
+        names.push(("scheduledActions", "scheduled action", str_field(s, "ScheduledActionName").to_string(), SCHEDULED_ACTION_NAME_MAX));
+    }
+    let mut errors: Vec<crate::error::FieldError> = Vec::new();
+    for (field, what, from, max) in names {
+        let to = rename(&from, &src.service_name, new_service);
+        let length = to.chars().count();
+        let field = format!("source.{field}.{from}");
+        if length > max && !errors.iter().any(|e| e.field == field) {
+            errors.push(crate::error::FieldError::new(
+                field,
+                "createServerGroupDescription.source.name.too.long",
+                format!(
+                    "the copy of {what} `{from}` of {} would be named `{to}`: {length} characters, and AWS allows {max}; \
+                     shorten the server group's name (application, stack, freeFormDetails) or rename the source's {what}",
+                    src.service_name
+                ),
+            ));
+        }
+    }
+    errors
+}
+
 /// Whether `alarm`'s actions name the copied policy `policy_name` (by its placeholder), so it
 /// can be put only once that policy exists.
 pub fn alarm_names_policy(alarm: &Alarm, policy_name: &str) -> bool {
@@ -417,6 +466,31 @@ mod tests {
         }];
         let plan = plan_copy(&src, &dst());
         assert_eq!(plan.alarms[0].request.metrics[0].metric_stat.as_ref().unwrap().metric.dimensions[0].value, "asgard-v001");
+    }
+
+    #[test]
+    fn copies_whose_names_break_aws_limits_are_named_before_any_write() {
+        assert!(name_limit_errors(&source(), "asgard-v001").is_empty());
+        let mut src = source();
+        src.alarms.clear();
+        src.policies[0]["Alarms"] = json!([{"AlarmName": format!("{}-asgard-v000", "a".repeat(244))}]);
+        let long = format!("{}-v001", "b".repeat(250));
+        let errors = name_limit_errors(&src, &long);
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        // policy1 and scale-up-monday get `-NEW` appended (7 + 1 + 255 > 256); the alarm grows by 244.
+        assert_eq!(fields.len(), 5, "{fields:?}");
+        assert!(fields.contains(&"source.scalingPolicies.policy1"), "{fields:?}");
+        assert!(fields.contains(&"source.scheduledActions.scale-up-monday"), "{fields:?}");
+        assert!(fields.iter().any(|f| f.starts_with("source.alarms.aaaa")), "{fields:?}");
+        let policy = errors.iter().find(|e| e.field == "source.scalingPolicies.policy1").unwrap();
+        assert!(policy.message.contains("263 characters, and AWS allows 256"), "{}", policy.message);
+        // Exactly at each limit is fine.
+        let at_limit = format!("{}-v001", "c".repeat(256 - 5 - 8));
+        let mut src = source();
+        src.policies.truncate(1);
+        src.alarms.clear();
+        src.scheduled_actions.clear();
+        assert!(name_limit_errors(&src, &at_limit).is_empty(), "{:?}", name_limit_errors(&src, &at_limit));
     }
 
     #[test]

@@ -117,6 +117,17 @@ impl Session {
         Ok(out.tags().iter().map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string())).collect())
     }
 
+    /// The names of the metric alarms whose names start with `prefix`.
+    pub async fn alarm_names_with_prefix(&self, prefix: &str) -> Result<Vec<String>, AwsError> {
+        let mut out = Vec::new();
+        let mut pages = self.cloudwatch.describe_alarms().alarm_name_prefix(prefix).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("cloudwatch:DescribeAlarms", e))?;
+            out.extend(page.metric_alarms().iter().filter_map(|a| a.alarm_name().map(str::to_string)));
+        }
+        Ok(out)
+    }
+
     /// Creates or replaces the alarm.
     pub async fn put_metric_alarm(&self, a: &Alarm) -> Result<(), AwsError> {
         let metrics: Vec<MetricDataQuery> = a

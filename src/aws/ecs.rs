@@ -163,7 +163,7 @@ impl Session {
     }
 
     /// The ACTIVE revision of `family` that `body` registered, if a lost response hid it.
-    async fn find_registered(&self, family: &str, body: &Value) -> Result<Option<String>, AwsError> {
+    pub async fn find_registered(&self, family: &str, body: &Value) -> Result<Option<String>, AwsError> {
         let arns = self
             .ecs
             .list_task_definitions()
@@ -222,6 +222,39 @@ impl Session {
             }
         }
         Ok(None)
+    }
+
+    /// The ACTIVE revisions of `family` (its newest 20) whose containers name `server_group` in
+    /// their SERVER_GROUP variable: what is left of a server group whose service is gone.
+    pub async fn active_task_definitions_of(&self, family: &str, server_group: &str) -> Result<Vec<String>, AwsError> {
+        let arns = self
+            .ecs
+            .list_task_definitions()
+            .family_prefix(family)
+            .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+            .sort(aws_sdk_ecs::types::SortOrder::Desc)
+            .max_results(20)
+            .send()
+            .await
+            .map_err(|e| aws_error("ecs:ListTaskDefinitions", e))?
+            .task_definition_arns
+            .unwrap_or_default();
+        let described = try_join_all(arns.iter().map(|arn| async move {
+            self.ecs.describe_task_definition().task_definition(arn).send().await.map_err(|e| aws_error("ecs:DescribeTaskDefinition", e))
+        }))
+        .await?;
+        let names_it = |td: &aws_sdk_ecs::types::TaskDefinition| {
+            td.container_definitions()
+                .iter()
+                .flat_map(|c| c.environment())
+                .any(|e| e.name() == Some("SERVER_GROUP") && e.value() == Some(server_group))
+        };
+        Ok(described
+            .iter()
+            .filter_map(|out| out.task_definition())
+            .filter(|td| names_it(td))
+            .filter_map(|td| td.task_definition_arn().map(str::to_string))
+            .collect())
     }
 
     /// The task definition's status (ACTIVE, INACTIVE, DELETE_IN_PROGRESS), None when it does not exist.

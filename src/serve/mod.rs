@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -28,7 +28,7 @@ use crate::config::Config;
 use crate::error::{Error, FieldError, Result};
 use crate::lifecycle::Quiet;
 use crate::ops::{self, Task, TaskState};
-use store::{Claimed, Store};
+use store::{Claimed, Inserted, Store};
 
 /// How `serve` runs.
 pub struct ServeOptions {
@@ -41,6 +41,8 @@ pub struct ServeOptions {
     pub lease: Duration,
     /// How often a replica looks for tasks posted to another replica and for abandoned ones.
     pub poll: Duration,
+    /// The exclusive lock on the SQLite store file, held while serving.
+    pub store_lock: Option<std::fs::File>,
 }
 
 impl ServeOptions {
@@ -49,14 +51,14 @@ impl ServeOptions {
     /// posted to other replicas).
     pub async fn from_args(args: &crate::cli::ServeArgs) -> Result<ServeOptions> {
         let token = token(args.listen, args.token_file.as_deref(), args.token_env)?;
-        let (store, poll_ms) = match &args.postgres_url {
-            Some(url) => (Store::open_postgres(url).await.map_err(|e| Error::Config(e.to_string()))?, 200),
+        let (store, poll_ms, store_lock) = match &args.postgres_url {
+            Some(url) => (Store::open_postgres(url).await.map_err(|e| Error::Config(e.to_string()))?, 200, None),
             None => {
-                let (store, failed) = Store::open_sqlite(&args.store_file).await.map_err(|e| Error::Config(e.to_string()))?;
+                let (store, failed, lock) = Store::open_sqlite(&args.store_file).await.map_err(|e| Error::Config(e.to_string()))?;
                 for id in failed {
                     warn!("task {id} was running when ecs-deployer stopped; marked failed");
                 }
-                (store, 1000)
+                (store, 1000, Some(lock))
             }
         };
         Ok(ServeOptions {
@@ -67,6 +69,7 @@ impl ServeOptions {
             max_running: args.max_running as usize,
             lease: args.lease,
             poll: Duration::from_millis(poll_ms),
+            store_lock,
         })
     }
 }
@@ -121,6 +124,7 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
         .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", options.listen)))?;
     let address = listener.local_addr().map_err(|e| Error::Config(e.to_string()))?;
     let replica = format!("{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let _store_lock = options.store_lock;
     let app = Arc::new(App { config, store: options.store, token: options.token, replica, wake: Notify::new(), lease: options.lease });
     let router = router(app.clone(), options.max_body_bytes);
     info!("ecs-deployer serve listening on http://{address} (replica {})", app.replica);
@@ -186,18 +190,48 @@ async fn authenticate(State(app): State<Arc<App>>, headers: HeaderMap, request: 
     next.run(request).await
 }
 
-async fn post_ops(State(app): State<Arc<App>>, body: Bytes) -> Response {
+async fn post_ops(State(app): State<Arc<App>>, RawQuery(query): RawQuery, body: Bytes) -> Response {
     match parse_body(&body) {
-        Ok(value) => submit(&app, value).await,
+        Ok(value) => submit(&app, value, query.as_deref()).await,
         Err(error) => problem(StatusCode::BAD_REQUEST, "the request body is not valid JSON", vec![error]),
     }
 }
 
-async fn post_op(State(app): State<Arc<App>>, Path(operation): Path<String>, body: Bytes) -> Response {
+async fn post_op(State(app): State<Arc<App>>, Path(operation): Path<String>, RawQuery(query): RawQuery, body: Bytes) -> Response {
     match parse_body(&body) {
-        Ok(value) => submit(&app, ops::single(&operation, value)).await,
+        Ok(value) => submit(&app, ops::single(&operation, value), query.as_deref()).await,
         Err(error) => problem(StatusCode::BAD_REQUEST, "the request body is not valid JSON", vec![error]),
     }
+}
+
+/// Orca's `clientRequestId` query parameter (KatoRestService sends it on every operations post,
+/// the same on each of its retries; no header carries it).
+fn client_request_id(query: Option<&str>) -> std::result::Result<Option<String>, FieldError> {
+    let Some(query) = query else { return Ok(None) };
+    for pair in query.split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if key != "clientRequestId" {
+            continue;
+        }
+        let value = percent_encoding::percent_decode_str(&value.replace('+', " ")).decode_utf8_lossy().into_owned();
+        if value.is_empty() {
+            return Ok(None);
+        }
+        if value.len() > 256 || value.chars().any(char::is_control) {
+            return Err(FieldError::new(
+                "clientRequestId",
+                "operations.clientRequestId.invalid",
+                "clientRequestId must be at most 256 printable characters",
+            ));
+        }
+        return Ok(Some(value));
+    }
+    Ok(None)
+}
+
+/// Hex SHA-256, as stored for a post's body.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn parse_body(body: &[u8]) -> std::result::Result<Value, FieldError> {
@@ -206,8 +240,14 @@ fn parse_body(body: &[u8]) -> std::result::Result<Value, FieldError> {
     })
 }
 
-/// Validates an operations list and queues it; the work runs in the background.
-async fn submit(app: &App, value: Value) -> Response {
+/// Validates an operations list and queues it; the work runs in the background. A post that
+/// repeats a stored `clientRequestId` gets that task back and starts nothing; under a different
+/// body it is a 409.
+async fn submit(app: &App, value: Value, query: Option<&str>) -> Response {
+    let client_request_id = match client_request_id(query) {
+        Ok(id) => id,
+        Err(error) => return problem(StatusCode::BAD_REQUEST, "Validation Failed", vec![error]),
+    };
     let text = value.to_string();
     match ops::parse(&app.config, value) {
         Ok(_) => {}
@@ -219,11 +259,28 @@ async fn submit(app: &App, value: Value) -> Response {
     let mut task = Task::new();
     task.id = Some(id.clone());
     task.start_time_ms = Some(created as u64);
-    if let Err(e) = app.store.insert(&id, created, &text, &task).await {
-        error!("{e}");
-        return problem(StatusCode::SERVICE_UNAVAILABLE, "the task store is unavailable; nothing was started, post again", Vec::new());
-    }
-    app.wake.notify_one();
+    let id = match app.store.insert(&id, created, &text, &task, client_request_id.as_deref()).await {
+        Ok(Inserted::New) => {
+            app.wake.notify_one();
+            id
+        }
+        Ok(Inserted::Existing { id, same_body: true }) => {
+            info!("task {id}: posted again with the same clientRequestId; nothing new started");
+            id
+        }
+        Ok(Inserted::Existing { id, same_body: false }) => {
+            let message = format!(
+                "clientRequestId {} was already used for a different operations list (task {id}); nothing was started: \
+                 post a new operation under a new clientRequestId",
+                client_request_id.unwrap_or_default()
+            );
+            return problem(StatusCode::CONFLICT, &message, Vec::new());
+        }
+        Err(e) => {
+            error!("{e}");
+            return problem(StatusCode::SERVICE_UNAVAILABLE, "the task store is unavailable; nothing was started, post again", Vec::new());
+        }
+    };
     axum::Json(json!({"id": id, "resourceUri": format!("/task/{id}")})).into_response()
 }
 

@@ -48,6 +48,21 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS ecs_deployer_tasks (
     task TEXT NOT NULL
 )";
 
+/// Orca's `clientRequestId` of each post and the SHA-256 of its body: a repeated post (Orca
+/// retries up to 3 times with the same id) finds the task it already made, on any replica.
+const CLIENT_REQUEST_COLUMNS: [&str; 2] = ["client_request_id TEXT", "body_sha256 TEXT"];
+const CLIENT_REQUEST_INDEX: &str =
+    "CREATE UNIQUE INDEX IF NOT EXISTS ecs_deployer_tasks_client_request ON ecs_deployer_tasks (client_request_id)";
+
+/// What an insert did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Inserted {
+    /// A new queued task.
+    New,
+    /// The client request id was seen before: its task, and whether the body was the same.
+    Existing { id: String, same_body: bool },
+}
+
 /// A task taken by this replica to run.
 #[derive(Debug)]
 pub struct Claimed {
@@ -71,10 +86,37 @@ pub fn abandoned_message(owner: &str) -> String {
     )
 }
 
+/// Takes the exclusive lock of the store file `path` (on `path.lock`, so SQLite's own locks are
+/// untouched); the lock lasts as long as the returned file is open, and ends with the process.
+fn lock_exclusively(path: &Path) -> StoreResult<std::fs::File> {
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock_path = std::path::PathBuf::from(lock_path);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| StoreError(format!("{}: {e}", lock_path.display())))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError(format!(
+            "{} is in use by another ecs-deployer serve (it holds {}); stop that one first, or give this one its own \
+             --store-file (several replicas share a store through --postgres-url)",
+            path.display(),
+            lock_path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError(format!("{}: cannot lock: {e}", lock_path.display()))),
+    }
+}
+
 impl Store {
-    /// Opens (creating if needed) the SQLite file. One process owns it, so a task still marked
-    /// running was cut short by a crash or a kill: each is marked failed here.
-    pub async fn open_sqlite(path: &Path) -> StoreResult<(Store, Vec<String>)> {
+    /// Opens (creating if needed) the SQLite file and takes the exclusive lock on it (`FILE.lock`,
+    /// held by the returned file for as long as it is open): one process owns the file, so a task
+    /// still marked running was cut short by a crash or a kill, and each is marked failed here. A
+    /// second `serve` on the same file is refused while the first one runs.
+    pub async fn open_sqlite(path: &Path) -> StoreResult<(Store, Vec<String>, std::fs::File)> {
+        let lock = lock_exclusively(path)?;
         let path = path.to_path_buf();
         let conn = tokio::task::spawn_blocking(move || -> StoreResult<rusqlite::Connection> {
             let conn = rusqlite::Connection::open(&path).map_err(|e| StoreError(format!("{}: {e}", path.display())))?;
@@ -82,13 +124,22 @@ impl Store {
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             conn.execute(SCHEMA, [])?;
+            for column in CLIENT_REQUEST_COLUMNS {
+                match conn.execute(&format!("ALTER TABLE ecs_deployer_tasks ADD COLUMN {column}"), []) {
+                    Err(e) if e.to_string().contains("duplicate column") => {}
+                    other => {
+                        other?;
+                    }
+                }
+            }
+            conn.execute(CLIENT_REQUEST_INDEX, [])?;
             Ok(conn)
         })
         .await
         .map_err(|e| StoreError(e.to_string()))??;
         let store = Store::Sqlite(Arc::new(Mutex::new(conn)));
         let failed = store.expire(i64::MAX).await?;
-        Ok((store, failed))
+        Ok((store, failed, lock))
     }
 
     /// Connects to PostgreSQL (`postgres://user@host:port/db`) and creates the table if needed.
@@ -101,6 +152,10 @@ impl Store {
         });
         client.batch_execute(SCHEMA).await?;
         client.batch_execute("CREATE INDEX IF NOT EXISTS ecs_deployer_tasks_state ON ecs_deployer_tasks (state, created_ms)").await?;
+        for column in CLIENT_REQUEST_COLUMNS {
+            client.batch_execute(&format!("ALTER TABLE ecs_deployer_tasks ADD COLUMN IF NOT EXISTS {column}")).await?;
+        }
+        client.batch_execute(CLIENT_REQUEST_INDEX).await?;
         Ok(Store::Postgres(Arc::new(client)))
     }
 
@@ -114,16 +169,48 @@ impl Store {
             .map_err(|e| StoreError(e.to_string()))?
     }
 
-    /// Adds a queued task.
-    pub async fn insert(&self, id: &str, created_ms: i64, operations: &str, task: &Task) -> StoreResult<()> {
+    /// Adds a queued task, unless `client_request_id` names one already stored (then that one is
+    /// returned and nothing is added: a retried post starts nothing).
+    pub async fn insert(
+        &self,
+        id: &str,
+        created_ms: i64,
+        operations: &str,
+        task: &Task,
+        client_request_id: Option<&str>,
+    ) -> StoreResult<Inserted> {
         let task = serde_json::to_string(task)?;
-        let sql = "INSERT INTO ecs_deployer_tasks (id, created_ms, state, operations, task) VALUES ($1, $2, 'queued', $3, $4)";
-        match self {
+        let body_sha256 = crate::serve::sha256_hex(operations.as_bytes());
+        let sql = "INSERT INTO ecs_deployer_tasks (id, created_ms, state, operations, task, client_request_id, body_sha256)
+                   VALUES ($1, $2, 'queued', $3, $4, $5, $6) ON CONFLICT (client_request_id) DO NOTHING";
+        let select = "SELECT id, body_sha256 FROM ecs_deployer_tasks WHERE client_request_id = $1";
+        let client = client_request_id.map(str::to_string);
+        let (n, existing): (u64, Option<(String, Option<String>)>) = match self {
             Store::Sqlite(c) => {
-                let (id, operations) = (id.to_string(), operations.to_string());
-                Store::sqlite(c, move |c| Ok(c.execute(sql, rusqlite::params![id, created_ms, operations, task]).map(|_| ())?)).await
+                let (id, operations, hash) = (id.to_string(), operations.to_string(), body_sha256.clone());
+                Store::sqlite(c, move |c| {
+                    let n = c.execute(sql, rusqlite::params![id, created_ms, operations, task, client, hash])? as u64;
+                    let existing = match (&client, n) {
+                        (Some(client), 0) => c.query_row(select, [client], |r| Ok((r.get(0)?, r.get(1)?))).optional()?,
+                        _ => None,
+                    };
+                    Ok((n, existing))
+                })
+                .await?
             }
-            Store::Postgres(c) => Ok(c.execute(sql, &[&id, &created_ms, &operations, &task]).await.map(|_| ())?),
+            Store::Postgres(c) => {
+                let n = c.execute(sql, &[&id, &created_ms, &operations, &task, &client, &body_sha256]).await?;
+                let existing = match (&client, n) {
+                    (Some(client), 0) => c.query_opt(select, &[client]).await?.map(|r| (r.get(0), r.get(1))),
+                    _ => None,
+                };
+                (n, existing)
+            }
+        };
+        match (n, existing) {
+            (1, _) => Ok(Inserted::New),
+            (_, Some((id, hash))) => Ok(Inserted::Existing { id, same_body: hash.as_deref() == Some(body_sha256.as_str()) }),
+            _ => Err(StoreError("the task was neither stored nor found by its clientRequestId".into())),
         }
     }
 

@@ -78,6 +78,12 @@ async fn list_disable_enable_resize() {
     let run = op(&env, "resize", "papa-prod-v001", &["--min", "7", "--max", "6", "--desired", "5"]);
     assert_eq!(run.code, 2);
     assert!(run.stdout.contains("resizeServiceDescription.capacity.min.max.range.invalid"), "{run:?}");
+    // int32, as AWS takes it: a larger count is refused, not saturated (#14.10).
+    let run = op(&env, "resize", "papa-prod-v001", &["--min", "1", "--max", "4294967296", "--desired", "1"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("4294967296") && run.stderr.contains("2147483647"), "{run:?}");
+    let t = aws.scalable_target("papa-prod-v001").await.unwrap();
+    assert_eq!((t.min_capacity, t.max_capacity), (2, 6), "nothing changed");
 
     // Clouddriver operation JSON through --description.
     let file = env.file(
@@ -187,6 +193,75 @@ async fn destroy_removes_alarms_scaling_service_and_task_definition() {
         aws.scaling.describe_scheduled_actions().service_namespace(ServiceNamespace::Ecs).resource_id(&resource).send().await.unwrap();
     assert!(scheduled.scheduled_actions().is_empty());
     assert_eq!(aws.task_definition(&td).await.status.map(|s| s.as_str().to_string()).as_deref(), Some("INACTIVE"));
+}
+
+/// A test alarm named `name` on the service's CPU.
+async fn put_alarm(aws: &crate::harness::Aws, name: &str) {
+    aws.cloudwatch
+        .put_metric_alarm()
+        .alarm_name(name)
+        .namespace("AWS/ECS")
+        .metric_name("CPUUtilization")
+        .statistic(aws_sdk_cloudwatch::types::Statistic::Average)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(80.0)
+        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn alarm_names(aws: &crate::harness::Aws) -> Vec<String> {
+    aws.cloudwatch.describe_alarms().send().await.unwrap().metric_alarms().iter().filter_map(|a| a.alarm_name.clone()).collect()
+}
+
+async fn td_status(aws: &crate::harness::Aws, td: &str) -> String {
+    aws.task_definition(td).await.status.map(|s| s.as_str().to_string()).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_destroy_cut_short_is_finished_by_the_next_one() {
+    let env = TestEnv::new("lifecycle_destroy_remains", false);
+    let aws = env.aws().await;
+
+    // Killed during DeleteService: scaling gone, the service deleted, the task definition ACTIVE.
+    assert_eq!(env.deploy(&description("sierra"), &[]).code, 0);
+    let td = aws.service("sierra-prod-v000").await.unwrap().task_definition.unwrap();
+    aws.scaling
+        .deregister_scalable_target()
+        .service_namespace(ServiceNamespace::Ecs)
+        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+        .resource_id(format!("service/{CLUSTER}/sierra-prod-v000"))
+        .send()
+        .await
+        .unwrap();
+    aws.ecs.delete_service().cluster(CLUSTER).service("sierra-prod-v000").force(true).send().await.unwrap();
+    let run = op(&env, "destroy", "sierra-prod-v000", &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains(&format!("Deregistered task definition {td}")), "{run:?}");
+    assert_eq!(td_status(&aws, &td).await, "INACTIVE");
+    // Nothing is left now: a destroy says so (exit 2) and changes nothing.
+    let again = op(&env, "destroy", "sierra-prod-v000", &[]);
+    assert_eq!(again.code, 2, "{again:?}");
+    assert!(again.stdout.contains("does not exist"), "{again:?}");
+
+    // The service gone but its scalable target, a target-tracking straggler and the task
+    // definition left: all found without the service (the ECS cluster found too) and removed.
+    assert_eq!(env.deploy(&description("tango3"), &[]).code, 0);
+    let td = aws.service("tango3-prod-v000").await.unwrap().task_definition.unwrap();
+    let straggler = format!("TargetTracking-service/{CLUSTER}/tango3-prod-v000-AlarmHigh-0b1c");
+    put_alarm(&aws, &straggler).await;
+    put_alarm(&aws, &format!("TargetTracking-service/{CLUSTER}/tango3-prod-v0001-AlarmHigh-other")).await;
+    aws.ecs.delete_service().cluster(CLUSTER).service("tango3-prod-v000").force(true).send().await.unwrap();
+    let args = ["destroy", "--account", "ecs-main", "--region", "us-west-2", "--server-group", "tango3-prod-v000"];
+    let run = env.run(&args, None);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(aws.scalable_target("tango3-prod-v000").await.is_none());
+    assert_eq!(td_status(&aws, &td).await, "INACTIVE");
+    let alarms = alarm_names(&aws).await;
+    assert!(!alarms.contains(&straggler), "{alarms:?}");
+    assert!(alarms.iter().any(|a| a.contains("tango3-prod-v0001-AlarmHigh")), "another group's alarm is kept: {alarms:?}");
 }
 
 #[tokio::test]

@@ -109,8 +109,11 @@ async fn faults_at_every_aws_call_leave_a_complete_deploy_or_the_cluster_as_it_w
         ["RegisterTaskDefinition", "CreateService", "RegisterScalableTarget", "PutScalingPolicy", "PutScheduledAction", "PutMetricAlarm"];
     let mut survived = 0;
     for op in &operations {
-        let transient: &[&str] = if writes.contains(&op.as_str()) { &["5xx", "throttle", "reset", "lost"] } else { &["5xx", "reset"] };
-        for (fault, times) in transient.iter().map(|f| (*f, 1)).chain([("5xx", 99)]) {
+        let write = writes.contains(&op.as_str());
+        let transient: &[&str] = if write { &["5xx", "throttle", "reset", "lost"] } else { &["5xx", "reset"] };
+        // `lost` x99: AWS applies every attempt of the write and the deployer never learns it (#14.3).
+        let persistent: &[(&str, u32)] = if write { &[("5xx", 99), ("lost", 99)] } else { &[("5xx", 99)] };
+        for (fault, times) in transient.iter().map(|f| (*f, 1)).chain(persistent.iter().copied()) {
             env.http(
                 "POST",
                 "/_harness",
@@ -132,6 +135,7 @@ async fn faults_at_every_aws_call_leave_a_complete_deploy_or_the_cluster_as_it_w
                 }
                 1 => {
                     assert!(!run.stdout.is_empty() && run.json["errors"].is_array(), "{op}/{fault}: says what happened: {run:?}");
+                    assert!(!run.stdout.contains("may exist"), "{op}/{fault}: every write was read back: {run:?}");
                     assert_eq!(after, baseline, "{op}/{fault}: the cluster is as it was: {run:?}");
                 }
                 other => panic!("{op}/{fault}: exit {other}: {run:?}"),
@@ -225,6 +229,11 @@ async fn bad_inputs_exit_2_with_a_clear_message_and_write_nothing() {
             "spelProcessedTaskDefinitionArtifact",
         ),
         (json!({"deploymentConfiguration": {"maximumPercent": 500}}), "maximumPercent"),
+        // AWS takes int32: out-of-range numbers are errors, never saturated or wrapped (#14.10).
+        (serde_json::from_str(r#"{"capacity": {"min": 1, "max": 18446744073709551616, "desired": 1}}"#).unwrap(), "capacity.max"),
+        (json!({"capacity": {"min": 1, "max": 2, "desired": 4294967296u64}}), "out of range"),
+        (json!({"capacity": {"min": "2147483648", "max": 2, "desired": 1}}), "capacity.min"),
+        (json!({"healthCheckGracePeriodSeconds": 9999999999u64}), "healthCheckGracePeriodSeconds"),
     ];
     let mut tried = 0;
     let expect_2 = |run: &crate::harness::Run, needle: &str, what: &str| {

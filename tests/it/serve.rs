@@ -385,6 +385,23 @@ async fn a_restart_keeps_finished_tasks_runs_queued_ones_and_fails_the_interrupt
     assert_eq!(server.task(&cut)["history"], cut_history);
 }
 
+#[tokio::test]
+async fn a_second_serve_on_the_same_store_file_is_refused_and_the_first_ones_task_goes_on() {
+    let env = TestEnv::dedicated("serve_store_lock");
+    let server = Server::start(&env, &["--store-file", "tasks.db"]);
+    env.http("POST", "/_harness", &json!({"delayMs": 300}).to_string());
+    let id = server.submit(&json!([{"createServerGroup": orca_create("locked")}]));
+    server.wait_until_running(&id);
+
+    let second = env.run(&["serve", "--listen", "127.0.0.1:0", "--store-file", "tasks.db"], None);
+    assert_eq!(second.code, 2, "{second:?}");
+    assert!(second.stdout.contains("tasks.db is in use by another ecs-deployer serve"), "{second:?}");
+    env.http("POST", "/_harness", &json!({"delayMs": 0}).to_string());
+    let (task, _) = server.wait(&id);
+    assert_eq!(task["status"]["failed"], false, "the running task was not marked failed by the refused second serve: {task}");
+    assert_eq!(task["resultObjects"][0]["serverGroupName"], "locked-prod-v000");
+}
+
 /// The AWS operations the emulator saw since the last call, sorted.
 fn operations_seen(env: &TestEnv) -> Vec<String> {
     let log: Value = serde_json::from_str(&env.http("DELETE", "/_harness/requests", "")).unwrap();
