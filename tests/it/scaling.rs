@@ -316,6 +316,27 @@ async fn copies_policies_alarms_and_scheduled_actions() {
 }
 
 #[tokio::test]
+async fn a_copy_whose_name_would_break_an_aws_limit_is_refused_before_any_write() {
+    let env = TestEnv::new("scaling_name_limits", false);
+    // A 240-character server group name: every name of the source is within AWS's limits, but
+    // the copy of `scale-down-friday` would be `scale-down-friday-<new name>`, 258 > 256.
+    let app = format!("lim{}", "x".repeat(227));
+    let v000 = format!("{app}-prod-v000");
+    assert_eq!(v000.len(), 240);
+    assert_eq!(env.deploy(&description(&app, None), &[]).code, 0);
+    let aws = env.aws().await;
+    add_scaling(&aws, &v000, &env.account_id, "us-west-2").await;
+    let run = env.deploy(&description(&app, Some(("ecs-main", "us-west-2", &v000))), &[]);
+    assert_eq!(run.code, 2, "{run:?}");
+    let errors = run.json["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{run:?}");
+    assert_eq!(errors[0]["field"], "source.scheduledActions.scale-down-friday");
+    assert!(errors[0]["message"].as_str().unwrap().contains("258 characters, and AWS allows 256"), "{run:?}");
+    assert_eq!(crate::harness::recorded("RegisterTaskDefinition", &app).len(), 1, "nothing was written for the refused deploy");
+    assert!(aws.service(&format!("{app}-prod-v001")).await.is_none());
+}
+
+#[tokio::test]
 async fn copy_off_and_source_without_scalable_target() {
     let env = TestEnv::new("copy_off_and_source_without_target", false);
     let aws = env.aws().await;

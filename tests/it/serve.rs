@@ -473,6 +473,73 @@ async fn two_replicas_on_postgres_run_each_of_20_deploys_exactly_once() {
 }
 
 #[tokio::test]
+async fn concurrent_deploys_of_one_cluster_in_serve_never_race_for_a_name() {
+    let env = TestEnv::new("serve_one_cluster", false);
+    let server = Server::start(&env, &["--store-file", "tasks.db", "--max-running", "5"]);
+    let ids: Vec<String> = (0..24).map(|_| server.submit(&json!([{"createServerGroup": orca_create("crowd")}]))).collect();
+    let mut names = std::collections::BTreeSet::new();
+    for id in &ids {
+        let (task, _) = server.wait(id);
+        assert_eq!(task["status"]["failed"], false, "{task}");
+        names.insert(task["resultObjects"][0]["serverGroupName"].as_str().unwrap().to_string());
+    }
+    let expected: std::collections::BTreeSet<String> = (0..24).map(|v| format!("crowd-prod-v{v:03}")).collect();
+    assert_eq!(names, expected);
+    // One allocation at a time per cluster: no deploy ever lost the race for a name.
+    assert!(!server.log.lock().unwrap().contains("was created by another deploy"), "{}", server.log.lock().unwrap());
+    assert_eq!(recorded("CreateService", "\"crowd-prod-").len(), 24, "no CreateService was refused for a taken name");
+}
+
+/// Posts as Orca's KatoService does: `POST /ecs/ops?clientRequestId=ID`.
+fn post_with_request_id(server: &Server, id: &str, ops: &Value) -> (u16, Value) {
+    server.post(&format!("/ecs/ops?clientRequestId={id}"), ops)
+}
+
+#[tokio::test]
+async fn a_retried_post_with_the_same_client_request_id_deploys_once() {
+    let env = TestEnv::new("serve_client_request_id", false);
+    let server = Server::start(&env, &["--store-file", "tasks.db"]);
+    let ops = json!([{"createServerGroup": orca_create("retried")}]);
+    // Orca retries up to 3 times with the same id when it did not see the answer.
+    let answers: Vec<(u16, Value)> = (0..3).map(|_| post_with_request_id(&server, "9f2c-orca-stage-1", &ops)).collect();
+    assert!(answers.iter().all(|(status, _)| *status == 200), "{answers:?}");
+    let id = answers[0].1["id"].as_str().unwrap().to_string();
+    assert!(answers.iter().all(|(_, body)| body["id"] == id.as_str() && body["resourceUri"] == format!("/task/{id}")), "{answers:?}");
+    let (task, _) = server.wait(&id);
+    assert_eq!(task["resultObjects"][0]["serverGroupName"], "retried-prod-v000");
+    // Once done, a repeat still returns the same task and starts nothing.
+    assert_eq!(post_with_request_id(&server, "9f2c-orca-stage-1", &ops).1["id"], id.as_str());
+    // A different body under the same id is refused; a new id deploys.
+    let other = json!([{"createServerGroup": orca_create("other")}]);
+    let (status, body) = post_with_request_id(&server, "9f2c-orca-stage-1", &other);
+    assert_eq!(status, 409, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("already used for a different operations list"), "{body}");
+    let (status, body) = post_with_request_id(&server, "9f2c-orca-stage-2", &ops);
+    assert_eq!(status, 200);
+    assert_ne!(body["id"], id.as_str());
+    server.wait(body["id"].as_str().unwrap());
+    assert_eq!(recorded("CreateService", "\"retried-prod-").len(), 2, "one deploy per client request id");
+    assert!(recorded("CreateService", "\"other-prod-").is_empty());
+    let names = env.aws().await.service_names().await;
+    assert!(names.contains(&"retried-prod-v001".to_string()) && !names.contains(&"retried-prod-v002".to_string()), "{names:?}");
+}
+
+#[tokio::test]
+async fn on_postgres_a_client_request_id_is_one_task_across_replicas() {
+    let env = TestEnv::new("serve_client_request_id_pg", false);
+    let url = postgres_database("client_request").await;
+    let a = Server::start(&env, &["--postgres-url", &url]);
+    let b = Server::start(&env, &["--postgres-url", &url]);
+    let ops = json!([{"createServerGroup": orca_create("pgretry")}]);
+    let (_, first) = post_with_request_id(&a, "orca-pg-1", &ops);
+    let (_, second) = post_with_request_id(&b, "orca-pg-1", &ops);
+    assert_eq!(first["id"], second["id"], "{first} {second}");
+    let (task, _) = b.wait(first["id"].as_str().unwrap());
+    assert_eq!(task["status"]["failed"], false, "{task}");
+    assert_eq!(recorded("CreateService", "\"pgretry-prod-").len(), 1);
+}
+
+#[tokio::test]
 async fn on_postgres_a_crashed_replicas_task_is_failed_by_another_after_its_lease() {
     let env = TestEnv::dedicated("serve_lease");
     let url = postgres_database("lease").await;
