@@ -259,7 +259,8 @@ class FaultsAndTiming:
       answer), `lost` (the request is applied, then the answer is replaced by a 500: the
       client never learns that it succeeded), `error` (`status`/`code`/`message` given);
     * a log of every AWS request with its operation, start/end times and the CPU time the emulator
-      spent on it (`GET /_harness/requests`),
+      spent on it (`GET /_harness/requests`), and of the operations as they arrive
+      (`GET /_harness/started`: a test kills a client while its request is in flight),
       from which the benchmark reads the request count and the longest dependent chain.
     """
 
@@ -269,6 +270,7 @@ class FaultsAndTiming:
         self.delay_ms = 0
         self.rules = []
         self.requests = []
+        self.started = []  # operations as they arrive (the log above has them once answered)
 
     @staticmethod
     def operation(environ, body):
@@ -303,6 +305,12 @@ class FaultsAndTiming:
                 out = json.dumps(self.requests).encode()
                 if method == "DELETE":
                     self.requests = []
+                    self.started = []
+        elif path == "/_harness/started":
+            with self.lock:
+                out = json.dumps(self.started).encode()
+                if method == "DELETE":
+                    self.started = []
         elif path == "/_harness/rules":
             with self.lock:
                 out = json.dumps(self.rules).encode()
@@ -327,6 +335,7 @@ class FaultsAndTiming:
         cpu_started = time.thread_time()
         rule = None
         with self.lock:
+            self.started.append(op)
             delay = self.delay_ms
             for r in self.rules:
                 if r.get("operation") in (op, "*") and r.get("match", "").encode() in body and r["used"] < r.get("times", 1):

@@ -48,6 +48,9 @@ pub enum Command {
     Destroy(TargetArgs),
     /// Roll back: enable --restore, wait until it is healthy, then disable --current.
     Rollback(RollbackArgs),
+    /// Remove incomplete server groups (a deploy killed or failed half-way, `list` shows them
+    /// INCOMPLETE) whose deploy started longer ago than --older-than; --plan prints what it would remove.
+    Cleanup(CleanupArgs),
     /// Run a Clouddriver operations list in order, stopping at the first failure; prints the task.
     Ops(OpsArgs),
     /// Serve Clouddriver's operations and task API over HTTP (POST /ecs/ops, GET /task/{id}).
@@ -213,6 +216,18 @@ pub struct ListArgs {
     /// Only this Spinnaker cluster, e.g. app-prod or app-prod-canary.
     #[arg(long)]
     pub cluster: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    #[command(flatten)]
+    pub list: ListArgs,
+    /// Only groups whose deploy started longer ago than this (so a deploy still running is never touched).
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = crate::strategy::parse_duration)]
+    pub older_than: std::time::Duration,
+    /// Print what would be removed; remove nothing.
+    #[arg(long)]
+    pub plan: bool,
 }
 
 #[derive(Debug, Args)]

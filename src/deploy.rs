@@ -342,7 +342,7 @@ async fn observe_source(
     let resource_id = format!("service/{}/{}", src.ecs_cluster_name, src.server_group_name);
     let names = [src.server_group_name.clone()];
     let (target, service) =
-        tokio::try_join!(session.describe_scalable_target(&resource_id), session.describe_services(&src.ecs_cluster_name, &names, false))?;
+        tokio::try_join!(session.describe_scalable_target(&resource_id), session.describe_services(&src.ecs_cluster_name, &names, true))?;
     Ok((target, service.into_iter().find(|s| s.status != "INACTIVE")))
 }
 
@@ -417,7 +417,9 @@ async fn observe(session: &Session, source_session: Option<&Session>, req: &Depl
         subnets,
         security_groups,
     )?;
+    let started_at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default();
     Ok(Observed {
+        started_at,
         listed_services,
         tagged_services,
         source_service,
@@ -869,6 +871,13 @@ async fn apply(
             Err(e) => return Err(failure(session, plan, options, e, &created).await),
         }
         journal::status("Done copying scaling policies...");
+    }
+    if plan.marks_incomplete() {
+        // Every step is done: the crash marker goes. This also proves the service still exists
+        // (a destroy that ran meanwhile makes this fail, and the deploy with it).
+        if let Err(e) = session.untag_resource(&service.service_arn, plan::TAG_INCOMPLETE).await {
+            return Err(failure(session, plan, options, e, &created).await);
+        }
     }
     outcome.task_definition_arn = Some(task_definition_arn);
     outcome.service_arn = Some(service.service_arn);

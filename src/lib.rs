@@ -109,6 +109,19 @@ async fn run_command(cli: &Cli) -> Result<()> {
             output::server_groups(cli.output, &rows);
             Ok(())
         }
+        Command::Cleanup(args) => {
+            let list = &args.list;
+            let account = account_in_region(&config, &list.account, &list.region)?;
+            let session = aws::Session::connect(&account, &list.region).await?;
+            let scope = lifecycle::Scope {
+                naming: account.naming_strategy,
+                ecs_cluster: list.ecs_cluster.as_deref(),
+                cluster: list.cluster.as_deref(),
+            };
+            let results = lifecycle::cleanup(&session, &scope, args.older_than, args.plan).await?;
+            output::cleanup(cli.output, &results);
+            Ok(())
+        }
         Command::Disable(args) => lifecycle_command(cli, &config, operations::Kind::Disable, args, None).await,
         Command::Destroy(args) => lifecycle_command(cli, &config, operations::Kind::Destroy, args, None).await,
         Command::Enable(args) => lifecycle_command(cli, &config, operations::Kind::Enable, &args.target, args.desired).await,

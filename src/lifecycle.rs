@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::try_join_all;
 use serde::Serialize;
+use tracing::info;
 
 use crate::aws::Session;
 use crate::config::NamingStrategy;
@@ -32,6 +33,23 @@ pub struct ServerGroupRow {
     pub max_capacity: Option<i64>,
     pub scaling_suspended: bool,
     pub created_at: Option<i64>,
+    /// Why the server group is incomplete — its deploy never finished — if it is: the crash
+    /// marker is still on it, or it has no scalable target (every deploy registers one; this is
+    /// how it shows in accounts that cannot tag services).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<String>,
+    /// When the deploy that left it incomplete started (the marker's time, else its creation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incomplete_since: Option<i64>,
+}
+
+/// Why a server group is incomplete (see [`ServerGroupRow::incomplete`]), and since when.
+pub fn incompleteness(service: &ServiceState, has_target: bool) -> Option<(String, Option<i64>)> {
+    match crate::plan::incomplete_since(&service.tags) {
+        Some(since) => Some(("its deploy never finished (crash marker still set)".into(), Some(since))),
+        None if !has_target => Some(("it has no scalable target".into(), service.created_at)),
+        None => None,
+    }
 }
 
 /// The result of a lifecycle operation: what was done, step by step.
@@ -127,7 +145,7 @@ pub async fn list(
             .into_iter()
             .filter(|n| cluster.is_none_or(|want| naming == NamingStrategy::Tags || n.starts_with(&format!("{want}-"))))
             .collect();
-        let services = session.describe_services(c, &names, naming == NamingStrategy::Tags).await?;
+        let services = session.describe_services(c, &names, true).await?;
         let ids: Vec<String> = services.iter().map(|s| resource_id(c, &s.service_name)).collect();
         let targets = session.describe_scalable_targets(&ids).await?;
         Ok::<_, AwsError>((c.clone(), services, targets))
@@ -142,7 +160,10 @@ pub async fn list(
                 continue;
             }
             let target = targets.iter().find(|t| t.resource_id == resource_id(&c, &s.service_name));
+            let incomplete = incompleteness(&s, target.is_some());
             rows.push(ServerGroupRow {
+                incomplete_since: incomplete.as_ref().and_then(|(_, since)| *since),
+                incomplete: incomplete.map(|(why, _)| why),
                 server_group_name: s.service_name.clone(),
                 cluster: moniker.cluster(),
                 version,
@@ -161,6 +182,48 @@ pub async fn list(
     }
     rows.sort_by(|a, b| (&a.cluster, a.version, &a.ecs_cluster_name).cmp(&(&b.cluster, b.version, &b.ecs_cluster_name)));
     Ok(rows)
+}
+
+/// Which server groups an account-wide command looks at.
+pub struct Scope<'a> {
+    pub naming: NamingStrategy,
+    /// One ECS cluster, else all of the region's.
+    pub ecs_cluster: Option<&'a str>,
+    /// One Spinnaker cluster, else all.
+    pub cluster: Option<&'a str>,
+}
+
+/// Destroys the incomplete server groups (see [`incompleteness`]) whose deploy started more than
+/// `older_than` ago; with `plan_only` says what it would destroy. One result per server group.
+pub async fn cleanup(session: &Session, scope: &Scope<'_>, older_than: Duration, plan_only: bool) -> Result<Vec<OperationResult>> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default();
+    let cutoff = now - older_than.as_secs() as i64;
+    let rows = list(session, scope.naming, scope.ecs_cluster, scope.cluster).await?;
+    let mut results = Vec::new();
+    for row in rows {
+        let Some(why) = &row.incomplete else { continue };
+        let since = row.incomplete_since.unwrap_or(0);
+        if since > cutoff {
+            info!("{} is incomplete ({why}) but its deploy started {}s ago; left for it to finish", row.server_group_name, now - since);
+            continue;
+        }
+        if plan_only {
+            let mut r = OperationResult::new("cleanup (plan)", session, &row.ecs_cluster_name, &row.server_group_name);
+            r.step(format!("Would destroy {}: {why}, since {since} (seconds since the epoch).", row.server_group_name));
+            results.push(r);
+            continue;
+        }
+        match destroy_by_name(session, &row.ecs_cluster_name, &row.server_group_name).await {
+            Ok(r) => results.push(r),
+            Err(e) => {
+                let mut report: Vec<String> =
+                    results.iter().map(|r| format!("cleaned up before the failure: {}", r.server_group_name)).collect();
+                report.push(format!("cleanup stopped at {}", row.server_group_name));
+                return Err(e.with_report(report));
+            }
+        }
+    }
+    Ok(results)
 }
 
 /// Clouddriver's disable (§7.1): suspend scaling unless already suspended, then desired 0.

@@ -115,13 +115,22 @@ pub fn operations(format: OutputFormat, results: &[crate::lifecycle::OperationRe
     }
 }
 
+/// Prints what `cleanup` removed (or would remove): always a JSON array, one entry per server group.
+pub fn cleanup(format: OutputFormat, results: &[crate::lifecycle::OperationResult]) {
+    match (format, results) {
+        (OutputFormat::Json, _) => json_out(&results),
+        (OutputFormat::Text, []) => println!("no incomplete server group old enough to remove"),
+        (OutputFormat::Text, _) => operations(format, results),
+    }
+}
+
 /// Prints `list` as a table or JSON.
 pub fn server_groups(format: OutputFormat, rows: &[crate::lifecycle::ServerGroupRow]) {
     match format {
         OutputFormat::Json => json_out(&rows),
         OutputFormat::Text => {
             println!(
-                "{:<40} {:<16} {:<9} {:>7} {:>7} {:>7} {:>9} {:<10} TASK DEFINITION",
+                "{:<40} {:<16} {:<10} {:>7} {:>7} {:>7} {:>9} {:<10} TASK DEFINITION",
                 "SERVER GROUP", "ECS CLUSTER", "STATE", "DESIRED", "RUNNING", "PENDING", "MIN/MAX", "SCALING"
             );
             for r in rows {
@@ -137,11 +146,18 @@ pub fn server_groups(format: OutputFormat, rows: &[crate::lifecycle::ServerGroup
                     "active"
                 };
                 let td = r.task_definition.rsplit('/').next().unwrap_or(&r.task_definition);
+                let why = r.incomplete.as_deref().map(|w| format!("  ({w}; `ecs-deployer cleanup` removes it)")).unwrap_or_default();
                 println!(
-                    "{:<40} {:<16} {:<9} {:>7} {:>7} {:>7} {:>9} {:<10} {td}",
+                    "{:<40} {:<16} {:<10} {:>7} {:>7} {:>7} {:>9} {:<10} {td}{why}",
                     r.server_group_name,
                     r.ecs_cluster_name,
-                    if r.enabled { "enabled" } else { "disabled" },
+                    if r.incomplete.is_some() {
+                        "INCOMPLETE"
+                    } else if r.enabled {
+                        "enabled"
+                    } else {
+                        "disabled"
+                    },
                     r.desired_count,
                     r.running_count,
                     r.pending_count,

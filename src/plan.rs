@@ -29,6 +29,16 @@ pub const TAG_STACK: &str = "moniker.spinnaker.io/stack";
 pub const TAG_DETAIL: &str = "moniker.spinnaker.io/detail";
 pub const TAG_SEQUENCE: &str = "moniker.spinnaker.io/sequence";
 
+/// The crash marker: CreateService tags every new server group with it (the value: when its
+/// deploy started, in seconds since the epoch), and the deploy removes it only once every step
+/// is done. A server group that still carries it is incomplete.
+pub const TAG_INCOMPLETE: &str = "ecs-deployer/incomplete";
+
+/// When the deploy that created `service` started, if it never finished (the crash marker).
+pub fn incomplete_since(tags: &[(String, String)]) -> Option<i64> {
+    tags.iter().find(|(k, _)| k == TAG_INCOMPLETE).map(|(_, v)| v.parse().unwrap_or(0))
+}
+
 /// A validated deploy request: the description and everything resolved from configuration.
 #[derive(Debug, Clone)]
 pub struct DeployRequest {
@@ -159,6 +169,8 @@ pub struct Observed {
     pub target_groups: Vec<(String, Vec<String>)>,
     pub subnets: Vec<Subnet>,
     pub security_groups: Vec<SecurityGroup>,
+    /// When this deploy started, in seconds since the epoch: the crash marker's value.
+    pub started_at: i64,
 }
 
 /// Derives the moniker and version of an existing service the way the account's namer does.
@@ -461,6 +473,20 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
             max = target.max_capacity;
         }
     }
+    if let Some(source) = &obs.source_service
+        && let Some(since) = incomplete_since(&source.tags)
+    {
+        errors.push(err(
+            "source.asgName",
+            "incomplete",
+            format!(
+                "source server group {} is incomplete: the deploy that created it (started at {since}, seconds since the epoch) never \
+                 finished, so its scaling may be only partly copied; remove it with `ecs-deployer cleanup` (or `destroy`) and deploy \
+                 from a complete server group",
+                source.service_name
+            ),
+        ));
+    }
     if let Some(source) = &req.source
         && obs.source_service.is_none()
     {
@@ -559,6 +585,7 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
         service.insert("healthCheckGracePeriodSeconds".into(), json!(grace));
     }
     if obs.tagging_enabled {
+        tags.push((TAG_INCOMPLETE.to_string(), obs.started_at.to_string()));
         service.insert("tags".into(), json!(tags.iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>()));
         service.insert("enableECSManagedTags".into(), json!(true));
         service.insert("propagateTags".into(), json!("SERVICE"));
@@ -622,6 +649,14 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
         scaling_copy_note,
         warnings,
     })
+}
+
+impl DeployPlan {
+    /// Whether CreateService tags the new server group with the crash marker (the account can tag
+    /// services); apply then removes it as its last step.
+    pub fn marks_incomplete(&self) -> bool {
+        self.create_service["tags"].as_array().is_some_and(|tags| tags.iter().any(|t| t["key"] == TAG_INCOMPLETE))
+    }
 }
 
 /// The copy of the source's scaling onto the planned server group.

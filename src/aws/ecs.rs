@@ -289,6 +289,12 @@ impl Session {
         })
     }
 
+    /// Removes the tag `key` from the ECS resource `arn` (a service).
+    pub async fn untag_resource(&self, arn: &str, key: &str) -> Result<(), AwsError> {
+        self.ecs.untag_resource().resource_arn(arn).tag_keys(key).send().await.map_err(|e| aws_error("ecs:UntagResource", e))?;
+        Ok(())
+    }
+
     pub async fn update_desired_count(&self, ecs_cluster: &str, service: &str, desired: i64) -> Result<ServiceState, AwsError> {
         let out = self
             .ecs

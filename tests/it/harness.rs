@@ -180,9 +180,38 @@ impl TestEnv {
 
     /// A fresh account on an emulator of its own.
     pub fn dedicated(name: &str) -> Self {
+        Self::dedicated_with(name, false)
+    }
+
+    /// On an emulator of its own, in an account whose settings allow tagging services (so
+    /// deploys set the crash marker).
+    pub fn dedicated_with(name: &str, tagging: bool) -> Self {
         let e = start_emulator();
         let (endpoint, port) = (e.endpoint.clone(), e.port);
-        Self::on(name, false, endpoint, port, Some(e))
+        Self::on(name, tagging, endpoint, port, Some(e))
+    }
+
+    /// Waits until the emulator has received a request of `operation` (it may still be in flight).
+    pub fn wait_for_request(&self, operation: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !self.http("GET", "/_harness/started", "").contains(&format!("\"{operation}\"")) {
+            assert!(std::time::Instant::now() < deadline, "no {operation} request reached the emulator");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Waits until the emulator has answered every request it received.
+    pub fn wait_until_idle(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let started: Vec<Value> = serde_json::from_str(&self.http("GET", "/_harness/started", "")).unwrap();
+            let answered: Vec<Value> = serde_json::from_str(&self.http("GET", "/_harness/requests", "")).unwrap();
+            if answered.len() >= started.len() {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "the emulator still has requests in flight");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 
     fn on(name: &str, tagging: bool, endpoint: String, port: u16, own_emulator: Option<Emulator>) -> Self {

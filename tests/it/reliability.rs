@@ -78,7 +78,8 @@ async fn snapshot(aws: &Aws) -> (Vec<String>, Vec<String>, Vec<String>, usize) {
 
 #[tokio::test]
 async fn faults_at_every_aws_call_leave_a_complete_deploy_or_the_cluster_as_it_was() {
-    let env = TestEnv::dedicated("fault_injection");
+    // Tagging on: each deploy sets the crash marker and removes it last (UntagResource).
+    let env = TestEnv::dedicated_with("fault_injection", true);
     let aws = env.aws().await;
     assert_eq!(env.deploy(&description("yankee", None), &[]).code, 0);
     add_scaling(&aws, "yankee-prod-v000", &env.account_id, "us-west-2").await;
@@ -105,8 +106,15 @@ async fn faults_at_every_aws_call_leave_a_complete_deploy_or_the_cluster_as_it_w
     destroy_new();
     assert_eq!(snapshot(&aws).await, baseline);
 
-    let writes =
-        ["RegisterTaskDefinition", "CreateService", "RegisterScalableTarget", "PutScalingPolicy", "PutScheduledAction", "PutMetricAlarm"];
+    let writes = [
+        "RegisterTaskDefinition",
+        "CreateService",
+        "RegisterScalableTarget",
+        "PutScalingPolicy",
+        "PutScheduledAction",
+        "PutMetricAlarm",
+        "UntagResource",
+    ];
     let mut survived = 0;
     for op in &operations {
         let write = writes.contains(&op.as_str());
@@ -146,6 +154,65 @@ async fn faults_at_every_aws_call_leave_a_complete_deploy_or_the_cluster_as_it_w
     }
     eprintln!("fault injection: {} operations, {survived} injections survived", operations.len());
     assert!(survived >= 40, "{survived}");
+}
+
+#[tokio::test]
+async fn a_deploy_killed_at_any_step_leaves_an_incomplete_group_that_cleanup_removes() {
+    let env = TestEnv::dedicated_with("kill_points", true);
+    let aws = env.aws().await;
+    assert_eq!(env.deploy(&description("kilo", None), &[]).code, 0);
+    add_scaling(&aws, "kilo-prod-v000", &env.account_id, "us-west-2").await;
+    let baseline = snapshot(&aws).await;
+    let path = env.file("redeploy.json", &description("kilo", Some(("ecs-main", "us-west-2", "kilo-prod-v000"))));
+    let from_v001 = description("kilo", Some(("ecs-main", "us-west-2", "kilo-prod-v001")));
+    let region = ["--account", "ecs-main", "--region", "us-west-2"];
+    let cleanup = |extra: &[&str]| env.run(&[&["cleanup"][..], &region, extra].concat(), None);
+    for (point, operation) in [
+        ("CreateService in flight", "CreateService"),
+        ("before the scalable target", "RegisterScalableTarget"),
+        ("during the copy", "PutMetricAlarm"),
+    ] {
+        env.http("DELETE", "/_harness/requests", "");
+        let slow = json!({"clearRules": true, "rules": [{"operation": operation, "action": "slow", "ms": 1500, "times": 1}]});
+        env.http("POST", "/_harness", &slow.to_string());
+        let mut deploy = env.spawn(&["deploy", "--description", &path]);
+        env.wait_for_request(operation);
+        deploy.kill().unwrap();
+        deploy.wait().unwrap();
+        env.wait_until_idle();
+        env.http("POST", "/_harness", &json!({"clearRules": true}).to_string());
+
+        // `list` shows the half-made group as incomplete, not as an ordinary enabled one.
+        let list = env.run(&[&["list"][..], &region, &["--cluster", "kilo-prod"]].concat(), None);
+        let rows = list.json.as_array().unwrap_or_else(|| panic!("{point}: {list:?}"));
+        let v001 = rows.iter().find(|r| r["serverGroupName"] == "kilo-prod-v001").unwrap_or_else(|| panic!("{point}: {list:?}"));
+        assert!(v001["incomplete"].as_str().unwrap_or_default().contains("crash marker"), "{point}: {v001}");
+        assert!(rows.iter().find(|r| r["serverGroupName"] == "kilo-prod-v000").unwrap().get("incomplete").is_none());
+        // The next deploy refuses it as its source, naming it and the fix.
+        let next = env.deploy(&from_v001, &[]);
+        assert_eq!(next.code, 2, "{point}: {next:?}");
+        assert!(next.stdout.contains("kilo-prod-v001 is incomplete") && next.stdout.contains("ecs-deployer cleanup"), "{point}: {next:?}");
+        // cleanup leaves a deploy that may still be running alone, plans, then removes it all.
+        let recent = cleanup(&["--older-than", "1h"]);
+        assert_eq!((recent.code, recent.json.clone()), (0, json!([])), "{point}: {recent:?}");
+        let plan = cleanup(&["--older-than", "0s", "--plan"]);
+        assert!(plan.stdout.contains("Would destroy kilo-prod-v001"), "{point}: {plan:?}");
+        assert!(
+            aws.service("kilo-prod-v001").await.is_some_and(|s| s.status.as_deref() == Some("ACTIVE")),
+            "{point}: --plan removed nothing"
+        );
+        let clean = cleanup(&["--older-than", "0s"]);
+        assert_eq!(clean.code, 0, "{point}: {clean:?}");
+        assert_eq!(clean.json[0]["serverGroupName"], "kilo-prod-v001", "{point}: only the incomplete group: {clean:?}");
+        assert_eq!(clean.json.as_array().unwrap().len(), 1, "{point}: {clean:?}");
+        assert_eq!(snapshot(&aws).await, baseline, "{point}: everything the killed deploy made is gone");
+    }
+    // A complete deploy carries no marker: list, cleanup and the next deploy take it as it is.
+    assert_eq!(env.deploy(&description("kilo", Some(("ecs-main", "us-west-2", "kilo-prod-v000"))), &[]).code, 0);
+    let tags = aws.service("kilo-prod-v001").await.unwrap().tags.unwrap_or_default();
+    assert!(!tags.iter().any(|t| t.key.as_deref() == Some("ecs-deployer/incomplete")), "{tags:?}");
+    assert_eq!(cleanup(&["--older-than", "0s"]).json, json!([]));
+    assert_eq!(env.deploy(&from_v001, &[]).code, 0);
 }
 
 #[tokio::test]
