@@ -420,6 +420,7 @@ async fn observe(session: &Session, source_session: Option<&Session>, req: &Depl
     let started_at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default();
     Ok(Observed {
         started_at,
+        deploy_id: uuid::Uuid::new_v4().simple().to_string()[..12].to_string(),
         listed_services,
         tagged_services,
         source_service,
@@ -872,7 +873,7 @@ async fn apply(
         }
         journal::status("Done copying scaling policies...");
     }
-    if plan.marks_incomplete() {
+    if plan.incomplete_marker().is_some() {
         // Every step is done: the crash marker goes. This also proves the service still exists
         // (a destroy that ran meanwhile makes this fail, and the deploy with it).
         if let Err(e) = session.untag_resource(&service.service_arn, plan::TAG_INCOMPLETE).await {
@@ -895,6 +896,20 @@ async fn create_server_group(
 ) -> std::result::Result<(String, ServiceState), Option<AwsError>> {
     let stop = || if crate::interrupt::requested() { Err(Some(crate::interrupt::error())) } else { Ok(()) };
     stop()?;
+    let creating = journal::Creating {
+        account: plan.account.clone(),
+        region: plan.region.clone(),
+        ecs_cluster: plan.ecs_cluster_name.clone(),
+        server_group: plan.server_group_name.clone(),
+        marker: plan.incomplete_marker().map(str::to_string),
+    };
+    journal::creating(creating).await.map_err(|message| {
+        Some(AwsError {
+            operation: "task store".into(),
+            code: None,
+            message: format!("what this deploy is about to create could not be recorded, so nothing was created: {message}"),
+        })
+    })?;
     journal::status("Creating Amazon ECS Task Definition...");
     let task_definition_arn = match session.register_task_definition(&plan.register_task_definition).await {
         Ok(arn) => arn,

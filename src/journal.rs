@@ -3,6 +3,9 @@
 //! [`status`]; the line goes to the log and, when the operation runs inside [`scope`] (the `ops`
 //! command and `serve`), to that task's history as well. Task-local, so the engine's functions
 //! need no extra parameter and concurrent tasks never see each other's lines.
+//!
+//! The same way, a deploy says which server group it is about to create ([`creating`]) before
+//! its first write; `serve` stores it, so that after a crash it knows what to undo.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -21,6 +24,39 @@ impl Journal {
     pub fn new(f: impl Fn(&str) + Send + Sync + 'static) -> Self {
         Journal(Arc::new(f))
     }
+}
+
+/// A server group a deploy is about to create, said before its first write.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Creating {
+    pub account: String,
+    pub region: String,
+    pub ecs_cluster: String,
+    pub server_group: String,
+    /// The crash marker it will carry (None where the account cannot tag services): a service of
+    /// that name with this marker is this deploy's, and incomplete.
+    pub marker: Option<String>,
+}
+
+/// Where a task's [`Creating`]s go; its future ends once they are stored (Err: they could not be).
+pub type CreatingSink = Arc<dyn Fn(Creating) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>>>>>;
+
+tokio::task_local! {
+    static CREATING: CreatingSink;
+}
+
+/// Says that the deploy is about to create `c`; returns once that is stored (at once outside `serve`).
+pub async fn creating(c: Creating) -> Result<(), String> {
+    match CREATING.try_with(Clone::clone) {
+        Ok(sink) => sink(c).await,
+        Err(_) => Ok(()),
+    }
+}
+
+/// Runs `f` with what it is about to create going to `sink`.
+pub async fn recording_creates<F: Future>(sink: CreatingSink, f: F) -> F::Output {
+    CREATING.scope(sink, f).await
 }
 
 /// Records one status line of the operation in flight.

@@ -226,6 +226,33 @@ pub async fn cleanup(session: &Session, scope: &Scope<'_>, older_than: Duration,
     Ok(results)
 }
 
+/// Undoes what a deploy cut short by a crash was creating (`serve` after a restart): the server
+/// group `creating` names is destroyed when it still carries that deploy's crash marker (or,
+/// with its service gone, whatever is left of it). A group that is complete, or another deploy's,
+/// is left as it is. Returns the line for the task's report.
+pub async fn undo_create(session: &Session, creating: &crate::journal::Creating) -> Result<String> {
+    let (ecs_cluster, name) = (creating.ecs_cluster.as_str(), creating.server_group.as_str());
+    let marker = |s: &ServiceState| s.tags.iter().find(|(k, _)| k == crate::plan::TAG_INCOMPLETE).map(|(_, v)| v.clone());
+    let names = [name.to_string()];
+    let service = session.describe_services(ecs_cluster, &names, true).await?.into_iter().find(|s| s.status != "INACTIVE");
+    let removed = |r: OperationResult| r.steps.join(" ");
+    match service {
+        Some(s) if creating.marker.is_some() && marker(&s) == creating.marker => {
+            Ok(format!("removed {name}, which this task had left incomplete: {}", removed(destroy(session, ecs_cluster, &s).await?)))
+        }
+        Some(s) if marker(&s).is_some() => Ok(format!("{name} is being created by another deploy; left as it is")),
+        Some(_) if creating.marker.is_none() => Ok(format!(
+            "{name} exists and may be incomplete (this account cannot tag services, so it carries no crash marker): check it with \
+             `ecs-deployer list`; `ecs-deployer cleanup` removes it if it has no scalable target"
+        )),
+        Some(_) => Ok(format!("{name} was created completely before the stop; it is left as it is")),
+        None => match locate_remains(session, name, Some(ecs_cluster)).await? {
+            Some((c, remains)) => Ok(format!("removed what was left of {name}: {}", removed(destroy(session, &c, &remains).await?))),
+            None => Ok(format!("{name} was never created")),
+        },
+    }
+}
+
 /// Clouddriver's disable (§7.1): suspend scaling unless already suspended, then desired 0.
 pub async fn disable(session: &Session, ecs_cluster: &str, name: &str) -> Result<OperationResult> {
     let mut r = OperationResult::new("disableServerGroup", session, ecs_cluster, name);

@@ -34,9 +34,16 @@ pub const TAG_SEQUENCE: &str = "moniker.spinnaker.io/sequence";
 /// is done. A server group that still carries it is incomplete.
 pub const TAG_INCOMPLETE: &str = "ecs-deployer/incomplete";
 
-/// When the deploy that created `service` started, if it never finished (the crash marker).
+/// The crash marker's value: when the deploy started (seconds since the epoch) and which deploy
+/// attempt it is, e.g. `1764581599 4f1c2a9b0e7d`.
+pub fn incomplete_marker(started_at: i64, deploy_id: &str) -> String {
+    format!("{started_at} {deploy_id}")
+}
+
+/// When the deploy that created a service with these tags started, if it never finished (the
+/// crash marker is still there).
 pub fn incomplete_since(tags: &[(String, String)]) -> Option<i64> {
-    tags.iter().find(|(k, _)| k == TAG_INCOMPLETE).map(|(_, v)| v.parse().unwrap_or(0))
+    tags.iter().find(|(k, _)| k == TAG_INCOMPLETE).map(|(_, v)| v.split(' ').next().and_then(|t| t.parse().ok()).unwrap_or(0))
 }
 
 /// A validated deploy request: the description and everything resolved from configuration.
@@ -169,8 +176,10 @@ pub struct Observed {
     pub target_groups: Vec<(String, Vec<String>)>,
     pub subnets: Vec<Subnet>,
     pub security_groups: Vec<SecurityGroup>,
-    /// When this deploy started, in seconds since the epoch: the crash marker's value.
+    /// When this deploy started, in seconds since the epoch, and a random id of this attempt:
+    /// the crash marker's value.
     pub started_at: i64,
+    pub deploy_id: String,
 }
 
 /// Derives the moniker and version of an existing service the way the account's namer does.
@@ -585,7 +594,7 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
         service.insert("healthCheckGracePeriodSeconds".into(), json!(grace));
     }
     if obs.tagging_enabled {
-        tags.push((TAG_INCOMPLETE.to_string(), obs.started_at.to_string()));
+        tags.push((TAG_INCOMPLETE.to_string(), incomplete_marker(obs.started_at, &obs.deploy_id)));
         service.insert("tags".into(), json!(tags.iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>()));
         service.insert("enableECSManagedTags".into(), json!(true));
         service.insert("propagateTags".into(), json!("SERVICE"));
@@ -652,10 +661,10 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
 }
 
 impl DeployPlan {
-    /// Whether CreateService tags the new server group with the crash marker (the account can tag
-    /// services); apply then removes it as its last step.
-    pub fn marks_incomplete(&self) -> bool {
-        self.create_service["tags"].as_array().is_some_and(|tags| tags.iter().any(|t| t["key"] == TAG_INCOMPLETE))
+    /// The crash marker CreateService tags the new server group with (when the account can tag
+    /// services); apply removes it as its last step.
+    pub fn incomplete_marker(&self) -> Option<&str> {
+        self.create_service["tags"].as_array()?.iter().find(|t| t["key"] == TAG_INCOMPLETE)?["value"].as_str()
     }
 }
 

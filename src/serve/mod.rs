@@ -28,7 +28,7 @@ use crate::config::Config;
 use crate::error::{Error, FieldError, Result};
 use crate::lifecycle::Quiet;
 use crate::ops::{self, Task, TaskState};
-use store::{Claimed, Inserted, Store};
+use store::{Abandoned, Claimed, Inserted, Store};
 
 /// How `serve` runs.
 pub struct ServeOptions {
@@ -54,10 +54,7 @@ impl ServeOptions {
         let (store, poll_ms, store_lock) = match &args.postgres_url {
             Some(url) => (Store::open_postgres(url).await.map_err(|e| Error::Config(e.to_string()))?, 200, None),
             None => {
-                let (store, failed, lock) = Store::open_sqlite(&args.store_file).await.map_err(|e| Error::Config(e.to_string()))?;
-                for id in failed {
-                    warn!("task {id} was running when ecs-deployer stopped; marked failed");
-                }
+                let (store, lock) = Store::open_sqlite(&args.store_file).await.map_err(|e| Error::Config(e.to_string()))?;
                 (store, 1000, Some(lock))
             }
         };
@@ -109,6 +106,8 @@ struct App {
     replica: String,
     wake: Notify,
     lease: Duration,
+    /// SQLite: this process holds the store file's lock, so no other replica runs its tasks.
+    store_is_exclusive: bool,
 }
 
 fn now_ms() -> i64 {
@@ -124,9 +123,23 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
         .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", options.listen)))?;
     let address = listener.local_addr().map_err(|e| Error::Config(e.to_string()))?;
     let replica = format!("{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let store_is_exclusive = options.store_lock.is_some();
     let _store_lock = options.store_lock;
-    let app = Arc::new(App { config, store: options.store, token: options.token, replica, wake: Notify::new(), lease: options.lease });
+    let app = Arc::new(App {
+        config,
+        store: options.store,
+        token: options.token,
+        replica,
+        wake: Notify::new(),
+        lease: options.lease,
+        store_is_exclusive,
+    });
     let router = router(app.clone(), options.max_body_bytes);
+    if app.store_is_exclusive {
+        // This process owns the store file: every task still running was cut short by the last
+        // one's end. Undo their work before serving, so the first poll sees them ended.
+        adopt_abandoned(&app, i64::MAX).await;
+    }
     info!("ecs-deployer serve listening on http://{address} (replica {})", app.replica);
     let slots = Arc::new(Semaphore::new(options.max_running));
     let local = tokio::task::LocalSet::new();
@@ -311,17 +324,15 @@ async fn worker(app: Arc<App>, slots: Arc<Semaphore>, poll: Duration) {
     loop {
         if tokio::time::Instant::now() >= next_sweep {
             next_sweep = tokio::time::Instant::now() + app.lease / 2;
-            match app.store.expire(now_ms()).await {
-                Ok(ids) => ids.iter().for_each(|id| warn!("task {id}: its replica stopped while running it; marked failed")),
-                Err(e) => error!("{e}"),
-            }
+            let app = app.clone();
+            tokio::task::spawn_local(async move { adopt_abandoned(&app, now_ms()).await });
         }
         let Ok(slot) = slots.clone().acquire_owned().await else { return };
         match app.store.claim(&app.replica, now_ms() + app.lease.as_millis() as i64).await {
             Ok(Some(claimed)) => {
                 let app = app.clone();
                 tokio::task::spawn_local(async move {
-                    run_task(&app, claimed).await;
+                    run_task(app, claimed).await;
                     drop(slot);
                 });
             }
@@ -341,9 +352,77 @@ async fn worker(app: Arc<App>, slots: Arc<Semaphore>, poll: Duration) {
     }
 }
 
+/// Takes over the tasks whose replica went away while running them (leases ended before
+/// `before_ms`), undoes what each was creating and ends it as failed, saying what it removed.
+async fn adopt_abandoned(app: &App, before_ms: i64) {
+    let lease = now_ms() + app.lease.as_millis() as i64;
+    let adopted = match app.store.adopt_abandoned(before_ms, &app.replica, lease).await {
+        Ok(adopted) => adopted,
+        Err(e) => return error!("{e}"),
+    };
+    for Abandoned { id, previous_owner, mut task, creating } in adopted {
+        let mut report = Vec::new();
+        for c in &creating {
+            report.push(undo_create(&app.config, c).await);
+        }
+        if creating.is_empty() {
+            report.push("it had not started creating anything".to_string());
+        }
+        let message = store::abandoned_message(&previous_owner);
+        let phase = task.status.phase.clone();
+        task.push(&phase, format!("Failed: {message}"));
+        report.iter().for_each(|line| task.push(&phase, line.clone()));
+        task.fail("task", "TaskAbandoned", &message, 1, report);
+        match app.store.save(&id, &app.replica, &task, lease, true).await {
+            Ok(true) => warn!("task {id} was running when ecs-deployer stopped; marked failed after undoing its work"),
+            Ok(false) => warn!("task {id}: another replica took it over while this one was undoing it"),
+            Err(e) => error!("task {id}: {e}"),
+        }
+    }
+}
+
+/// One report line: what became of a server group an abandoned task was creating.
+async fn undo_create(config: &Config, creating: &crate::journal::Creating) -> String {
+    let name = &creating.server_group;
+    let undone = async {
+        let account = config.account(&creating.account).map_err(|e| Error::Config(e.to_string()))?;
+        let session = crate::aws::Session::connect(&account, &creating.region).await?;
+        crate::lifecycle::undo_create(&session, creating).await
+    };
+    undone.await.unwrap_or_else(|e| {
+        format!(
+            "could not undo {name}: {e}; `ecs-deployer cleanup --account {} --region {}` removes it once it is old enough",
+            creating.account, creating.region
+        )
+    })
+}
+
+/// The sink of a task's [`crate::journal::Creating`]s: each is added to the task's row before
+/// the deploy's first write; the deploy does not start if it cannot be stored.
+fn creating_sink(app: Arc<App>, id: String) -> crate::journal::CreatingSink {
+    let said = Arc::new(std::sync::Mutex::new(Vec::<crate::journal::Creating>::new()));
+    Arc::new(move |creating| {
+        let (app, id, said) = (app.clone(), id.clone(), said.clone());
+        Box::pin(async move {
+            let text = {
+                let mut said = said.lock().unwrap_or_else(|e| e.into_inner());
+                said.push(creating);
+                serde_json::to_string(&*said).map_err(|e| e.to_string())?
+            };
+            match app.store.record_creating(&id, &app.replica, &text).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err("this replica no longer holds the task".to_string()),
+                Err(e) => Err(e.to_string()),
+            }
+        })
+    })
+}
+
 /// Runs one claimed task, saving its state on every change and renewing the lease meanwhile.
-async fn run_task(app: &App, claimed: Claimed) {
+async fn run_task(app: Arc<App>, claimed: Claimed) {
     let Claimed { id, operations, mut task } = claimed;
+    let sink = creating_sink(app.clone(), id.clone());
+    let app = &*app;
     info!("task {id}: running");
     task.owner_id = Some(app.replica.clone());
     let state = TaskState::new(task);
@@ -351,7 +430,7 @@ async fn run_task(app: &App, claimed: Claimed) {
     let parsed = serde_json::from_str(&operations).map_err(|e| Error::Failed { message: e.to_string(), report: Vec::new() });
     let work = async {
         match parsed.and_then(|v| ops::parse(&app.config, v)) {
-            Ok(operations) => ops::run(&app.config, operations, &state, &mut Quiet).await,
+            Ok(operations) => crate::journal::recording_creates(sink, ops::run(&app.config, operations, &state, &mut Quiet)).await,
             Err(e) => {
                 // Only when replicas run with different account configurations.
                 let mut task = state.snapshot();

@@ -3,8 +3,9 @@
 //! holds the posted operations list, the task in Clouddriver's shape and, while it runs, the
 //! replica that owns it with a lease that replica keeps renewing. A task is claimed by exactly one
 //! replica (an atomic `queued → running` update); a running task whose lease ran out — its
-//! replica crashed or was killed — is marked failed, never run again, because AWS may already
-//! hold part of its work.
+//! replica crashed or was killed — is never run again: another replica (or the same one after a
+//! restart) adopts it (`undoing`), removes what its deploy had left incomplete, using the server
+//! groups the task wrote down before each deploy's first write (`creating`), and ends it failed.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -50,7 +51,9 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS ecs_deployer_tasks (
 
 /// Orca's `clientRequestId` of each post and the SHA-256 of its body: a repeated post (Orca
 /// retries up to 3 times with the same id) finds the task it already made, on any replica.
-const CLIENT_REQUEST_COLUMNS: [&str; 2] = ["client_request_id TEXT", "body_sha256 TEXT"];
+/// `creating`: the JSON list of server groups the task's deploys were about to create, written
+/// before each one's first write, so what a crash cut short can be undone.
+const ADDED_COLUMNS: [&str; 3] = ["client_request_id TEXT", "body_sha256 TEXT", "creating TEXT"];
 const CLIENT_REQUEST_INDEX: &str =
     "CREATE UNIQUE INDEX IF NOT EXISTS ecs_deployer_tasks_client_request ON ecs_deployer_tasks (client_request_id)";
 
@@ -61,6 +64,16 @@ pub enum Inserted {
     New,
     /// The client request id was seen before: its task, and whether the body was the same.
     Existing { id: String, same_body: bool },
+}
+
+/// A task whose replica went away while running it, now held by this replica to undo and end.
+#[derive(Debug)]
+pub struct Abandoned {
+    pub id: String,
+    pub previous_owner: String,
+    pub task: Task,
+    /// What its deploys were about to create, in order.
+    pub creating: Vec<crate::journal::Creating>,
 }
 
 /// A task taken by this replica to run.
@@ -81,8 +94,8 @@ pub enum Store {
 /// The message a task gets when the replica running it went away.
 pub fn abandoned_message(owner: &str) -> String {
     format!(
-        "ecs-deployer stopped while this task was running (replica {owner}); it was not run again because AWS may hold part \
-         of its work: check the server group with `ecs-deployer list` and post the operation again if needed"
+        "ecs-deployer stopped while this task was running (replica {owner}); it was not run again: what it had begun to create \
+         and left incomplete was removed (the report says what), so the operation can be posted again"
     )
 }
 
@@ -113,9 +126,9 @@ fn lock_exclusively(path: &Path) -> StoreResult<std::fs::File> {
 impl Store {
     /// Opens (creating if needed) the SQLite file and takes the exclusive lock on it (`FILE.lock`,
     /// held by the returned file for as long as it is open): one process owns the file, so a task
-    /// still marked running was cut short by a crash or a kill, and each is marked failed here. A
-    /// second `serve` on the same file is refused while the first one runs.
-    pub async fn open_sqlite(path: &Path) -> StoreResult<(Store, Vec<String>, std::fs::File)> {
+    /// still marked running was cut short by a crash or a kill (`serve` adopts them all at start).
+    /// A second `serve` on the same file is refused while the first one runs.
+    pub async fn open_sqlite(path: &Path) -> StoreResult<(Store, std::fs::File)> {
         let lock = lock_exclusively(path)?;
         let path = path.to_path_buf();
         let conn = tokio::task::spawn_blocking(move || -> StoreResult<rusqlite::Connection> {
@@ -124,7 +137,7 @@ impl Store {
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             conn.execute(SCHEMA, [])?;
-            for column in CLIENT_REQUEST_COLUMNS {
+            for column in ADDED_COLUMNS {
                 match conn.execute(&format!("ALTER TABLE ecs_deployer_tasks ADD COLUMN {column}"), []) {
                     Err(e) if e.to_string().contains("duplicate column") => {}
                     other => {
@@ -137,9 +150,7 @@ impl Store {
         })
         .await
         .map_err(|e| StoreError(e.to_string()))??;
-        let store = Store::Sqlite(Arc::new(Mutex::new(conn)));
-        let failed = store.expire(i64::MAX).await?;
-        Ok((store, failed, lock))
+        Ok((Store::Sqlite(Arc::new(Mutex::new(conn))), lock))
     }
 
     /// Connects to PostgreSQL (`postgres://user@host:port/db`) and creates the table if needed.
@@ -152,7 +163,7 @@ impl Store {
         });
         client.batch_execute(SCHEMA).await?;
         client.batch_execute("CREATE INDEX IF NOT EXISTS ecs_deployer_tasks_state ON ecs_deployer_tasks (state, created_ms)").await?;
-        for column in CLIENT_REQUEST_COLUMNS {
+        for column in ADDED_COLUMNS {
             client.batch_execute(&format!("ALTER TABLE ecs_deployer_tasks ADD COLUMN IF NOT EXISTS {column}")).await?;
         }
         client.batch_execute(CLIENT_REQUEST_INDEX).await?;
@@ -250,7 +261,7 @@ impl Store {
         let task = serde_json::to_string(task)?;
         let state = if done { "done" } else { "running" };
         let sql = "UPDATE ecs_deployer_tasks SET task = $1, lease_until_ms = $2, state = $3
-                   WHERE id = $4 AND owner = $5 AND state = 'running'";
+                   WHERE id = $4 AND owner = $5 AND state IN ('running', 'undoing')";
         let n = match self {
             Store::Sqlite(c) => {
                 let (id, owner) = (id.to_string(), owner.to_string());
@@ -294,44 +305,65 @@ impl Store {
         texts.iter().map(|t| Ok(serde_json::from_str(t)?)).collect()
     }
 
-    /// Marks every running task whose lease ended before `now_ms` as failed; returns their ids.
+    /// Writes down, before the first write of a deploy, what the running task is about to create
+    /// (`creating`: the JSON list of all it has said so far). False when `owner` no longer holds it.
+    pub async fn record_creating(&self, id: &str, owner: &str, creating: &str) -> StoreResult<bool> {
+        let sql = "UPDATE ecs_deployer_tasks SET creating = $1 WHERE id = $2 AND owner = $3 AND state = 'running'";
+        let n = match self {
+            Store::Sqlite(c) => {
+                let (creating, id, owner) = (creating.to_string(), id.to_string(), owner.to_string());
+                Store::sqlite(c, move |c| Ok(c.execute(sql, rusqlite::params![creating, id, owner])? as u64)).await?
+            }
+            Store::Postgres(c) => c.execute(sql, &[&creating, &id, &owner]).await?,
+        };
+        Ok(n == 1)
+    }
+
+    /// Takes over, for `owner` with a lease until `lease_until_ms`, every task whose replica went
+    /// away while running it (its lease ended before `now_ms`), or while undoing one: each moves to
+    /// `undoing`, for the caller to undo what it was creating and then end it with [`Store::save`].
     /// The update is conditional on the lease, so a replica that renewed meanwhile keeps its task.
-    pub async fn expire(&self, now_ms: i64) -> StoreResult<Vec<String>> {
-        let select = "SELECT id, owner, task, lease_until_ms FROM ecs_deployer_tasks WHERE state = 'running' AND lease_until_ms < $1";
-        let rows: Vec<(String, Option<String>, String, i64)> = match self {
+    pub async fn adopt_abandoned(&self, now_ms: i64, owner: &str, lease_until_ms: i64) -> StoreResult<Vec<Abandoned>> {
+        let select = "SELECT id, owner, task, lease_until_ms, creating FROM ecs_deployer_tasks
+                      WHERE state IN ('running', 'undoing') AND lease_until_ms < $1";
+        type Row = (String, Option<String>, String, i64, Option<String>);
+        let rows: Vec<Row> = match self {
             Store::Sqlite(c) => {
                 Store::sqlite(c, move |c| {
                     let mut stmt = c.prepare(select)?;
-                    let rows = stmt.query_map([now_ms], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+                    let rows = stmt.query_map([now_ms], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
                     Ok(rows.collect::<Result<Vec<_>, _>>()?)
                 })
                 .await?
             }
             Store::Postgres(c) => {
-                c.query(select, &[&now_ms]).await?.into_iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect()
+                c.query(select, &[&now_ms]).await?.into_iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4))).collect()
             }
         };
-        let mut failed = Vec::new();
-        for (id, owner, text, lease) in rows {
-            let mut task: Task = serde_json::from_str(&text)?;
-            let owner = owner.unwrap_or_default();
-            let message = abandoned_message(&owner);
-            task.push(&task.status.phase.clone(), format!("Failed: {message}"));
-            task.fail("task", "TaskAbandoned", &message, 1, Vec::new());
-            let text = serde_json::to_string(&task)?;
-            let update =
-                "UPDATE ecs_deployer_tasks SET state = 'done', task = $1 WHERE id = $2 AND state = 'running' AND lease_until_ms = $3";
+        let mut adopted = Vec::new();
+        for (id, previous_owner, task, lease, creating) in rows {
+            let update = "UPDATE ecs_deployer_tasks SET state = 'undoing', owner = $1, lease_until_ms = $2
+                          WHERE id = $3 AND state IN ('running', 'undoing') AND lease_until_ms = $4";
             let n = match self {
                 Store::Sqlite(c) => {
-                    let id = id.clone();
-                    Store::sqlite(c, move |c| Ok(c.execute(update, rusqlite::params![text, id, lease])? as u64)).await?
+                    let (owner, id) = (owner.to_string(), id.clone());
+                    Store::sqlite(c, move |c| Ok(c.execute(update, rusqlite::params![owner, lease_until_ms, id, lease])? as u64)).await?
                 }
-                Store::Postgres(c) => c.execute(update, &[&text, &id, &lease]).await?,
+                Store::Postgres(c) => c.execute(update, &[&owner, &lease_until_ms, &id, &lease]).await?,
             };
             if n == 1 {
-                failed.push(id);
+                let creating = match creating.as_deref() {
+                    Some(text) => serde_json::from_str(text)?,
+                    None => Vec::new(),
+                };
+                adopted.push(Abandoned {
+                    id,
+                    previous_owner: previous_owner.unwrap_or_default(),
+                    task: serde_json::from_str(&task)?,
+                    creating,
+                });
             }
         }
-        Ok(failed)
+        Ok(adopted)
     }
 }

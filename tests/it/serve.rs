@@ -402,6 +402,47 @@ async fn a_second_serve_on_the_same_store_file_is_refused_and_the_first_ones_tas
     assert_eq!(task["resultObjects"][0]["serverGroupName"], "locked-prod-v000");
 }
 
+#[tokio::test]
+async fn a_serve_killed_mid_deploy_undoes_the_half_made_server_group_when_it_restarts() {
+    let env = TestEnv::dedicated_with("serve_kill_undo", true);
+    let aws = env.aws().await;
+    let server = Server::start(&env, &["--store-file", "tasks.db"]);
+    let (first, _) = server.wait(&server.submit(&json!([{"createServerGroup": orca_create("undo")}])));
+    assert_eq!(first["status"]["failed"], false, "{first}");
+    crate::scaling::add_scaling(&aws, "undo-prod-v000", &env.account_id, "us-west-2").await;
+    let before = aws.service_names().await;
+
+    // Killed during the copy of v000's scaling onto v001.
+    env.http("DELETE", "/_harness/requests", "");
+    let slow = json!({"rules": [{"operation": "PutMetricAlarm", "action": "slow", "ms": 1500, "times": 1}]});
+    env.http("POST", "/_harness", &slow.to_string());
+    let mut redeploy = orca_create("undo");
+    redeploy["source"] = json!({"account": "ecs-main", "region": "us-west-2", "asgName": "undo-prod-v000", "useSourceCapacity": true});
+    let cut = server.submit(&json!([{"createServerGroup": redeploy}]));
+    env.wait_for_request("PutMetricAlarm");
+    server.kill();
+    env.wait_until_idle();
+    env.http("POST", "/_harness", &json!({"clearRules": true}).to_string());
+    assert!(aws.service("undo-prod-v001").await.is_some_and(|s| s.status.as_deref() == Some("ACTIVE")), "half made");
+
+    let server = Server::start(&env, &["--store-file", "tasks.db"]);
+    let task = server.task(&cut);
+    assert_eq!((task["status"]["completed"].clone(), task["status"]["failed"].clone()), (json!(true), json!(true)), "{task}");
+    let report = task["exception"]["report"].to_string();
+    assert!(report.contains("removed undo-prod-v001, which this task had left incomplete"), "{task}");
+    assert!(aws.service("undo-prod-v001").await.is_none_or(|s| s.status.as_deref() == Some("INACTIVE")));
+    assert!(aws.scalable_target("undo-prod-v001").await.is_none());
+    let alarms = aws.cloudwatch.describe_alarms().send().await.unwrap();
+    let left: Vec<&str> = alarms.metric_alarms().iter().filter_map(|a| a.alarm_name()).filter(|n| n.contains("undo-prod-v001")).collect();
+    assert!(left.is_empty(), "{left:?}");
+    let tds = aws.task_definition_arns().await;
+    assert_eq!(tds.iter().filter(|a| a.contains("undo-prod:")).count(), 1, "v001's task definition deregistered: {tds:?}");
+    assert_eq!(aws.service_names().await, before, "the cluster is as it was before the cut deploy");
+    // A re-post now deploys v001 afresh, beside no half-made group.
+    let (task, _) = server.wait(&server.submit(&json!([{"createServerGroup": orca_create("undo")}])));
+    assert_eq!(task["resultObjects"][0]["serverGroupName"], "undo-prod-v001", "{task}");
+}
+
 /// The AWS operations the emulator saw since the last call, sorted.
 fn operations_seen(env: &TestEnv) -> Vec<String> {
     let log: Value = serde_json::from_str(&env.http("DELETE", "/_harness/requests", "")).unwrap();
