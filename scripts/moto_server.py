@@ -110,11 +110,17 @@ ecs_responses.EC2ContainerServiceResponse.list_services = list_services_response
 
 
 # 4. AWS's DeregisterScalableTarget deletes the target's scaling policies (and so the alarms
-#    AWS created for target tracking) and its scheduled actions; moto leaves them behind.
+#    AWS created for target tracking) and its scheduled actions; moto leaves them behind. And a
+#    target that does not exist is an ObjectNotFoundException, as AWS documents.
 _orig_deregister = aas_models.ApplicationAutoscalingBackend.deregister_scalable_target
 
 
 def deregister_scalable_target(self, namespace, r_id, dimension):
+    # AWS answers a missing target with ObjectNotFoundException; moto with a ValidationException.
+    if not self._scalable_target_exists(r_id, dimension):
+        from moto.core.exceptions import JsonRESTError
+        raise JsonRESTError("ObjectNotFoundException", f"No scalable target found for service namespace: {namespace}, "
+                                                      f"resource ID: {r_id}, scalable dimension: {dimension}")
     _orig_deregister(self, namespace, r_id, dimension)
     for policy in list(self.policies.values()):
         if policy.resource_id == r_id and policy.scalable_dimension == dimension:

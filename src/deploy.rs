@@ -20,6 +20,7 @@ use crate::description::{CreateServerGroup, ImageDescription};
 use crate::error::{AwsError, Error, FieldError, Result};
 use crate::journal;
 use crate::lifecycle::{self, OperationResult, Progress};
+use crate::locks;
 use crate::model::{ScalableTarget, ServiceState};
 use crate::plan::{self, DeployPlan, DeployRequest, Observed, SourceRef, TASK_DEFINITION_ARN};
 use crate::scaling::{self, ScalingCopyPlan, Skipped, SourceScaling};
@@ -346,33 +347,35 @@ async fn observe_source(
     Ok((target, service.into_iter().find(|s| s.status != "INACTIVE")))
 }
 
-/// Reads the source's policies and scheduled actions (alarms not yet: `alarms` is empty). Starts
-/// with the other reads: the names of everything the copy will create are known from it (AWS lists
-/// a step policy's alarms in its `Alarms`), so they are checked against AWS's limits before the
-/// first write.
-async fn observe_source_policies(session: &Session, src: &SourceRef) -> std::result::Result<SourceScaling, AwsError> {
-    let resource_id = format!("service/{}/{}", src.ecs_cluster_name, src.server_group_name);
-    let (policies, scheduled_actions) =
-        tokio::try_join!(session.describe_scaling_policies(&resource_id), session.describe_scheduled_actions(&resource_id))?;
-    Ok(SourceScaling {
-        resource_id,
+/// What is read of the source's scaling, each part as soon as it can be: its policies and its
+/// scheduled actions with the other observations (the names of everything the copy will create
+/// are known from them — AWS lists a step policy's alarms in its `Alarms` — and are checked
+/// against AWS's limits before the first write), the alarms of its step policies as soon as the
+/// policies are in, going on while the new server group is created.
+fn read_source_scaling(
+    src: &SourceRef,
+    policies: Vec<Value>,
+    alarms: Vec<crate::model::Alarm>,
+    scheduled_actions: Vec<Value>,
+) -> SourceScaling {
+    SourceScaling {
+        resource_id: format!("service/{}/{}", src.ecs_cluster_name, src.server_group_name),
         service_name: src.server_group_name.clone(),
         region: src.region.clone(),
         account_id: src.account_id.clone(),
         policies,
-        alarms: Vec::new(),
+        alarms,
         scheduled_actions,
-    })
+    }
 }
 
-/// Adds the alarms that drive the source's step policies. Goes on while the new server group is
-/// created: nothing of it is needed before the scalable target exists.
-async fn observe_source_alarms(session: &Session, mut scaling: SourceScaling) -> std::result::Result<SourceScaling, AwsError> {
-    let (alarm_names, action_prefixes) = scaling::alarm_lookups(&scaling.policies);
-    if !alarm_names.is_empty() || !action_prefixes.is_empty() {
-        scaling.alarms = session.describe_alarms(&alarm_names, &action_prefixes).await?;
+/// The alarms that drive the source's step policies.
+async fn observe_source_alarms(session: &Session, policies: &[Value]) -> std::result::Result<Vec<crate::model::Alarm>, AwsError> {
+    let (alarm_names, action_prefixes) = scaling::alarm_lookups(policies);
+    if alarm_names.is_empty() && action_prefixes.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(scaling)
+    session.describe_alarms(&alarm_names, &action_prefixes).await
 }
 
 /// Observes everything the plan needs, all reads at once.
@@ -480,23 +483,36 @@ impl Created {
         let mut report = Vec::new();
         if !self.alarms.is_empty() {
             match session.delete_alarms(&self.alarms).await {
-                Ok(()) => report.push(format!("none of the alarms this deploy put is left (deleted by name: {})", self.alarms.join(", "))),
+                Ok(()) => {
+                    report.push(format!("removed alarms {} (each that had been created: none of them is left)", self.alarms.join(", ")))
+                }
                 Err(e) => report.push(format!("could not remove alarms {}: {e}", self.alarms.join(", "))),
             }
         }
         if let Some(id) = &self.scalable_target {
             match session.deregister_scalable_target(id).await {
                 Ok(()) => report.push(format!("removed scalable target {id} (AWS removes its policies and scheduled actions with it)")),
+                Err(e) if lifecycle::is_gone(&e) => {
+                    report.push(format!("scalable target {id} was already gone (another operation removed it)"))
+                }
                 Err(e) => report.push(format!("could not remove scalable target {id}: {e}")),
             }
         }
         if let Some((cluster, name)) = &self.service {
+            // Read back first: another operation may have deleted it already.
+            let names = [name.clone()];
+            let live = |s: &ServiceState| s.status == "ACTIVE" || s.status == "DRAINING";
             let result = async {
+                if !session.describe_services(cluster, &names, false).await?.iter().any(live) {
+                    return Ok(false);
+                }
                 session.update_desired_count(cluster, name, 0).await?;
-                session.delete_service(cluster, name).await
+                session.delete_service(cluster, name).await.map(|_| true)
             };
             match result.await {
-                Ok(()) => report.push(format!("removed service {name} (scaled to 0, deleted)")),
+                Ok(true) => report.push(format!("removed service {name} (scaled to 0, deleted)")),
+                Ok(false) => report.push(format!("service {name} was already deleted (by another operation)")),
+                Err(e) if lifecycle::is_gone(&e) => report.push(format!("service {name} was already deleted (by another operation)")),
                 Err(e) => report.push(format!("could not remove service {name}: {e}; it still exists")),
             }
         }
@@ -511,20 +527,15 @@ impl Created {
     }
 }
 
-/// The right to allocate the next version of one cluster in this process, held from the read
-/// of the taken names until CreateService took the new one (or failed).
-type Allocation = tokio::sync::OwnedMutexGuard<()>;
+/// The right to allocate the next version of one cluster, held from the read of the taken names
+/// until CreateService took the new one (or failed).
+type Allocation = locks::Guard;
 
-/// Waits for the allocation of `key` (account/region/ECS cluster/cluster).
-async fn allocate(key: &str) -> Allocation {
-    static LOCKS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>> =
-        std::sync::LazyLock::new(Default::default);
-    let lock = {
-        let mut locks = LOCKS.lock().unwrap_or_else(|e| e.into_inner());
-        locks.retain(|_, l| std::sync::Arc::strong_count(l) > 1);
-        locks.entry(key.to_string()).or_default().clone()
-    };
-    lock.lock_owned().await
+/// Takes a lock before anything is written; a failure to take it changes nothing.
+async fn take_lock(name: &str) -> Result<locks::Guard> {
+    locks::lock(name)
+        .await
+        .map_err(|e| Error::Failed { message: format!("could not take the lock {name}: {e}"), report: vec!["nothing was created".into()] })
 }
 
 /// How long a deploy that lost the race for a name waits before it reads the names again: a
@@ -600,46 +611,59 @@ pub async fn deploy(
     const MAX_NAME_RACES: usize = 12;
     // The source's scaling is read from the start, alongside everything else (it is the longest
     // chain of reads), and is awaited only by the scaling copy.
+    let copied_from = match (source_session, &req.source) {
+        (Some(s), Some(src)) if req.copies_scaling() => {
+            Some((s, src, format!("service/{}/{}", src.ecs_cluster_name, src.server_group_name)))
+        }
+        _ => None,
+    };
     let source_policies = async {
-        match (source_session, &req.source) {
-            (Some(s), Some(src)) if req.copies_scaling() => observe_source_policies(s, src).await.map(Some),
-            _ => Ok(None),
+        match &copied_from {
+            Some((s, _, id)) => s.describe_scaling_policies(id).await.map(Some),
+            None => Ok(None),
         }
     }
     .shared();
-    let source_scaling = {
-        let policies = source_policies.clone();
-        async move {
-            match (source_session, policies.await?) {
-                (Some(s), Some(scaling)) => observe_source_alarms(s, scaling).await.map(Some),
-                _ => Ok(None),
-            }
+    let source_scheduled = async {
+        match &copied_from {
+            Some((s, _, id)) => s.describe_scheduled_actions(id).await,
+            None => Ok(Vec::new()),
         }
     }
     .shared();
-    let allocation_key = format!("{}/{}/{}/{}", req.account.name, req.region, req.ecs_cluster, req.moniker.cluster());
+    let source_alarms = async {
+        match (&copied_from, source_policies.clone().await?) {
+            (Some((s, _, _)), Some(policies)) => observe_source_alarms(s, &policies).await,
+            _ => Ok(Vec::new()),
+        }
+    }
+    .shared();
+    let source_scaling = async {
+        let (policies, alarms, scheduled) = tokio::try_join!(source_policies.clone(), source_alarms.clone(), source_scheduled.clone())?;
+        Ok(policies.zip(req.source.as_ref()).map(|(policies, src)| read_source_scaling(src, policies, alarms, scheduled)))
+    }
+    .shared();
+    // The names of the copies, from the policies and scheduled actions alone.
+    let copy_names = async {
+        let (policies, scheduled) = tokio::try_join!(source_policies.clone(), source_scheduled.clone())?;
+        Ok::<_, AwsError>(
+            policies.zip(req.source.as_ref()).map(|(policies, src)| read_source_scaling(src, policies, Vec::new(), scheduled)),
+        )
+    };
+    let copy_names = copy_names.shared();
+    let allocation_lock = locks::allocation(&req.account.name, &req.region, &req.ecs_cluster, &req.moniker.cluster());
     for attempt in 1..=MAX_NAME_RACES {
-        // One version allocation at a time per cluster in this process (`serve` runs many deploys):
-        // from the read of the taken names until CreateService has taken the new one.
-        let allocation = if options.plan_only { None } else { Some(allocate(&allocation_key).await) };
-        let observed = {
-            let observing = observe(&session, source_session, &req);
-            tokio::pin!(observing);
-            let mut reading = source_scaling.clone();
-            let mut read = false;
-            loop {
-                tokio::select! {
-                    observed = &mut observing => break observed?,
-                    _ = &mut reading, if !read => read = true,
-                }
-            }
-        };
+        // One version allocation at a time per cluster (`serve` runs many deploys, maybe on several
+        // replicas): from the read of the taken names until CreateService has taken the new one.
+        let allocation = if options.plan_only { None } else { Some(take_lock(&allocation_lock).await?) };
+        // The source's scaling is read on meanwhile (a shared future progresses only when polled).
+        let observed = driving(observe(&session, source_session, &req), source_scaling.clone()).await?;
         let mut plan = plan::plan(&req, &observed).map_err(Error::Invalid)?;
         for w in &plan.warnings {
             warn!("{w}");
         }
         if observed.source_target.is_some()
-            && let Some(source) = source_policies.clone().await?
+            && let Some(source) = driving(copy_names.clone(), source_scaling.clone()).await?
         {
             let errors = scaling::name_limit_errors(&source, &plan.server_group_name);
             if !errors.is_empty() {
@@ -660,7 +684,12 @@ pub async fn deploy(
             outcome.plan = Some(plan);
             return Ok(outcome);
         }
-        match apply(&session, &mut plan, options, scaling_source, allocation).await {
+        // No other operation on the new server group (a destroy, a disable) until it is complete.
+        let group_lock = locks::server_group(&plan.account, &plan.region, &plan.ecs_cluster_name, &plan.server_group_name);
+        let group_lock = take_lock(&group_lock).await?;
+        let applied = apply(&session, &mut plan, options, scaling_source, allocation).await;
+        drop(group_lock);
+        match applied {
             Ok(mut outcome) => {
                 if strategy != Strategy::None || options.wait {
                     let timeout = if options.timeout.is_zero() { Duration::from_secs(600) } else { options.timeout };
@@ -699,6 +728,19 @@ pub async fn deploy(
         }
     }
     unreachable!("the loop returns on its last attempt")
+}
+
+/// Awaits `main` while also polling `alongside` (a shared read that is awaited later).
+async fn driving<T>(main: impl Future<Output = T>, alongside: impl Future) -> T {
+    tokio::pin!(main);
+    tokio::pin!(alongside);
+    let mut done = false;
+    loop {
+        tokio::select! {
+            out = &mut main => return out,
+            _ = &mut alongside, if !done => done = true,
+        }
+    }
 }
 
 /// What happens to a new server group that did not become healthy: with a strategy it is
@@ -873,16 +915,37 @@ async fn apply(
         }
         journal::status("Done copying scaling policies...");
     }
-    if plan.incomplete_marker().is_some() {
-        // Every step is done: the crash marker goes. This also proves the service still exists
-        // (a destroy that ran meanwhile makes this fail, and the deploy with it).
-        if let Err(e) = session.untag_resource(&service.service_arn, plan::TAG_INCOMPLETE).await {
-            return Err(failure(session, plan, options, e, &created).await);
+    // Every step is done: the crash marker goes, and beside it (one round trip for both) a read
+    // makes sure the service still exists: a destroy that ran meanwhile fails the deploy.
+    let unmark = async {
+        match plan.incomplete_marker() {
+            Some(_) => session.untag_resource(&service.service_arn, plan::TAG_INCOMPLETE).await,
+            None => Ok(()),
         }
+    };
+    if let Err(e) = tokio::try_join!(unmark, still_active(session, plan)) {
+        return Err(failure(session, plan, options, e, &created).await);
     }
     outcome.task_definition_arn = Some(task_definition_arn);
     outcome.service_arn = Some(service.service_arn);
     Ok(outcome)
+}
+
+/// Fails when the new service is no longer ACTIVE: another operation deleted it meanwhile.
+async fn still_active(session: &Session, plan: &DeployPlan) -> std::result::Result<(), AwsError> {
+    let names = [plan.server_group_name.clone()];
+    match session.describe_services(&plan.ecs_cluster_name, &names, false).await?.first() {
+        Some(s) if s.status == "ACTIVE" => Ok(()),
+        found => Err(AwsError {
+            operation: "ecs:DescribeServices".into(),
+            code: Some("ServiceNotActiveException".into()),
+            message: format!(
+                "{} is {} after its scaling was copied: another operation deleted it while this deploy was creating it",
+                plan.server_group_name,
+                found.map_or("gone", |s| s.status.as_str())
+            ),
+        }),
+    }
 }
 
 /// Registers the task definition, creates the service and registers its scalable target,

@@ -16,6 +16,7 @@ pub mod health;
 pub mod interrupt;
 pub mod journal;
 pub mod lifecycle;
+pub mod locks;
 pub mod model;
 pub mod moniker;
 pub mod operations;

@@ -255,6 +255,22 @@ pub async fn undo_create(session: &Session, creating: &crate::journal::Creating)
 
 /// Clouddriver's disable (§7.1): suspend scaling unless already suspended, then desired 0.
 pub async fn disable(session: &Session, ecs_cluster: &str, name: &str) -> Result<OperationResult> {
+    let _lock = lock_server_group(session, ecs_cluster, name).await?;
+    let mut r = disable_steps(session, ecs_cluster, name).await?;
+    let id = resource_id(ecs_cluster, name);
+    let disabled = |desired: i64, target: Option<&ScalableTarget>| desired == 0 && target.is_none_or(ScalableTarget::fully_suspended);
+    let reassert = async {
+        if session.describe_scalable_target(&id).await?.is_some() {
+            session.set_scaling_suspended(&id, true).await?;
+        }
+        session.update_desired_count(ecs_cluster, name, 0).await.map(|_| ())
+    };
+    verify(session, ecs_cluster, name, "disabled", disabled, reassert).await?;
+    r.step(format!("Server group {name} disabled for {}.", session.account_name));
+    Ok(r)
+}
+
+async fn disable_steps(session: &Session, ecs_cluster: &str, name: &str) -> Result<OperationResult> {
     let mut r = OperationResult::new("disableServerGroup", session, ecs_cluster, name);
     let id = resource_id(ecs_cluster, name);
     let mut suspended_here = false;
@@ -283,8 +299,53 @@ pub async fn disable(session: &Session, ecs_cluster: &str, name: &str) -> Result
         };
         return Err(Error::from(e).with_report(vec![undo]));
     }
-    r.step(format!("Server group {name} disabled for {}.", session.account_name));
     Ok(r)
+}
+
+/// Takes the lock of the operations on server group `name`: nothing else changes it meanwhile
+/// in this process (and, in `serve` on PostgreSQL, on the other replicas).
+async fn lock_server_group(session: &Session, ecs_cluster: &str, name: &str) -> Result<crate::locks::Guard> {
+    let lock = crate::locks::server_group(&session.account_name, &session.region, ecs_cluster, name);
+    crate::locks::lock(&lock).await.map_err(|e| Error::Failed {
+        message: format!("could not take the lock of server group {name}: {e}"),
+        report: vec![format!("{name} was not changed")],
+    })
+}
+
+/// Re-reads the server group after an operation's last write. Another operation that changed it
+/// meanwhile (a CLI elsewhere, another replica without a shared store) is not hidden: the state
+/// this one set is written again (`reassert`), read back, and the operation fails saying both.
+async fn verify(
+    session: &Session,
+    ecs_cluster: &str,
+    name: &str,
+    state: &str,
+    holds: impl Fn(i64, Option<&ScalableTarget>) -> bool,
+    reassert: impl Future<Output = std::result::Result<(), AwsError>>,
+) -> Result<()> {
+    let read = || async {
+        let (names, id) = ([name.to_string()], resource_id(ecs_cluster, name));
+        let (services, target) =
+            tokio::try_join!(session.describe_services(ecs_cluster, &names, false), session.describe_scalable_target(&id))?;
+        let desired = services.first().map(|s| s.desired_count).unwrap_or_default();
+        Ok::<_, AwsError>((desired, target))
+    };
+    let describe = |(desired, target): &(i64, Option<ScalableTarget>)| match target {
+        Some(t) => format!("desired {desired}, scaling {}", if t.fully_suspended() { "suspended" } else { "active" }),
+        None => format!("desired {desired}, no scalable target"),
+    };
+    let found = read().await?;
+    if holds(found.0, found.1.as_ref()) {
+        return Ok(());
+    }
+    reassert.await?;
+    let now = read().await?;
+    let outcome =
+        if holds(now.0, now.1.as_ref()) { format!("it was set {state} again") } else { "another operation keeps changing it".into() };
+    Err(Error::Failed {
+        message: format!("another operation changed server group {name} while it was being {state}: found {}; {outcome}", describe(&found)),
+        report: vec![format!("{name} now: {}", describe(&now))],
+    })
 }
 
 /// Clouddriver's enable (§7.2): desired = `desired`, else the scalable target's max, else 1;
@@ -296,6 +357,7 @@ pub async fn enable(
     desired: Option<i64>,
     previous_desired: Option<i64>,
 ) -> Result<OperationResult> {
+    let _lock = lock_server_group(session, ecs_cluster, name).await?;
     let mut r = OperationResult::new("enableServerGroup", session, ecs_cluster, name);
     let id = resource_id(ecs_cluster, name);
     let target = session.describe_scalable_target(&id).await?;
@@ -308,6 +370,13 @@ pub async fn enable(
         }
         r.step(format!("Autoscaling on server group {name} resumed."));
     }
+    // Serving, with its scaling on (which may already have moved the desired count).
+    let enabled = |d: i64, t: Option<&ScalableTarget>| (d > 0 || desired == 0) && t.is_none_or(ScalableTarget::fully_resumed);
+    let reassert = async {
+        session.update_desired_count(ecs_cluster, name, desired).await?;
+        if target.is_some() { session.set_scaling_suspended(&id, false).await } else { Ok(()) }
+    };
+    verify(session, ecs_cluster, name, "enabled", enabled, reassert).await?;
     r.step(format!("Server group {name} enabled for {}.", session.account_name));
     Ok(r)
 }
@@ -331,6 +400,7 @@ pub async fn resize(
     (min, max, desired): (i64, i64, i64),
     previous_desired: Option<i64>,
 ) -> Result<OperationResult> {
+    let _lock = lock_server_group(session, ecs_cluster, name).await?;
     let mut r = OperationResult::new("resizeServerGroup", session, ecs_cluster, name);
     let id = resource_id(ecs_cluster, name);
     let target = session.describe_scalable_target(&id).await?;
@@ -356,6 +426,7 @@ pub async fn resize(
 /// definition can be left, and the report gives the command that deregisters it.
 pub async fn destroy(session: &Session, ecs_cluster: &str, service: &ServiceState) -> Result<OperationResult> {
     let name = &service.service_name;
+    let _lock = lock_server_group(session, ecs_cluster, name).await?;
     let mut r = OperationResult::new("destroyServerGroup", session, ecs_cluster, name);
     match destroy_steps(session, ecs_cluster, service, &mut r).await {
         Ok(()) => Ok(r),
@@ -484,11 +555,16 @@ pub async fn locate_remains(session: &Session, name: &str, ecs_cluster: Option<&
     Ok(None)
 }
 
+/// Whether `e` says the object is gone (deleted, or an INACTIVE service).
+pub(crate) fn is_gone(e: &AwsError) -> bool {
+    ["ObjectNotFoundException", "ServiceNotFoundException", "ServiceNotActiveException"].iter().any(|c| e.is(c))
+}
+
 /// A delete whose object is already gone — the SDK's retry after a lost response, a second
 /// destroy after a failure — has done its job.
-fn gone_is_done(result: std::result::Result<(), AwsError>) -> std::result::Result<(), AwsError> {
+pub(crate) fn gone_is_done(result: std::result::Result<(), AwsError>) -> std::result::Result<(), AwsError> {
     match result {
-        Err(e) if ["ObjectNotFoundException", "ServiceNotFoundException", "ServiceNotActiveException"].iter().any(|c| e.is(c)) => Ok(()),
+        Err(e) if is_gone(&e) => Ok(()),
         other => other,
     }
 }

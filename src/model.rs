@@ -62,6 +62,11 @@ impl ScalableTarget {
     pub fn fully_suspended(&self) -> bool {
         self.dynamic_scaling_in_suspended && self.dynamic_scaling_out_suspended && self.scheduled_scaling_suspended
     }
+
+    /// Nothing of its scaling is suspended.
+    pub fn fully_resumed(&self) -> bool {
+        !self.dynamic_scaling_in_suspended && !self.dynamic_scaling_out_suspended && !self.scheduled_scaling_suspended
+    }
 }
 
 /// A VPC subnet with its tags.

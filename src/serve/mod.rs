@@ -418,6 +418,44 @@ fn creating_sink(app: Arc<App>, id: String) -> crate::journal::CreatingSink {
     })
 }
 
+/// The locks of a task's operations taken in PostgreSQL too, so replicas exclude each other
+/// (see [`crate::locks`]); waits at most 15 minutes for one.
+fn shared_locks(store: Store) -> crate::locks::SharedLocks {
+    Arc::new(move |name: String| {
+        let store = store.clone();
+        Box::pin(async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(900);
+            loop {
+                if store.try_lock(&name).await.map_err(|e| e.to_string())? {
+                    return Ok(Box::new(SharedLock { store, name }) as Box<dyn std::any::Any>);
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(format!("another replica held {name} for 15 minutes"));
+                }
+                let jitter = uuid::Uuid::new_v4().as_u128() as u64 % 50;
+                tokio::time::sleep(Duration::from_millis(50 + jitter)).await;
+            }
+        })
+    })
+}
+
+/// A lock held in PostgreSQL; released when dropped.
+struct SharedLock {
+    store: Store,
+    name: String,
+}
+
+impl Drop for SharedLock {
+    fn drop(&mut self) {
+        let (store, name) = (self.store.clone(), std::mem::take(&mut self.name));
+        tokio::spawn(async move {
+            if let Err(e) = store.unlock(&name).await {
+                error!("releasing {name}: {e}");
+            }
+        });
+    }
+}
+
 /// Runs one claimed task, saving its state on every change and renewing the lease meanwhile.
 async fn run_task(app: Arc<App>, claimed: Claimed) {
     let Claimed { id, operations, mut task } = claimed;
@@ -430,7 +468,14 @@ async fn run_task(app: Arc<App>, claimed: Claimed) {
     let parsed = serde_json::from_str(&operations).map_err(|e| Error::Failed { message: e.to_string(), report: Vec::new() });
     let work = async {
         match parsed.and_then(|v| ops::parse(&app.config, v)) {
-            Ok(operations) => crate::journal::recording_creates(sink, ops::run(&app.config, operations, &state, &mut Quiet)).await,
+            Ok(operations) => {
+                let mut quiet = Quiet;
+                let run = crate::journal::recording_creates(sink, ops::run(&app.config, operations, &state, &mut quiet));
+                match &app.store {
+                    Store::Postgres(_) => crate::locks::across(shared_locks(app.store.clone()), run).await,
+                    Store::Sqlite(_) => run.await,
+                }
+            }
             Err(e) => {
                 // Only when replicas run with different account configurations.
                 let mut task = state.snapshot();

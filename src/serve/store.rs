@@ -99,6 +99,13 @@ pub fn abandoned_message(owner: &str) -> String {
     )
 }
 
+/// The 64-bit key of the advisory lock `name`.
+fn lock_key(name: &str) -> i64 {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(name.as_bytes());
+    i64::from_be_bytes(digest[..8].try_into().expect("a SHA-256 digest has 32 bytes"))
+}
+
 /// Takes the exclusive lock of the store file `path` (on `path.lock`, so SQLite's own locks are
 /// untouched); the lock lasts as long as the returned file is open, and ends with the process.
 fn lock_exclusively(path: &Path) -> StoreResult<std::fs::File> {
@@ -303,6 +310,24 @@ impl Store {
             Store::Postgres(c) => c.query(sql, &[&limit]).await?.into_iter().map(|r| r.get(0)).collect(),
         };
         texts.iter().map(|t| Ok(serde_json::from_str(t)?)).collect()
+    }
+
+    /// Tries to take PostgreSQL's session-level advisory lock `name` (replicas exclude each other
+    /// by it; a replica that dies loses its locks with its connection). SQLite: always true, one
+    /// process owns the file.
+    pub async fn try_lock(&self, name: &str) -> StoreResult<bool> {
+        match self {
+            Store::Sqlite(_) => Ok(true),
+            Store::Postgres(c) => Ok(c.query_one("SELECT pg_try_advisory_lock($1)", &[&lock_key(name)]).await?.get(0)),
+        }
+    }
+
+    /// Releases the advisory lock `name`.
+    pub async fn unlock(&self, name: &str) -> StoreResult<()> {
+        if let Store::Postgres(c) = self {
+            c.execute("SELECT pg_advisory_unlock($1)", &[&lock_key(name)]).await?;
+        }
+        Ok(())
     }
 
     /// Writes down, before the first write of a deploy, what the running task is about to create

@@ -215,6 +215,76 @@ async fn a_deploy_killed_at_any_step_leaves_an_incomplete_group_that_cleanup_rem
     assert_eq!(env.deploy(&from_v001, &[]).code, 0);
 }
 
+/// Desired count and whether scaling is fully suspended.
+async fn enabled_state(aws: &Aws, name: &str) -> (i32, bool) {
+    let desired = aws.service(name).await.unwrap().desired_count;
+    let suspended = aws.scalable_target(name).await.unwrap().suspended_state.is_some_and(|s| {
+        s.dynamic_scaling_in_suspended == Some(true)
+            && s.dynamic_scaling_out_suspended == Some(true)
+            && s.scheduled_scaling_suspended == Some(true)
+    });
+    (desired, suspended)
+}
+
+#[tokio::test]
+async fn concurrent_disable_and_enable_never_both_succeed_on_a_mixed_state() {
+    let env = TestEnv::new("disable_enable_race", false);
+    let aws = env.aws().await;
+    assert_eq!(env.deploy(&description("juliet", None), &[]).code, 0);
+    let target = ["--account", "ecs-main", "--region", "us-west-2", "--server-group", "juliet-prod-v000"];
+    let (mut interleaved, mut rounds) = (0, 0);
+    for _ in 0..20 {
+        let disable = env.spawn(&[&["disable"][..], &target].concat());
+        let enable = env.spawn(&[&["enable"][..], &target].concat());
+        let (d, e) = (disable.wait_with_output().unwrap(), enable.wait_with_output().unwrap());
+        let (desired, suspended) = enabled_state(&aws, "juliet-prod-v000").await;
+        let consistent = (desired == 0 && suspended) || (desired > 0 && !suspended);
+        let loud =
+            |o: &std::process::Output| !o.status.success() && String::from_utf8_lossy(&o.stdout).contains("another operation changed");
+        if loud(&d) || loud(&e) {
+            interleaved += 1;
+        }
+        for o in [&d, &e] {
+            assert!(o.status.success() || loud(o), "{}", String::from_utf8_lossy(&o.stdout));
+        }
+        // A mixed state (disabled with its scaling on, or serving with it suspended) is never
+        // reported as success by both.
+        assert!(consistent || loud(&d) || loud(&e), "desired {desired}, suspended {suspended}, and both exited 0");
+        rounds += 1;
+    }
+    eprintln!("disable/enable race: {rounds} rounds, {interleaved} caught interleaving and said so");
+}
+
+#[tokio::test]
+async fn a_destroy_during_the_scaling_copy_fails_the_deploy_instead_of_reporting_it_created() {
+    let env = TestEnv::dedicated_with("destroy_during_copy", true);
+    let aws = env.aws().await;
+    assert_eq!(env.deploy(&description("lima", None), &[]).code, 0);
+    add_scaling(&aws, "lima-prod-v000", &env.account_id, "us-west-2").await;
+    let path = env.file("redeploy.json", &description("lima", Some(("ecs-main", "us-west-2", "lima-prod-v000"))));
+    env.http("DELETE", "/_harness/requests", "");
+    let slow = json!({"rules": [{"operation": "PutMetricAlarm", "action": "slow", "ms": 1500, "times": 1}]});
+    env.http("POST", "/_harness", &slow.to_string());
+    let deploy = env.spawn(&["deploy", "--description", &path]);
+    env.wait_for_request("PutMetricAlarm");
+    let destroy = env.run(&["destroy", "--account", "ecs-main", "--region", "us-west-2", "--server-group", "lima-prod-v001"], None);
+    assert_eq!(destroy.code, 0, "{destroy:?}");
+    let out = deploy.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "the deploy fails, it does not report a service that no longer exists: {stdout}");
+    assert!(stdout.contains("another operation deleted it"), "{stdout}");
+    assert!(!stdout.contains("still exists") && !stdout.contains("still ACTIVE"), "the report claims nothing false: {stdout}");
+    assert!(stdout.contains("service lima-prod-v001 was already deleted"), "{stdout}");
+    env.wait_until_idle();
+    let alarms: Vec<String> = alarm_names(&aws).await.into_iter().filter(|a| a.contains("lima-prod-v001")).collect();
+    assert!(alarms.is_empty(), "nothing of v001 is left: {alarms:?}");
+    assert!(aws.service("lima-prod-v001").await.is_none_or(|s| s.status.as_deref() == Some("INACTIVE")));
+}
+
+async fn alarm_names(aws: &Aws) -> Vec<String> {
+    aws.cloudwatch.describe_alarms().send().await.unwrap().metric_alarms().iter().filter_map(|a| a.alarm_name.clone()).collect()
+}
+
 #[tokio::test]
 async fn bad_inputs_exit_2_with_a_clear_message_and_write_nothing() {
     let env = TestEnv::new("bad_inputs_corpus", false);

@@ -531,6 +531,29 @@ async fn concurrent_deploys_of_one_cluster_in_serve_never_race_for_a_name() {
     assert_eq!(recorded("CreateService", "\"crowd-prod-").len(), 24, "no CreateService was refused for a taken name");
 }
 
+#[tokio::test]
+async fn operations_on_one_server_group_in_serve_run_one_at_a_time() {
+    let env = TestEnv::new("serve_serialised", false);
+    let server = Server::start(&env, &["--store-file", "tasks.db", "--max-running", "8"]);
+    let (created, _) = server.wait(&server.submit(&json!([{"createServerGroup": orca_create("serial")}])));
+    assert_eq!(created["status"]["failed"], false, "{created}");
+    let op = |kind: &str| json!([{ kind: {"serverGroupName": "serial-prod-v000", "region": "us-west-2", "credentials": "ecs-main"} }]);
+    let aws = env.aws().await;
+    for round in 0..10 {
+        let (first, second) =
+            if round % 2 == 0 { ("disableServerGroup", "enableServerGroup") } else { ("enableServerGroup", "disableServerGroup") };
+        let ids = [server.submit(&op(first)), server.submit(&op(second))];
+        for id in &ids {
+            let (task, _) = server.wait(id);
+            assert_eq!(task["status"]["failed"], false, "round {round}: neither saw the other interleave: {task}");
+        }
+        let desired = aws.service("serial-prod-v000").await.unwrap().desired_count;
+        let suspended =
+            aws.scalable_target("serial-prod-v000").await.unwrap().suspended_state.unwrap().dynamic_scaling_in_suspended == Some(true);
+        assert!((desired == 0) == suspended, "round {round}: desired {desired}, suspended {suspended}");
+    }
+}
+
 /// Posts as Orca's KatoService does: `POST /ecs/ops?clientRequestId=ID`.
 fn post_with_request_id(server: &Server, id: &str, ops: &Value) -> (u16, Value) {
     server.post(&format!("/ecs/ops?clientRequestId={id}"), ops)
