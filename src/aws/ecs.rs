@@ -162,19 +162,25 @@ impl Session {
         Err(last.expect("at least one attempt failed"))
     }
 
-    /// The ACTIVE revision of `family` that `body` registered, if a lost response hid it.
-    pub async fn find_registered(&self, family: &str, body: &Value) -> Result<Option<String>, AwsError> {
-        let arns = self
+    /// The ARNs of `family`'s ACTIVE revisions, newest first (one page: at most `max`, else 100).
+    async fn newest_active_revisions(&self, family: &str, max: Option<i32>) -> Result<Vec<String>, AwsError> {
+        Ok(self
             .ecs
             .list_task_definitions()
             .family_prefix(family)
             .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
             .sort(aws_sdk_ecs::types::SortOrder::Desc)
+            .set_max_results(max)
             .send()
             .await
             .map_err(|e| aws_error("ecs:ListTaskDefinitions", e))?
             .task_definition_arns
-            .unwrap_or_default();
+            .unwrap_or_default())
+    }
+
+    /// The ACTIVE revision of `family` that `body` registered, if a lost response hid it.
+    pub async fn find_registered(&self, family: &str, body: &Value) -> Result<Option<String>, AwsError> {
+        let arns = self.newest_active_revisions(family, None).await?;
         let mut newest: Vec<&String> = arns.iter().collect();
         newest.sort_by_key(|a| std::cmp::Reverse(a.rsplit(':').next().and_then(|r| r.parse::<u64>().ok()).unwrap_or(0)));
         // Containers by name, image and SERVER_GROUP: unique to the deploy that sent `body`.
@@ -227,18 +233,7 @@ impl Session {
     /// The ACTIVE revisions of `family` (its newest 20) whose containers name `server_group` in
     /// their SERVER_GROUP variable: what is left of a server group whose service is gone.
     pub async fn active_task_definitions_of(&self, family: &str, server_group: &str) -> Result<Vec<String>, AwsError> {
-        let arns = self
-            .ecs
-            .list_task_definitions()
-            .family_prefix(family)
-            .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
-            .sort(aws_sdk_ecs::types::SortOrder::Desc)
-            .max_results(20)
-            .send()
-            .await
-            .map_err(|e| aws_error("ecs:ListTaskDefinitions", e))?
-            .task_definition_arns
-            .unwrap_or_default();
+        let arns = self.newest_active_revisions(family, Some(20)).await?;
         let described = try_join_all(arns.iter().map(|arn| async move {
             self.ecs.describe_task_definition().task_definition(arn).send().await.map_err(|e| aws_error("ecs:DescribeTaskDefinition", e))
         }))

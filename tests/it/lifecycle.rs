@@ -149,27 +149,10 @@ async fn destroy_removes_alarms_scaling_service_and_task_definition() {
         .await
         .unwrap()
         .policy_arn;
-    for name in ["romeo-high", "unrelated"] {
-        let mut req = aws
-            .cloudwatch
-            .put_metric_alarm()
-            .alarm_name(name)
-            .namespace("AWS/ECS")
-            .metric_name("CPUUtilization")
-            .statistic(aws_sdk_cloudwatch::types::Statistic::Average)
-            .period(60)
-            .evaluation_periods(1)
-            .threshold(80.0)
-            .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold);
-        if name == "romeo-high" {
-            req = req.alarm_actions(&policy);
-        } else {
-            // Names the service in an action, but is not this server group's: Clouddriver's
-            // substring match would delete it.
-            req = req.alarm_actions(format!("arn:aws:sns:us-west-2:{}:romeo-prod-v000-notify", env.account_id));
-        }
-        req.send().await.unwrap();
-    }
+    put_alarm(&aws, "romeo-high", Some(&policy)).await;
+    // Names the service in an action, but is not this server group's: Clouddriver's substring
+    // match would delete it.
+    put_alarm(&aws, "unrelated", Some(&format!("arn:aws:sns:us-west-2:{}:romeo-prod-v000-notify", env.account_id))).await;
     aws.scaling
         .put_scheduled_action()
         .scheduled_action_name("nightly")
@@ -195,10 +178,11 @@ async fn destroy_removes_alarms_scaling_service_and_task_definition() {
     assert_eq!(aws.task_definition(&td).await.status.map(|s| s.as_str().to_string()).as_deref(), Some("INACTIVE"));
 }
 
-/// A test alarm named `name` on the service's CPU.
-async fn put_alarm(aws: &crate::harness::Aws, name: &str) {
+/// A test alarm named `name` on the service's CPU, with `action` as its alarm action.
+async fn put_alarm(aws: &crate::harness::Aws, name: &str, action: Option<&str>) {
     aws.cloudwatch
         .put_metric_alarm()
+        .set_alarm_actions(action.map(|a| vec![a.to_string()]))
         .alarm_name(name)
         .namespace("AWS/ECS")
         .metric_name("CPUUtilization")
@@ -251,8 +235,8 @@ async fn a_destroy_cut_short_is_finished_by_the_next_one() {
     assert_eq!(env.deploy(&description("tango3"), &[]).code, 0);
     let td = aws.service("tango3-prod-v000").await.unwrap().task_definition.unwrap();
     let straggler = format!("TargetTracking-service/{CLUSTER}/tango3-prod-v000-AlarmHigh-0b1c");
-    put_alarm(&aws, &straggler).await;
-    put_alarm(&aws, &format!("TargetTracking-service/{CLUSTER}/tango3-prod-v0001-AlarmHigh-other")).await;
+    put_alarm(&aws, &straggler, None).await;
+    put_alarm(&aws, &format!("TargetTracking-service/{CLUSTER}/tango3-prod-v0001-AlarmHigh-other"), None).await;
     aws.ecs.delete_service().cluster(CLUSTER).service("tango3-prod-v000").force(true).send().await.unwrap();
     let args = ["destroy", "--account", "ecs-main", "--region", "us-west-2", "--server-group", "tango3-prod-v000"];
     let run = env.run(&args, None);

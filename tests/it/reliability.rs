@@ -285,6 +285,26 @@ async fn alarm_names(aws: &Aws) -> Vec<String> {
     aws.cloudwatch.describe_alarms().send().await.unwrap().metric_alarms().iter().filter_map(|a| a.alarm_name.clone()).collect()
 }
 
+/// The fault matrix's flake under load, made deterministic: its `lost` rule hits whichever
+/// PutScalingPolicy arrives first, and only under load was that a target-tracking one, whose
+/// retried put left the first put's alarms behind (moto made new ones instead of updating).
+#[tokio::test]
+async fn a_lost_target_tracking_put_leaves_no_alarm_behind_after_destroy() {
+    let env = TestEnv::dedicated_with("lost_target_tracking", true);
+    let aws = env.aws().await;
+    assert_eq!(env.deploy(&description("mike", None), &[]).code, 0);
+    add_scaling(&aws, "mike-prod-v000", &env.account_id, "us-west-2").await;
+    let baseline = snapshot(&aws).await;
+    let lost = json!({"rules": [{"operation": "PutScalingPolicy", "match": "cpu-target", "action": "lost", "times": 1}]});
+    env.http("POST", "/_harness", &lost.to_string());
+    let run = env.deploy(&description("mike", Some(("ecs-main", "us-west-2", "mike-prod-v000"))), &[]);
+    env.http("POST", "/_harness", &json!({"clearRules": true}).to_string());
+    assert_eq!(run.code, 0, "{run:?}");
+    let destroy = env.run(&["destroy", "--account", "ecs-main", "--region", "us-west-2", "--server-group", "mike-prod-v001"], None);
+    assert_eq!(destroy.code, 0, "{destroy:?}");
+    assert_eq!(snapshot(&aws).await, baseline, "no target-tracking alarm of v001 is left");
+}
+
 #[tokio::test]
 async fn bad_inputs_exit_2_with_a_clear_message_and_write_nothing() {
     let env = TestEnv::new("bad_inputs_corpus", false);
