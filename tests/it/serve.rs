@@ -554,6 +554,30 @@ async fn operations_on_one_server_group_in_serve_run_one_at_a_time() {
     }
 }
 
+#[tokio::test]
+async fn on_postgres_operations_on_one_server_group_exclude_each_other_across_replicas() {
+    let env = TestEnv::new("serve_serialised_pg", false);
+    let url = postgres_database("serialised").await;
+    let a = Server::start(&env, &["--postgres-url", &url]);
+    let b = Server::start(&env, &["--postgres-url", &url]);
+    let (created, _) = a.wait(&a.submit(&json!([{"createServerGroup": orca_create("pgserial")}])));
+    assert_eq!(created["status"]["failed"], false, "{created}");
+    let op = |kind: &str| json!([{ kind: {"serverGroupName": "pgserial-prod-v000", "region": "us-west-2", "credentials": "ecs-main"} }]);
+    let aws = env.aws().await;
+    for round in 0..6 {
+        // Each replica claims what it is posted first, so the two run at the same time.
+        let ids = [a.submit(&op("disableServerGroup")), b.submit(&op("enableServerGroup"))];
+        for id in &ids {
+            let (task, _) = a.wait(id);
+            assert_eq!(task["status"]["failed"], false, "round {round}: the replicas did not interleave: {task}");
+        }
+        let desired = aws.service("pgserial-prod-v000").await.unwrap().desired_count;
+        let suspended =
+            aws.scalable_target("pgserial-prod-v000").await.unwrap().suspended_state.unwrap().dynamic_scaling_in_suspended == Some(true);
+        assert!((desired == 0) == suspended, "round {round}: desired {desired}, suspended {suspended}");
+    }
+}
+
 /// Posts as Orca's KatoService does: `POST /ecs/ops?clientRequestId=ID`.
 fn post_with_request_id(server: &Server, id: &str, ops: &Value) -> (u16, Value) {
     server.post(&format!("/ecs/ops?clientRequestId={id}"), ops)
