@@ -312,6 +312,11 @@ class FaultsAndTiming:
                 if method == "DELETE":
                     self.requests = []
                     self.started = []
+        elif path == "/_harness/pid":
+            # Which process answers on this port: a test that picked a port another emulator took
+            # meanwhile sees that it is not its own.
+            import os
+            out = json.dumps(os.getpid()).encode()
         elif path == "/_harness/started":
             with self.lock:
                 out = json.dumps(self.started).encode()

@@ -64,13 +64,15 @@ pub fn emulator() -> &'static Emulator {
     })
 }
 
-/// Starts an emulator of its own (for tests that need its request log to themselves).
+/// Starts an emulator of its own (for tests that need its request log to themselves). The port
+/// is picked free, then handed to the emulator; another test can pick the same one in between,
+/// so the emulator that answers must be this one (its pid), else it is started again elsewhere.
 pub fn start_emulator() -> Emulator {
-    {
+    for _ in 0..5 {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let log = std::fs::File::create(std::env::temp_dir().join(format!("ecs-deployer-moto-{port}.log"))).unwrap();
+        let log = std::fs::File::create(std::env::temp_dir().join(format!("ecs-deployer-moto-{port}-{}.log", std::process::id()))).unwrap();
         let recording = std::env::temp_dir().join(format!("ecs-deployer-moto-{port}.recording"));
-        let process = Command::new(python())
+        let mut process = Command::new(python())
             .arg(root().join("scripts/moto_server.py"))
             .env("MOTO_RECORDER_FILEPATH", &recording)
             .args(["127.0.0.1", &port.to_string(), &std::process::id().to_string()])
@@ -79,12 +81,23 @@ pub fn start_emulator() -> Emulator {
             .spawn()
             .expect("start the emulator");
         let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        let ours = loop {
+            if process.try_wait().unwrap().is_some() {
+                break false;
+            }
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break http_at(port, "GET", "/_harness/pid", "").trim() == process.id().to_string();
+            }
             assert!(Instant::now() < deadline, "the emulator did not start within 30 s");
             std::thread::sleep(Duration::from_millis(50));
+        };
+        if ours {
+            return Emulator { endpoint: format!("http://127.0.0.1:{port}"), port, _process: Some(process) };
         }
-        Emulator { endpoint: format!("http://127.0.0.1:{port}"), port, _process: Some(process) }
+        let _ = process.kill();
+        let _ = process.wait();
     }
+    panic!("no free port for an emulator after 5 tries")
 }
 
 /// Starts moto's request recorder once; tests filter the recording by their own unique names.
