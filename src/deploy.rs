@@ -531,13 +531,6 @@ impl Created {
 /// until CreateService took the new one (or failed).
 type Allocation = locks::Guard;
 
-/// Takes a lock before anything is written; a failure to take it changes nothing.
-async fn take_lock(name: &str) -> Result<locks::Guard> {
-    locks::lock(name)
-        .await
-        .map_err(|e| Error::Failed { message: format!("could not take the lock {name}: {e}"), report: vec!["nothing was created".into()] })
-}
-
 /// How long a deploy that lost the race for a name waits before it reads the names again: a
 /// random time up to 50 ms x 2^attempt (at most 3.2 s), so deploys that collided once spread out
 /// instead of colliding again in lockstep ("full jitter").
@@ -577,6 +570,141 @@ async fn register_scalable_target(session: &Session, body: &Value) -> std::resul
     }
 }
 
+/// How the deploy strategy runs: the command line's, else the description's.
+struct StrategyRun {
+    strategy: Strategy,
+    options: StrategyOptions,
+    destroy_latest: bool,
+}
+
+impl StrategyRun {
+    fn new(description: &CreateServerGroup, options: &DeployOptions) -> Result<Self> {
+        let d = description;
+        Ok(StrategyRun {
+            strategy: Strategy::parse(options.strategy.as_deref().or(d.strategy.as_deref()).unwrap_or(""))?,
+            options: StrategyOptions {
+                max_remaining_asgs: d.max_remaining_asgs.filter(|n| *n > 0).map(|n| n as usize),
+                scale_down: d.scale_down == Some(true),
+                delay_before_disable: Duration::from_secs(d.delay_before_cleanup.or(d.delay_before_disable_sec).unwrap_or(0).max(0) as u64),
+            },
+            destroy_latest: d.rollback.as_ref().and_then(|r| r.destroy_latest) == Some(true),
+        })
+    }
+}
+
+/// The account's session, and the source's when it is another account or region (both at once).
+async fn connect(req: &DeployRequest, source_account: Option<&Account>) -> Result<(Session, Option<Session>)> {
+    let same_session = |a: &Account, region: &str| a.name == req.account.name && region == req.region;
+    Ok(match (source_account, &req.source) {
+        (Some(a), Some(src)) if !same_session(a, &src.region) => {
+            let (s, src_s) = tokio::try_join!(Session::connect(&req.account, &req.region), Session::connect(a, &src.region))?;
+            (s, Some(src_s))
+        }
+        _ => (Session::connect(&req.account, &req.region).await?, None),
+    })
+}
+
+/// A read started once and awaited by several.
+type SharedRead<'a, T> = futures::future::Shared<futures::future::LocalBoxFuture<'a, std::result::Result<T, AwsError>>>;
+
+/// The reads of the source's scaling. They start with the other observations (they are the
+/// longest chain of reads) and are awaited only by what needs them: the check of the copies'
+/// names (policies and scheduled actions) before the first write, the copy (everything) after
+/// the scalable target exists. None when nothing is copied.
+struct SourceReads<'a> {
+    copy_names: SharedRead<'a, Option<SourceScaling>>,
+    scaling: SharedRead<'a, Option<SourceScaling>>,
+}
+
+fn source_reads<'a>(req: &'a DeployRequest, session: Option<&'a Session>) -> SourceReads<'a> {
+    let from = session.filter(|_| req.copies_scaling()).zip(req.source.as_ref());
+    let resource_id = |src: &SourceRef| format!("service/{}/{}", src.ecs_cluster_name, src.server_group_name);
+    let policies: SharedRead<'a, Option<Vec<Value>>> = async move {
+        match from {
+            Some((s, src)) => s.describe_scaling_policies(&resource_id(src)).await.map(Some),
+            None => Ok(None),
+        }
+    }
+    .boxed_local()
+    .shared();
+    let scheduled: SharedRead<'a, Vec<Value>> = async move {
+        match from {
+            Some((s, src)) => s.describe_scheduled_actions(&resource_id(src)).await,
+            None => Ok(Vec::new()),
+        }
+    }
+    .boxed_local()
+    .shared();
+    let alarms: SharedRead<'a, Vec<crate::model::Alarm>> = {
+        let policies = policies.clone();
+        async move {
+            match (from, policies.await?) {
+                (Some((s, _)), Some(policies)) => observe_source_alarms(s, &policies).await,
+                _ => Ok(Vec::new()),
+            }
+        }
+        .boxed_local()
+        .shared()
+    };
+    let copy_names = {
+        let (policies, scheduled) = (policies.clone(), scheduled.clone());
+        async move {
+            let (policies, scheduled) = tokio::try_join!(policies, scheduled)?;
+            Ok(policies.zip(from).map(|(policies, (_, src))| read_source_scaling(src, policies, Vec::new(), scheduled)))
+        }
+        .boxed_local()
+        .shared()
+    };
+    let scaling = async move {
+        let (policies, alarms, scheduled) = tokio::try_join!(policies, alarms, scheduled)?;
+        Ok(policies.zip(from).map(|(policies, (_, src))| read_source_scaling(src, policies, alarms, scheduled)))
+    }
+    .boxed_local()
+    .shared();
+    SourceReads { copy_names, scaling }
+}
+
+/// Refuses, before the first write, a copy whose name would break an AWS limit.
+async fn check_copy_names(reads: &SourceReads<'_>, observed: &Observed, plan: &DeployPlan) -> Result<()> {
+    if observed.source_target.is_none() {
+        return Ok(());
+    }
+    if let Some(source) = driving(reads.copy_names.clone(), reads.scaling.clone()).await? {
+        let errors = scaling::name_limit_errors(&source, &plan.server_group_name);
+        if !errors.is_empty() {
+            return Err(Error::Invalid(errors));
+        }
+    }
+    Ok(())
+}
+
+/// Waits until the new server group is healthy (when asked to, or for a strategy), then runs
+/// the strategy; an unhealthy one is handled as the strategy says.
+async fn after_created(
+    session: &Session,
+    req: &DeployRequest,
+    plan: &DeployPlan,
+    mut outcome: DeployOutcome,
+    run: &StrategyRun,
+    options: &DeployOptions,
+    progress: &mut dyn Progress,
+) -> Result<DeployOutcome> {
+    if run.strategy != Strategy::None || options.wait {
+        let timeout = if options.timeout.is_zero() { Duration::from_secs(600) } else { options.timeout };
+        let td = outcome.task_definition_arn.clone().unwrap_or_default();
+        let wait = lifecycle::WaitOptions::new(timeout);
+        if let Err(e) = lifecycle::wait_healthy(session, &plan.ecs_cluster_name, &plan.server_group_name, &td, wait, progress).await {
+            return Err(e.with_report(unhealthy(session, plan, run.strategy, run.destroy_latest).await));
+        }
+        outcome.healthy = Some(true);
+    }
+    if run.strategy != Strategy::None {
+        outcome.strategy = Some(run.strategy);
+        outcome.strategy_steps = run_strategy(session, req, plan, run.strategy, &run.options).await?;
+    }
+    Ok(outcome)
+}
+
 /// Runs createServerGroup, then waits and runs the deploy strategy when asked to.
 pub async fn deploy(
     config: &Config,
@@ -585,94 +713,31 @@ pub async fn deploy(
     progress: &mut dyn Progress,
 ) -> Result<DeployOutcome> {
     journal::status("Initializing Create Amazon ECS Server Group Operation...");
-    let strategy = Strategy::parse(options.strategy.as_deref().or(description.strategy.as_deref()).unwrap_or(""))?;
-    let strategy_options = StrategyOptions {
-        max_remaining_asgs: description.max_remaining_asgs.filter(|n| *n > 0).map(|n| n as usize),
-        scale_down: description.scale_down == Some(true),
-        delay_before_disable: Duration::from_secs(
-            description.delay_before_cleanup.or(description.delay_before_disable_sec).unwrap_or(0).max(0) as u64,
-        ),
-    };
-    let destroy_latest = description.rollback.as_ref().and_then(|r| r.destroy_latest) == Some(true);
+    let run = StrategyRun::new(&description, options)?;
     let (req, source_account) = prepare(config, description, options)?;
     let source_account = source_account.filter(|_| req.source.is_some());
-    let same_session = |a: &Account, region: &str| a.name == req.account.name && region == req.region;
-    let (session, source_session) = match (&source_account, &req.source) {
-        (Some(a), Some(src)) if !same_session(a, &src.region) => {
-            let (s, src_s) = tokio::try_join!(Session::connect(&req.account, &req.region), Session::connect(a, &src.region))?;
-            (s, Some(src_s))
-        }
-        _ => (Session::connect(&req.account, &req.region).await?, None),
-    };
+    let (session, source_session) = connect(&req, source_account.as_ref()).await?;
     let source_session = source_session.as_ref().or(req.source.as_ref().map(|_| &session));
+    let reads = source_reads(&req, source_session);
 
     // Each lost race re-reads the cluster and takes the next free name; with N concurrent
     // deploys of one cluster, the last one loses at most N - 1 races.
     const MAX_NAME_RACES: usize = 12;
-    // The source's scaling is read from the start, alongside everything else (it is the longest
-    // chain of reads), and is awaited only by the scaling copy.
-    let copied_from = match (source_session, &req.source) {
-        (Some(s), Some(src)) if req.copies_scaling() => {
-            Some((s, src, format!("service/{}/{}", src.ecs_cluster_name, src.server_group_name)))
-        }
-        _ => None,
-    };
-    let source_policies = async {
-        match &copied_from {
-            Some((s, _, id)) => s.describe_scaling_policies(id).await.map(Some),
-            None => Ok(None),
-        }
-    }
-    .shared();
-    let source_scheduled = async {
-        match &copied_from {
-            Some((s, _, id)) => s.describe_scheduled_actions(id).await,
-            None => Ok(Vec::new()),
-        }
-    }
-    .shared();
-    let source_alarms = async {
-        match (&copied_from, source_policies.clone().await?) {
-            (Some((s, _, _)), Some(policies)) => observe_source_alarms(s, &policies).await,
-            _ => Ok(Vec::new()),
-        }
-    }
-    .shared();
-    let source_scaling = async {
-        let (policies, alarms, scheduled) = tokio::try_join!(source_policies.clone(), source_alarms.clone(), source_scheduled.clone())?;
-        Ok(policies.zip(req.source.as_ref()).map(|(policies, src)| read_source_scaling(src, policies, alarms, scheduled)))
-    }
-    .shared();
-    // The names of the copies, from the policies and scheduled actions alone.
-    let copy_names = async {
-        let (policies, scheduled) = tokio::try_join!(source_policies.clone(), source_scheduled.clone())?;
-        Ok::<_, AwsError>(
-            policies.zip(req.source.as_ref()).map(|(policies, src)| read_source_scaling(src, policies, Vec::new(), scheduled)),
-        )
-    };
-    let copy_names = copy_names.shared();
     let allocation_lock = locks::allocation(&req.account.name, &req.region, &req.ecs_cluster, &req.moniker.cluster());
     for attempt in 1..=MAX_NAME_RACES {
         // One version allocation at a time per cluster (`serve` runs many deploys, maybe on several
         // replicas): from the read of the taken names until CreateService has taken the new one.
-        let allocation = if options.plan_only { None } else { Some(take_lock(&allocation_lock).await?) };
+        let allocation = if options.plan_only { None } else { Some(locks::take(&allocation_lock, "nothing was created").await?) };
         // The source's scaling is read on meanwhile (a shared future progresses only when polled).
-        let observed = driving(observe(&session, source_session, &req), source_scaling.clone()).await?;
+        let observed = driving(observe(&session, source_session, &req), reads.scaling.clone()).await?;
         let mut plan = plan::plan(&req, &observed).map_err(Error::Invalid)?;
         for w in &plan.warnings {
             warn!("{w}");
         }
-        if observed.source_target.is_some()
-            && let Some(source) = driving(copy_names.clone(), source_scaling.clone()).await?
-        {
-            let errors = scaling::name_limit_errors(&source, &plan.server_group_name);
-            if !errors.is_empty() {
-                return Err(Error::Invalid(errors));
-            }
-        }
+        check_copy_names(&reads, &observed, &plan).await?;
         let scaling_source = async {
             match observed.source_target {
-                Some(_) => source_scaling.clone().await,
+                Some(_) => reads.scaling.clone().await,
                 None => Ok(None),
             }
         };
@@ -686,34 +751,11 @@ pub async fn deploy(
         }
         // No other operation on the new server group (a destroy, a disable) until it is complete.
         let group_lock = locks::server_group(&plan.account, &plan.region, &plan.ecs_cluster_name, &plan.server_group_name);
-        let group_lock = take_lock(&group_lock).await?;
+        let group_lock = locks::take(&group_lock, "nothing was created").await?;
         let applied = apply(&session, &mut plan, options, scaling_source, allocation).await;
         drop(group_lock);
         match applied {
-            Ok(mut outcome) => {
-                if strategy != Strategy::None || options.wait {
-                    let timeout = if options.timeout.is_zero() { Duration::from_secs(600) } else { options.timeout };
-                    let td = outcome.task_definition_arn.clone().unwrap_or_default();
-                    if let Err(e) = lifecycle::wait_healthy(
-                        &session,
-                        &plan.ecs_cluster_name,
-                        &plan.server_group_name,
-                        &td,
-                        lifecycle::WaitOptions::new(timeout),
-                        progress,
-                    )
-                    .await
-                    {
-                        return Err(e.with_report(unhealthy(&session, &plan, strategy, destroy_latest).await));
-                    }
-                    outcome.healthy = Some(true);
-                }
-                if strategy != Strategy::None {
-                    outcome.strategy = Some(strategy);
-                    outcome.strategy_steps = run_strategy(&session, &req, &plan, strategy, &strategy_options).await?;
-                }
-                return Ok(outcome);
-            }
+            Ok(outcome) => return after_created(&session, &req, &plan, outcome, &run, options, progress).await,
             Err(ApplyFailure::NameTaken) if attempt < MAX_NAME_RACES => {
                 warn!("{} was created by another deploy at the same time; choosing the next version", plan.server_group_name);
                 tokio::time::sleep(race_backoff(attempt as u32, uuid::Uuid::new_v4().as_u128() as u64)).await;

@@ -78,31 +78,46 @@ pub async fn run(cli: Cli) -> u8 {
     }
 }
 
+/// `deploy`: a createServerGroup description (and artifact) from files, run and printed.
+async fn deploy_command(cli: &Cli, config: &config::Config, args: &cli::DeployArgs) -> Result<()> {
+    let value = read_json_input(&args.description, "description")?;
+    let description = description::create_server_group_from_json(value)?;
+    let artifact = match &args.artifact {
+        Some(path) => Some(read_json_input(&path.to_string_lossy(), "artifact")?),
+        None => None,
+    };
+    let options = deploy::DeployOptions {
+        plan_only: args.plan,
+        keep_failed: args.keep_failed,
+        artifact,
+        images: args.images.clone(),
+        strategy: args.strategy.clone(),
+        wait: args.wait,
+        timeout: args.timeout,
+    };
+    let mut progress = output::StderrProgress::new();
+    let outcome = deploy::deploy(config, description, &options, &mut progress).await?;
+    output::deploy(cli.output, &outcome);
+    Ok(())
+}
+
+/// `cleanup`: the incomplete server groups of an account and region removed (or, with --plan, listed).
+async fn cleanup_command(cli: &Cli, config: &config::Config, args: &cli::CleanupArgs) -> Result<()> {
+    let list = &args.list;
+    let account = account_in_region(config, &list.account, &list.region)?;
+    let session = aws::Session::connect(&account, &list.region).await?;
+    let scope =
+        lifecycle::Scope { naming: account.naming_strategy, ecs_cluster: list.ecs_cluster.as_deref(), cluster: list.cluster.as_deref() };
+    let results = lifecycle::cleanup(&session, &scope, args.older_than, args.plan).await?;
+    output::cleanup(cli.output, &results);
+    Ok(())
+}
+
 async fn run_command(cli: &Cli) -> Result<()> {
     let files = if cli.config.is_empty() { config::Config::default_files() } else { cli.config.clone() };
     let config = config::Config::load(&files)?;
     match &cli.command {
-        Command::Deploy(args) => {
-            let value = read_json_input(&args.description, "description")?;
-            let description = description::create_server_group_from_json(value)?;
-            let artifact = match &args.artifact {
-                Some(path) => Some(read_json_input(&path.to_string_lossy(), "artifact")?),
-                None => None,
-            };
-            let options = deploy::DeployOptions {
-                plan_only: args.plan,
-                keep_failed: args.keep_failed,
-                artifact,
-                images: args.images.clone(),
-                strategy: args.strategy.clone(),
-                wait: args.wait,
-                timeout: args.timeout,
-            };
-            let mut progress = output::StderrProgress::new();
-            let outcome = deploy::deploy(&config, description, &options, &mut progress).await?;
-            output::deploy(cli.output, &outcome);
-            Ok(())
-        }
+        Command::Deploy(args) => deploy_command(cli, &config, args).await,
         Command::List(args) => {
             let account = account_in_region(&config, &args.account, &args.region)?;
             let session = aws::Session::connect(&account, &args.region).await?;
@@ -110,19 +125,7 @@ async fn run_command(cli: &Cli) -> Result<()> {
             output::server_groups(cli.output, &rows);
             Ok(())
         }
-        Command::Cleanup(args) => {
-            let list = &args.list;
-            let account = account_in_region(&config, &list.account, &list.region)?;
-            let session = aws::Session::connect(&account, &list.region).await?;
-            let scope = lifecycle::Scope {
-                naming: account.naming_strategy,
-                ecs_cluster: list.ecs_cluster.as_deref(),
-                cluster: list.cluster.as_deref(),
-            };
-            let results = lifecycle::cleanup(&session, &scope, args.older_than, args.plan).await?;
-            output::cleanup(cli.output, &results);
-            Ok(())
-        }
+        Command::Cleanup(args) => cleanup_command(cli, &config, args).await,
         Command::Disable(args) => lifecycle_command(cli, &config, operations::Kind::Disable, args, None).await,
         Command::Destroy(args) => lifecycle_command(cli, &config, operations::Kind::Destroy, args, None).await,
         Command::Enable(args) => lifecycle_command(cli, &config, operations::Kind::Enable, &args.target, args.desired).await,

@@ -43,15 +43,6 @@ pub struct ServerGroupRow {
     pub incomplete_since: Option<i64>,
 }
 
-/// Why a server group is incomplete (see [`ServerGroupRow::incomplete`]), and since when.
-pub fn incompleteness(service: &ServiceState, has_target: bool) -> Option<(String, Option<i64>)> {
-    match crate::plan::incomplete_since(&service.tags) {
-        Some(since) => Some(("its deploy never finished (crash marker still set)".into(), Some(since))),
-        None if !has_target => Some(("it has no scalable target".into(), service.created_at)),
-        None => None,
-    }
-}
-
 /// The result of a lifecycle operation: what was done, step by step.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -160,7 +151,7 @@ pub async fn list(
                 continue;
             }
             let target = targets.iter().find(|t| t.resource_id == resource_id(&c, &s.service_name));
-            let incomplete = incompleteness(&s, target.is_some());
+            let incomplete = crate::plan::incompleteness(&s, target.is_some());
             rows.push(ServerGroupRow {
                 incomplete_since: incomplete.as_ref().and_then(|(_, since)| *since),
                 incomplete: incomplete.map(|(why, _)| why),
@@ -193,7 +184,7 @@ pub struct Scope<'a> {
     pub cluster: Option<&'a str>,
 }
 
-/// Destroys the incomplete server groups (see [`incompleteness`]) whose deploy started more than
+/// Destroys the incomplete server groups (see [`crate::plan::incompleteness`]) whose deploy started more than
 /// `older_than` ago; with `plan_only` says what it would destroy. One result per server group.
 pub async fn cleanup(session: &Session, scope: &Scope<'_>, older_than: Duration, plan_only: bool) -> Result<Vec<OperationResult>> {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default();
@@ -232,7 +223,7 @@ pub async fn cleanup(session: &Session, scope: &Scope<'_>, older_than: Duration,
 /// is left as it is. Returns the line for the task's report.
 pub async fn undo_create(session: &Session, creating: &crate::journal::Creating) -> Result<String> {
     let (ecs_cluster, name) = (creating.ecs_cluster.as_str(), creating.server_group.as_str());
-    let marker = |s: &ServiceState| s.tags.iter().find(|(k, _)| k == crate::plan::TAG_INCOMPLETE).map(|(_, v)| v.clone());
+    let marker = |s: &ServiceState| crate::plan::marker_of(&s.tags).map(str::to_string);
     let names = [name.to_string()];
     let service = session.describe_services(ecs_cluster, &names, true).await?.into_iter().find(|s| s.status != "INACTIVE");
     let removed = |r: OperationResult| r.steps.join(" ");
@@ -306,10 +297,7 @@ async fn disable_steps(session: &Session, ecs_cluster: &str, name: &str) -> Resu
 /// in this process (and, in `serve` on PostgreSQL, on the other replicas).
 async fn lock_server_group(session: &Session, ecs_cluster: &str, name: &str) -> Result<crate::locks::Guard> {
     let lock = crate::locks::server_group(&session.account_name, &session.region, ecs_cluster, name);
-    crate::locks::lock(&lock).await.map_err(|e| Error::Failed {
-        message: format!("could not take the lock of server group {name}: {e}"),
-        report: vec![format!("{name} was not changed")],
-    })
+    crate::locks::take(&lock, &format!("{name} was not changed")).await
 }
 
 /// Re-reads the server group after an operation's last write. Another operation that changed it
@@ -531,28 +519,33 @@ pub async fn locate_remains(session: &Session, name: &str, ecs_cluster: Option<&
         Some(c) => vec![c.to_string()],
         None => session.list_ecs_clusters().await?,
     };
-    let names = [name.to_string()];
-    let family = crate::moniker::parse_name(name).moniker.map(|m| m.cluster());
-    for cluster in clusters {
-        let id = resource_id(&cluster, name);
-        let (services, target) =
-            tokio::try_join!(session.describe_services(&cluster, &names, false), session.describe_scalable_target(&id))?;
-        let record = services.into_iter().next();
-        let mut task_definition = record.as_ref().map(|s| s.task_definition.clone()).unwrap_or_default();
-        if task_definition.is_empty()
-            && let Some(family) = &family
-        {
-            task_definition = session.active_task_definitions_of(family, name).await?.into_iter().next().unwrap_or_default();
-        }
-        let td_active = !task_definition.is_empty() && session.task_definition_status(&task_definition).await?.as_deref() == Some("ACTIVE");
-        if target.is_some() || td_active {
-            let status = record.map(|s| s.status).unwrap_or_else(|| "MISSING".into());
-            let task_definition = if td_active { task_definition } else { String::new() };
-            let remains = ServiceState { service_name: name.to_string(), status, task_definition, ..Default::default() };
-            return Ok(Some((cluster, remains)));
-        }
+    let found = try_join_all(clusters.iter().map(|c| remains_in(session, c, name))).await?;
+    Ok(clusters.into_iter().zip(found).find_map(|(c, remains)| remains.map(|r| (c, r))))
+}
+
+/// What is left of server group `name` in one ECS cluster (see [`locate_remains`]).
+async fn remains_in(session: &Session, ecs_cluster: &str, name: &str) -> std::result::Result<Option<ServiceState>, AwsError> {
+    let (names, id) = ([name.to_string()], resource_id(ecs_cluster, name));
+    let (services, target) =
+        tokio::try_join!(session.describe_services(ecs_cluster, &names, false), session.describe_scalable_target(&id))?;
+    let record = services.into_iter().next();
+    let task_definition = match record.as_ref().map(|s| s.task_definition.clone()).filter(|t| !t.is_empty()) {
+        Some(td) => (session.task_definition_status(&td).await?.as_deref() == Some("ACTIVE")).then_some(td),
+        None => match crate::moniker::parse_name(name).moniker {
+            Some(m) => session.active_task_definitions_of(&m.cluster(), name).await?.into_iter().next(),
+            None => None,
+        },
+    };
+    if target.is_none() && task_definition.is_none() {
+        return Ok(None);
     }
-    Ok(None)
+    let status = record.map(|s| s.status).unwrap_or_else(|| "MISSING".into());
+    Ok(Some(ServiceState {
+        service_name: name.to_string(),
+        status,
+        task_definition: task_definition.unwrap_or_default(),
+        ..Default::default()
+    }))
 }
 
 /// Whether `e` says the object is gone (deleted, or an INACTIVE service).

@@ -48,6 +48,14 @@ pub async fn lock(name: &str) -> Result<Guard, String> {
     Ok(Guard { _shared: shared, _local: local })
 }
 
+/// [`lock`], its failure an operation failure whose report is `unchanged` (what stands as it was).
+pub async fn take(name: &str, unchanged: &str) -> crate::error::Result<Guard> {
+    lock(name).await.map_err(|e| crate::error::Error::Failed {
+        message: format!("could not take the lock {name}: {e}"),
+        report: vec![unchanged.to_string()],
+    })
+}
+
 /// The lock name of the version allocation of a cluster.
 pub fn allocation(account: &str, region: &str, ecs_cluster: &str, cluster: &str) -> String {
     format!("allocate/{account}/{region}/{ecs_cluster}/{cluster}")

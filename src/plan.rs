@@ -40,10 +40,25 @@ pub fn incomplete_marker(started_at: i64, deploy_id: &str) -> String {
     format!("{started_at} {deploy_id}")
 }
 
-/// When the deploy that created a service with these tags started, if it never finished (the
-/// crash marker is still there).
+/// The crash marker among a service's tags, if its deploy never finished.
+pub fn marker_of(tags: &[(String, String)]) -> Option<&str> {
+    tags.iter().find(|(k, _)| k == TAG_INCOMPLETE).map(|(_, v)| v.as_str())
+}
+
+/// When the deploy that created a service with these tags started, if it never finished.
 pub fn incomplete_since(tags: &[(String, String)]) -> Option<i64> {
-    tags.iter().find(|(k, _)| k == TAG_INCOMPLETE).map(|(_, v)| v.split(' ').next().and_then(|t| t.parse().ok()).unwrap_or(0))
+    marker_of(tags).map(|v| v.split(' ').next().and_then(|t| t.parse().ok()).unwrap_or(0))
+}
+
+/// Why a server group is incomplete — its deploy never finished — and since when: the crash
+/// marker is still on it, or it has no scalable target (every deploy registers one; this is how
+/// it shows in accounts that cannot tag services, since its creation).
+pub fn incompleteness(service: &ServiceState, has_target: bool) -> Option<(String, Option<i64>)> {
+    match incomplete_since(&service.tags) {
+        Some(since) => Some(("its deploy never finished (crash marker still set)".into(), Some(since))),
+        None if !has_target => Some(("it has no scalable target".into(), service.created_at)),
+        None => None,
+    }
 }
 
 /// A validated deploy request: the description and everything resolved from configuration.

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use crate::harness::{Aws, TestEnv, recorded};
-use crate::scaling::{add_scaling, description};
+use crate::scaling::{add_scaling, deployed_with_scaling, description};
 
 #[tokio::test]
 async fn eight_concurrent_deploys_get_eight_distinct_versions() {
@@ -159,9 +159,7 @@ async fn faults_at_every_aws_call_leave_a_complete_deploy_or_the_cluster_as_it_w
 #[tokio::test]
 async fn a_deploy_killed_at_any_step_leaves_an_incomplete_group_that_cleanup_removes() {
     let env = TestEnv::dedicated_with("kill_points", true);
-    let aws = env.aws().await;
-    assert_eq!(env.deploy(&description("kilo", None), &[]).code, 0);
-    add_scaling(&aws, "kilo-prod-v000", &env.account_id, "us-west-2").await;
+    let aws = deployed_with_scaling(&env, "kilo").await;
     let baseline = snapshot(&aws).await;
     let path = env.file("redeploy.json", &description("kilo", Some(("ecs-main", "us-west-2", "kilo-prod-v000"))));
     let from_v001 = description("kilo", Some(("ecs-main", "us-west-2", "kilo-prod-v001")));
@@ -258,9 +256,7 @@ async fn concurrent_disable_and_enable_never_both_succeed_on_a_mixed_state() {
 #[tokio::test]
 async fn a_destroy_during_the_scaling_copy_fails_the_deploy_instead_of_reporting_it_created() {
     let env = TestEnv::dedicated_with("destroy_during_copy", true);
-    let aws = env.aws().await;
-    assert_eq!(env.deploy(&description("lima", None), &[]).code, 0);
-    add_scaling(&aws, "lima-prod-v000", &env.account_id, "us-west-2").await;
+    let aws = deployed_with_scaling(&env, "lima").await;
     let path = env.file("redeploy.json", &description("lima", Some(("ecs-main", "us-west-2", "lima-prod-v000"))));
     env.http("DELETE", "/_harness/requests", "");
     let slow = json!({"rules": [{"operation": "PutMetricAlarm", "action": "slow", "ms": 1500, "times": 1}]});
@@ -291,9 +287,7 @@ async fn alarm_names(aws: &Aws) -> Vec<String> {
 #[tokio::test]
 async fn a_lost_target_tracking_put_leaves_no_alarm_behind_after_destroy() {
     let env = TestEnv::dedicated_with("lost_target_tracking", true);
-    let aws = env.aws().await;
-    assert_eq!(env.deploy(&description("mike", None), &[]).code, 0);
-    add_scaling(&aws, "mike-prod-v000", &env.account_id, "us-west-2").await;
+    let aws = deployed_with_scaling(&env, "mike").await;
     let baseline = snapshot(&aws).await;
     let lost = json!({"rules": [{"operation": "PutScalingPolicy", "match": "cpu-target", "action": "lost", "times": 1}]});
     env.http("POST", "/_harness", &lost.to_string());

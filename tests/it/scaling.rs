@@ -25,6 +25,14 @@ pub(crate) fn description(app: &str, source: Option<(&str, &str, &str)>) -> Valu
     d
 }
 
+/// Deploys APP-prod-v000 and gives it the scaling of [`add_scaling`]; returns the test's clients.
+pub(crate) async fn deployed_with_scaling(env: &TestEnv, app: &str) -> Aws {
+    assert_eq!(env.deploy(&description(app, None), &[]).code, 0);
+    let aws = env.aws().await;
+    add_scaling(&aws, &format!("{app}-prod-v000"), &env.account_id, "us-west-2").await;
+    aws
+}
+
 /// Gives `service` (in ECS cluster `main`) a scalable target, three step policies with three
 /// alarms, two target-tracking policies and two scheduled actions.
 pub(crate) async fn add_scaling(aws: &Aws, service: &str, account_id: &str, region: &str) {

@@ -531,6 +531,13 @@ async fn concurrent_deploys_of_one_cluster_in_serve_never_race_for_a_name() {
     assert_eq!(recorded("CreateService", "\"crowd-prod-").len(), 24, "no CreateService was refused for a taken name");
 }
 
+/// A server group is disabled with its scaling suspended, or enabled with it active: never mixed.
+async fn assert_disabled_means_suspended(aws: &crate::harness::Aws, name: &str, round: usize) {
+    let desired = aws.service(name).await.unwrap().desired_count;
+    let suspended = aws.scalable_target(name).await.unwrap().suspended_state.unwrap().dynamic_scaling_in_suspended == Some(true);
+    assert!((desired == 0) == suspended, "round {round}: desired {desired}, suspended {suspended}");
+}
+
 #[tokio::test]
 async fn operations_on_one_server_group_in_serve_run_one_at_a_time() {
     let env = TestEnv::new("serve_serialised", false);
@@ -547,10 +554,7 @@ async fn operations_on_one_server_group_in_serve_run_one_at_a_time() {
             let (task, _) = server.wait(id);
             assert_eq!(task["status"]["failed"], false, "round {round}: neither saw the other interleave: {task}");
         }
-        let desired = aws.service("serial-prod-v000").await.unwrap().desired_count;
-        let suspended =
-            aws.scalable_target("serial-prod-v000").await.unwrap().suspended_state.unwrap().dynamic_scaling_in_suspended == Some(true);
-        assert!((desired == 0) == suspended, "round {round}: desired {desired}, suspended {suspended}");
+        assert_disabled_means_suspended(&aws, "serial-prod-v000", round).await;
     }
 }
 
@@ -571,10 +575,7 @@ async fn on_postgres_operations_on_one_server_group_exclude_each_other_across_re
             let (task, _) = a.wait(id);
             assert_eq!(task["status"]["failed"], false, "round {round}: the replicas did not interleave: {task}");
         }
-        let desired = aws.service("pgserial-prod-v000").await.unwrap().desired_count;
-        let suspended =
-            aws.scalable_target("pgserial-prod-v000").await.unwrap().suspended_state.unwrap().dynamic_scaling_in_suspended == Some(true);
-        assert!((desired == 0) == suspended, "round {round}: desired {desired}, suspended {suspended}");
+        assert_disabled_means_suspended(&aws, "pgserial-prod-v000", round).await;
     }
 }
 
