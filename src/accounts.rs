@@ -227,9 +227,9 @@ impl Editor {
 pub fn validate_text(text: &str, file: &str) -> Vec<Problem> {
     let mut problems = Vec::new();
     let p = |key: &str, message: String| Problem { file: file.to_string(), key: key.to_string(), message };
-    let value: Value = match serde_yaml_ng::from_str(text) {
+    let value = match crate::input::parse_yaml(text) {
         Ok(v) => v,
-        Err(e) => return vec![p("", format!("invalid YAML: {e}"))],
+        Err(e) => return vec![p("", e)],
     };
     let get = |v: &Value, k: &str| v.get(k).cloned().unwrap_or(Value::Null);
     let aws = get(&value, "aws");
@@ -346,7 +346,7 @@ pub fn has_account(text: &str, provider: &str, name: &str) -> bool {
 
 /// Reads the file to edit (empty when it does not exist yet).
 pub fn read(path: &Path) -> Result<String> {
-    match std::fs::read_to_string(path) {
+    match crate::input::read_path(path, 4 * 1024 * 1024) {
         Ok(t) => Ok(t),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
         Err(e) => Err(Error::Config(format!("{}: {e}", path.display()))),

@@ -105,7 +105,8 @@ pub struct OpsArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on; off loopback a bearer token is required. Port 0 picks a free port.
+    /// Address to listen on; off loopback a bearer token (or --principals) and TLS (or an explicit
+    /// --plaintext) are required. Port 0 picks a free port.
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:7002")]
     pub listen: std::net::SocketAddr,
 
@@ -117,25 +118,79 @@ pub struct ServeArgs {
     #[arg(long, value_name = "URL", env = "ECS_DEPLOYER_POSTGRES_URL", hide_env_values = true)]
     pub postgres_url: Option<String>,
 
-    /// File holding the bearer token clients must send (`Authorization: Bearer …`).
-    #[arg(long, value_name = "FILE", conflicts_with = "token_env")]
+    /// File holding the bearer token clients must send (`Authorization: Bearer …`): one principal
+    /// with every permission.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["token_env", "principals"])]
     pub token_file: Option<PathBuf>,
 
     /// Read the bearer token from $ECS_DEPLOYER_TOKEN.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "principals")]
     pub token_env: bool,
 
+    /// YAML file of principals (name, tokenSha256 or tokenFile, roles, trustedService, admin),
+    /// checked against the accounts' `permissions`; read again on SIGHUP.
+    #[arg(long, value_name = "FILE")]
+    pub principals: Option<PathBuf>,
+
+    /// A host name clients may use in `Host` (and `Origin`) besides loopback and the listen address,
+    /// e.g. the load balancer's name. Repeatable.
+    #[arg(long = "allowed-host", value_name = "NAME")]
+    pub allowed_hosts: Vec<String>,
+
+    /// PEM certificate chain to serve HTTPS with (with --tls-key); read again on SIGHUP.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Serve plain HTTP off loopback (TLS is terminated in front of serve).
+    #[arg(long, conflicts_with = "tls_cert")]
+    pub plaintext: bool,
+
+    /// Append the audit log (JSON lines) to this file, created 0600; default: stderr.
+    #[arg(long, value_name = "FILE")]
+    pub audit_file: Option<PathBuf>,
+
     /// Largest request body accepted, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = 8 * 1024 * 1024)]
-    pub max_body_bytes: usize,
+    #[arg(long, value_name = "BYTES", default_value_t = 8 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=64 * 1024 * 1024))]
+    pub max_body_bytes: u64,
 
     /// Tasks this replica runs at once.
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub max_running: u16,
 
+    /// Connections open at once; one more is answered 503 and closed.
+    #[arg(long, value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub max_connections: u32,
+
+    /// How long a client may take to send a request's headers, and how long a connection may idle.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = bounded_duration(1, 300))]
+    pub header_timeout: std::time::Duration,
+
+    /// How long reading a request's body and answering it may take.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = bounded_duration(1, 600))]
+    pub request_timeout: std::time::Duration,
+
     /// How long a replica's claim on a running task lasts without renewal (it renews every third of it).
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::strategy::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = bounded_duration(3, 3600))]
     pub lease: std::time::Duration,
+
+    /// Finished tasks older than this are deleted from the store.
+    #[arg(long, value_name = "DURATION", default_value = "30d", value_parser = bounded_duration(60, 10 * 365 * 24 * 3600))]
+    pub task_retention: std::time::Duration,
+}
+
+/// A duration flag between `min` and `max` seconds.
+fn bounded_duration(min: u64, max: u64) -> impl Fn(&str) -> std::result::Result<std::time::Duration, String> + Clone {
+    move |s| {
+        let d = crate::strategy::parse_duration(s)?;
+        if d < std::time::Duration::from_secs(min) || d > std::time::Duration::from_secs(max) {
+            return Err(format!("`{s}` is out of range: give between {min}s and {max}s"));
+        }
+        Ok(d)
+    }
 }
 
 #[derive(Debug, Args)]

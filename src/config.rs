@@ -5,9 +5,12 @@
 
 use std::path::{Path, PathBuf};
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use serde_yaml_ng::Value;
 
+use crate::access::{Authorization, Permissions};
 use crate::error::{Error, Result};
 
 /// How server group names are turned into monikers and back (`namingStrategy`).
@@ -53,6 +56,15 @@ pub struct Account {
     pub session_name: String,
     pub naming_strategy: NamingStrategy,
     pub iam_role_mode: IamRoleMode,
+    /// Who may read and write it: the ECS account's own `permissions` (or
+    /// `requiredGroupMembership`), else its AWS account's, as Clouddriver's `EcsAccountBuilder`
+    /// copies them.
+    #[serde(skip_serializing_if = "permissions_are_open")]
+    pub permissions: Permissions,
+}
+
+fn permissions_are_open(permissions: &Permissions) -> bool {
+    !permissions.is_restricted()
 }
 
 /// The AWS partition a region belongs to.
@@ -125,6 +137,8 @@ struct RawAwsAccount {
     regions: Vec<RawRegion>,
     assume_role: Option<String>,
     session_name: Option<String>,
+    #[serde(flatten)]
+    access: RawAccess,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -151,6 +165,66 @@ struct RawEcsAccount {
     aws_account: Option<String>,
     naming_strategy: Option<String>,
     iam_role_mode: Option<String>,
+    #[serde(flatten)]
+    access: RawAccess,
+}
+
+/// Who may use an account: Fiat's `permissions` and the legacy `requiredGroupMembership`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawAccess {
+    #[serde(default, deserialize_with = "permissions_map")]
+    permissions: Option<BTreeMap<Authorization, Vec<String>>>,
+    #[serde(default, deserialize_with = "role_list")]
+    required_group_membership: Option<Vec<String>>,
+}
+
+impl RawAccess {
+    fn is_given(&self) -> bool {
+        self.permissions.is_some() || self.required_group_membership.is_some()
+    }
+
+    fn permissions(&self) -> Permissions {
+        Permissions::new(self.permissions.clone().unwrap_or_default(), self.required_group_membership.as_deref().unwrap_or_default())
+    }
+}
+
+/// A list of roles: a YAML list, or one comma-separated string (as Spring binds a `Set<String>`).
+fn roles_of(value: Value) -> std::result::Result<Vec<String>, String> {
+    match value {
+        Value::Null => Ok(Vec::new()),
+        Value::String(s) => Ok(s.split(',').map(str::to_string).collect()),
+        Value::Sequence(items) => items
+            .into_iter()
+            .map(|item| match item {
+                Value::String(s) => Ok(s),
+                Value::Number(n) => Ok(n.to_string()),
+                _ => Err("a role is a string".to_string()),
+            })
+            .collect(),
+        _ => Err("expected a list of roles".to_string()),
+    }
+}
+
+fn role_list<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<Vec<String>>, D::Error> {
+    roles_of(Value::deserialize(d)?).map(Some).map_err(serde::de::Error::custom)
+}
+
+/// `permissions: {READ: [...], WRITE: [...]}`; keys are Fiat's authorizations, in any case.
+fn permissions_map<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<BTreeMap<Authorization, Vec<String>>>, D::Error> {
+    let Value::Mapping(map) = Value::deserialize(d)? else {
+        return Err(serde::de::Error::custom("expected a mapping such as {READ: [role], WRITE: [role]}"));
+    };
+    let mut out = BTreeMap::new();
+    for (key, value) in map {
+        let key = key.as_str().unwrap_or_default().to_string();
+        let Some(authorization) = Authorization::parse(&key) else {
+            return Err(serde::de::Error::custom(format!("unknown authorization `{key}`; use READ, WRITE, EXECUTE or CREATE")));
+        };
+        let roles = roles_of(value).map_err(|e| serde::de::Error::custom(format!("{key}: {e}")))?;
+        out.entry(authorization).or_insert_with(Vec::new).extend(roles);
+    }
+    Ok(Some(out))
 }
 
 /// Account ids are often written unquoted (`accountId: 123456789012`): accept numbers too.
@@ -194,8 +268,7 @@ impl Config {
         let mut merged = Value::Mapping(Default::default());
         for path in files {
             let text = read_config_file(path)?;
-            let value: Value =
-                serde_yaml_ng::from_str(&text).map_err(|e| Error::Config(format!("{}: invalid YAML: {e}", path.display())))?;
+            let value = crate::input::parse_yaml(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
             if !matches!(value, Value::Mapping(_) | Value::Null) {
                 return Err(Error::Config(format!("{}: expected a mapping with `aws:` and `ecs:` keys", path.display())));
             }
@@ -208,7 +281,7 @@ impl Config {
 
     /// Parses one YAML document (used by tests and by `load`).
     pub fn from_yaml(text: &str) -> Result<Self> {
-        let value: Value = serde_yaml_ng::from_str(text).map_err(|e| Error::Config(format!("invalid YAML: {e}")))?;
+        let value = crate::input::parse_yaml(text).map_err(Error::Config)?;
         Self::from_value(value, Vec::new())
     }
 
@@ -308,20 +381,14 @@ impl Config {
             session_name: aws.session_name.clone().unwrap_or_else(|| "Spinnaker".to_string()),
             naming_strategy,
             iam_role_mode,
+            permissions: if ecs.access.is_given() { ecs.access.permissions() } else { aws.access.permissions() },
         })
     }
 }
 
-/// Reads a configuration file with an error that names it.
+/// Reads a configuration file (at most 4 MiB, whatever kind of file it is) with an error that names it.
 fn read_config_file(path: &Path) -> Result<String> {
-    if path.is_dir() {
-        return Err(Error::Config(format!("{}: is a directory, expected a YAML file", path.display())));
-    }
-    let meta = std::fs::metadata(path).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
-    if meta.len() > 4 * 1024 * 1024 {
-        return Err(Error::Config(format!("{}: {} bytes is too large for a configuration file (limit 4 MiB)", path.display(), meta.len())));
-    }
-    std::fs::read_to_string(path).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+    crate::input::read_path(path, 4 * 1024 * 1024).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
 }
 
 #[cfg(test)]

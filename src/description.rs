@@ -486,10 +486,12 @@ impl CreateServerGroup {
 pub fn from_value<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> Result<T> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
+        // serde quotes the value it could not read: not for a field that may hold a secret.
+        let problem = if crate::error::holds_secret(&path) { "not of the expected type".to_string() } else { e.inner().to_string() };
         Error::Invalid(vec![FieldError::new(
             if path == "." { what.to_string() } else { path.clone() },
             format!("{what}.invalid"),
-            format!("`{path}` in the {what}: {}", e.inner()),
+            format!("`{path}` in the {what}: {problem}"),
         )])
     })
 }

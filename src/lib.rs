@@ -4,6 +4,7 @@
 //! `validate`, `moniker`, `taskdef`, `plan`) decides; `aws` is the only module that talks to
 //! AWS; `deploy` runs the steps; `output` is the only writer to stdout. See ARCHITECTURE.md.
 
+pub mod access;
 pub mod accounts;
 pub mod aws;
 pub mod cli;
@@ -13,6 +14,7 @@ pub mod description;
 pub mod doctor;
 pub mod error;
 pub mod health;
+pub mod input;
 pub mod interrupt;
 pub mod journal;
 pub mod lifecycle;
@@ -29,7 +31,6 @@ pub mod strategy;
 pub mod taskdef;
 pub mod validate;
 
-use std::io::Read;
 use std::path::Path;
 
 use cli::{Cli, Command};
@@ -38,29 +39,14 @@ use error::{Error, FieldError, Result};
 /// Largest input file read (descriptions, artifacts): anything bigger is a mistake.
 pub const MAX_INPUT_BYTES: u64 = 8 * 1024 * 1024;
 
-/// Reads a JSON input file (or stdin for `-`), with errors that name the file.
+/// Reads a JSON input file (or stdin for `-`, or a FIFO or device: at most [`MAX_INPUT_BYTES`]
+/// whatever it is), with errors that name the file.
 pub fn read_json_input(path: &str, what: &str) -> Result<serde_json::Value> {
+    let fail = |m: String| Error::invalid(what, &format!("{what}.invalid"), m);
     let text = if path == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .take(MAX_INPUT_BYTES + 1)
-            .read_to_string(&mut text)
-            .map_err(|e| Error::invalid(what, &format!("{what}.invalid"), format!("cannot read stdin: {e}")))?;
-        if text.len() as u64 > MAX_INPUT_BYTES {
-            return Err(Error::invalid(what, &format!("{what}.invalid"), format!("stdin holds more than {MAX_INPUT_BYTES} bytes")));
-        }
-        text
+        input::read_bounded(std::io::stdin(), MAX_INPUT_BYTES).map_err(|e| fail(format!("stdin {e}")))?
     } else {
-        let p = Path::new(path);
-        let fail = |m: String| Error::invalid(what, &format!("{what}.invalid"), m);
-        let meta = std::fs::metadata(p).map_err(|e| fail(format!("{path}: {e}")))?;
-        if meta.is_dir() {
-            return Err(fail(format!("{path}: is a directory, expected a JSON file")));
-        }
-        if meta.len() > MAX_INPUT_BYTES {
-            return Err(fail(format!("{path}: {} bytes is larger than the {MAX_INPUT_BYTES}-byte limit", meta.len())));
-        }
-        std::fs::read_to_string(p).map_err(|e| fail(format!("{path}: {e}")))?
+        input::read_path(Path::new(path), MAX_INPUT_BYTES).map_err(|e| fail(format!("{path}: {e}")))?
     };
     description::parse_json_text(&text, if path == "-" { "stdin" } else { path })
 }

@@ -39,7 +39,8 @@ fn main() -> std::process::ExitCode {
         "hyper=off",
         "h2=off",
     ];
-    for directive in CAPS.iter().chain(&["hyper_util=off", "rustls=off"]) {
+    // The audit log goes to stderr (without --audit-file) whatever the verbosity.
+    for directive in CAPS.iter().chain(&["hyper_util=off", "rustls=off", "tokio_rustls=off", "ecs_deployer::audit=info"]) {
         if let Ok(d) = directive.parse() {
             filter = filter.add_directive(d);
         }

@@ -35,6 +35,29 @@ impl Operations {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// The operation names, in order (`createServerGroup`, …).
+    pub fn names(&self) -> Vec<&str> {
+        self.0.iter().map(|(name, _)| name.as_str()).collect()
+    }
+
+    /// Every account the operations act on: each one's own, and a deploy's `source` account (it
+    /// reads the source and, with a red/black strategy, disables its peers in its own account).
+    pub fn accounts(&self) -> Vec<String> {
+        let mut accounts = std::collections::BTreeSet::new();
+        for (_, op) in &self.0 {
+            match op {
+                Op::Create(d) => {
+                    accounts.extend(d.account_name().map(str::to_string));
+                    accounts.extend(d.source.as_ref().and_then(|s| s.account.clone()).filter(|a| !a.is_empty()));
+                }
+                Op::Lifecycle(_, target) => {
+                    accounts.insert(target.account.name.clone());
+                }
+            }
+        }
+        accounts.into_iter().collect()
+    }
 }
 
 /// Clouddriver's task status.
@@ -62,9 +85,18 @@ pub struct Task {
     pub id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_time_ms: Option<u64>,
-    /// The `serve` replica that ran (or runs) the task.
+    /// Who the task is for: the user a trusted service acted for, else the principal (`serve`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<String>,
+    /// The principal that posted it (`serve`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
+    /// The accounts its operations act on (`serve`: who may read it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<String>,
+    /// The `serve` replica that ran (or runs) the task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica: Option<String>,
     pub status: TaskStatus,
     pub history: Vec<HistoryLine>,
     pub result_objects: Vec<Value>,
@@ -80,6 +112,9 @@ impl Task {
             id: None,
             start_time_ms: None,
             owner_id: None,
+            principal: None,
+            accounts: Vec::new(),
+            replica: None,
             status: TaskStatus {
                 phase: line.phase.clone(),
                 status: line.status.clone(),

@@ -107,20 +107,22 @@ pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
         }
         let n: u64 = number.parse().map_err(|_| format!("`{s}` is not a duration like 10m, 90s or 1h"))?;
         number.clear();
+        let too_long = || format!("`{s}` is too long a duration");
         let unit = match c {
             'm' if chars.peek() == Some(&'s') => {
                 chars.next();
                 Duration::from_millis(n)
             }
-            'h' => Duration::from_secs(n * 3600),
-            'm' => Duration::from_secs(n * 60),
+            'd' => Duration::from_secs(n.checked_mul(86_400).ok_or_else(too_long)?),
+            'h' => Duration::from_secs(n.checked_mul(3600).ok_or_else(too_long)?),
+            'm' => Duration::from_secs(n.checked_mul(60).ok_or_else(too_long)?),
             's' => Duration::from_secs(n),
             _ => return Err(format!("`{s}` is not a duration like 10m, 90s or 1h")),
         };
-        total += unit;
+        total = total.checked_add(unit).ok_or_else(too_long)?;
     }
     if !number.is_empty() {
-        return Err(format!("`{s}` needs a unit (s, m, h)"));
+        return Err(format!("`{s}` needs a unit (s, m, h, d)"));
     }
     Ok(total)
 }

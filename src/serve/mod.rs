@@ -1,41 +1,52 @@
 //! `ecs-deployer serve`: Clouddriver's operations and task API over HTTP, so a pipeline that
 //! posts `[{"createServerGroup": {...}}]` to `/ecs/ops` and polls `/task/{id}` (Orca's
-//! `createServerGroup` → `monitorDeploy`) can drive ecs-deployer unchanged. A post is parsed and
-//! validated at once (HTTP 400 with the CLI's error codes, nothing stored); a valid one becomes a
-//! queued task in the [`store`], which a worker of some replica claims and runs with the same
-//! engine as the `ops` command ([`crate::ops`]), saving the task's history as it goes.
+//! `createServerGroup` → `monitorDeploy`) can drive ecs-deployer unchanged. Every request passes
+//! the [`guard`] (Host, Origin, Content-Type), then authentication ([`principals`]); a post is
+//! parsed and validated off the async runtime (HTTP 400 with the CLI's error codes, nothing
+//! stored), then authorized — WRITE on every account it touches, else 403 — and becomes a queued
+//! task in the [`store`], which a worker of some replica claims and runs with the same engine as
+//! the `ops` command ([`crate::ops`]), saving the task's history as it goes. A task is shown to
+//! its owner, to principals that may read all its accounts, and to admins. State changes and
+//! denials go to the [`audit`] log.
 
+pub mod audit;
+pub mod listener;
+pub mod principals;
 pub mod store;
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, RawQuery, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, RawQuery, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::Extension;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 use tokio::sync::{Notify, Semaphore};
 use tracing::{error, info, warn};
 
+use crate::access::{Authorization, Identity};
 use crate::config::Config;
 use crate::error::{Error, FieldError, Result};
 use crate::lifecycle::Quiet;
 use crate::ops::{self, Task, TaskState};
+use audit::{Audit, Event};
+use listener::{Limits, Tls};
+use principals::{Current, Principals};
 use store::{Abandoned, Claimed, Inserted, Store};
 
 /// How `serve` runs.
 pub struct ServeOptions {
     pub listen: SocketAddr,
     pub store: Store,
-    /// SHA-256 of the bearer token; None: no authentication (loopback only).
-    pub token: Option<[u8; 32]>,
+    pub principals: Principals,
     pub max_body_bytes: usize,
     pub max_running: usize,
     pub lease: Duration,
@@ -43,14 +54,35 @@ pub struct ServeOptions {
     pub poll: Duration,
     /// The exclusive lock on the SQLite store file, held while serving.
     pub store_lock: Option<std::fs::File>,
+    pub limits: Limits,
+    pub tls: Option<Tls>,
+    /// Host names accepted in `Host` and `Origin` besides loopback and the listen address.
+    pub allowed_hosts: Vec<String>,
+    pub audit: Audit,
+    pub task_retention: Duration,
 }
 
 impl ServeOptions {
-    /// The options of `serve`: checks the token against the listen address and opens the store
-    /// (SQLite marks the tasks a crash cut short as failed; PostgreSQL is polled for the tasks
-    /// posted to other replicas).
+    /// The options of `serve`: checks authentication and TLS against the listen address and
+    /// opens the store (SQLite marks the tasks a crash cut short as failed; PostgreSQL is polled
+    /// for the tasks posted to other replicas).
     pub async fn from_args(args: &crate::cli::ServeArgs) -> Result<ServeOptions> {
-        let token = token(args.listen, args.token_file.as_deref(), args.token_env)?;
+        let principals = principals(args)?;
+        let tls = match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => Some(Tls::load(cert, key)?),
+            _ => None,
+        };
+        if tls.is_none() && !args.plaintext && !args.listen.ip().is_loopback() {
+            return Err(Error::Config(format!(
+                "serve listens on {}, off loopback, without TLS: give --tls-cert FILE --tls-key FILE, or --plaintext when a \
+                 proxy in front of serve terminates TLS",
+                args.listen
+            )));
+        }
+        let audit = match &args.audit_file {
+            Some(path) => Audit::open(path)?,
+            None => Audit::Stderr,
+        };
         let (store, poll_ms, store_lock) = match &args.postgres_url {
             Some(url) => (Store::open_postgres(url).await.map_err(|e| Error::Config(e.to_string()))?, 200, None),
             None => {
@@ -61,22 +93,32 @@ impl ServeOptions {
         Ok(ServeOptions {
             listen: args.listen,
             store,
-            token,
-            max_body_bytes: args.max_body_bytes,
+            principals,
+            max_body_bytes: args.max_body_bytes as usize,
             max_running: args.max_running as usize,
             lease: args.lease,
             poll: Duration::from_millis(poll_ms),
             store_lock,
+            limits: Limits {
+                header_timeout: args.header_timeout,
+                request_timeout: args.request_timeout,
+                max_connections: args.max_connections as usize,
+            },
+            tls,
+            allowed_hosts: args.allowed_hosts.clone(),
+            audit,
+            task_retention: args.task_retention,
         })
     }
 }
 
-/// Reads the bearer token and checks the listen address: off loopback a token is required.
-pub fn token(listen: SocketAddr, file: Option<&std::path::Path>, from_env: bool) -> Result<Option<[u8; 32]>> {
-    let token = match (file, from_env) {
-        (Some(path), _) => Some(
-            std::fs::read_to_string(path).map_err(|e| Error::Config(format!("--token-file {}: {e}", path.display())))?.trim().to_string(),
-        ),
+/// Who may call: the principals file, the bearer token's one principal, or (loopback only) anyone.
+fn principals(args: &crate::cli::ServeArgs) -> Result<Principals> {
+    if let Some(path) = &args.principals {
+        return Principals::load(path);
+    }
+    let token = match (&args.token_file, args.token_env) {
+        (Some(path), _) => Some(crate::input::read_text_limited(path, 64 * 1024, "--token-file")?.trim().to_string()),
         (None, true) => Some(
             std::env::var("ECS_DEPLOYER_TOKEN")
                 .map_err(|_| Error::Config("--token-env is set but ECS_DEPLOYER_TOKEN is not".into()))?
@@ -86,37 +128,53 @@ pub fn token(listen: SocketAddr, file: Option<&std::path::Path>, from_env: bool)
         (None, false) => None,
     };
     match token {
-        Some(t) if t.len() < 16 => Err(Error::Config(format!(
-            "the bearer token is {} characters long; use at least 16 (e.g. `openssl rand -hex 32 > token`)",
-            t.len()
+        Some(t) if t.chars().count() < principals::MIN_TOKEN_CHARS => Err(Error::Config(format!(
+            "the bearer token is {} characters long; use at least {} (e.g. `openssl rand -hex 32 > token`)",
+            t.chars().count(),
+            principals::MIN_TOKEN_CHARS
         ))),
-        Some(t) => Ok(Some(Sha256::digest(t.as_bytes()).into())),
-        None if !listen.ip().is_loopback() => Err(Error::Config(format!(
-            "serve listens on {listen}, off loopback, without authentication: give a bearer token with --token-file FILE \
-             or --token-env (ECS_DEPLOYER_TOKEN), or listen on 127.0.0.1"
+        Some(t) => Ok(Principals::operator(Sha256::digest(t.as_bytes()).into())),
+        None if !args.listen.ip().is_loopback() => Err(Error::Config(format!(
+            "serve listens on {}, off loopback, without authentication: give --principals FILE, a bearer token with \
+             --token-file FILE or --token-env (ECS_DEPLOYER_TOKEN), or listen on 127.0.0.1",
+            args.listen
         ))),
-        None => Ok(None),
+        None => Ok(Principals::open()),
     }
 }
 
 struct App {
     config: Config,
     store: Store,
-    token: Option<[u8; 32]>,
+    principals: Current,
     replica: String,
     wake: Notify,
     lease: Duration,
     /// SQLite: this process holds the store file's lock, so no other replica runs its tasks.
     store_is_exclusive: bool,
+    /// Host names (lowercased, without port) requests may be addressed to.
+    hosts: BTreeSet<String>,
+    audit: Audit,
+    task_retention: Duration,
 }
 
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
 }
 
+/// The host names a request may name: loopback's, the listen address's and `--allowed-host`s.
+fn allowed_hosts(listen: SocketAddr, extra: &[String]) -> BTreeSet<String> {
+    let mut hosts: BTreeSet<String> = ["localhost", "127.0.0.1", "::1"].iter().map(|h| h.to_string()).collect();
+    if !listen.ip().is_unspecified() {
+        hosts.insert(listen.ip().to_string());
+    }
+    hosts.extend(extra.iter().map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase()));
+    hosts
+}
+
 /// Runs the HTTP API and the task worker until SIGTERM / Ctrl-C; then stops taking tasks,
 /// lets the running ones stop at their next step (undoing what they created, as on any
-/// failure), saves them and exits.
+/// failure), saves them and exits. SIGHUP reads the principals file and the certificate again.
 pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
@@ -128,19 +186,30 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
     let app = Arc::new(App {
         config,
         store: options.store,
-        token: options.token,
+        principals: Current::new(options.principals),
         replica,
         wake: Notify::new(),
         lease: options.lease,
         store_is_exclusive,
+        hosts: allowed_hosts(options.listen, &options.allowed_hosts),
+        audit: options.audit,
+        task_retention: options.task_retention,
     });
-    let router = router(app.clone(), options.max_body_bytes);
+    let router = router(app.clone(), options.max_body_bytes, options.limits.request_timeout);
     if app.store_is_exclusive {
         // This process owns the store file: every task still running was cut short by the last
         // one's end. Undo their work before serving, so the first poll sees them ended.
         adopt_abandoned(&app, i64::MAX).await;
     }
-    info!("ecs-deployer serve listening on http://{address} (replica {})", app.replica);
+    let tls = options.tls.map(Arc::new);
+    tokio::spawn(reload_on_hangup(app.principals.clone(), tls.clone()));
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let plain = if tls.is_none() && !address.ip().is_loopback() { ", plaintext (--plaintext: TLS ends in front of serve)" } else { "" };
+    let who = match app.principals.get() {
+        p if p.is_open() => "no authentication (loopback)".to_string(),
+        p => format!("{} principal(s)", p.len()),
+    };
+    info!("ecs-deployer serve listening on {scheme}://{address} (replica {}; {who}{plain})", app.replica);
     let slots = Arc::new(Semaphore::new(options.max_running));
     let local = tokio::task::LocalSet::new();
     local
@@ -151,22 +220,48 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             };
-            let served = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
+            listener::run(listener, router, options.limits, tls, shutdown).await;
             worker.abort();
             // Every slot back: the running tasks have ended and been saved.
             let _ = slots.acquire_many(options.max_running as u32).await;
-            served.map_err(|e| Error::Failed { message: format!("HTTP server: {e}"), report: Vec::new() })
+            Ok(())
         })
         .await
 }
 
-fn router(app: Arc<App>, max_body_bytes: usize) -> Router {
+/// SIGHUP: the principals file and the TLS certificate are read again; what fails to load
+/// leaves what is in use.
+async fn reload_on_hangup(principals: Current, tls: Option<Arc<Tls>>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangup) = signal(SignalKind::hangup()) else { return };
+        while hangup.recv().await.is_some() {
+            match principals.reload() {
+                Some(Ok(count)) => info!("SIGHUP: {count} principal(s) loaded"),
+                Some(Err(e)) => error!("SIGHUP: the principals file did not load, the previous principals stay: {e}"),
+                None => {}
+            }
+            if let Some(tls) = &tls {
+                match tls.reload() {
+                    Ok(()) => info!("SIGHUP: TLS certificate loaded"),
+                    Err(e) => error!("SIGHUP: the TLS certificate did not load, the previous one stays: {e}"),
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (principals, tls);
+}
+
+fn router(app: Arc<App>, max_body_bytes: usize, request_timeout: Duration) -> Router {
     Router::new()
         .route("/ecs/ops", post(post_ops))
         .route("/ecs/ops/{operation}", post(post_op))
         .route("/task", get(list_tasks))
         .route("/task/{id}", get(get_task))
         .layer(middleware::from_fn_with_state(app.clone(), authenticate))
+        .layer(middleware::from_fn_with_state(app.clone(), guard))
         .route("/health", get(|| async { axum::Json(json!({"status": "UP"})) }))
         .fallback(|| async {
             problem(
@@ -176,7 +271,20 @@ fn router(app: Arc<App>, max_body_bytes: usize) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(middleware::from_fn(move |request: Request, next: Next| within(request_timeout, request, next)))
         .with_state(app)
+}
+
+/// Reading the body and answering must end within the request timeout (408 otherwise).
+async fn within(timeout: Duration, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            let mut response = problem(StatusCode::REQUEST_TIMEOUT, "the request took longer than --request-timeout", Vec::new());
+            response.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+            response
+        }
+    }
 }
 
 /// An error response in Spring's shape (`error`, `status`, `message`), with field errors.
@@ -190,31 +298,143 @@ fn problem(status: StatusCode, message: &str, errors: Vec<FieldError>) -> Respon
     (status, axum::Json(body)).into_response()
 }
 
-async fn authenticate(State(app): State<Arc<App>>, headers: HeaderMap, request: Request, next: Next) -> Response {
-    if let Some(expected) = &app.token {
-        let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-        let ok = given.map(|g| Sha256::digest(g.trim().as_bytes()).ct_eq(expected.as_slice()).into()).unwrap_or(false);
-        if !ok {
-            let mut response = problem(StatusCode::UNAUTHORIZED, "a valid bearer token is required (Authorization: Bearer …)", Vec::new());
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
-            return response;
+/// What an audit event of `request` starts from.
+fn event_of(method: &Method, path: &str, peer: Option<SocketAddr>) -> Event {
+    Event {
+        source: peer.map(|p| p.to_string()).unwrap_or_default(),
+        method: method.to_string(),
+        path: path.chars().take(512).collect(),
+        ..Event::default()
+    }
+}
+
+fn peer_of(request: &Request) -> Option<SocketAddr> {
+    request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0)
+}
+
+/// The host part of a `Host` header or an `Origin`'s authority, lowercased, without the port.
+fn host_name(authority: &str) -> String {
+    let authority = authority.trim().to_ascii_lowercase();
+    if let Some(rest) = authority.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or_default().to_string();
+    }
+    authority.rsplit_once(':').filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit())).map(|(h, _)| h).unwrap_or(&authority).trim_end_matches('.').to_string()
+}
+
+/// Why a request is refused before authentication, if it is: a `Host` that is not ours (DNS
+/// rebinding), a state change from a foreign `Origin` (a web page's cross-site post), a body
+/// that is not `application/json` (a CORS "simple request" needs no preflight).
+fn refusal(app: &App, method: &Method, headers: &HeaderMap) -> Option<(StatusCode, String)> {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(host_name).unwrap_or_default();
+    if !app.hosts.contains(&host) {
+        return Some((
+            StatusCode::MISDIRECTED_REQUEST,
+            "the Host header names a host this serve does not answer for; add it with --allowed-host NAME".into(),
+        ));
+    }
+    let changes_state = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if let Some(origin) = headers.get(header::ORIGIN).filter(|_| changes_state) {
+        let origin = origin.to_str().unwrap_or_default();
+        let authority = origin.split_once("://").map(|(_, a)| a).unwrap_or("");
+        if !app.hosts.contains(&host_name(authority)) {
+            return Some((StatusCode::FORBIDDEN, "a cross-origin request may not change anything (its Origin is not this serve)".into()));
         }
     }
+    let has_body = headers.contains_key(header::TRANSFER_ENCODING)
+        || headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.trim() != "0");
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if has_body && !json {
+        return Some((StatusCode::UNSUPPORTED_MEDIA_TYPE, "a request body must be sent as Content-Type: application/json".into()));
+    }
+    None
+}
+
+/// The client's address, for the audit log.
+#[derive(Debug, Clone, Copy)]
+struct Peer(Option<SocketAddr>);
+
+async fn guard(State(app): State<Arc<App>>, mut request: Request, next: Next) -> Response {
+    let Some((status, message)) = refusal(&app, request.method(), request.headers()) else {
+        let peer = Peer(peer_of(&request));
+        request.extensions_mut().insert(peer);
+        return next.run(request).await;
+    };
+    let mut event = event_of(request.method(), request.uri().path(), peer_of(&request));
+    event.outcome = "refused";
+    event.status = status.as_u16();
+    event.reason = Some(message.clone());
+    app.audit.record(event);
+    problem(status, &message, Vec::new())
+}
+
+/// Finds the principal of the bearer token and puts the request's [`Identity`] in its
+/// extensions; 401 (audited) without one.
+async fn authenticate(State(app): State<Arc<App>>, mut request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let Some(principal) = app.principals.get().authenticate(token) else {
+        let mut event = event_of(request.method(), request.uri().path(), peer_of(&request));
+        event.outcome = "unauthenticated";
+        event.status = 401;
+        app.audit.record(event);
+        let mut response = problem(StatusCode::UNAUTHORIZED, "a valid bearer token is required (Authorization: Bearer …)", Vec::new());
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        return response;
+    };
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let identity = Identity::new(principal, text("x-spinnaker-user").as_deref(), text("x-spinnaker-accounts").as_deref());
+    request.extensions_mut().insert(identity);
     next.run(request).await
 }
 
-async fn post_ops(State(app): State<Arc<App>>, RawQuery(query): RawQuery, body: Bytes) -> Response {
-    match parse_body(&body) {
-        Ok(value) => submit(&app, value, query.as_deref()).await,
-        Err(error) => problem(StatusCode::BAD_REQUEST, "the request body is not valid JSON", vec![error]),
+/// What a post is about, for the audit log and the permission check.
+struct Post {
+    identity: Identity,
+    event: Event,
+}
+
+impl Post {
+    fn new(identity: Identity, method: &Method, path: &str, peer: Option<SocketAddr>) -> Post {
+        let mut event = event_of(method, path, peer);
+        event.principal = Some(identity.principal.name.clone());
+        event.on_behalf_of = identity.user.clone();
+        Post { identity, event }
+    }
+
+    /// Audits the post's outcome and returns the response.
+    fn answer(mut self, app: &App, outcome: &'static str, response: Response) -> Response {
+        self.event.outcome = outcome;
+        self.event.status = response.status().as_u16();
+        app.audit.record(self.event);
+        response
     }
 }
 
-async fn post_op(State(app): State<Arc<App>>, Path(operation): Path<String>, RawQuery(query): RawQuery, body: Bytes) -> Response {
-    match parse_body(&body) {
-        Ok(value) => submit(&app, ops::single(&operation, value), query.as_deref()).await,
-        Err(error) => problem(StatusCode::BAD_REQUEST, "the request body is not valid JSON", vec![error]),
-    }
+async fn post_ops(
+    State(app): State<Arc<App>>,
+    Extension(identity): Extension<Identity>,
+    Extension(Peer(peer)): Extension<Peer>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let post = Post::new(identity, &Method::POST, "/ecs/ops", peer);
+    submit(&app, post, None, body, query.as_deref()).await
+}
+
+async fn post_op(
+    State(app): State<Arc<App>>,
+    Extension(identity): Extension<Identity>,
+    Extension(Peer(peer)): Extension<Peer>,
+    Path(operation): Path<String>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let post = Post::new(identity, &Method::POST, &format!("/ecs/ops/{operation}"), peer);
+    submit(&app, post, Some(operation), body, query.as_deref()).await
 }
 
 /// Orca's `clientRequestId` query parameter (KatoRestService sends it on every operations post,
@@ -253,33 +473,90 @@ fn parse_body(body: &[u8]) -> std::result::Result<Value, FieldError> {
     })
 }
 
-/// Validates an operations list and queues it; the work runs in the background. A post that
-/// repeats a stored `clientRequestId` gets that task back and starts nothing; under a different
-/// body it is a 409.
-async fn submit(app: &App, value: Value, query: Option<&str>) -> Response {
-    let client_request_id = match client_request_id(query) {
-        Ok(id) => id,
-        Err(error) => return problem(StatusCode::BAD_REQUEST, "Validation Failed", vec![error]),
+/// A post's body, parsed and validated: the operations list as text, its operation names and
+/// the accounts it touches.
+struct Checked {
+    text: String,
+    names: Vec<String>,
+    accounts: Vec<String>,
+}
+
+/// Parses and validates a post's body (CPU-bound for a large body: run off the async runtime).
+fn check_body(config: &Config, operation: Option<&str>, body: &[u8]) -> std::result::Result<Checked, Response> {
+    let value = parse_body(body).map_err(|e| problem(StatusCode::BAD_REQUEST, "the request body is not valid JSON", vec![e]))?;
+    let value = match operation {
+        Some(operation) => ops::single(operation, value),
+        None => value,
     };
     let text = value.to_string();
-    match ops::parse(&app.config, value) {
-        Ok(_) => {}
-        Err(Error::Invalid(errors)) => return problem(StatusCode::BAD_REQUEST, "Validation Failed", errors),
-        Err(e) => return problem(StatusCode::BAD_REQUEST, &e.to_string(), Vec::new()),
+    match ops::parse(config, value) {
+        Ok(operations) => Ok(Checked {
+            text,
+            names: operations.names().into_iter().map(str::to_string).collect(),
+            accounts: operations.accounts(),
+        }),
+        Err(Error::Invalid(errors)) => Err(problem(StatusCode::BAD_REQUEST, "Validation Failed", errors)),
+        Err(e) => Err(problem(StatusCode::BAD_REQUEST, &e.to_string(), Vec::new())),
+    }
+}
+
+/// The first account of `accounts` that `identity` may not use with `authorization`.
+fn denied<'a>(config: &Config, identity: &Identity, accounts: &'a [String], authorization: Authorization) -> Option<&'a str> {
+    accounts.iter().map(String::as_str).find(|name| match config.account(name) {
+        Ok(account) => !identity.may(name, &account.permissions, authorization),
+        Err(_) => true,
+    })
+}
+
+/// Clouddriver's answer to an operation on an account the caller may not write
+/// (`DescriptionAuthorizer`: `authorization.account`, "Access denied to account …").
+fn access_denied(account: &str, identity: &Identity) -> Response {
+    let message = format!("Access denied to account {account}");
+    let detail = format!("{message}: {} may not write it", identity.owner());
+    problem(StatusCode::FORBIDDEN, &message, vec![FieldError::new("credentials", "authorization.account", detail)])
+}
+
+/// Validates an operations list, checks WRITE on every account it touches and queues it; the
+/// work runs in the background. A post that repeats a stored `clientRequestId` gets that task
+/// back and starts nothing; under a different body it is a 409.
+async fn submit(app: &Arc<App>, mut post: Post, operation: Option<String>, body: Bytes, query: Option<&str>) -> Response {
+    let client_request_id = match client_request_id(query) {
+        Ok(id) => id,
+        Err(error) => return post.answer(app, "invalid", problem(StatusCode::BAD_REQUEST, "Validation Failed", vec![error])),
+    };
+    let checking = app.clone();
+    let checked = tokio::task::spawn_blocking(move || check_body(&checking.config, operation.as_deref(), &body)).await;
+    let checked = match checked {
+        Ok(Ok(checked)) => checked,
+        Ok(Err(response)) => return post.answer(app, "invalid", response),
+        Err(e) => {
+            error!("checking a post: {e}");
+            return post.answer(app, "failed", problem(StatusCode::INTERNAL_SERVER_ERROR, "the post could not be checked", Vec::new()));
+        }
+    };
+    post.event.accounts = checked.accounts.clone();
+    post.event.operations = checked.names.clone();
+    if let Some(account) = denied(&app.config, &post.identity, &checked.accounts, Authorization::Write) {
+        post.event.reason = Some(format!("no WRITE on {account}"));
+        let response = access_denied(account, &post.identity);
+        return post.answer(app, "denied", response);
     }
     let id = uuid::Uuid::new_v4().to_string();
     let created = now_ms();
     let mut task = Task::new();
     task.id = Some(id.clone());
     task.start_time_ms = Some(created as u64);
-    let id = match app.store.insert(&id, created, &text, &task, client_request_id.as_deref()).await {
+    task.owner_id = Some(post.identity.owner().to_string());
+    task.principal = Some(post.identity.principal.name.clone());
+    task.accounts = checked.accounts;
+    let (id, outcome) = match app.store.insert(&id, created, &checked.text, &task, client_request_id.as_deref()).await {
         Ok(Inserted::New) => {
             app.wake.notify_one();
-            id
+            (id, "accepted")
         }
         Ok(Inserted::Existing { id, same_body: true }) => {
             info!("task {id}: posted again with the same clientRequestId; nothing new started");
-            id
+            (id, "repeated")
         }
         Ok(Inserted::Existing { id, same_body: false }) => {
             let message = format!(
@@ -287,19 +564,41 @@ async fn submit(app: &App, value: Value, query: Option<&str>) -> Response {
                  post a new operation under a new clientRequestId",
                 client_request_id.unwrap_or_default()
             );
-            return problem(StatusCode::CONFLICT, &message, Vec::new());
+            post.event.task_id = Some(id);
+            return post.answer(app, "conflict", problem(StatusCode::CONFLICT, &message, Vec::new()));
         }
         Err(e) => {
             error!("{e}");
-            return problem(StatusCode::SERVICE_UNAVAILABLE, "the task store is unavailable; nothing was started, post again", Vec::new());
+            let response =
+                problem(StatusCode::SERVICE_UNAVAILABLE, "the task store is unavailable; nothing was started, post again", Vec::new());
+            return post.answer(app, "failed", response);
         }
     };
-    axum::Json(json!({"id": id, "resourceUri": format!("/task/{id}")})).into_response()
+    post.event.task_id = Some(id.clone());
+    post.answer(app, outcome, axum::Json(json!({"id": id, "resourceUri": format!("/task/{id}")})).into_response())
 }
 
-async fn get_task(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+/// Whether `identity` may see `task`: its owner (through the principal that posted it), a
+/// principal that may read every account it touches, an admin.
+fn may_see(config: &Config, identity: &Identity, task: &Task) -> bool {
+    if identity.principal.admin {
+        return true;
+    }
+    let posted_by_this_principal = task.principal.as_deref() == Some(identity.principal.name.as_str());
+    if posted_by_this_principal && task.owner_id.as_deref() == Some(identity.owner()) {
+        return true;
+    }
+    !task.accounts.is_empty() && denied(config, identity, &task.accounts, Authorization::Read).is_none()
+}
+
+async fn get_task(State(app): State<Arc<App>>, Extension(identity): Extension<Identity>, Path(id): Path<String>) -> Response {
     match app.store.get(&id).await {
-        Ok(Some(task)) => axum::Json(task).into_response(),
+        Ok(Some(task)) if may_see(&app.config, &identity, &task) => axum::Json(task).into_response(),
+        Ok(Some(_)) => problem(
+            StatusCode::FORBIDDEN,
+            &format!("Access denied to task {id}: it is not yours and you may not read all of its accounts"),
+            Vec::new(),
+        ),
         Ok(None) => problem(StatusCode::NOT_FOUND, &format!("Task not found (id: {id})"), Vec::new()),
         Err(e) => {
             error!("{e}");
@@ -308,9 +607,12 @@ async fn get_task(State(app): State<Arc<App>>, Path(id): Path<String>) -> Respon
     }
 }
 
-async fn list_tasks(State(app): State<Arc<App>>) -> Response {
+async fn list_tasks(State(app): State<Arc<App>>, Extension(identity): Extension<Identity>) -> Response {
     match app.store.list(500).await {
-        Ok(tasks) => axum::Json(tasks).into_response(),
+        Ok(tasks) => {
+            let visible: Vec<Task> = tasks.into_iter().filter(|t| may_see(&app.config, &identity, t)).collect();
+            axum::Json(visible).into_response()
+        }
         Err(e) => {
             error!("{e}");
             problem(StatusCode::SERVICE_UNAVAILABLE, "the task store is unavailable; try again", Vec::new())
@@ -321,11 +623,17 @@ async fn list_tasks(State(app): State<Arc<App>>) -> Response {
 /// Claims queued tasks while there is a free slot, and marks abandoned ones failed.
 async fn worker(app: Arc<App>, slots: Arc<Semaphore>, poll: Duration) {
     let mut next_sweep = tokio::time::Instant::now();
+    let mut next_prune = tokio::time::Instant::now();
     loop {
         if tokio::time::Instant::now() >= next_sweep {
             next_sweep = tokio::time::Instant::now() + app.lease / 2;
             let app = app.clone();
             tokio::task::spawn_local(async move { adopt_abandoned(&app, now_ms()).await });
+        }
+        if tokio::time::Instant::now() >= next_prune {
+            next_prune = tokio::time::Instant::now() + PRUNE_EVERY;
+            let app = app.clone();
+            tokio::task::spawn_local(async move { prune(&app).await });
         }
         let Ok(slot) = slots.clone().acquire_owned().await else { return };
         match app.store.claim(&app.replica, now_ms() + app.lease.as_millis() as i64).await {
@@ -349,6 +657,19 @@ async fn worker(app: Arc<App>, slots: Arc<Semaphore>, poll: Duration) {
                 tokio::time::sleep(poll.max(Duration::from_secs(1))).await;
             }
         }
+    }
+}
+
+/// How often finished tasks past the retention are deleted.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
+/// Deletes the finished tasks older than `--task-retention`.
+async fn prune(app: &App) {
+    let before = now_ms().saturating_sub(app.task_retention.as_millis() as i64);
+    match app.store.prune(before).await {
+        Ok(0) => {}
+        Ok(n) => info!("deleted {n} finished task(s) older than --task-retention"),
+        Err(e) => error!("pruning finished tasks: {e}"),
     }
 }
 
@@ -462,7 +783,7 @@ async fn run_task(app: Arc<App>, claimed: Claimed) {
     let sink = creating_sink(app.clone(), id.clone());
     let app = &*app;
     info!("task {id}: running");
-    task.owner_id = Some(app.replica.clone());
+    task.replica = Some(app.replica.clone());
     let state = TaskState::new(task);
     let lease = || now_ms() + app.lease.as_millis() as i64;
     let parsed = serde_json::from_str(&operations).map_err(|e| Error::Failed { message: e.to_string(), report: Vec::new() });

@@ -57,6 +57,26 @@ const ADDED_COLUMNS: [&str; 3] = ["client_request_id TEXT", "body_sha256 TEXT", 
 const CLIENT_REQUEST_INDEX: &str =
     "CREATE UNIQUE INDEX IF NOT EXISTS ecs_deployer_tasks_client_request ON ecs_deployer_tasks (client_request_id)";
 
+const STATE_INDEX: &str = "CREATE INDEX IF NOT EXISTS ecs_deployer_tasks_state ON ecs_deployer_tasks (state, created_ms)";
+
+/// Creates the SQLite file readable by its owner only (tasks hold descriptions), or makes an
+/// existing one so; SQLite gives its `-wal` and `-shm` files the database file's mode.
+fn owner_only(path: &Path) -> StoreResult<()> {
+    let fail = |e: std::io::Error| StoreError(format!("{}: {e}", path.display()));
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        options.open(path).map_err(fail)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(fail)?;
+    }
+    #[cfg(not(unix))]
+    options.open(path).map_err(fail)?;
+    Ok(())
+}
+
 /// What an insert did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Inserted {
@@ -112,10 +132,11 @@ fn lock_exclusively(path: &Path) -> StoreResult<std::fs::File> {
     let mut lock_path = path.as_os_str().to_owned();
     lock_path.push(".lock");
     let lock_path = std::path::PathBuf::from(lock_path);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options
         .open(&lock_path)
         .map_err(|e| StoreError(format!("{}: {e}", lock_path.display())))?;
     match file.try_lock() {
@@ -139,6 +160,7 @@ impl Store {
         let lock = lock_exclusively(path)?;
         let path = path.to_path_buf();
         let conn = tokio::task::spawn_blocking(move || -> StoreResult<rusqlite::Connection> {
+            owner_only(&path)?;
             let conn = rusqlite::Connection::open(&path).map_err(|e| StoreError(format!("{}: {e}", path.display())))?;
             conn.busy_timeout(std::time::Duration::from_secs(5))?;
             conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -153,6 +175,7 @@ impl Store {
                 }
             }
             conn.execute(CLIENT_REQUEST_INDEX, [])?;
+            conn.execute(STATE_INDEX, [])?;
             Ok(conn)
         })
         .await
@@ -169,7 +192,7 @@ impl Store {
             }
         });
         client.batch_execute(SCHEMA).await?;
-        client.batch_execute("CREATE INDEX IF NOT EXISTS ecs_deployer_tasks_state ON ecs_deployer_tasks (state, created_ms)").await?;
+        client.batch_execute(STATE_INDEX).await?;
         for column in ADDED_COLUMNS {
             client.batch_execute(&format!("ALTER TABLE ecs_deployer_tasks ADD COLUMN IF NOT EXISTS {column}")).await?;
         }
@@ -310,6 +333,15 @@ impl Store {
             Store::Postgres(c) => c.query(sql, &[&limit]).await?.into_iter().map(|r| r.get(0)).collect(),
         };
         texts.iter().map(|t| Ok(serde_json::from_str(t)?)).collect()
+    }
+
+    /// Deletes the finished tasks created before `before_ms`; returns how many.
+    pub async fn prune(&self, before_ms: i64) -> StoreResult<u64> {
+        let sql = "DELETE FROM ecs_deployer_tasks WHERE state = 'done' AND created_ms < $1";
+        match self {
+            Store::Sqlite(c) => Store::sqlite(c, move |c| Ok(c.execute(sql, [before_ms])? as u64)).await,
+            Store::Postgres(c) => Ok(c.execute(sql, &[&before_ms]).await?),
+        }
     }
 
     /// Tries to take PostgreSQL's session-level advisory lock `name` (replicas exclude each other

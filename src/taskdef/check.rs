@@ -45,8 +45,10 @@ fn describe(kind: &Kind) -> &'static str {
     }
 }
 
-fn found(value: &Value) -> String {
+/// What was given instead, quoting a string only when `path` cannot hold a secret.
+fn found(value: &Value, path: &str) -> String {
     match value {
+        Value::String(_) if crate::error::holds_secret(path) => "a string".into(),
         Value::String(s) => format!("the string \"{}\"", s.chars().take(40).collect::<String>()),
         Value::Number(n) => format!("the number {n}"),
         Value::Bool(b) => format!("{b}"),
@@ -83,7 +85,7 @@ pub fn check(value: &mut Value, kind: &Kind, path: &str, prefix: &str, errors: &
         Kind::Str => match value {
             Value::String(_) => {}
             Value::Number(n) => *value = Value::String(n.to_string()),
-            other => fail(format!("`{path}` must be {}, found {}", describe(kind), found(other))),
+            other => fail(format!("`{path}` must be {}, found {}", describe(kind), found(other, path))),
         },
         Kind::Int => {
             if let Value::String(s) = value
@@ -92,17 +94,17 @@ pub fn check(value: &mut Value, kind: &Kind, path: &str, prefix: &str, errors: &
                 *value = Value::from(n);
             }
             if value.as_i64().is_none() {
-                fail(format!("`{path}` must be {}, found {}", describe(kind), found(value)));
+                fail(format!("`{path}` must be {}, found {}", describe(kind), found(value, path)));
             }
         }
         Kind::Float => {
             if !value.is_number() {
-                fail(format!("`{path}` must be {}, found {}", describe(kind), found(value)));
+                fail(format!("`{path}` must be {}, found {}", describe(kind), found(value, path)));
             }
         }
         Kind::Bool => {
             if !value.is_boolean() {
-                fail(format!("`{path}` must be {}, found {}", describe(kind), found(value)));
+                fail(format!("`{path}` must be {}, found {}", describe(kind), found(value, path)));
             }
         }
         Kind::List(item) => match value {
@@ -111,7 +113,7 @@ pub fn check(value: &mut Value, kind: &Kind, path: &str, prefix: &str, errors: &
                     check(v, item, &format!("{path}[{i}]"), prefix, errors);
                 }
             }
-            other => fail(format!("`{path}` must be {}, found {}", describe(kind), found(other))),
+            other => fail(format!("`{path}` must be {}, found {}", describe(kind), found(other, path))),
         },
         Kind::Map(item) => match value {
             Value::Object(map) => {
@@ -120,7 +122,7 @@ pub fn check(value: &mut Value, kind: &Kind, path: &str, prefix: &str, errors: &
                     check(v, item, &format!("{path}.{k}"), prefix, errors);
                 }
             }
-            other => fail(format!("`{path}` must be {}, found {}", describe(kind), found(other))),
+            other => fail(format!("`{path}` must be {}, found {}", describe(kind), found(other, path))),
         },
         Kind::Obj(name) => match value {
             Value::Object(map) => {
@@ -158,7 +160,7 @@ pub fn check(value: &mut Value, kind: &Kind, path: &str, prefix: &str, errors: &
                 "`{}` must be {}, found {}",
                 if path.is_empty() { "task definition" } else { path },
                 describe(kind),
-                found(other)
+                found(other, path)
             )),
         },
     }

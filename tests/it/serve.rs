@@ -501,7 +501,7 @@ async fn two_replicas_on_postgres_run_each_of_20_deploys_exactly_once() {
         assert_eq!(task["resultObjects"][0]["serverGroupName"], format!("pgrep{i}-prod-v000"));
         let processed = history(&task).iter().filter(|(_, l)| l == "Processing op: createServerGroup").count();
         assert_eq!(processed, 1, "{task}");
-        *owners.entry(task["ownerId"].as_str().unwrap().to_string()).or_default() += 1;
+        *owners.entry(task["replica"].as_str().unwrap().to_string()).or_default() += 1;
     }
     assert_eq!(owners.len(), 2, "both replicas ran tasks: {owners:?}");
     let aws = env.aws().await;

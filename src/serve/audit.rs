@@ -1,0 +1,72 @@
+//! The audit log: one JSON line for every state-changing request and every denial — when, who
+//! (principal, the user acted for, the source address), what (method, path, accounts, operation
+//! names), the task and the outcome. To `--audit-file` (appended, created 0600, each line in one
+//! write) or, by default, to stderr under the `ecs_deployer::audit` log target. Never a token,
+//! a header's value other than the user's name, or a body.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// One audited request.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    pub time: String,
+    /// Who authenticated; None when nobody did.
+    pub principal: Option<String>,
+    pub on_behalf_of: Option<String>,
+    pub source: String,
+    pub method: String,
+    pub path: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub operations: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<String>,
+    /// `accepted`, `repeated`, `denied`, `invalid`, `conflict`, `unauthenticated`, `refused`, `failed`.
+    pub outcome: &'static str,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Where audit lines go.
+pub enum Audit {
+    Stderr,
+    File(Mutex<std::fs::File>),
+}
+
+impl Audit {
+    /// Appends to `path`, creating it readable by its owner only.
+    pub fn open(path: &Path) -> Result<Audit> {
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(path).map_err(|e| Error::Config(format!("--audit-file {}: {e}", path.display())))?;
+        Ok(Audit::File(Mutex::new(file)))
+    }
+
+    /// Writes one event.
+    pub fn record(&self, mut event: Event) {
+        event.time = aws_smithy_types::DateTime::from(std::time::SystemTime::now())
+            .fmt(aws_smithy_types::date_time::Format::DateTime)
+            .unwrap_or_default();
+        let line = serde_json::to_string(&event).unwrap_or_default();
+        match self {
+            Audit::Stderr => tracing::info!(target: "ecs_deployer::audit", "audit {line}"),
+            Audit::File(file) => {
+                let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
+                if let Err(e) = file.write_all(format!("{line}\n").as_bytes()) {
+                    tracing::error!("writing the audit log: {e}; the event: {line}");
+                }
+            }
+        }
+    }
+}
