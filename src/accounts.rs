@@ -70,17 +70,20 @@ fn find_child(lines: &[String], from: usize, to: usize, parent_indent: Option<us
 pub struct Editor {
     lines: Vec<String>,
     trailing_newline: bool,
+    /// The file's line ending (`\r\n` for a file written on Windows), kept on every line.
+    newline: &'static str,
 }
 
 impl Editor {
     pub fn new(text: &str) -> Self {
-        Editor { lines: text.lines().map(str::to_string).collect(), trailing_newline: text.ends_with('\n') || text.is_empty() }
+        let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
+        Editor { lines: text.lines().map(str::to_string).collect(), trailing_newline: text.ends_with('\n') || text.is_empty(), newline }
     }
 
     pub fn text(&self) -> String {
-        let mut s = self.lines.join("\n");
+        let mut s = self.lines.join(self.newline);
         if self.trailing_newline && !s.is_empty() {
-            s.push('\n');
+            s.push_str(self.newline);
         }
         s
     }
@@ -407,6 +410,14 @@ mod tests {
         assert!(validate_text(&text, "f").is_empty(), "{:?}", validate_text(&text, "f"));
         let config = Config::from_yaml(&text).unwrap();
         assert_eq!(config.account("ecs-dev").unwrap().account_id, "000000000042");
+    }
+
+    #[test]
+    fn keeps_crlf_line_endings() {
+        let mut editor = Editor::new("aws:\r\n  accounts:\r\n    - name: a\r\n      accountId: '123456789012'\r\n");
+        editor.add_account("aws", &aws_account_fields("b", "210987654321", &["us-west-2".to_string()], None)).unwrap();
+        let text = editor.text();
+        assert!(text.contains("name: b") && !text.replace("\r\n", "").contains('\n'), "{text:?}");
     }
 
     #[test]

@@ -462,6 +462,23 @@ ecs:
     }
 
     #[test]
+    fn permissions_are_fiats_and_ecs_accounts_inherit_them() {
+        let config = Config::from_yaml(
+            "aws:\n  accounts:\n    - {name: a, accountId: '123456789012', permissions: {read: [Readers], WRITE: 'deployers, admins'}}\n    - {name: b, accountId: '123456789013', requiredGroupMembership: [legacy]}\necs:\n  accounts:\n    - {name: ea, awsAccount: a}\n    - {name: eb, awsAccount: b}\n    - {name: own, awsAccount: a, permissions: {WRITE: [team]}}\n",
+        )
+        .unwrap();
+        let ea = config.account("ea").unwrap().permissions;
+        assert_eq!(ea.roles(Authorization::Read), vec!["readers"]);
+        assert_eq!(ea.roles(Authorization::Write), vec!["admins", "deployers"]);
+        let eb = config.account("eb").unwrap().permissions;
+        assert_eq!((eb.roles(Authorization::Read), eb.roles(Authorization::Write)), (vec!["legacy"], vec!["legacy"]));
+        let own = config.account("own").unwrap().permissions;
+        assert_eq!((own.roles(Authorization::Read), own.roles(Authorization::Write)), (vec![], vec!["team"]));
+        let bad = Config::from_yaml("aws:\n  accounts:\n    - {name: a, accountId: '1', permissions: {DEPLOY: [x]}}\n").unwrap_err();
+        assert!(bad.to_string().contains("unknown authorization `DEPLOY`"), "{bad}");
+    }
+
+    #[test]
     fn later_files_override_key_by_key() {
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("clouddriver.yml");

@@ -100,6 +100,7 @@ async fn cleanup_command(cli: &Cli, config: &config::Config, args: &cli::Cleanup
 }
 
 async fn run_command(cli: &Cli) -> Result<()> {
+    aws::check_endpoint_env().map_err(Error::Config)?;
     let files = if cli.config.is_empty() { config::Config::default_files() } else { cli.config.clone() };
     let config = config::Config::load(&files)?;
     match &cli.command {

@@ -103,6 +103,26 @@ impl HttpClient for BuiltOnFirstUse {
     }
 }
 
+/// Checks `AWS_ENDPOINT_URL` (and every `AWS_ENDPOINT_URL_<SERVICE>`): each must be an
+/// `http://` or `https://` URL with a host, so a typo is one clear line before anything runs,
+/// not a failed request at the first call.
+pub fn check_endpoint_env() -> Result<(), String> {
+    for (name, value) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name != "AWS_ENDPOINT_URL" && !name.starts_with("AWS_ENDPOINT_URL_") {
+            continue;
+        }
+        let value = value.to_string_lossy();
+        let uri = value.parse::<axum::http::Uri>().ok();
+        let scheme_ok = uri.as_ref().and_then(|u| u.scheme_str()).is_some_and(|s| s == "http" || s == "https");
+        let host_ok = uri.as_ref().and_then(|u| u.host()).is_some_and(|h| !h.is_empty());
+        if !scheme_ok || !host_ok || value.chars().any(char::is_whitespace) {
+            return Err(format!("{name}=`{value}` is not an endpoint URL; give one like http://127.0.0.1:5000 or https://ecs.us-west-2.amazonaws.com, or unset it"));
+        }
+    }
+    Ok(())
+}
+
 /// The SDK configuration every session starts from: the standard credential chain and
 /// `AWS_ENDPOINT_URL`, bounded standard retries (throttling and 5xx, with backoff) and timeouts.
 async fn base_config(region: &str) -> aws_config::SdkConfig {

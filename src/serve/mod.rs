@@ -156,6 +156,7 @@ struct App {
     hosts: BTreeSet<String>,
     audit: Audit,
     task_retention: Duration,
+    max_body_bytes: usize,
 }
 
 fn now_ms() -> i64 {
@@ -194,6 +195,7 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
         hosts: allowed_hosts(options.listen, &options.allowed_hosts),
         audit: options.audit,
         task_retention: options.task_retention,
+        max_body_bytes: options.max_body_bytes,
     });
     let router = router(app.clone(), options.max_body_bytes, options.limits.request_timeout);
     if app.store_is_exclusive {
@@ -340,8 +342,11 @@ fn refusal(app: &App, method: &Method, headers: &HeaderMap) -> Option<(StatusCod
             return Some((StatusCode::FORBIDDEN, "a cross-origin request may not change anything (its Origin is not this serve)".into()));
         }
     }
-    let has_body = headers.contains_key(header::TRANSFER_ENCODING)
-        || headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.trim() != "0");
+    let length = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+    if length.is_some_and(|n| n > app.max_body_bytes as u64) {
+        return Some((StatusCode::PAYLOAD_TOO_LARGE, format!("the body is larger than --max-body-bytes ({})", app.max_body_bytes)));
+    }
+    let has_body = headers.contains_key(header::TRANSFER_ENCODING) || length.is_some_and(|n| n > 0);
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
