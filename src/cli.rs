@@ -174,7 +174,7 @@ pub struct ServeArgs {
     pub request_timeout: std::time::Duration,
 
     /// How long a replica's claim on a running task lasts without renewal (it renews every third of it).
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = bounded_duration(3, 3600))]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = bounded_duration(1, 3600))]
     pub lease: std::time::Duration,
 
     /// Finished tasks older than this are deleted from the store.

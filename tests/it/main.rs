@@ -8,6 +8,7 @@ mod harness;
 mod lifecycle;
 mod reliability;
 mod scaling;
+mod security;
 mod serve;
 mod tidy;
 mod wait;

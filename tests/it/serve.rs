@@ -14,16 +14,16 @@ use serde_json::{Value, json};
 use crate::harness::{CLUSTER, TestEnv, recorded};
 
 /// A running `ecs-deployer serve`.
-struct Server {
-    child: Child,
-    port: u16,
-    log: Arc<Mutex<String>>,
-    token: Option<String>,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) port: u16,
+    pub(crate) log: Arc<Mutex<String>>,
+    pub(crate) token: Option<String>,
 }
 
 impl Server {
     /// Starts `serve --listen 127.0.0.1:0 ARGS…` and waits until it listens.
-    fn start(env: &TestEnv, args: &[&str]) -> Server {
+    pub(crate) fn start(env: &TestEnv, args: &[&str]) -> Server {
         let mut all = vec!["serve", "--listen", "127.0.0.1:0"];
         all.extend_from_slice(args);
         let mut child = env.spawn_with_env(&all, &[("ECS_DEPLOYER_POLL_INTERVAL_MS", "150")]);
@@ -33,7 +33,7 @@ impl Server {
         let sink = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(addr) = line.split("listening on http://").nth(1) {
+                if let Some(addr) = line.split("listening on http://").nth(1).or_else(|| line.split("listening on https://").nth(1)) {
                     let _ = tx.send(addr.split_whitespace().next().unwrap_or_default().to_string());
                 }
                 sink.lock().unwrap().push_str(&(line + "\n"));
@@ -44,22 +44,22 @@ impl Server {
         Server { child, port, log, token: None }
     }
 
-    fn with_token(mut self, token: &str) -> Self {
+    pub(crate) fn with_token(mut self, token: &str) -> Self {
         self.token = Some(token.into());
         self
     }
 
-    fn request(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
+    pub(crate) fn request(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
         let auth = self.token.as_ref().map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
         request(self.port, method, path, body, &auth)
     }
 
-    fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+    pub(crate) fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         self.request("POST", path, &body.to_string())
     }
 
     /// Posts an operations list and returns the task id.
-    fn submit(&self, ops: &Value) -> String {
+    pub(crate) fn submit(&self, ops: &Value) -> String {
         let (status, body) = self.post("/ecs/ops", ops);
         assert_eq!(status, 200, "{body}");
         let id = body["id"].as_str().unwrap().to_string();
@@ -67,7 +67,7 @@ impl Server {
         id
     }
 
-    fn task(&self, id: &str) -> Value {
+    pub(crate) fn task(&self, id: &str) -> Value {
         let (status, body) = self.request("GET", &format!("/task/{id}"), "");
         assert_eq!(status, 200, "{body}");
         body
@@ -75,7 +75,7 @@ impl Server {
 
     /// Polls the task as Orca's MonitorKatoTask does until it completes; returns it and every
     /// status seen on the way.
-    fn wait(&self, id: &str) -> (Value, Vec<String>) {
+    pub(crate) fn wait(&self, id: &str) -> (Value, Vec<String>) {
         let deadline = Instant::now() + Duration::from_secs(90);
         let mut seen = Vec::new();
         loop {
@@ -93,7 +93,7 @@ impl Server {
     }
 
     /// Waits until the task is registering its task definition (so it is running for sure).
-    fn wait_until_running(&self, id: &str) {
+    pub(crate) fn wait_until_running(&self, id: &str) {
         let deadline = Instant::now() + Duration::from_secs(60);
         while !self.task(id).to_string().contains("Creating Amazon ECS Task Definition...") {
             assert!(Instant::now() < deadline, "task {id} did not start");
@@ -101,7 +101,7 @@ impl Server {
         }
     }
 
-    fn kill(mut self) {
+    pub(crate) fn kill(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -115,7 +115,7 @@ impl Drop for Server {
 }
 
 /// One HTTP/1.1 request; returns the status and the JSON body (Null when it is not JSON).
-fn request(port: u16, method: &str, path: &str, body: &str, extra_headers: &str) -> (u16, Value) {
+pub(crate) fn request(port: u16, method: &str, path: &str, body: &str, extra_headers: &str) -> (u16, Value) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to serve");
     write!(
         stream,
@@ -133,7 +133,7 @@ fn request(port: u16, method: &str, path: &str, body: &str, extra_headers: &str)
 
 /// A createServerGroup stage context as Orca sends it: the description plus the many fields of
 /// the stage that ecs-deployer (like Clouddriver) ignores.
-fn orca_create(app: &str) -> Value {
+pub(crate) fn orca_create(app: &str) -> Value {
     let description = json!({
         "account": "ecs-main", "credentials": "ecs-main", "application": app, "stack": "prod", "freeFormDetails": "",
         "ecsClusterName": CLUSTER, "availabilityZones": {"us-west-2": ["us-west-2a", "us-west-2b"]},
