@@ -25,15 +25,8 @@ impl FieldError {
 /// Keys whose values are secrets or point at them: an error about such a field, or anything
 /// under it, never quotes the value given (the output redactor hides `valueFrom` and
 /// `credentialsParameter` values in what is shown).
-pub const SECRET_KEYS: [&str; 7] = [
-    "secrets",
-    "secretOptions",
-    "repositoryCredentials",
-    "credentialsParameter",
-    "valueFrom",
-    "dockerImageCredentialsSecret",
-    "password",
-];
+pub const SECRET_KEYS: [&str; 7] =
+    ["secrets", "secretOptions", "repositoryCredentials", "credentialsParameter", "valueFrom", "dockerImageCredentialsSecret", "password"];
 
 /// True when the JSON path `path` (`a.b[0].c`) is, or is inside, a field of [`SECRET_KEYS`].
 pub fn holds_secret(path: &str) -> bool {

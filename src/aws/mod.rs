@@ -117,7 +117,9 @@ pub fn check_endpoint_env() -> Result<(), String> {
         let scheme_ok = uri.as_ref().and_then(|u| u.scheme_str()).is_some_and(|s| s == "http" || s == "https");
         let host_ok = uri.as_ref().and_then(|u| u.host()).is_some_and(|h| !h.is_empty());
         if !scheme_ok || !host_ok || value.chars().any(char::is_whitespace) {
-            return Err(format!("{name}=`{value}` is not an endpoint URL; give one like http://127.0.0.1:5000 or https://ecs.us-west-2.amazonaws.com, or unset it"));
+            return Err(format!(
+                "{name}=`{value}` is not an endpoint URL; give one like http://127.0.0.1:5000 or https://ecs.us-west-2.amazonaws.com, or unset it"
+            ));
         }
     }
     Ok(())

@@ -19,6 +19,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use axum::Extension;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, RawQuery, Request, State};
@@ -26,7 +27,6 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Extension;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::sync::{Notify, Semaphore};
@@ -144,7 +144,7 @@ fn principals(args: &crate::cli::ServeArgs) -> Result<Principals> {
 }
 
 struct App {
-    config: Config,
+    config: Arc<Config>,
     store: Store,
     principals: Current,
     replica: String,
@@ -185,7 +185,7 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
     let store_is_exclusive = options.store_lock.is_some();
     let _store_lock = options.store_lock;
     let app = Arc::new(App {
-        config,
+        config: Arc::new(config),
         store: options.store,
         principals: Current::new(options.principals),
         replica,
@@ -320,7 +320,13 @@ fn host_name(authority: &str) -> String {
     if let Some(rest) = authority.strip_prefix('[') {
         return rest.split(']').next().unwrap_or_default().to_string();
     }
-    authority.rsplit_once(':').filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit())).map(|(h, _)| h).unwrap_or(&authority).trim_end_matches('.').to_string()
+    authority
+        .rsplit_once(':')
+        .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+        .map(|(h, _)| h)
+        .unwrap_or(&authority)
+        .trim_end_matches('.')
+        .to_string()
 }
 
 /// Why a request is refused before authentication, if it is: a `Host` that is not ours (DNS
@@ -487,22 +493,30 @@ struct Checked {
 }
 
 /// Parses and validates a post's body (CPU-bound for a large body: run off the async runtime).
-fn check_body(config: &Config, operation: Option<&str>, body: &[u8]) -> std::result::Result<Checked, Response> {
-    let value = parse_body(body).map_err(|e| problem(StatusCode::BAD_REQUEST, "the request body is not valid JSON", vec![e]))?;
+fn check_body(config: &Config, operation: Option<&str>, body: &[u8]) -> std::result::Result<Checked, Box<Response>> {
+    let value = parse_body(body).map_err(|e| Box::new(problem(StatusCode::BAD_REQUEST, "the request body is not valid JSON", vec![e])))?;
     let value = match operation {
         Some(operation) => ops::single(operation, value),
         None => value,
     };
     let text = value.to_string();
     match ops::parse(config, value) {
-        Ok(operations) => Ok(Checked {
-            text,
-            names: operations.names().into_iter().map(str::to_string).collect(),
-            accounts: operations.accounts(),
-        }),
-        Err(Error::Invalid(errors)) => Err(problem(StatusCode::BAD_REQUEST, "Validation Failed", errors)),
-        Err(e) => Err(problem(StatusCode::BAD_REQUEST, &e.to_string(), Vec::new())),
+        Ok(operations) => {
+            Ok(Checked { text, names: operations.names().into_iter().map(str::to_string).collect(), accounts: operations.accounts() })
+        }
+        Err(Error::Invalid(errors)) => Err(Box::new(problem(StatusCode::BAD_REQUEST, "Validation Failed", errors))),
+        Err(e) => Err(Box::new(problem(StatusCode::BAD_REQUEST, &e.to_string(), Vec::new()))),
     }
+}
+
+/// [`check_body`] on a blocking thread: an 8 MiB body of thousands of operations takes a while
+/// to check, and the runtime serves every other request meanwhile.
+async fn check_in_background(
+    config: Arc<Config>,
+    operation: Option<String>,
+    body: Bytes,
+) -> std::result::Result<std::result::Result<Checked, Box<Response>>, tokio::task::JoinError> {
+    tokio::task::spawn_blocking(move || check_body(&config, operation.as_deref(), &body)).await
 }
 
 /// The first account of `accounts` that `identity` may not use with `authorization`.
@@ -529,11 +543,9 @@ async fn submit(app: &Arc<App>, mut post: Post, operation: Option<String>, body:
         Ok(id) => id,
         Err(error) => return post.answer(app, "invalid", problem(StatusCode::BAD_REQUEST, "Validation Failed", vec![error])),
     };
-    let checking = app.clone();
-    let checked = tokio::task::spawn_blocking(move || check_body(&checking.config, operation.as_deref(), &body)).await;
-    let checked = match checked {
+    let checked = match check_in_background(app.config.clone(), operation, body).await {
         Ok(Ok(checked)) => checked,
-        Ok(Err(response)) => return post.answer(app, "invalid", response),
+        Ok(Err(response)) => return post.answer(app, "invalid", *response),
         Err(e) => {
             error!("checking a post: {e}");
             return post.answer(app, "failed", problem(StatusCode::INTERNAL_SERVER_ERROR, "the post could not be checked", Vec::new()));
@@ -848,5 +860,39 @@ async fn run_task(app: Arc<App>, claimed: Claimed) {
                 tokio::time::sleep(Duration::from_millis(200 << attempt.min(5))).await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_large_body_is_checked_while_the_runtime_runs_other_work() {
+        let config = Arc::new(Config::from_yaml("ecs: {accounts: []}").unwrap());
+        let op = json!({"disableServerGroup": {"credentials": "nope", "region": "nowhere", "padding": "x".repeat(270)}});
+        let body = Bytes::from(Value::Array(vec![op; 22_489]).to_string());
+        let order = std::sync::Mutex::new(Vec::new());
+        let check = async {
+            let checked = check_in_background(config, None, body).await.unwrap();
+            assert!(checked.is_err(), "every operation is invalid");
+            order.lock().unwrap().push("checked");
+        };
+        let other = async {
+            tokio::task::yield_now().await;
+            order.lock().unwrap().push("other work");
+        };
+        tokio::join!(check, other);
+        assert_eq!(*order.lock().unwrap(), ["other work", "checked"]);
+    }
+
+    #[test]
+    fn hosts_and_origins_compare_by_name_without_port() {
+        assert_eq!(host_name("Deployer.Example:443"), "deployer.example");
+        assert_eq!(host_name("[::1]:7002"), "::1");
+        assert_eq!(host_name("127.0.0.1"), "127.0.0.1");
+        assert_eq!(host_name("example.com."), "example.com");
+        let hosts = allowed_hosts("0.0.0.0:7002".parse().unwrap(), &["lb.example".into()]);
+        assert!(hosts.contains("localhost") && hosts.contains("lb.example") && !hosts.contains("0.0.0.0"));
     }
 }

@@ -22,6 +22,9 @@ const MAX_FILE_BYTES: u64 = 1024 * 1024;
 /// The shortest bearer token accepted.
 pub const MIN_TOKEN_CHARS: usize = 16;
 
+/// Each principal with one of its token digests (a principal has one entry per token).
+type Known = Vec<(Arc<Principal>, [u8; 32])>;
+
 /// Where the principals come from.
 #[derive(Debug, Clone)]
 enum Origin {
@@ -33,7 +36,7 @@ enum Origin {
 #[derive(Debug)]
 pub struct Principals {
     origin: Origin,
-    known: Vec<(Arc<Principal>, [u8; 32])>,
+    known: Known,
 }
 
 impl Principals {
@@ -95,21 +98,27 @@ impl Principals {
 }
 
 /// The principals named in the file's `principals:` list.
-fn parse(value: &Value, base: &Path) -> std::result::Result<Vec<(Arc<Principal>, [u8; 32])>, String> {
+fn parse(value: &Value, base: &Path) -> std::result::Result<Known, String> {
     let Some(list) = value.get("principals").and_then(Value::as_sequence) else {
         return Err("expected `principals:`, a list of {name, tokenSha256 or tokenFile, roles, trustedService}".into());
     };
-    let mut known: Vec<(Arc<Principal>, [u8; 32])> = Vec::new();
+    let mut known: Known = Vec::new();
     let mut names = BTreeSet::new();
     for (i, entry) in list.iter().enumerate() {
         let (principal, digests) = principal(entry, base).map_err(|e| format!("principals[{i}]: {e}"))?;
         if !names.insert(principal.name.clone()) {
-            return Err(format!("principals[{i}]: the name `{}` is used twice; list every token of one principal under it", principal.name));
+            return Err(format!(
+                "principals[{i}]: the name `{}` is used twice; list every token of one principal under it",
+                principal.name
+            ));
         }
         let principal = Arc::new(principal);
         for digest in digests {
             if let Some((other, _)) = known.iter().find(|(_, d)| *d == digest) {
-                return Err(format!("principals[{i}] ({}) has the same token as {}; give each principal its own", principal.name, other.name));
+                return Err(format!(
+                    "principals[{i}] ({}) has the same token as {}; give each principal its own",
+                    principal.name, other.name
+                ));
             }
             known.push((principal.clone(), digest));
         }
@@ -134,7 +143,9 @@ fn principal(entry: &Value, base: &Path) -> std::result::Result<(Principal, Vec<
     let Some(name) = name else { return Err("`name` is required (at most 128 characters)".into()) };
     let mut digests = Vec::new();
     for hex in strings(entry.get("tokenSha256"), "tokenSha256")? {
-        digests.push(digest_from_hex(&hex).ok_or_else(|| format!("{name}: tokenSha256 must be 64 hexadecimal digits (`sha256sum` of the token)"))?);
+        digests.push(
+            digest_from_hex(&hex).ok_or_else(|| format!("{name}: tokenSha256 must be 64 hexadecimal digits (`sha256sum` of the token)"))?,
+        );
     }
     for file in strings(entry.get("tokenFile"), "tokenFile")? {
         let path = base.join(&file);
@@ -163,10 +174,9 @@ fn strings(value: Option<&Value>, key: &str) -> std::result::Result<Vec<String>,
     match value {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::String(s)) => Ok(vec![s.clone()]),
-        Some(Value::Sequence(items)) => items
-            .iter()
-            .map(|i| i.as_str().map(str::to_string).ok_or_else(|| format!("`{key}` lists strings")))
-            .collect(),
+        Some(Value::Sequence(items)) => {
+            items.iter().map(|i| i.as_str().map(str::to_string).ok_or_else(|| format!("`{key}` lists strings"))).collect()
+        }
         Some(_) => Err(format!("`{key}` is a string or a list of strings")),
     }
 }

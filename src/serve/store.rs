@@ -136,9 +136,7 @@ fn lock_exclusively(path: &Path) -> StoreResult<std::fs::File> {
     options.create(true).truncate(false).write(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options
-        .open(&lock_path)
-        .map_err(|e| StoreError(format!("{}: {e}", lock_path.display())))?;
+    let file = options.open(&lock_path).map_err(|e| StoreError(format!("{}: {e}", lock_path.display())))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => Err(StoreError(format!(
