@@ -103,6 +103,11 @@ impl HttpClient for BuiltOnFirstUse {
     }
 }
 
+/// The time now as RFC 3339 in UTC (`2026-12-01T12:02:48.295683Z`), with the SDK's formatter.
+pub fn now_rfc3339() -> String {
+    aws_smithy_types::DateTime::from(std::time::SystemTime::now()).fmt(aws_smithy_types::date_time::Format::DateTime).unwrap_or_default()
+}
+
 /// Checks `AWS_ENDPOINT_URL` (and every `AWS_ENDPOINT_URL_<SERVICE>`): each must be an
 /// `http://` or `https://` URL with a host, so a typo is one clear line before anything runs,
 /// not a failed request at the first call.

@@ -55,9 +55,7 @@ impl Audit {
 
     /// Writes one event.
     pub fn record(&self, mut event: Event) {
-        event.time = aws_smithy_types::DateTime::from(std::time::SystemTime::now())
-            .fmt(aws_smithy_types::date_time::Format::DateTime)
-            .unwrap_or_default();
+        event.time = crate::aws::now_rfc3339();
         let line = serde_json::to_string(&event).unwrap_or_default();
         match self {
             Audit::Stderr => tracing::info!(target: "ecs_deployer::audit", "audit {line}"),
