@@ -62,13 +62,16 @@ impl Tls {
 
 fn server_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig> {
     let fail = |what: &str, path: &Path, e: String| Error::Config(format!("{what} {}: {e}", path.display()));
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .and_then(|certs| certs.collect::<std::result::Result<_, _>>())
+    let read = |what: &str, path: &Path| crate::input::read_path(path, 1024 * 1024).map_err(|e| fail(what, path, e.to_string()));
+    let (cert_pem, key_pem) = (read("--tls-cert", cert)?, read("--tls-key", key)?);
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+        .collect::<std::result::Result<_, _>>()
         .map_err(|e| fail("--tls-cert", cert, e.to_string()))?;
     if certs.is_empty() {
         return Err(fail("--tls-cert", cert, "holds no PEM certificate".into()));
     }
-    let private = PrivateKeyDer::from_pem_file(key).map_err(|e| fail("--tls-key", key, format!("no PEM private key: {e}")))?;
+    let private =
+        PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|e| fail("--tls-key", key, format!("no PEM private key: {e}")))?;
     let mut config = rustls::ServerConfig::builder()
         .with_no_client_auth()
         .with_single_cert(certs, private)

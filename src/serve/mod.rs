@@ -402,7 +402,7 @@ async fn authenticate(State(app): State<Arc<App>>, mut request: Request, next: N
     next.run(request).await
 }
 
-/// What a post is about, for the audit log and the permission check.
+/// What a request is about, for the audit log and the permission check.
 struct Post {
     identity: Identity,
     event: Event,
@@ -608,14 +608,22 @@ fn may_see(config: &Config, identity: &Identity, task: &Task) -> bool {
     !task.accounts.is_empty() && denied(config, identity, &task.accounts, Authorization::Read).is_none()
 }
 
-async fn get_task(State(app): State<Arc<App>>, Extension(identity): Extension<Identity>, Path(id): Path<String>) -> Response {
+async fn get_task(
+    State(app): State<Arc<App>>,
+    Extension(identity): Extension<Identity>,
+    Extension(Peer(peer)): Extension<Peer>,
+    Path(id): Path<String>,
+) -> Response {
     match app.store.get(&id).await {
         Ok(Some(task)) if may_see(&app.config, &identity, &task) => axum::Json(task).into_response(),
-        Ok(Some(_)) => problem(
-            StatusCode::FORBIDDEN,
-            &format!("Access denied to task {id}: it is not yours and you may not read all of its accounts"),
-            Vec::new(),
-        ),
+        Ok(Some(task)) => {
+            let mut read = Post::new(identity, &Method::GET, &format!("/task/{id}"), peer);
+            read.event.accounts = task.accounts;
+            read.event.task_id = Some(id.clone());
+            read.event.reason = Some("not the owner, and no READ on every account of the task".into());
+            let message = format!("Access denied to task {id}: it is not yours and you may not read all of its accounts");
+            read.answer(&app, "denied", problem(StatusCode::FORBIDDEN, &message, Vec::new()))
+        }
         Ok(None) => problem(StatusCode::NOT_FOUND, &format!("Task not found (id: {id})"), Vec::new()),
         Err(e) => {
             error!("{e}");

@@ -168,7 +168,9 @@ async fn permissions_principals_and_trusted_services_decide_every_write_and_read
     assert_eq!(std::fs::metadata(&audit_path).unwrap().permissions().mode() & 0o777, 0o600);
     let audit = std::fs::read_to_string(&audit_path).unwrap();
     let lines: Vec<Value> = audit.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(lines.iter().filter(|l| l["outcome"] == "denied").count(), denied.len());
+    let denied_reads = table.iter().filter(|(_, _, status)| *status == 403).count();
+    assert_eq!(lines.iter().filter(|l| l["outcome"] == "denied" && l["method"] == "POST").count(), denied.len());
+    assert_eq!(lines.iter().filter(|l| l["outcome"] == "denied" && l["method"] == "GET").count(), denied_reads);
     assert_eq!(lines.iter().filter(|l| l["outcome"] == "accepted").count(), 7);
     assert!(lines.iter().any(|l| l["outcome"] == "unauthenticated" && l["status"] == 401));
     let alice = lines.iter().find(|l| l["taskId"] == json!(for_alice)).unwrap();

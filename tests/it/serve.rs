@@ -33,10 +33,11 @@ impl Server {
         let sink = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                // Logged before the address is handed over: a caller may look for the line at once.
+                sink.lock().unwrap().push_str(&format!("{line}\n"));
                 if let Some(addr) = line.split("listening on http://").nth(1).or_else(|| line.split("listening on https://").nth(1)) {
                     let _ = tx.send(addr.split_whitespace().next().unwrap_or_default().to_string());
                 }
-                sink.lock().unwrap().push_str(&(line + "\n"));
             }
         });
         let addr = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| panic!("serve did not start: {}", log.lock().unwrap()));
