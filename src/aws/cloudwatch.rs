@@ -5,8 +5,8 @@ use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension as CwDimension, Me
 use futures::future::try_join_all;
 
 use super::{Session, aws_error};
-use crate::error::AwsError;
-use crate::model::{Alarm, Dimension, Metric, MetricQuery, MetricStat};
+use crate::core::error::AwsError;
+use crate::core::model::{Alarm, Dimension, Metric, MetricQuery, MetricStat};
 
 fn dims(d: &[CwDimension]) -> Vec<Dimension> {
     d.iter().map(|d| Dimension { name: d.name().unwrap_or_default().into(), value: d.value().unwrap_or_default().into() }).collect()

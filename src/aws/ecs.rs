@@ -7,8 +7,8 @@ use futures::future::try_join_all;
 use serde_json::Value;
 
 use super::{Session, aws_error, send_json};
-use crate::error::AwsError;
-use crate::model::{Deployment, ServiceEvent, ServiceState};
+use crate::core::error::AwsError;
+use crate::core::model::{Deployment, ServiceEvent, ServiceState};
 
 /// DescribeServices takes at most ten services per call.
 const DESCRIBE_BATCH: usize = 10;
@@ -322,7 +322,7 @@ impl Session {
     }
 
     /// Recently stopped tasks of a service, with their stop reasons.
-    pub async fn stopped_tasks(&self, ecs_cluster: &str, service: &str) -> Result<Vec<crate::model::StoppedTask>, AwsError> {
+    pub async fn stopped_tasks(&self, ecs_cluster: &str, service: &str) -> Result<Vec<crate::core::model::StoppedTask>, AwsError> {
         let arns = self
             .ecs
             .list_tasks()
@@ -345,7 +345,7 @@ impl Session {
         Ok(outs
             .iter()
             .flat_map(|o| o.tasks())
-            .map(|t| crate::model::StoppedTask {
+            .map(|t| crate::core::model::StoppedTask {
                 task_arn: t.task_arn().unwrap_or_default().to_string(),
                 task_definition: t.task_definition_arn().unwrap_or_default().to_string(),
                 stopped_reason: t.stopped_reason().unwrap_or_default().to_string(),

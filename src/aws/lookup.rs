@@ -5,8 +5,8 @@ use aws_sdk_ec2::types::Filter;
 use futures::future::try_join_all;
 
 use super::{Session, aws_error};
-use crate::error::AwsError;
-use crate::model::{Role, SecurityGroup, Subnet};
+use crate::core::error::AwsError;
+use crate::core::model::{Role, SecurityGroup, Subnet};
 
 impl Session {
     /// Subnets in the given availability zones, with their tags.
@@ -79,7 +79,7 @@ impl Session {
 
 impl Session {
     /// The targets of a target group and their health.
-    pub async fn target_health(&self, target_group_arn: &str) -> Result<Vec<crate::model::TargetHealth>, AwsError> {
+    pub async fn target_health(&self, target_group_arn: &str) -> Result<Vec<crate::core::model::TargetHealth>, AwsError> {
         let out = self
             .elb
             .describe_target_health()
@@ -90,7 +90,7 @@ impl Session {
         Ok(out
             .target_health_descriptions()
             .iter()
-            .map(|d| crate::model::TargetHealth {
+            .map(|d| crate::core::model::TargetHealth {
                 target_group_arn: target_group_arn.to_string(),
                 id: d.target().and_then(|t| t.id()).unwrap_or_default().to_string(),
                 port: d.target().and_then(|t| t.port()),
@@ -108,10 +108,10 @@ impl Session {
     }
 
     /// The ECS cluster's status, capacity providers and container instances; None when it does not exist.
-    pub async fn describe_ecs_cluster(&self, name: &str) -> Result<Option<crate::model::ClusterInfo>, AwsError> {
+    pub async fn describe_ecs_cluster(&self, name: &str) -> Result<Option<crate::core::model::ClusterInfo>, AwsError> {
         let out = self.ecs.describe_clusters().clusters(name).send().await.map_err(|e| aws_error("ecs:DescribeClusters", e))?;
         let Some(c) = out.clusters().first() else { return Ok(None) };
-        let mut info = crate::model::ClusterInfo {
+        let mut info = crate::core::model::ClusterInfo {
             status: c.status().unwrap_or_default().to_string(),
             capacity_providers: c.capacity_providers().to_vec(),
             container_instances: Vec::new(),

@@ -1,6 +1,6 @@
 //! The API boundary: the only module that imports the AWS SDK. It opens a session per
 //! (account, region) — assuming the account's role through STS — converts SDK responses into
-//! the plain data of [`crate::model`], and sends requests. Writes to ECS and Application Auto
+//! the plain data of [`crate::core::model`], and sends requests. Writes to ECS and Application Auto
 //! Scaling send the JSON document the plan holds as the request body, so what `--plan` prints is
 //! byte for byte what AWS receives, with every field AWS knows (see [`send_json`]).
 
@@ -21,8 +21,8 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::config::Account;
-use crate::error::AwsError;
+use crate::core::config::Account;
+use crate::core::error::AwsError;
 
 /// Clients for one account in one region.
 #[derive(Clone, Debug)]

@@ -5,8 +5,8 @@ use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace}
 use serde_json::Value;
 
 use super::{Session, aws_error, send_json};
-use crate::error::AwsError;
-use crate::model::ScalableTarget;
+use crate::core::error::AwsError;
+use crate::core::model::ScalableTarget;
 
 fn scalable_target(t: &aws_sdk_applicationautoscaling::types::ScalableTarget) -> ScalableTarget {
     let s = t.suspended_state();

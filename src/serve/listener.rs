@@ -22,7 +22,7 @@ use tokio::sync::{Semaphore, watch};
 use tower::ServiceExt;
 use tracing::{debug, warn};
 
-use crate::error::{Error, Result};
+use crate::core::error::{Error, Result};
 
 /// How long and how many: what bounds a client before and while it is served.
 #[derive(Debug, Clone, Copy)]
@@ -62,7 +62,7 @@ impl Tls {
 
 fn server_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig> {
     let fail = |what: &str, path: &Path, e: String| Error::Config(format!("{what} {}: {e}", path.display()));
-    let read = |what: &str, path: &Path| crate::input::read_path(path, 1024 * 1024).map_err(|e| fail(what, path, e.to_string()));
+    let read = |what: &str, path: &Path| crate::core::input::read_path(path, 1024 * 1024).map_err(|e| fail(what, path, e.to_string()));
     let (cert_pem, key_pem) = (read("--tls-cert", cert)?, read("--tls-key", key)?);
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
         .collect::<std::result::Result<_, _>>()

@@ -5,7 +5,7 @@
 //! parsed and validated off the async runtime (HTTP 400 with the CLI's error codes, nothing
 //! stored), then authorized — WRITE on every account it touches, else 403 — and becomes a queued
 //! task in the [`store`], which a worker of some replica claims and runs with the same engine as
-//! the `ops` command ([`crate::ops`]), saving the task's history as it goes. A task is shown to
+//! the `ops` command ([`crate::engine::operations::list`]), saving the task's history as it goes. A task is shown to
 //! its owner, to principals that may read all its accounts, and to admins. State changes and
 //! denials go to the [`audit`] log.
 
@@ -32,11 +32,11 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{Notify, Semaphore};
 use tracing::{error, info, warn};
 
-use crate::access::{Authorization, Identity};
-use crate::config::Config;
-use crate::error::{Error, FieldError, Result};
-use crate::lifecycle::Quiet;
-use crate::ops::{self, Task, TaskState};
+use crate::core::access::{Authorization, Identity};
+use crate::core::config::Config;
+use crate::core::error::{Error, FieldError, Result};
+use crate::engine::lifecycle::Quiet;
+use crate::engine::operations::list::{self as ops, Task, TaskState};
 use audit::{Audit, Event};
 use listener::{Limits, Tls};
 use principals::{Current, Principals};
@@ -118,7 +118,7 @@ fn principals(args: &crate::cli::ServeArgs) -> Result<Principals> {
         return Principals::load(path);
     }
     let token = match (&args.token_file, args.token_env) {
-        (Some(path), _) => Some(crate::input::read_text_limited(path, 64 * 1024, "--token-file")?.trim().to_string()),
+        (Some(path), _) => Some(crate::core::input::read_text_limited(path, 64 * 1024, "--token-file")?.trim().to_string()),
         (None, true) => Some(
             std::env::var("ECS_DEPLOYER_TOKEN")
                 .map_err(|_| Error::Config("--token-env is set but ECS_DEPLOYER_TOKEN is not".into()))?
@@ -218,7 +218,7 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
         .run_until(async {
             let worker = tokio::task::spawn_local(worker(app.clone(), slots.clone(), options.poll));
             let shutdown = async {
-                while !crate::interrupt::requested() {
+                while !crate::engine::interrupt::requested() {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             };
@@ -728,12 +728,12 @@ async fn adopt_abandoned(app: &App, before_ms: i64) {
 }
 
 /// One report line: what became of a server group an abandoned task was creating.
-async fn undo_create(config: &Config, creating: &crate::journal::Creating) -> String {
+async fn undo_create(config: &Config, creating: &crate::engine::journal::Creating) -> String {
     let name = &creating.server_group;
     let undone = async {
         let account = config.account(&creating.account).map_err(|e| Error::Config(e.to_string()))?;
         let session = crate::aws::Session::connect(&account, &creating.region).await?;
-        crate::lifecycle::undo_create(&session, creating).await
+        crate::engine::lifecycle::undo_create(&session, creating).await
     };
     undone.await.unwrap_or_else(|e| {
         format!(
@@ -743,10 +743,10 @@ async fn undo_create(config: &Config, creating: &crate::journal::Creating) -> St
     })
 }
 
-/// The sink of a task's [`crate::journal::Creating`]s: each is added to the task's row before
+/// The sink of a task's [`crate::engine::journal::Creating`]s: each is added to the task's row before
 /// the deploy's first write; the deploy does not start if it cannot be stored.
-fn creating_sink(app: Arc<App>, id: String) -> crate::journal::CreatingSink {
-    let said = Arc::new(std::sync::Mutex::new(Vec::<crate::journal::Creating>::new()));
+fn creating_sink(app: Arc<App>, id: String) -> crate::engine::journal::CreatingSink {
+    let said = Arc::new(std::sync::Mutex::new(Vec::<crate::engine::journal::Creating>::new()));
     Arc::new(move |creating| {
         let (app, id, said) = (app.clone(), id.clone(), said.clone());
         Box::pin(async move {
@@ -765,8 +765,8 @@ fn creating_sink(app: Arc<App>, id: String) -> crate::journal::CreatingSink {
 }
 
 /// The locks of a task's operations taken in PostgreSQL too, so replicas exclude each other
-/// (see [`crate::locks`]); waits at most 15 minutes for one.
-fn shared_locks(store: Store) -> crate::locks::SharedLocks {
+/// (see [`crate::engine::locks`]); waits at most 15 minutes for one.
+fn shared_locks(store: Store) -> crate::engine::locks::SharedLocks {
     Arc::new(move |name: String| {
         let store = store.clone();
         Box::pin(async move {
@@ -816,9 +816,9 @@ async fn run_task(app: Arc<App>, claimed: Claimed) {
         match parsed.and_then(|v| ops::parse(&app.config, v)) {
             Ok(operations) => {
                 let mut quiet = Quiet;
-                let run = crate::journal::recording_creates(sink, ops::run(&app.config, operations, &state, &mut quiet));
+                let run = crate::engine::journal::recording_creates(sink, ops::run(&app.config, operations, &state, &mut quiet));
                 match &app.store {
-                    Store::Postgres(_) => crate::locks::across(shared_locks(app.store.clone()), run).await,
+                    Store::Postgres(_) => crate::engine::locks::across(shared_locks(app.store.clone()), run).await,
                     Store::Sqlite(_) => run.await,
                 }
             }

@@ -13,8 +13,8 @@ use serde_yaml_ng::Value;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::access::{Principal, role};
-use crate::error::{Error, Result};
+use crate::core::access::{Principal, role};
+use crate::core::error::{Error, Result};
 
 /// The principals file's size limit: a few hundred principals fit in far less.
 const MAX_FILE_BYTES: u64 = 1024 * 1024;
@@ -57,8 +57,8 @@ impl Principals {
 
     /// Reads the principals file.
     pub fn load(path: &Path) -> Result<Principals> {
-        let text = crate::input::read_text_limited(path, MAX_FILE_BYTES, "--principals")?;
-        let value: Value = crate::input::parse_yaml(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        let text = crate::core::input::read_text_limited(path, MAX_FILE_BYTES, "--principals")?;
+        let value: Value = crate::core::input::parse_yaml(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
         let base = path.parent().unwrap_or(Path::new("."));
         let known = parse(&value, base).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
         Ok(Principals { origin: Origin::File(path.to_path_buf()), known })
@@ -149,7 +149,7 @@ fn principal(entry: &Value, base: &Path) -> std::result::Result<(Principal, Vec<
     }
     for file in strings(entry.get("tokenFile"), "tokenFile")? {
         let path = base.join(&file);
-        let token = crate::input::read_text_limited(&path, 64 * 1024, "tokenFile").map_err(|e| format!("{name}: {e}"))?;
+        let token = crate::core::input::read_text_limited(&path, 64 * 1024, "tokenFile").map_err(|e| format!("{name}: {e}"))?;
         let token = token.trim();
         if token.chars().count() < MIN_TOKEN_CHARS {
             return Err(format!("{name}: the token in {} is shorter than {MIN_TOKEN_CHARS} characters", path.display()));

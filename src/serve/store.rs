@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::OptionalExtension;
 
-use crate::ops::Task;
+use crate::engine::operations::list::Task;
 
 /// A store that cannot be opened, read or written.
 #[derive(Debug, thiserror::Error)]
@@ -93,7 +93,7 @@ pub struct Abandoned {
     pub previous_owner: String,
     pub task: Task,
     /// What its deploys were about to create, in order.
-    pub creating: Vec<crate::journal::Creating>,
+    pub creating: Vec<crate::engine::journal::Creating>,
 }
 
 /// A task taken by this replica to run.

@@ -1,5 +1,5 @@
 //! Architecture invariants as tests (ARCHITECTURE.md): only `src/aws/` talks to the SDK, only
-//! `src/output.rs` (and `main.rs`'s logger set-up) writes to stdout, every module says what it is for.
+//! `src/cli/output.rs` (and `main.rs`'s logger set-up) writes to stdout, every module says what it is for.
 
 use std::path::Path;
 
@@ -52,11 +52,11 @@ fn only_the_aws_module_imports_the_sdk() {
 #[test]
 fn only_output_prints() {
     for (path, text) in sources() {
-        if path.ends_with("/src/output.rs") {
+        if path.ends_with("/src/cli/output.rs") {
             continue;
         }
         for needle in ["println!", "print!(", "eprintln!", "eprint!("] {
-            assert!(!text.contains(needle), "{path} uses `{needle}`: only src/output.rs writes results");
+            assert!(!text.contains(needle), "{path} uses `{needle}`: only src/cli/output.rs writes results");
         }
     }
 }
@@ -68,26 +68,31 @@ fn every_module_opens_with_a_doc_paragraph() {
     }
 }
 
+/// A module's code without its unit tests.
+fn without_tests(text: &str) -> &str {
+    text.split("#[cfg(test)]").next().unwrap_or(text)
+}
+
 #[test]
-fn planning_is_pure() {
+fn the_layers_are_folders_and_only_look_down() {
+    let mut seen = [0usize; 2];
     for (path, text) in sources() {
-        let pure = [
-            "plan.rs",
-            "moniker.rs",
-            "taskdef/mod.rs",
-            "taskdef/check.rs",
-            "validate.rs",
-            "description.rs",
-            "model.rs",
-            "scaling.rs",
-            "health.rs",
-            "strategy.rs",
-            "access.rs",
-        ];
-        if pure.iter().any(|p| path.ends_with(&format!("/src/{p}"))) {
-            for needle in ["async fn", ".await", "tokio::", "std::net", "std::fs"] {
-                assert!(!text.contains(needle), "{path} uses `{needle}`: the planning core is pure and synchronous");
+        let code = without_tests(&text);
+        if path.contains("/src/core/") {
+            seen[0] += 1;
+            for needle in ["crate::engine", "crate::aws", "crate::cli", "crate::serve", "async fn", ".await", "tokio::", "std::net"] {
+                assert!(!code.contains(needle), "{path} uses `{needle}`: the core is pure and synchronous and names no shell");
+            }
+            if !path.ends_with("/src/core/input.rs") {
+                assert!(!code.contains("std::fs"), "{path} uses std::fs: only core/input.rs reads files");
+            }
+        }
+        if path.contains("/src/engine/") {
+            seen[1] += 1;
+            for needle in ["crate::cli", "crate::serve", "clap::"] {
+                assert!(!code.contains(needle), "{path} uses `{needle}`: the engine does not know the command line or serve");
             }
         }
     }
+    assert!(seen[0] >= 10 && seen[1] >= 5, "the core and engine folders were not found: {seen:?}");
 }

@@ -10,8 +10,8 @@ use aws_sdk_ecs::operation::list_tasks::ListTasksOutput;
 use aws_sdk_ecs::types::{Container, Deployment, DeploymentRolloutState, Service, ServiceEvent, Task};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use ecs_deployer::aws::Session;
-use ecs_deployer::error::Error;
-use ecs_deployer::lifecycle::{Progress, WaitOptions, wait_healthy};
+use ecs_deployer::core::error::Error;
+use ecs_deployer::engine::lifecycle::{Progress, WaitOptions, wait_healthy};
 
 const TD: &str = "arn:aws:ecs:us-west-2:123456789012:task-definition/app-prod:7";
 

@@ -3,10 +3,10 @@
 //! Clouddriver's code and a message that says what to do. Pure; runs before anything is read
 //! from or written to AWS.
 
-use crate::config::Account;
-use crate::description::CreateServerGroup;
-use crate::error::FieldError;
-use crate::taskdef::NETWORK_MODES;
+use crate::core::config::Account;
+use crate::core::description::CreateServerGroup;
+use crate::core::error::FieldError;
+use crate::core::taskdef::NETWORK_MODES;
 
 const P: &str = "createServerGroupDescription";
 
@@ -248,8 +248,13 @@ pub fn validate_create(d: &CreateServerGroup, account: Option<&Account>) -> Vec<
             _ => {}
         }
     }
-    let reserved: Vec<&str> =
-        d.environment_variables.iter().flatten().map(|(k, _)| k.as_str()).filter(|k| crate::taskdef::SPINNAKER_ENV.contains(k)).collect();
+    let reserved: Vec<&str> = d
+        .environment_variables
+        .iter()
+        .flatten()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| crate::core::taskdef::SPINNAKER_ENV.contains(k))
+        .collect();
     if !reserved.is_empty() {
         e.add(
             "environmentVariables",
@@ -374,7 +379,7 @@ fn validate_moniker(e: &mut Errors, d: &CreateServerGroup) {
     if let Some(detail) = detail.as_deref().filter(|s| !s.is_empty()) {
         check_name_part(e, if d.moniker.is_some() { "moniker.detail" } else { "freeFormDetails" }, detail, true);
     }
-    let cluster = crate::moniker::Moniker::new(&app, stack.as_deref(), detail.as_deref()).cluster();
+    let cluster = crate::core::moniker::Moniker::new(&app, stack.as_deref(), detail.as_deref()).cluster();
     if cluster.len() > 255 - 5 {
         e.add(
             "application",
@@ -387,7 +392,7 @@ fn validate_moniker(e: &mut Errors, d: &CreateServerGroup) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::description::create_server_group_from_json;
+    use crate::core::description::create_server_group_from_json;
     use serde_json::{Value, json};
 
     fn valid() -> Value {
@@ -491,7 +496,7 @@ mod tests {
 
     #[test]
     fn region_must_be_configured_for_the_account() {
-        let config = crate::config::Config::from_yaml(
+        let config = crate::core::config::Config::from_yaml(
             "aws:\n  accounts: [{name: a, accountId: '123456789012', regions: [{name: us-east-1}]}]\necs:\n  accounts: [{name: ecs, awsAccount: a}]\n",
         )
         .unwrap();

@@ -6,12 +6,12 @@
 use serde::Serialize;
 
 use crate::aws::Session;
-use crate::config::{Account, Config, IamRoleMode};
-use crate::deploy::{self, DeployOptions};
-use crate::description::CreateServerGroup;
-use crate::error::{Error, Result};
-use crate::lifecycle::Quiet;
-use crate::taskdef;
+use crate::core::config::{Account, Config, IamRoleMode};
+use crate::core::description::CreateServerGroup;
+use crate::core::error::{Error, Result};
+use crate::core::taskdef;
+use crate::engine::deploy::{self, DeployOptions};
+use crate::engine::lifecycle::Quiet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -10,13 +10,13 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::config::Config;
-use crate::deploy::{self, DeployOptions};
-use crate::description::{CreateServerGroup, create_server_group_from_json, server_group_operation_from_json};
-use crate::error::{Error, Result};
-use crate::journal::{self, Journal};
-use crate::lifecycle::Progress;
-use crate::operations::{self, Kind, Target};
+use crate::core::config::Config;
+use crate::core::description::{CreateServerGroup, create_server_group_from_json, server_group_operation_from_json};
+use crate::core::error::{Error, Result};
+use crate::engine::deploy::{self, DeployOptions};
+use crate::engine::journal::{self, Journal};
+use crate::engine::lifecycle::Progress;
+use crate::engine::operations::{self, Kind, Target};
 
 /// One parsed, validated operation.
 enum Op {
@@ -219,7 +219,7 @@ pub fn parse(config: &Config, value: Value) -> Result<Operations> {
         let Some((name, body)) =
             item.as_object().filter(|m| m.len() == 1).and_then(|m| m.iter().next()).map(|(k, v)| (k.clone(), v.clone()))
         else {
-            errors.push(crate::error::FieldError::new(
+            errors.push(crate::core::error::FieldError::new(
                 format!("[{i}]"),
                 "operations.invalid",
                 "each operation is an object with one key, the operation name",
@@ -233,7 +233,7 @@ pub fn parse(config: &Config, value: Value) -> Result<Operations> {
             "resizeServerGroup" => Some(Kind::Resize),
             "destroyServerGroup" => Some(Kind::Destroy),
             other => {
-                errors.push(crate::error::FieldError::new(
+                errors.push(crate::core::error::FieldError::new(
                     format!("[{i}]"),
                     "operations.invalid",
                     format!("operation `{other}` is not supported; use createServerGroup, disableServerGroup, enableServerGroup, resizeServerGroup or destroyServerGroup"),
@@ -244,7 +244,7 @@ pub fn parse(config: &Config, value: Value) -> Result<Operations> {
         let parsed = match kind {
             // Everything a deploy checks before its first AWS call, so a bad one starts nothing.
             None => create_server_group_from_json(body).and_then(|d| {
-                crate::strategy::Strategy::parse(d.strategy.as_deref().unwrap_or(""))?;
+                crate::core::strategy::Strategy::parse(d.strategy.as_deref().unwrap_or(""))?;
                 deploy::prepare(config, d.clone(), &DeployOptions::default())?;
                 Ok(Op::Create(Box::new(d)))
             }),
@@ -262,7 +262,7 @@ pub fn parse(config: &Config, value: Value) -> Result<Operations> {
         }
     }
     if ops.is_empty() && errors.is_empty() {
-        errors.push(crate::error::FieldError::new(
+        errors.push(crate::core::error::FieldError::new(
             "operations",
             "operations.invalid",
             "the operations list is empty: give at least one operation",
@@ -305,7 +305,7 @@ pub async fn run(config: &Config, ops: Operations, state: &TaskState, progress: 
         };
         match journal::scope(journal.clone(), work).await {
             Ok(mut v) => {
-                crate::output::redact(&mut v);
+                crate::core::redact::redact(&mut v);
                 state.update(|t| {
                     t.push(op_phase, format!("Done: {name}"));
                     t.result_objects.push(v);

@@ -8,26 +8,10 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::cli::OutputFormat;
-use crate::deploy::DeployOutcome;
-use crate::error::Error;
+use crate::core::error::Error;
+use crate::engine::deploy::DeployOutcome;
 
-/// Replaces secret references (`secrets[].valueFrom`, `secretOptions[].valueFrom`,
-/// `repositoryCredentials.credentialsParameter`) by `(redacted)` for display; AWS gets them as they are.
-pub fn redact(value: &mut serde_json::Value) {
-    match value {
-        serde_json::Value::Object(map) => {
-            for (k, v) in map.iter_mut() {
-                if (k == "valueFrom" || k == "credentialsParameter") && v.is_string() {
-                    *v = serde_json::Value::String("(redacted)".into());
-                } else {
-                    redact(v);
-                }
-            }
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(redact),
-        _ => {}
-    }
-}
+pub use crate::core::redact::redact;
 
 /// Prints a successful deploy (or its plan).
 pub fn deploy(format: OutputFormat, outcome: &DeployOutcome) {
@@ -95,7 +79,7 @@ pub fn deploy(format: OutputFormat, outcome: &DeployOutcome) {
 }
 
 /// Prints lifecycle operation results.
-pub fn operations(format: OutputFormat, results: &[crate::lifecycle::OperationResult]) {
+pub fn operations(format: OutputFormat, results: &[crate::engine::lifecycle::OperationResult]) {
     match format {
         OutputFormat::Json => {
             if let [one] = results {
@@ -116,7 +100,7 @@ pub fn operations(format: OutputFormat, results: &[crate::lifecycle::OperationRe
 }
 
 /// Prints what `cleanup` removed (or would remove): always a JSON array, one entry per server group.
-pub fn cleanup(format: OutputFormat, results: &[crate::lifecycle::OperationResult]) {
+pub fn cleanup(format: OutputFormat, results: &[crate::engine::lifecycle::OperationResult]) {
     match (format, results) {
         (OutputFormat::Json, _) => json_out(&results),
         (OutputFormat::Text, []) => println!("no incomplete server group old enough to remove"),
@@ -125,7 +109,7 @@ pub fn cleanup(format: OutputFormat, results: &[crate::lifecycle::OperationResul
 }
 
 /// Prints `list` as a table or JSON.
-pub fn server_groups(format: OutputFormat, rows: &[crate::lifecycle::ServerGroupRow]) {
+pub fn server_groups(format: OutputFormat, rows: &[crate::engine::lifecycle::ServerGroupRow]) {
     match format {
         OutputFormat::Json => json_out(&rows),
         OutputFormat::Text => {
@@ -190,7 +174,7 @@ impl Default for StderrProgress {
     }
 }
 
-impl crate::lifecycle::Progress for StderrProgress {
+impl crate::engine::lifecycle::Progress for StderrProgress {
     fn status(&mut self, line: &str) {
         if line == self.last {
             return;
@@ -223,15 +207,15 @@ impl crate::lifecycle::Progress for StderrProgress {
 }
 
 /// Prints doctor's checks.
-pub fn checks(format: OutputFormat, checks: &[crate::doctor::Check]) {
+pub fn checks(format: OutputFormat, checks: &[crate::engine::doctor::Check]) {
     match format {
         OutputFormat::Json => json_out(&checks),
         OutputFormat::Text => {
             for c in checks {
                 let mark = match c.status {
-                    crate::doctor::Status::Ok => "ok     ",
-                    crate::doctor::Status::Warning => "warning",
-                    crate::doctor::Status::Failed => "FAILED ",
+                    crate::engine::doctor::Status::Ok => "ok     ",
+                    crate::engine::doctor::Status::Warning => "warning",
+                    crate::engine::doctor::Status::Failed => "FAILED ",
                 };
                 println!("{mark} {}: {}", c.check, c.detail);
                 if let Some(fix) = &c.fix {
@@ -243,7 +227,7 @@ pub fn checks(format: OutputFormat, checks: &[crate::doctor::Check]) {
 }
 
 /// Prints the accounts of the configuration.
-pub fn accounts(format: OutputFormat, accounts: &[crate::config::Account]) {
+pub fn accounts(format: OutputFormat, accounts: &[crate::core::config::Account]) {
     match format {
         OutputFormat::Json => json_out(&accounts),
         OutputFormat::Text => {

@@ -10,11 +10,11 @@ use serde::Serialize;
 use tracing::info;
 
 use crate::aws::Session;
-use crate::config::NamingStrategy;
-use crate::error::{AwsError, Error, Result};
-use crate::health::{self, Snapshot, Verdict};
-use crate::model::{ScalableTarget, ServiceState};
-use crate::plan::derive_moniker;
+use crate::core::config::NamingStrategy;
+use crate::core::error::{AwsError, Error, Result};
+use crate::core::health::{self, Snapshot, Verdict};
+use crate::core::model::{ScalableTarget, ServiceState};
+use crate::core::plan::derive_moniker;
 
 /// A server group as `list` shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -68,7 +68,7 @@ impl OperationResult {
     }
 
     fn step(&mut self, s: String) {
-        crate::journal::status(&s);
+        crate::engine::journal::status(&s);
         self.steps.push(s);
     }
 }
@@ -151,7 +151,7 @@ pub async fn list(
                 continue;
             }
             let target = targets.iter().find(|t| t.resource_id == resource_id(&c, &s.service_name));
-            let incomplete = crate::plan::incompleteness(&s, target.is_some());
+            let incomplete = crate::core::plan::incompleteness(&s, target.is_some());
             rows.push(ServerGroupRow {
                 incomplete_since: incomplete.as_ref().and_then(|(_, since)| *since),
                 incomplete: incomplete.map(|(why, _)| why),
@@ -184,7 +184,7 @@ pub struct Scope<'a> {
     pub cluster: Option<&'a str>,
 }
 
-/// Destroys the incomplete server groups (see [`crate::plan::incompleteness`]) whose deploy started more than
+/// Destroys the incomplete server groups (see [`crate::core::plan::incompleteness`]) whose deploy started more than
 /// `older_than` ago; with `plan_only` says what it would destroy. One result per server group.
 pub async fn cleanup(session: &Session, scope: &Scope<'_>, older_than: Duration, plan_only: bool) -> Result<Vec<OperationResult>> {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default();
@@ -221,9 +221,9 @@ pub async fn cleanup(session: &Session, scope: &Scope<'_>, older_than: Duration,
 /// group `creating` names is destroyed when it still carries that deploy's crash marker (or,
 /// with its service gone, whatever is left of it). A group that is complete, or another deploy's,
 /// is left as it is. Returns the line for the task's report.
-pub async fn undo_create(session: &Session, creating: &crate::journal::Creating) -> Result<String> {
+pub async fn undo_create(session: &Session, creating: &crate::engine::journal::Creating) -> Result<String> {
     let (ecs_cluster, name) = (creating.ecs_cluster.as_str(), creating.server_group.as_str());
-    let marker = |s: &ServiceState| crate::plan::marker_of(&s.tags).map(str::to_string);
+    let marker = |s: &ServiceState| crate::core::plan::marker_of(&s.tags).map(str::to_string);
     let names = [name.to_string()];
     let service = session.describe_services(ecs_cluster, &names, true).await?.into_iter().find(|s| s.status != "INACTIVE");
     let removed = |r: OperationResult| r.steps.join(" ");
@@ -295,9 +295,9 @@ async fn disable_steps(session: &Session, ecs_cluster: &str, name: &str) -> Resu
 
 /// Takes the lock of the operations on server group `name`: nothing else changes it meanwhile
 /// in this process (and, in `serve` on PostgreSQL, on the other replicas).
-async fn lock_server_group(session: &Session, ecs_cluster: &str, name: &str) -> Result<crate::locks::Guard> {
-    let lock = crate::locks::server_group(&session.account_name, &session.region, ecs_cluster, name);
-    crate::locks::take(&lock, &format!("{name} was not changed")).await
+async fn lock_server_group(session: &Session, ecs_cluster: &str, name: &str) -> Result<crate::engine::locks::Guard> {
+    let lock = crate::engine::locks::server_group(&session.account_name, &session.region, ecs_cluster, name);
+    crate::engine::locks::take(&lock, &format!("{name} was not changed")).await
 }
 
 /// Re-reads the server group after an operation's last write. Another operation that changed it
@@ -478,7 +478,7 @@ async fn target_tracking_alarms(session: &Session, resource_id: &str) -> std::re
 async fn destroy_scaling(session: &Session, resource_id: &str, r: &mut OperationResult) -> Result<()> {
     let (policies, scheduled) =
         tokio::try_join!(session.describe_scaling_policies(resource_id), session.describe_scheduled_actions(resource_id))?;
-    let (alarm_names, prefixes) = crate::scaling::alarm_lookups(&policies);
+    let (alarm_names, prefixes) = crate::core::scaling::alarm_lookups(&policies);
     let policy_arns: Vec<String> =
         policies.iter().filter_map(|p| p.get("PolicyARN").and_then(|v| v.as_str()).map(str::to_string)).collect();
     // Alarms of this server group's step policies: listed by the policy, or naming its ARN.
@@ -531,7 +531,7 @@ async fn remains_in(session: &Session, ecs_cluster: &str, name: &str) -> std::re
     let record = services.into_iter().next();
     let task_definition = match record.as_ref().map(|s| s.task_definition.clone()).filter(|t| !t.is_empty()) {
         Some(td) => (session.task_definition_status(&td).await?.as_deref() == Some("ACTIVE")).then_some(td),
-        None => match crate::moniker::parse_name(name).moniker {
+        None => match crate::core::moniker::parse_name(name).moniker {
             Some(m) => session.active_task_definitions_of(&m.cluster(), name).await?.into_iter().next(),
             None => None,
         },
@@ -649,7 +649,7 @@ pub async fn wait_healthy(
                 what
             }
         };
-        if crate::interrupt::requested() {
+        if crate::engine::interrupt::requested() {
             progress.done();
             return Err(Error::Failed {
                 message: format!("interrupted while waiting for server group {name} to become healthy; last seen: {last}"),

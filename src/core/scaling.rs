@@ -7,7 +7,7 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::model::Alarm;
+use crate::core::model::Alarm;
 
 /// What was read from the source server group's scaling.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -229,7 +229,7 @@ pub const ALARM_NAME_MAX: usize = 255;
 /// The copies whose names would break AWS's limits, each naming the source object it comes
 /// from. Checked before the first write, from the source's policies (with the alarms AWS lists
 /// in each policy's `Alarms`) and scheduled actions; `src.alarms` may still be empty then.
-pub fn name_limit_errors(src: &SourceScaling, new_service: &str) -> Vec<crate::error::FieldError> {
+pub fn name_limit_errors(src: &SourceScaling, new_service: &str) -> Vec<crate::core::error::FieldError> {
     let mut names: Vec<(&str, &str, String, usize)> = Vec::new();
     for p in &src.policies {
         names.push(("scalingPolicies", "scaling policy", str_field(p, "PolicyName").to_string(), POLICY_NAME_MAX));
@@ -249,13 +249,13 @@ pub fn name_limit_errors(src: &SourceScaling, new_service: &str) -> Vec<crate::e
     for s in &src.scheduled_actions {
         names.push(("scheduledActions", "scheduled action", str_field(s, "ScheduledActionName").to_string(), SCHEDULED_ACTION_NAME_MAX));
     }
-    let mut errors: Vec<crate::error::FieldError> = Vec::new();
+    let mut errors: Vec<crate::core::error::FieldError> = Vec::new();
     for (field, what, from, max) in names {
         let to = rename(&from, &src.service_name, new_service);
         let length = to.chars().count();
         let field = format!("source.{field}.{from}");
         if length > max && !errors.iter().any(|e| e.field == field) {
-            errors.push(crate::error::FieldError::new(
+            errors.push(crate::core::error::FieldError::new(
                 field,
                 "createServerGroupDescription.source.name.too.long",
                 format!(
@@ -316,7 +316,7 @@ pub fn alarm_lookups(policies: &[Value]) -> (Vec<String>, Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Dimension;
+    use crate::core::model::Dimension;
 
     fn dst() -> Destination<'static> {
         Destination {
@@ -449,10 +449,10 @@ mod tests {
         let mut src = source();
         src.alarms = vec![Alarm {
             alarm_name: "math".into(),
-            metrics: vec![crate::model::MetricQuery {
+            metrics: vec![crate::core::model::MetricQuery {
                 id: "m1".into(),
-                metric_stat: Some(crate::model::MetricStat {
-                    metric: crate::model::Metric {
+                metric_stat: Some(crate::core::model::MetricStat {
+                    metric: crate::core::model::Metric {
                         namespace: Some("AWS/ECS".into()),
                         metric_name: Some("CPUUtilization".into()),
                         dimensions: vec![Dimension { name: "ServiceName".into(), value: "asgard-v000".into() }],

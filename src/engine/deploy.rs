@@ -15,18 +15,18 @@ use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
 use crate::aws::Session;
-use crate::config::{Account, Config};
-use crate::description::{CreateServerGroup, ImageDescription};
-use crate::error::{AwsError, Error, FieldError, Result};
-use crate::journal;
-use crate::lifecycle::{self, OperationResult, Progress};
-use crate::locks;
-use crate::model::{ScalableTarget, ServiceState};
-use crate::plan::{self, DeployPlan, DeployRequest, Observed, SourceRef, TASK_DEFINITION_ARN};
-use crate::scaling::{self, ScalingCopyPlan, Skipped, SourceScaling};
-use crate::strategy::{self, Peer, Step, Strategy, StrategyOptions};
-use crate::taskdef;
-use crate::validate::validate_create;
+use crate::core::config::{Account, Config};
+use crate::core::description::{CreateServerGroup, ImageDescription};
+use crate::core::error::{AwsError, Error, FieldError, Result};
+use crate::core::model::{ScalableTarget, ServiceState};
+use crate::core::plan::{self, DeployPlan, DeployRequest, Observed, SourceRef, TASK_DEFINITION_ARN};
+use crate::core::scaling::{self, ScalingCopyPlan, Skipped, SourceScaling};
+use crate::core::strategy::{self, Peer, Step, Strategy, StrategyOptions};
+use crate::core::taskdef;
+use crate::core::validate::validate_create;
+use crate::engine::journal;
+use crate::engine::lifecycle::{self, OperationResult, Progress};
+use crate::engine::locks;
 
 /// How a deploy runs.
 #[derive(Debug, Clone, Default)]
@@ -326,8 +326,8 @@ async fn observe_services(
     let naming = req.account.naming_strategy;
     let listed = session.list_service_names(&req.ecs_cluster).await?;
     let tagged = match naming {
-        crate::config::NamingStrategy::Default => Vec::new(),
-        crate::config::NamingStrategy::Tags => {
+        crate::core::config::NamingStrategy::Default => Vec::new(),
+        crate::core::config::NamingStrategy::Tags => {
             let maybe: Vec<String> = listed.iter().filter(|n| plan::may_belong(&req.moniker, naming, n)).cloned().collect();
             session.describe_services(&req.ecs_cluster, &maybe, true).await?.into_iter().map(|s| (s.service_name, s.tags)).collect()
         }
@@ -355,7 +355,7 @@ async fn observe_source(
 fn read_source_scaling(
     src: &SourceRef,
     policies: Vec<Value>,
-    alarms: Vec<crate::model::Alarm>,
+    alarms: Vec<crate::core::model::Alarm>,
     scheduled_actions: Vec<Value>,
 ) -> SourceScaling {
     SourceScaling {
@@ -370,7 +370,7 @@ fn read_source_scaling(
 }
 
 /// The alarms that drive the source's step policies.
-async fn observe_source_alarms(session: &Session, policies: &[Value]) -> std::result::Result<Vec<crate::model::Alarm>, AwsError> {
+async fn observe_source_alarms(session: &Session, policies: &[Value]) -> std::result::Result<Vec<crate::core::model::Alarm>, AwsError> {
     let (alarm_names, action_prefixes) = scaling::alarm_lookups(policies);
     if alarm_names.is_empty() && action_prefixes.is_empty() {
         return Ok(Vec::new());
@@ -635,7 +635,7 @@ fn source_reads<'a>(req: &'a DeployRequest, session: Option<&'a Session>) -> Sou
     }
     .boxed_local()
     .shared();
-    let alarms: SharedRead<'a, Vec<crate::model::Alarm>> = {
+    let alarms: SharedRead<'a, Vec<crate::core::model::Alarm>> = {
         let policies = policies.clone();
         async move {
             match (from, policies.await?) {
@@ -824,7 +824,7 @@ async fn run_strategy(
         .collect();
     let mut done = Vec::new();
     for step in strategy::after_healthy(strategy, &peers, options) {
-        if crate::interrupt::requested() {
+        if crate::engine::interrupt::requested() {
             let mut report: Vec<String> =
                 done.iter().map(|r: &OperationResult| format!("done: {} {}", r.operation, r.server_group_name)).collect();
             report.push(format!("{} is deployed and healthy; interrupted before {step:?}", plan.server_group_name));
@@ -879,14 +879,14 @@ async fn copy_scaling(
     let alarms = all_settled(copy.alarms.iter().map(|a| async move {
         let named = copy.scaling_policies.iter().zip(puts).filter(|(p, _)| scaling::alarm_names_policy(&a.request, &p.to));
         let arns = try_join_all(named.map(|(p, put)| async move { put.clone().await.map(|arn| (p.to.clone(), arn)) })).await?;
-        if crate::interrupt::requested() {
-            return Err(crate::interrupt::error());
+        if crate::engine::interrupt::requested() {
+            return Err(crate::engine::interrupt::error());
         }
         session.put_metric_alarm(&scaling::fill_policy_arns(&a.request, &arns)).await
     }));
     let (policy_arns, scheduled, alarms) = tokio::join!(policy_arns, scheduled, alarms);
     let (policy_arns, _, _) = (policy_arns?, scheduled?, alarms?);
-    let partition = crate::config::partition(&plan.region);
+    let partition = crate::core::config::partition(&plan.region);
     let mut result = ScalingCopyResult::from_plan(plan).expect("a copy has a source");
     for (item, arn) in result.scaling_policies.iter_mut().zip(policy_arns) {
         item.arn = Some(arn);
@@ -942,8 +942,8 @@ async fn apply(
         Ok(source) => source,
         Err(e) => return Err(failure(session, plan, options, e, &created).await),
     };
-    if crate::interrupt::requested() {
-        return Err(failure(session, plan, options, crate::interrupt::error(), &created).await);
+    if crate::engine::interrupt::requested() {
+        return Err(failure(session, plan, options, crate::engine::interrupt::error(), &created).await);
     }
     if let Some(source) = source {
         plan.scaling_copy = Some(plan::scaling_copy(plan, &source));
@@ -999,7 +999,7 @@ async fn create_server_group(
     created: &mut Created,
     allocation: Option<Allocation>,
 ) -> std::result::Result<(String, ServiceState), Option<AwsError>> {
-    let stop = || if crate::interrupt::requested() { Err(Some(crate::interrupt::error())) } else { Ok(()) };
+    let stop = || if crate::engine::interrupt::requested() { Err(Some(crate::engine::interrupt::error())) } else { Ok(()) };
     stop()?;
     let creating = journal::Creating {
         account: plan.account.clone(),

@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use crate::model::{ServiceState, StoppedTask, TargetHealth};
+use crate::core::model::{ServiceState, StoppedTask, TargetHealth};
 
 /// Tasks of the new task definition that may stop before the deploy is called failed.
 pub const STOPPED_TASK_LIMIT: usize = 3;
@@ -87,7 +87,7 @@ pub fn assess(snapshot: &Snapshot, task_definition: &str) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Deployment;
+    use crate::core::model::Deployment;
 
     const TD: &str = "arn:aws:ecs:us-west-2:1:task-definition/app:2";
 

@@ -9,8 +9,8 @@ use std::path::Path;
 use serde::Serialize;
 use serde_yaml_ng::Value;
 
-use crate::config::Config;
-use crate::error::{Error, FieldError, Result};
+use crate::core::config::Config;
+use crate::core::error::{Error, FieldError, Result};
 
 /// One problem found by `accounts validate`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -230,7 +230,7 @@ impl Editor {
 pub fn validate_text(text: &str, file: &str) -> Vec<Problem> {
     let mut problems = Vec::new();
     let p = |key: &str, message: String| Problem { file: file.to_string(), key: key.to_string(), message };
-    let value = match crate::input::parse_yaml(text) {
+    let value = match crate::core::input::parse_yaml(text) {
         Ok(v) => v,
         Err(e) => return vec![p("", e)],
     };
@@ -349,7 +349,7 @@ pub fn has_account(text: &str, provider: &str, name: &str) -> bool {
 
 /// Reads the file to edit (empty when it does not exist yet).
 pub fn read(path: &Path) -> Result<String> {
-    match crate::input::read_path(path, 4 * 1024 * 1024) {
+    match crate::core::input::read_path(path, 4 * 1024 * 1024) {
         Ok(t) => Ok(t),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
         Err(e) => Err(Error::Config(format!("{}: {e}", path.display()))),

@@ -1,5 +1,9 @@
 //! The command line, as clap derive structs. The `///` comments are the `--help` text.
 
+pub mod accounts;
+pub mod output;
+pub mod run;
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -185,7 +189,7 @@ pub struct ServeArgs {
 /// A duration flag between `min` and `max` seconds.
 fn bounded_duration(min: u64, max: u64) -> impl Fn(&str) -> std::result::Result<std::time::Duration, String> + Clone {
     move |s| {
-        let d = crate::strategy::parse_duration(s)?;
+        let d = crate::core::strategy::parse_duration(s)?;
         if d < std::time::Duration::from_secs(min) || d > std::time::Duration::from_secs(max) {
             return Err(format!("`{s}` is out of range: give between {min}s and {max}s"));
         }
@@ -278,7 +282,7 @@ pub struct CleanupArgs {
     #[command(flatten)]
     pub list: ListArgs,
     /// Only groups whose deploy started longer ago than this (so a deploy still running is never touched).
-    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = crate::strategy::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = crate::core::strategy::parse_duration)]
     pub older_than: std::time::Duration,
     /// Print what would be removed; remove nothing.
     #[arg(long)]
@@ -300,7 +304,7 @@ pub struct RollbackArgs {
     #[arg(long)]
     pub ecs_cluster: Option<String>,
     /// How long to wait for the restored server group to become healthy.
-    #[arg(long, default_value = "10m", value_parser = crate::strategy::parse_duration)]
+    #[arg(long, default_value = "10m", value_parser = crate::core::strategy::parse_duration)]
     pub timeout: std::time::Duration,
 }
 
@@ -337,7 +341,7 @@ pub struct DeployArgs {
     pub wait: bool,
 
     /// How long to wait for health.
-    #[arg(long, default_value = "10m", value_parser = crate::strategy::parse_duration)]
+    #[arg(long, default_value = "10m", value_parser = crate::core::strategy::parse_duration)]
     pub timeout: std::time::Duration,
 }
 

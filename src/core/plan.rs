@@ -8,13 +8,13 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::config::{Account, IamRoleMode, NamingStrategy};
-use crate::description::CreateServerGroup;
-use crate::error::FieldError;
-use crate::model::{Role, ScalableTarget, SecurityGroup, ServiceState, Subnet};
-use crate::moniker::{self, Moniker, version_label};
-use crate::scaling::{self, Destination, ScalingCopyPlan, SourceScaling};
-use crate::taskdef::{self, Names, Roles};
+use crate::core::config::{Account, IamRoleMode, NamingStrategy};
+use crate::core::description::CreateServerGroup;
+use crate::core::error::FieldError;
+use crate::core::model::{Role, ScalableTarget, SecurityGroup, ServiceState, Subnet};
+use crate::core::moniker::{self, Moniker, version_label};
+use crate::core::scaling::{self, Destination, ScalingCopyPlan, SourceScaling};
+use crate::core::taskdef::{self, Names, Roles};
 
 /// Where CreateService's `taskDefinition` goes before RegisterTaskDefinition has returned the ARN.
 pub const TASK_DEFINITION_ARN: &str = "${taskDefinitionArn}";

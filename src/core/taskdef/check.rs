@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::schema::SHAPES;
-use crate::error::FieldError;
+use crate::core::error::FieldError;
 
 /// The JSON type of a field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +48,7 @@ fn describe(kind: &Kind) -> &'static str {
 /// What was given instead, quoting a string only when `path` cannot hold a secret.
 fn found(value: &Value, path: &str) -> String {
     match value {
-        Value::String(_) if crate::error::holds_secret(path) => "a string".into(),
+        Value::String(_) if crate::core::error::holds_secret(path) => "a string".into(),
         Value::String(s) => format!("the string \"{}\"", s.chars().take(40).collect::<String>()),
         Value::Number(n) => format!("the number {n}"),
         Value::Bool(b) => format!("{b}"),

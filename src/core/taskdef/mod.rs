@@ -9,9 +9,9 @@ pub mod schema;
 
 use serde_json::{Map, Value, json};
 
-use crate::description::CreateServerGroup;
-use crate::error::FieldError;
-use crate::moniker::Moniker;
+use crate::core::description::CreateServerGroup;
+use crate::core::error::FieldError;
+use crate::core::moniker::Moniker;
 
 /// Keys that `describe-task-definition` returns but `register-task-definition` does not take.
 const READ_ONLY_KEYS: &[&str] = &[
@@ -375,7 +375,7 @@ pub fn from_artifact(artifact: &Map<String, Value>, d: &CreateServerGroup, names
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::description::create_server_group_from_json;
+    use crate::core::description::create_server_group_from_json;
 
     fn desc(v: Value) -> CreateServerGroup {
         create_server_group_from_json(v).unwrap()

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde_yaml_ng::Value;
 
-use crate::error::{Error, Result};
+use crate::core::error::{Error, Result};
 
 /// Deepest YAML nesting accepted: configuration is a handful of levels deep.
 pub const MAX_YAML_DEPTH: usize = 64;

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_yaml_ng::Value;
 
-use crate::access::{Authorization, Permissions};
-use crate::error::{Error, Result};
+use crate::core::access::{Authorization, Permissions};
+use crate::core::error::{Error, Result};
 
 /// How server group names are turned into monikers and back (`namingStrategy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -268,7 +268,7 @@ impl Config {
         let mut merged = Value::Mapping(Default::default());
         for path in files {
             let text = read_config_file(path)?;
-            let value = crate::input::parse_yaml(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+            let value = crate::core::input::parse_yaml(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
             if !matches!(value, Value::Mapping(_) | Value::Null) {
                 return Err(Error::Config(format!("{}: expected a mapping with `aws:` and `ecs:` keys", path.display())));
             }
@@ -281,7 +281,7 @@ impl Config {
 
     /// Parses one YAML document (used by tests and by `load`).
     pub fn from_yaml(text: &str) -> Result<Self> {
-        let value = crate::input::parse_yaml(text).map_err(Error::Config)?;
+        let value = crate::core::input::parse_yaml(text).map_err(Error::Config)?;
         Self::from_value(value, Vec::new())
     }
 
@@ -388,7 +388,7 @@ impl Config {
 
 /// Reads a configuration file (at most 4 MiB, whatever kind of file it is) with an error that names it.
 fn read_config_file(path: &Path) -> Result<String> {
-    crate::input::read_path(path, 4 * 1024 * 1024).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+    crate::core::input::read_path(path, 4 * 1024 * 1024).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
-use crate::error::{Error, FieldError, Result};
+use crate::core::error::{Error, FieldError, Result};
 
 /// Deck sends `''` for unset numbers and Jackson coerces `"5"` to 5; do the same. Every such field
 /// is a Java `Integer` in Clouddriver and an `int32` in AWS: like Jackson, a number outside the
@@ -487,7 +487,7 @@ pub fn from_value<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> R
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         // serde quotes the value it could not read: not for a field that may hold a secret.
-        let problem = if crate::error::holds_secret(&path) { "not of the expected type".to_string() } else { e.inner().to_string() };
+        let problem = if crate::core::error::holds_secret(&path) { "not of the expected type".to_string() } else { e.inner().to_string() };
         Error::Invalid(vec![FieldError::new(
             if path == "." { what.to_string() } else { path.clone() },
             format!("{what}.invalid"),

@@ -49,8 +49,8 @@ pub async fn lock(name: &str) -> Result<Guard, String> {
 }
 
 /// [`lock`], its failure an operation failure whose report is `unchanged` (what stands as it was).
-pub async fn take(name: &str, unchanged: &str) -> crate::error::Result<Guard> {
-    lock(name).await.map_err(|e| crate::error::Error::Failed {
+pub async fn take(name: &str, unchanged: &str) -> crate::core::error::Result<Guard> {
+    lock(name).await.map_err(|e| crate::core::error::Error::Failed {
         message: format!("could not take the lock {name}: {e}"),
         report: vec![unchanged.to_string()],
     })

@@ -1,14 +1,15 @@
 //! The lifecycle operations as commands: turns flags or a Clouddriver operation description
 //! (`disableServerGroup`, `enableServerGroup`, `resizeServerGroup`, `destroyServerGroup`) into a
 //! validated target — account, region, server group — opens the session, finds the server
-//! group's ECS cluster and runs the operation from [`crate::lifecycle`].
+//! group's ECS cluster and runs the operation from [`crate::engine::lifecycle`].
+
+pub mod list;
 
 use crate::aws::Session;
-use crate::cli::TargetArgs;
-use crate::config::{Account, Config};
-use crate::description::{Capacity, ServerGroupOperation, server_group_operation_from_json};
-use crate::error::{Error, FieldError, Result};
-use crate::lifecycle::{self, OperationResult};
+use crate::core::config::{Account, Config};
+use crate::core::description::{Capacity, ServerGroupOperation};
+use crate::core::error::{Error, FieldError, Result};
+use crate::engine::lifecycle::{self, OperationResult};
 
 /// A lifecycle operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,27 +69,6 @@ pub struct Target {
     pub server_group: String,
     pub ecs_cluster: Option<String>,
     pub capacity: Option<Capacity>,
-}
-
-/// Reads the operation from `--description` or the flags.
-pub fn operation_from_args(kind: Kind, args: &TargetArgs) -> Result<ServerGroupOperation> {
-    let mut op = match &args.description {
-        Some(path) => server_group_operation_from_json(crate::read_json_input(path, "description")?, kind.operation())?,
-        None => ServerGroupOperation::default(),
-    };
-    if args.account.is_some() {
-        op.credentials = args.account.clone();
-    }
-    if args.region.is_some() {
-        op.region = args.region.clone();
-    }
-    if args.server_group.is_some() {
-        op.server_group_name = args.server_group.clone();
-    }
-    if args.ecs_cluster.is_some() {
-        op.ecs_cluster_name = args.ecs_cluster.clone();
-    }
-    Ok(op)
 }
 
 /// Clouddriver's `ServerGroupDescriptionValidator` (+ capacity for resize), all errors at once.
@@ -186,7 +166,7 @@ pub fn validate(kind: Kind, config: &Config, op: &ServerGroupOperation) -> Resul
 
 /// Runs a validated lifecycle operation.
 pub async fn run(kind: Kind, target: &Target, desired: Option<i64>) -> Result<OperationResult> {
-    crate::journal::status(format!("Initializing {} Amazon ECS Server Group Operation...", kind.verb()));
+    crate::engine::journal::status(format!("Initializing {} Amazon ECS Server Group Operation...", kind.verb()));
     let session = Session::connect(&target.account, &target.region).await?;
     let name = &target.server_group;
     let (ecs_cluster, service) = match lifecycle::locate(&session, name, target.ecs_cluster.as_deref()).await {

@@ -1,0 +1,283 @@
+//! The commands: loads the configuration, reads the inputs (bounded), dispatches each command to
+//! the engine and maps its outcome to an exit code through [`super::output`], the only printer.
+
+use std::path::Path;
+
+use crate::aws;
+use crate::cli::{self, Cli, Command, accounts, output};
+use crate::core::error::{Error, FieldError, Result};
+use crate::core::{config, description, input};
+use crate::engine::operations::list as ops;
+use crate::engine::{deploy, doctor, interrupt, lifecycle, operations};
+use crate::serve;
+
+/// Largest input file read (descriptions, artifacts): anything bigger is a mistake.
+pub const MAX_INPUT_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Reads a JSON input file (or stdin for `-`, or a FIFO or device: at most [`MAX_INPUT_BYTES`]
+/// whatever it is), with errors that name the file.
+pub fn read_json_input(path: &str, what: &str) -> Result<serde_json::Value> {
+    let fail = |m: String| Error::invalid(what, &format!("{what}.invalid"), m);
+    let text = if path == "-" {
+        input::read_bounded(std::io::stdin(), MAX_INPUT_BYTES).map_err(|e| fail(format!("stdin {e}")))?
+    } else {
+        input::read_path(Path::new(path), MAX_INPUT_BYTES).map_err(|e| fail(format!("{path}: {e}")))?
+    };
+    description::parse_json_text(&text, if path == "-" { "stdin" } else { path })
+}
+
+/// Runs the command line; returns the process exit code.
+pub async fn run(cli: Cli) -> u8 {
+    interrupt::listen();
+    let format = cli.output;
+    match run_command(&cli).await {
+        Ok(()) => 0,
+        Err(err) => {
+            output::error(format, &err);
+            err.exit_code()
+        }
+    }
+}
+
+/// `deploy`: a createServerGroup description (and artifact) from files, run and printed.
+async fn deploy_command(cli: &Cli, config: &config::Config, args: &cli::DeployArgs) -> Result<()> {
+    let value = read_json_input(&args.description, "description")?;
+    let description = description::create_server_group_from_json(value)?;
+    let artifact = match &args.artifact {
+        Some(path) => Some(read_json_input(&path.to_string_lossy(), "artifact")?),
+        None => None,
+    };
+    let options = deploy::DeployOptions {
+        plan_only: args.plan,
+        keep_failed: args.keep_failed,
+        artifact,
+        images: args.images.clone(),
+        strategy: args.strategy.clone(),
+        wait: args.wait,
+        timeout: args.timeout,
+    };
+    let mut progress = output::StderrProgress::new();
+    let outcome = deploy::deploy(config, description, &options, &mut progress).await?;
+    output::deploy(cli.output, &outcome);
+    Ok(())
+}
+
+/// `cleanup`: the incomplete server groups of an account and region removed (or, with --plan, listed).
+async fn cleanup_command(cli: &Cli, config: &config::Config, args: &cli::CleanupArgs) -> Result<()> {
+    let list = &args.list;
+    let account = account_in_region(config, &list.account, &list.region)?;
+    let session = aws::Session::connect(&account, &list.region).await?;
+    let scope =
+        lifecycle::Scope { naming: account.naming_strategy, ecs_cluster: list.ecs_cluster.as_deref(), cluster: list.cluster.as_deref() };
+    let results = lifecycle::cleanup(&session, &scope, args.older_than, args.plan).await?;
+    output::cleanup(cli.output, &results);
+    Ok(())
+}
+
+async fn run_command(cli: &Cli) -> Result<()> {
+    aws::check_endpoint_env().map_err(Error::Config)?;
+    let files = if cli.config.is_empty() { config::Config::default_files() } else { cli.config.clone() };
+    let config = config::Config::load(&files)?;
+    match &cli.command {
+        Command::Deploy(args) => deploy_command(cli, &config, args).await,
+        Command::List(args) => {
+            let account = account_in_region(&config, &args.account, &args.region)?;
+            let session = aws::Session::connect(&account, &args.region).await?;
+            let rows = lifecycle::list(&session, account.naming_strategy, args.ecs_cluster.as_deref(), args.cluster.as_deref()).await?;
+            output::server_groups(cli.output, &rows);
+            Ok(())
+        }
+        Command::Cleanup(args) => cleanup_command(cli, &config, args).await,
+        Command::Disable(args) => lifecycle_command(cli, &config, operations::Kind::Disable, args, None).await,
+        Command::Destroy(args) => lifecycle_command(cli, &config, operations::Kind::Destroy, args, None).await,
+        Command::Enable(args) => lifecycle_command(cli, &config, operations::Kind::Enable, &args.target, args.desired).await,
+        Command::Resize(args) => {
+            let mut op = operation_from_args(operations::Kind::Resize, &args.target)?;
+            if args.min.is_some() || args.max.is_some() || args.desired.is_some() {
+                let c = op.capacity.get_or_insert_with(Default::default);
+                c.min = args.min.or(c.min);
+                c.max = args.max.or(c.max);
+                c.desired = args.desired.or(c.desired);
+            }
+            let target = operations::validate(operations::Kind::Resize, &config, &op)?;
+            let result = operations::run(operations::Kind::Resize, &target, None).await?;
+            output::operations(cli.output, &[result]);
+            Ok(())
+        }
+        Command::Ops(args) => {
+            let value = read_json_input(&args.file, "operations")?;
+            let operations = ops::parse(&config, value)?;
+            let mut progress = output::StderrProgress::new();
+            let task = ops::run(&config, operations, &ops::TaskState::default(), &mut progress).await;
+            output::json_out(&task);
+            if task.status.failed {
+                let code = task.exception.as_ref().and_then(|e| e["exitCode"].as_u64()).unwrap_or(1) as u8;
+                return Err(Error::Reported { code });
+            }
+            Ok(())
+        }
+        Command::Serve(args) => serve::serve(config, serve::ServeOptions::from_args(args).await?).await,
+        Command::Accounts(command) => accounts_command(cli, &config, command).await,
+        Command::Provider(args) => edit_config(cli, |e, _| {
+            e.set_enabled(&args.provider, args.action == "enable");
+            Ok(format!("{} provider {}d", args.provider, args.action))
+        }),
+        Command::Doctor(args) => {
+            let account = account_in_region(&config, &args.account, &args.region)?;
+            let description = match &args.description {
+                Some(path) => {
+                    let d = description::create_server_group_from_json(read_json_input(path, "description")?)?;
+                    let artifact = match &args.artifact {
+                        Some(p) => Some(read_json_input(&p.to_string_lossy(), "artifact")?),
+                        None => None,
+                    };
+                    Some((d, deploy::DeployOptions { artifact, ..Default::default() }))
+                }
+                None => None,
+            };
+            let checks = doctor::doctor(&config, &account, &args.region, args.ecs_cluster.as_deref(), description).await?;
+            output::checks(cli.output, &checks);
+            if checks.iter().any(|c| c.status == doctor::Status::Failed) {
+                return Err(Error::Reported { code: 1 });
+            }
+            Ok(())
+        }
+        Command::Rollback(args) => {
+            let account = account_in_region(&config, &args.account, &args.region)?;
+            let session = aws::Session::connect(&account, &args.region).await?;
+            let mut progress = output::StderrProgress::new();
+            let results =
+                lifecycle::rollback(&session, args.ecs_cluster.as_deref(), &args.restore, &args.current, args.timeout, &mut progress)
+                    .await?;
+            output::operations(cli.output, &results);
+            Ok(())
+        }
+    }
+}
+
+/// The file account edits go to: the first `--config`, else the first default file, else ./clouddriver.yml.
+fn edited_file(cli: &Cli) -> std::path::PathBuf {
+    cli.config.first().cloned().or_else(|| config::Config::default_files().into_iter().next()).unwrap_or_else(|| "clouddriver.yml".into())
+}
+
+fn edit_config(cli: &Cli, edit: impl FnOnce(&mut accounts::Editor, &str) -> Result<String>) -> Result<()> {
+    let path = edited_file(cli);
+    let before = accounts::read(&path)?;
+    let mut editor = accounts::Editor::new(&before);
+    let message = edit(&mut editor, &before)?;
+    accounts::write_checked(&path, &editor.text())?;
+    output::message(cli.output, &format!("{message} ({})", path.display()));
+    Ok(())
+}
+
+async fn accounts_command(cli: &Cli, config: &config::Config, command: &cli::AccountsCommand) -> Result<()> {
+    use cli::AccountsCommand as A;
+    match command {
+        A::List => {
+            let accounts: Vec<config::Account> = config.ecs_account_names().iter().map(|n| config.account(n)).collect::<Result<_>>()?;
+            output::accounts(cli.output, &accounts);
+            Ok(())
+        }
+        A::Validate => {
+            let files = if cli.config.is_empty() { config::Config::default_files() } else { cli.config.clone() };
+            let mut problems = Vec::new();
+            for f in &files {
+                problems.extend(accounts::validate_text(&accounts::read(f)?, &f.display().to_string()));
+            }
+            if problems.is_empty() {
+                output::message(cli.output, &format!("configuration is valid: {} ECS accounts", config.ecs_account_names().len()));
+                Ok(())
+            } else {
+                Err(Error::Invalid(
+                    problems.into_iter().map(|p| FieldError::new(format!("{}: {}", p.file, p.key), "config.invalid", p.message)).collect(),
+                ))
+            }
+        }
+        A::AddAws { name, account_id, regions, assume_role } => edit_config(cli, |e, text| {
+            if accounts::has_account(text, "aws", name) {
+                return Err(Error::invalid(
+                    "name",
+                    "config.invalid",
+                    format!("an AWS account named `{name}` already exists; the file was not changed"),
+                ));
+            }
+            e.add_account("aws", &accounts::aws_account_fields(name, account_id, regions, assume_role.as_deref()))?;
+            Ok(format!("added AWS account {name}"))
+        }),
+        A::AddEcs { name, aws_account, naming_strategy, iam_role_mode } => edit_config(cli, |e, text| {
+            if accounts::has_account(text, "ecs", name) {
+                return Err(Error::invalid(
+                    "name",
+                    "config.invalid",
+                    format!("an ECS account named `{name}` already exists; the file was not changed"),
+                ));
+            }
+            let mut fields = vec![("name".to_string(), name.clone()), ("awsAccount".to_string(), aws_account.clone())];
+            if let Some(s) = naming_strategy {
+                fields.push(("namingStrategy".into(), s.clone()));
+            }
+            if let Some(m) = iam_role_mode {
+                fields.push(("iamRoleMode".into(), m.clone()));
+            }
+            e.add_account("ecs", &fields)?;
+            Ok(format!("added ECS account {name} on AWS account {aws_account}"))
+        }),
+        A::Remove { name } => edit_config(cli, |e, _| {
+            if e.remove_account("ecs", name) {
+                return Ok(format!("removed ECS account {name}"));
+            }
+            if e.remove_account("aws", name) {
+                return Ok(format!("removed AWS account {name}"));
+            }
+            Err(Error::invalid("name", "config.invalid", format!("no account named `{name}`; the file was not changed")))
+        }),
+    }
+}
+
+/// The ECS account `name`, checked to have `region`.
+fn account_in_region(config: &config::Config, name: &str, region: &str) -> Result<config::Account> {
+    let account = config.account(name)?;
+    if !account.has_region(region) {
+        return Err(Error::Config(format!(
+            "region `{region}` is not configured for account `{}` (its regions: {})",
+            account.name,
+            account.region_names().join(", ")
+        )));
+    }
+    Ok(account)
+}
+
+async fn lifecycle_command(
+    cli: &Cli,
+    config: &config::Config,
+    kind: operations::Kind,
+    args: &cli::TargetArgs,
+    desired: Option<i64>,
+) -> Result<()> {
+    let op = operation_from_args(kind, args)?;
+    let target = operations::validate(kind, config, &op)?;
+    let result = operations::run(kind, &target, desired).await?;
+    output::operations(cli.output, &[result]);
+    Ok(())
+}
+
+/// Reads the operation from `--description` or the flags.
+fn operation_from_args(kind: operations::Kind, args: &cli::TargetArgs) -> Result<description::ServerGroupOperation> {
+    let mut op = match &args.description {
+        Some(path) => description::server_group_operation_from_json(read_json_input(path, "description")?, kind.operation())?,
+        None => description::ServerGroupOperation::default(),
+    };
+    if args.account.is_some() {
+        op.credentials = args.account.clone();
+    }
+    if args.region.is_some() {
+        op.region = args.region.clone();
+    }
+    if args.server_group.is_some() {
+        op.server_group_name = args.server_group.clone();
+    }
+    if args.ecs_cluster.is_some() {
+        op.ecs_cluster_name = args.ecs_cluster.clone();
+    }
+    Ok(op)
+}

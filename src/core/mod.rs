@@ -1,0 +1,19 @@
+//! The pure core: everything that decides, synchronous and without I/O beyond reading the files
+//! it is given — clouddriver.yml and access rules, Clouddriver's descriptions and their
+//! validation, monikers, task definitions, the deploy plan, the scaling copy's rules, health
+//! judgement and deploy strategies. Nothing here names the engine, AWS, the CLI or `serve`.
+
+pub mod access;
+pub mod config;
+pub mod description;
+pub mod error;
+pub mod health;
+pub mod input;
+pub mod model;
+pub mod moniker;
+pub mod plan;
+pub mod redact;
+pub mod scaling;
+pub mod strategy;
+pub mod taskdef;
+pub mod validate;
