@@ -186,6 +186,9 @@ pub struct ServeArgs {
     pub task_retention: std::time::Duration,
 }
 
+/// The longest wait for health a command accepts: a day.
+pub const MAX_WAIT_SECS: u64 = 24 * 3600;
+
 /// A duration flag between `min` and `max` seconds.
 fn bounded_duration(min: u64, max: u64) -> impl Fn(&str) -> std::result::Result<std::time::Duration, String> + Clone {
     move |s| {
@@ -282,7 +285,7 @@ pub struct CleanupArgs {
     #[command(flatten)]
     pub list: ListArgs,
     /// Only groups whose deploy started longer ago than this (so a deploy still running is never touched).
-    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = crate::core::strategy::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = bounded_duration(0, 10 * 365 * 24 * 3600))]
     pub older_than: std::time::Duration,
     /// Print what would be removed; remove nothing.
     #[arg(long)]
@@ -304,7 +307,7 @@ pub struct RollbackArgs {
     #[arg(long)]
     pub ecs_cluster: Option<String>,
     /// How long to wait for the restored server group to become healthy.
-    #[arg(long, default_value = "10m", value_parser = crate::core::strategy::parse_duration)]
+    #[arg(long, default_value = "10m", value_parser = bounded_duration(1, MAX_WAIT_SECS))]
     pub timeout: std::time::Duration,
 }
 
@@ -341,7 +344,7 @@ pub struct DeployArgs {
     pub wait: bool,
 
     /// How long to wait for health.
-    #[arg(long, default_value = "10m", value_parser = crate::core::strategy::parse_duration)]
+    #[arg(long, default_value = "10m", value_parser = bounded_duration(1, MAX_WAIT_SECS))]
     pub timeout: std::time::Duration,
 }
 

@@ -284,6 +284,9 @@ pub fn error(format: OutputFormat, err: &Error) {
                 Error::Failed { message, report } => {
                     json!({ "errors": [{"message": message}], "report": report })
                 }
+                Error::Interrupted { report } => {
+                    json!({ "errors": [{"code": "Interrupted", "message": err.to_string()}], "report": report })
+                }
                 Error::Reported { .. } => return,
             };
             println!("{}", serde_json::to_string_pretty(&body).unwrap_or_default());
@@ -308,8 +311,8 @@ pub fn error(format: OutputFormat, err: &Error) {
                     eprintln!("  {line}");
                 }
             }
-            Error::Failed { message, report } => {
-                eprintln!("error: {message}");
+            Error::Failed { report, .. } | Error::Interrupted { report } => {
+                eprintln!("error: {err}");
                 for line in report {
                     eprintln!("  {line}");
                 }

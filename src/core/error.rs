@@ -72,10 +72,17 @@ pub enum Error {
     /// The command printed its own outcome (doctor's failed checks); only the exit code remains.
     #[error("exit {code}")]
     Reported { code: u8 },
-    /// The operation could not finish for another reason (timeout, unhealthy deployment).
+    /// The operation could not finish for another reason (timeout, unhealthy deployment, the task
+    /// store or the listen address unavailable).
     #[error("{message}")]
     Failed { message: String, report: Vec<String> },
+    /// Ctrl-C or SIGTERM stopped the operation at a step boundary; `report` lists what exists.
+    #[error("interrupted (Ctrl-C / SIGTERM): stopped at the next step, after the AWS call in flight")]
+    Interrupted { report: Vec<String> },
 }
+
+/// The code an interrupted step boundary reports as ([`AwsError::interrupted`]).
+const INTERRUPTED: &str = "Interrupted";
 
 impl Error {
     pub fn invalid(field: &str, code: &str, message: impl Into<String>) -> Self {
@@ -86,7 +93,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Invalid(_) | Error::Config(_) => 2,
-            Error::Aws { .. } | Error::Failed { .. } => 1,
+            Error::Aws { .. } | Error::Failed { .. } | Error::Interrupted { .. } => 1,
             Error::Reported { code } => *code,
         }
     }
@@ -102,13 +109,33 @@ impl Error {
                 report.extend(lines);
                 Error::Failed { message, report }
             }
+            Error::Interrupted { mut report } => {
+                report.extend(lines);
+                Error::Interrupted { report }
+            }
             other => other,
         }
     }
 }
 
+impl AwsError {
+    /// What a step boundary returns once a stop was asked for: it travels the engine's AWS error
+    /// paths (so what was created is removed as on any failure) and becomes
+    /// [`Error::Interrupted`] when it leaves them.
+    pub fn interrupted() -> AwsError {
+        AwsError { operation: "interrupt".into(), code: Some(INTERRUPTED.into()), message: "stopped by Ctrl-C / SIGTERM".into() }
+    }
+
+    pub fn is_interrupt(&self) -> bool {
+        self.operation == "interrupt" && self.code.as_deref() == Some(INTERRUPTED)
+    }
+}
+
 impl From<AwsError> for Error {
     fn from(error: AwsError) -> Self {
+        if error.is_interrupt() {
+            return Error::Interrupted { report: Vec::new() };
+        }
         Error::Aws { error, report: Vec::new() }
     }
 }

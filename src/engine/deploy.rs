@@ -917,7 +917,7 @@ async fn failure(session: &Session, plan: &DeployPlan, options: &DeployOptions, 
         report.extend(created.remove(session).await);
     }
     report.push(format!("the previous server groups of {} were not touched", plan.family));
-    ApplyFailure::Error(Error::Aws { error, report })
+    ApplyFailure::Error(Error::from(error).with_report(report))
 }
 
 /// Applies the plan in order: task definition, service, scalable target — while the source's

@@ -50,9 +50,5 @@ async fn wait_for_signal() {
 
 /// The error a step boundary returns once a stop was asked for.
 pub fn error() -> crate::core::error::AwsError {
-    crate::core::error::AwsError {
-        operation: "interrupt".into(),
-        code: Some("Interrupted".into()),
-        message: "stopped by Ctrl-C / SIGTERM".into(),
-    }
+    crate::core::error::AwsError::interrupted()
 }

@@ -416,10 +416,10 @@ pub async fn destroy(session: &Session, ecs_cluster: &str, service: &ServiceStat
     let name = &service.service_name;
     let _lock = lock_server_group(session, ecs_cluster, name).await?;
     let mut r = OperationResult::new("destroyServerGroup", session, ecs_cluster, name);
-    match destroy_steps(session, ecs_cluster, service, &mut r).await {
+    let mut deleted = false;
+    match destroy_steps(session, ecs_cluster, service, &mut r, &mut deleted).await {
         Ok(()) => Ok(r),
         Err(e) => {
-            let deleted = r.steps.iter().any(|s| s.starts_with("Deleted service"));
             let mut report: Vec<String> = r.steps.iter().map(|s| format!("done before the failure: {s}")).collect();
             report.push(if r.steps.is_empty() {
                 format!("nothing was removed: server group {name} is as it was")
@@ -436,7 +436,14 @@ pub async fn destroy(session: &Session, ecs_cluster: &str, service: &ServiceStat
     }
 }
 
-async fn destroy_steps(session: &Session, ecs_cluster: &str, service: &ServiceState, r: &mut OperationResult) -> Result<()> {
+/// The steps of destroy, each recorded in `r`; `service_deleted` says whether the service is gone.
+async fn destroy_steps(
+    session: &Session,
+    ecs_cluster: &str,
+    service: &ServiceState,
+    r: &mut OperationResult,
+    service_deleted: &mut bool,
+) -> Result<()> {
     let name = &service.service_name;
     let id = resource_id(ecs_cluster, name);
     let (target, tracking_alarms) = tokio::try_join!(session.describe_scalable_target(&id), target_tracking_alarms(session, &id))?;
@@ -458,6 +465,8 @@ async fn destroy_steps(session: &Session, ecs_cluster: &str, service: &ServiceSt
         gone_is_done(session.delete_service(ecs_cluster, name).await)?;
         r.step(format!("Deleted service {name}."));
     }
+    // Deleted now, or already (remains of an earlier destroy).
+    *service_deleted = true;
     // A live service's task definition is deregistered as it is; what `locate_remains` found is ACTIVE.
     if !service.task_definition.is_empty() {
         session.deregister_task_definition(&service.task_definition).await?;
@@ -611,7 +620,8 @@ pub async fn wait_healthy(
     progress: &mut dyn Progress,
 ) -> Result<()> {
     let timeout = wait.timeout;
-    let deadline = Instant::now() + timeout;
+    // The CLI bounds the timeout; a caller that did not waits at most a day, never panics.
+    let deadline = Instant::now().checked_add(timeout).unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
     let names = [name.to_string()];
     let mut seen_events: Vec<String> = Vec::new();
     loop {

@@ -83,10 +83,16 @@ impl ServeOptions {
             Some(path) => Audit::open(path)?,
             None => Audit::Stderr,
         };
+        // The store unavailable is a failure (exit 1): the same command works later. A SQLite file
+        // held by another serve is a choice to make (exit 2), as is every start-up conflict.
+        let unavailable = |e: store::StoreError| match e {
+            store::StoreError::InUse(_) => Error::Config(e.to_string()),
+            store::StoreError::Failed(_) => Error::Failed { message: e.to_string(), report: Vec::new() },
+        };
         let (store, poll_ms, store_lock) = match &args.postgres_url {
-            Some(url) => (Store::open_postgres(url).await.map_err(|e| Error::Config(e.to_string()))?, 200, None),
+            Some(url) => (Store::open_postgres(url).await.map_err(unavailable)?, 200, None),
             None => {
-                let (store, lock) = Store::open_sqlite(&args.store_file).await.map_err(|e| Error::Config(e.to_string()))?;
+                let (store, lock) = Store::open_sqlite(&args.store_file).await.map_err(unavailable)?;
                 (store, 1000, Some(lock))
             }
         };
@@ -179,8 +185,8 @@ fn allowed_hosts(listen: SocketAddr, extra: &[String]) -> BTreeSet<String> {
 pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
-        .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", options.listen)))?;
-    let address = listener.local_addr().map_err(|e| Error::Config(e.to_string()))?;
+        .map_err(|e| Error::Failed { message: format!("cannot listen on {}: {e}", options.listen), report: Vec::new() })?;
+    let address = listener.local_addr().map_err(|e| Error::Failed { message: e.to_string(), report: Vec::new() })?;
     let replica = format!("{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let store_is_exclusive = options.store_lock.is_some();
     let _store_lock = options.store_lock;

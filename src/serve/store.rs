@@ -16,24 +16,30 @@ use crate::engine::operations::list::Task;
 
 /// A store that cannot be opened, read or written.
 #[derive(Debug, thiserror::Error)]
-#[error("task store: {0}")]
-pub struct StoreError(String);
+pub enum StoreError {
+    /// Opening, reading or writing failed.
+    #[error("task store: {0}")]
+    Failed(String),
+    /// The SQLite file is held by another `serve`: a choice to make, not a failure to retry.
+    #[error("task store: {0}")]
+    InUse(String),
+}
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        StoreError(e.to_string())
+        StoreError::Failed(e.to_string())
     }
 }
 
 impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
-        StoreError(e.to_string())
+        StoreError::Failed(e.to_string())
     }
 }
 
 impl From<serde_json::Error> for StoreError {
     fn from(e: serde_json::Error) -> Self {
-        StoreError(format!("a stored task is not valid JSON: {e}"))
+        StoreError::Failed(format!("a stored task is not valid JSON: {e}"))
     }
 }
 
@@ -62,7 +68,7 @@ const STATE_INDEX: &str = "CREATE INDEX IF NOT EXISTS ecs_deployer_tasks_state O
 /// Creates the SQLite file readable by its owner only (tasks hold descriptions), or makes an
 /// existing one so; SQLite gives its `-wal` and `-shm` files the database file's mode.
 fn owner_only(path: &Path) -> StoreResult<()> {
-    let fail = |e: std::io::Error| StoreError(format!("{}: {e}", path.display()));
+    let fail = |e: std::io::Error| StoreError::Failed(format!("{}: {e}", path.display()));
     let mut options = std::fs::OpenOptions::new();
     options.create(true).truncate(false).write(true);
     #[cfg(unix)]
@@ -136,16 +142,16 @@ fn lock_exclusively(path: &Path) -> StoreResult<std::fs::File> {
     options.create(true).truncate(false).write(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options.open(&lock_path).map_err(|e| StoreError(format!("{}: {e}", lock_path.display())))?;
+    let file = options.open(&lock_path).map_err(|e| StoreError::Failed(format!("{}: {e}", lock_path.display())))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError(format!(
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::InUse(format!(
             "{} is in use by another ecs-deployer serve (it holds {}); stop that one first, or give this one its own \
              --store-file (several replicas share a store through --postgres-url)",
             path.display(),
             lock_path.display()
         ))),
-        Err(std::fs::TryLockError::Error(e)) => Err(StoreError(format!("{}: cannot lock: {e}", lock_path.display()))),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Failed(format!("{}: cannot lock: {e}", lock_path.display()))),
     }
 }
 
@@ -159,7 +165,7 @@ impl Store {
         let path = path.to_path_buf();
         let conn = tokio::task::spawn_blocking(move || -> StoreResult<rusqlite::Connection> {
             owner_only(&path)?;
-            let conn = rusqlite::Connection::open(&path).map_err(|e| StoreError(format!("{}: {e}", path.display())))?;
+            let conn = rusqlite::Connection::open(&path).map_err(|e| StoreError::Failed(format!("{}: {e}", path.display())))?;
             conn.busy_timeout(std::time::Duration::from_secs(5))?;
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -177,7 +183,7 @@ impl Store {
             Ok(conn)
         })
         .await
-        .map_err(|e| StoreError(e.to_string()))??;
+        .map_err(|e| StoreError::Failed(e.to_string()))??;
         Ok((Store::Sqlite(Arc::new(Mutex::new(conn))), lock))
     }
 
@@ -205,7 +211,7 @@ impl Store {
         let conn = conn.clone();
         tokio::task::spawn_blocking(move || f(&mut conn.lock().unwrap_or_else(|e| e.into_inner())))
             .await
-            .map_err(|e| StoreError(e.to_string()))?
+            .map_err(|e| StoreError::Failed(e.to_string()))?
     }
 
     /// Adds a queued task, unless `client_request_id` names one already stored (then that one is
@@ -249,7 +255,7 @@ impl Store {
         match (n, existing) {
             (1, _) => Ok(Inserted::New),
             (_, Some((id, hash))) => Ok(Inserted::Existing { id, same_body: hash.as_deref() == Some(body_sha256.as_str()) }),
-            _ => Err(StoreError("the task was neither stored nor found by its clientRequestId".into())),
+            _ => Err(StoreError::Failed("the task was neither stored nor found by its clientRequestId".into())),
         }
     }
 

@@ -301,7 +301,11 @@ ecs:
         self.exec(&all, None)
     }
 
-    fn exec(&self, args: &[&str], stdin: Option<&str>) -> Run {
+    /// `ecs-deployer ARGS…` with the test's environment: the emulator's endpoint and fake
+    /// credentials, no instance metadata, fast polling and backoff, nothing of the developer's
+    /// own AWS profile or configuration, run in the scratch directory. The one builder of every
+    /// process a test starts.
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecs-deployer"));
         cmd.args(args);
         cmd.env("AWS_ENDPOINT_URL", &self.endpoint)
@@ -315,9 +319,17 @@ ecs:
             .env_remove("AWS_SESSION_TOKEN")
             .env_remove("ECS_DEPLOYER_CONFIG")
             .current_dir(self.dir.path())
-            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        cmd
+    }
+
+    fn exec(&self, args: &[&str], stdin: Option<&str>) -> Run {
+        let mut cmd = self.command(args);
+        if stdin.is_some() {
+            cmd.stdin(Stdio::piped());
+        }
         let mut child = cmd.spawn().unwrap();
         if let Some(input) = stdin {
             child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
@@ -366,19 +378,10 @@ ecs:
 
     /// Starts `ecs-deployer ARGS…` with extra environment variables.
     pub fn spawn_with_env(&self, args: &[&str], vars: &[(&str, &str)]) -> std::process::Child {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecs-deployer"));
-        cmd.arg("--config").arg(&self.config).args(args);
-        cmd.env("AWS_ENDPOINT_URL", &self.endpoint)
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", REGION)
-            .env("ECS_DEPLOYER_INITIAL_BACKOFF_MS", "5")
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_SESSION_TOKEN")
-            .current_dir(self.dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        let config = self.config.to_string_lossy().into_owned();
+        let mut all = vec!["--config", config.as_str()];
+        all.extend_from_slice(args);
+        let mut cmd = self.command(&all);
         for (k, v) in vars {
             cmd.env(k, v);
         }

@@ -3,6 +3,7 @@
 //! the shared emulator (the binary assumes a role into it), so tests run in parallel.
 
 mod accounts;
+mod defects;
 mod deploy;
 mod harness;
 mod lifecycle;

@@ -583,9 +583,10 @@ async fn secrets_never_reach_logs_plans_or_errors() {
 
 #[tokio::test]
 async fn sigterm_during_a_deploy_finishes_the_call_in_flight_then_cleans_up() {
-    let env = TestEnv::new("interrupted_deploy", false);
+    // A dedicated emulator: the signal is sent once its CreateService has arrived (and is slowed).
+    let env = TestEnv::dedicated("interrupted_deploy");
     let aws = env.aws().await;
-    crate::harness::http(
+    env.http(
         "POST",
         "/_harness",
         &json!({"rules": [{"operation": "CreateService", "match": "interrupt-prod-v000", "action": "slow", "ms": 2500, "times": 1}]})
@@ -593,13 +594,16 @@ async fn sigterm_during_a_deploy_finishes_the_call_in_flight_then_cleans_up() {
     );
     let path = env.file("d.json", &description("interrupt", None));
     let child = env.spawn(&["deploy", "--description", &path]);
-    std::thread::sleep(std::time::Duration::from_millis(1200));
+    env.wait_for_request("CreateService");
     let status = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("Interrupted") && stdout.contains("removed service interrupt-prod-v000"), "{stdout}");
+    let answer: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(answer["errors"][0]["code"], "Interrupted", "an interrupt is its own error, not an AWS one: {answer}");
+    assert!(answer["errors"][0].get("operation").is_none(), "{answer}");
     // The CreateService in flight finished, then the new server group was removed again.
     assert_eq!(aws.service("interrupt-prod-v000").await.unwrap().status.as_deref(), Some("INACTIVE"));
     assert!(aws.scalable_target("interrupt-prod-v000").await.is_none());

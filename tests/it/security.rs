@@ -375,8 +375,9 @@ async fn inputs_are_bounded_whatever_they_are_and_config_quirks_load() {
     assert!(writer.join().unwrap() < 64, "the FIFO was read to its end");
     // An invalid endpoint is one line and exit 2.
     for endpoint in ["garbage", "http://", "http://a b"] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ecs-deployer"))
-            .args(["--config", &env.config.to_string_lossy(), "list", "--account", "ecs-main", "--region", "us-west-2"])
+        let config = env.config.to_string_lossy().into_owned();
+        let out = env
+            .command(&["--config", &config, "list", "--account", "ecs-main", "--region", "us-west-2"])
             .env("AWS_ENDPOINT_URL", endpoint)
             .output()
             .unwrap();

@@ -313,12 +313,13 @@ pub async fn run(config: &Config, ops: Operations, state: &TaskState, progress: 
             }
             Err(e) => {
                 let report = match &e {
-                    Error::Aws { report, .. } | Error::Failed { report, .. } => report.clone(),
+                    Error::Aws { report, .. } | Error::Failed { report, .. } | Error::Interrupted { report } => report.clone(),
                     _ => Vec::new(),
                 };
                 let cause = match &e {
                     Error::Aws { error, .. } => error.code.clone().unwrap_or_else(|| "AwsError".into()),
                     Error::Invalid(_) | Error::Config(_) => "InvalidRequestException".into(),
+                    Error::Interrupted { .. } => "Interrupted".into(),
                     _ => "OperationFailed".into(),
                 };
                 let message = describe(&e);
