@@ -1,6 +1,7 @@
 //! Application Auto Scaling calls for ECS services: scalable targets, and (for the copy of the
 //! previous server group's scaling) policies and scheduled actions.
 
+use crate::core::model::{SCALABLE_DIMENSION, SCALING_NAMESPACE};
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
 use serde_json::Value;
 
@@ -160,9 +161,9 @@ impl Session {
     /// Sets the suspended state of a scalable target without touching its capacity.
     pub async fn set_scaling_suspended(&self, resource_id: &str, suspended: bool) -> Result<(), AwsError> {
         let body = serde_json::json!({
-            "ServiceNamespace": "ecs",
+            "ServiceNamespace": SCALING_NAMESPACE,
             "ResourceId": resource_id,
-            "ScalableDimension": "ecs:service:DesiredCount",
+            "ScalableDimension": SCALABLE_DIMENSION,
             "SuspendedState": {
                 "DynamicScalingInSuspended": suspended,
                 "DynamicScalingOutSuspended": suspended,
@@ -220,9 +221,9 @@ impl Session {
     /// Sets min and max of a scalable target, leaving its suspended state as it is.
     pub async fn set_scalable_capacity(&self, resource_id: &str, min: i64, max: i64) -> Result<(), AwsError> {
         let body = serde_json::json!({
-            "ServiceNamespace": "ecs",
+            "ServiceNamespace": SCALING_NAMESPACE,
             "ResourceId": resource_id,
-            "ScalableDimension": "ecs:service:DesiredCount",
+            "ScalableDimension": SCALABLE_DIMENSION,
             "MinCapacity": min,
             "MaxCapacity": max,
         });

@@ -226,115 +226,14 @@ impl Editor {
     }
 }
 
-/// Offline validation of configuration text: every problem with its key.
+/// Offline validation of configuration text: every problem with its key, by the typed
+/// configuration's rules ([`Config::problems`]).
 pub fn validate_text(text: &str, file: &str) -> Vec<Problem> {
-    let mut problems = Vec::new();
-    let p = |key: &str, message: String| Problem { file: file.to_string(), key: key.to_string(), message };
-    let value = match crate::core::input::parse_yaml(text) {
-        Ok(v) => v,
-        Err(e) => return vec![p("", e)],
-    };
-    let get = |v: &Value, k: &str| v.get(k).cloned().unwrap_or(Value::Null);
-    let aws = get(&value, "aws");
-    let ecs = get(&value, "ecs");
-    let aws_accounts = get(&aws, "accounts").as_sequence().cloned().unwrap_or_default();
-    let ecs_accounts = get(&ecs, "accounts").as_sequence().cloned().unwrap_or_default();
-    let name = |v: &Value| v.get("name").and_then(Value::as_str).unwrap_or("").to_string();
-    let mut aws_names: Vec<String> = Vec::new();
-    for (i, a) in aws_accounts.iter().enumerate() {
-        let key = format!("aws.accounts[{i}]");
-        let n = name(a);
-        if n.is_empty() {
-            problems.push(p(&format!("{key}.name"), "an AWS account needs a name".into()));
-        } else if aws_names.contains(&n) {
-            problems.push(p(&format!("{key}.name"), format!("AWS account name `{n}` is used twice")));
-        }
-        aws_names.push(n.clone());
-        let id = match a.get("accountId") {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Number(n)) => n.to_string(),
-            _ => String::new(),
-        };
-        if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
-            problems.push(p(
-                &format!("{key}.accountId"),
-                format!("accountId `{id}` of `{n}` is not 12 digits (quote it to keep leading zeros)"),
-            ));
-        }
-        if let Some(role) = a.get("assumeRole").and_then(Value::as_str)
-            && !role_is_well_formed(role)
-        {
-            problems.push(p(&format!("{key}.assumeRole"), format!("assumeRole `{role}` is neither `role/NAME` nor a role ARN")));
-        }
-        if a.get("regions").and_then(Value::as_sequence).is_none_or(|r| r.is_empty()) {
-            problems.push(p(&format!("{key}.regions"), format!("AWS account `{n}` lists no regions")));
-        }
+    let problem = |key: String, message: String| Problem { file: file.to_string(), key, message };
+    match Config::from_yaml(text) {
+        Ok(config) => config.problems().into_iter().map(|p| problem(p.key, p.message)).collect(),
+        Err(e) => vec![problem(String::new(), e.to_string())],
     }
-    if let Some(role) = aws.get("defaultAssumeRole").and_then(Value::as_str)
-        && !role_is_well_formed(role)
-    {
-        problems.push(p("aws.defaultAssumeRole", format!("defaultAssumeRole `{role}` is neither `role/NAME` nor a role ARN")));
-    }
-    let mut ecs_names: Vec<String> = Vec::new();
-    for (i, a) in ecs_accounts.iter().enumerate() {
-        let key = format!("ecs.accounts[{i}]");
-        let n = name(a);
-        if n.is_empty() {
-            problems.push(p(&format!("{key}.name"), "an ECS account needs a name".into()));
-        } else if ecs_names.contains(&n) {
-            problems.push(p(&format!("{key}.name"), format!("ECS account name `{n}` is used twice")));
-        } else if aws_names.contains(&n) {
-            problems.push(p(
-                &format!("{key}.name"),
-                format!("ECS account `{n}` has the name of an AWS account; Clouddriver registers both under one name, so choose another"),
-            ));
-        }
-        ecs_names.push(n.clone());
-        match a.get("awsAccount").and_then(Value::as_str) {
-            None => problems.push(p(&format!("{key}.awsAccount"), format!("ECS account `{n}` has no awsAccount"))),
-            Some(aws_name) if !aws_names.iter().any(|x| x == aws_name) => problems.push(p(
-                &format!("{key}.awsAccount"),
-                format!("ECS account `{n}` maps to AWS account `{aws_name}`, which is not in aws.accounts"),
-            )),
-            _ => {}
-        }
-        if let Some(s) = a.get("namingStrategy").and_then(Value::as_str)
-            && !matches!(s, "default" | "tags")
-        {
-            problems.push(p(&format!("{key}.namingStrategy"), format!("namingStrategy `{s}` is not default or tags")));
-        }
-        if let Some(s) = a.get("iamRoleMode").and_then(Value::as_str)
-            && !matches!(s, "service-linked" | "serviceLinked" | "legacy")
-        {
-            problems.push(p(&format!("{key}.iamRoleMode"), format!("iamRoleMode `{s}` is not service-linked or legacy")));
-        }
-    }
-    let enabled = |v: &Value| v.get("enabled").and_then(Value::as_bool);
-    if enabled(&ecs) == Some(true) && enabled(&aws) != Some(true) {
-        problems.push(p(
-            "aws.enabled",
-            "the ECS provider is enabled but the AWS provider is not; ECS accounts ride on AWS accounts: set aws.enabled: true".into(),
-        ));
-    }
-    if let Some(s) = ecs.get("defaultNamingStrategy").and_then(Value::as_str)
-        && !matches!(s, "default" | "tags")
-    {
-        problems.push(p("ecs.defaultNamingStrategy", format!("defaultNamingStrategy `{s}` is not default or tags")));
-    }
-    problems
-}
-
-fn role_is_well_formed(role: &str) -> bool {
-    if let Some(rest) = role.strip_prefix("arn:") {
-        let parts: Vec<&str> = rest.splitn(5, ':').collect();
-        return parts.len() == 5
-            && parts[1] == "iam"
-            && parts[3].len() == 12
-            && parts[3].bytes().all(|b| b.is_ascii_digit())
-            && parts[4].starts_with("role/")
-            && parts[4].len() > 5;
-    }
-    role.starts_with("role/") && role.len() > 5
 }
 
 /// True when `provider.accounts` of the YAML text has an entry named `name`.
@@ -451,6 +350,9 @@ mod tests {
         {
             assert!(keys.contains(&key.to_string()), "{key} missing from {keys:?}");
         }
-        assert!(role_is_well_formed("arn:aws-cn:iam::123456789012:role/x") && !role_is_well_formed("arn:aws:iam::1:role/x"));
+        assert!(
+            crate::core::config::role_is_well_formed("arn:aws-cn:iam::123456789012:role/x")
+                && !crate::core::config::role_is_well_formed("arn:aws:iam::1:role/x")
+        );
     }
 }

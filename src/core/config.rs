@@ -342,31 +342,12 @@ impl Config {
         if self.raw.aws.enabled == Some(false) {
             return Err(Error::Config("the AWS provider is disabled (`aws.enabled: false`), and ECS accounts ride on it".into()));
         }
-        if aws.account_id.len() != 12 || !aws.account_id.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(Error::Config(format!(
-                "AWS account `{aws_name}` has accountId `{}`; an AWS account id is 12 digits (quote it to keep leading zeros)",
-                aws.account_id
-            )));
+        if let Some(problem) = account_id_problem(&aws.account_id) {
+            return Err(Error::Config(format!("AWS account `{aws_name}`: {problem}")));
         }
-        let naming = ecs.naming_strategy.as_deref().or(self.raw.ecs.default_naming_strategy.as_deref()).unwrap_or("default");
-        let naming_strategy = match naming {
-            "default" => NamingStrategy::Default,
-            "tags" => NamingStrategy::Tags,
-            other => {
-                return Err(Error::Config(format!(
-                    "ECS account `{name}`: could not find naming strategy `{other}`; use `default` or `tags`"
-                )));
-            }
-        };
-        let iam_role_mode = match ecs.iam_role_mode.as_deref().unwrap_or("service-linked") {
-            "service-linked" | "serviceLinked" => IamRoleMode::ServiceLinked,
-            "legacy" => IamRoleMode::Legacy,
-            other => {
-                return Err(Error::Config(format!(
-                    "ECS account `{name}`: unknown iamRoleMode `{other}`; use `service-linked` or `legacy`"
-                )));
-            }
-        };
+        let naming = ecs.naming_strategy.as_deref().or(self.raw.ecs.default_naming_strategy.as_deref());
+        let naming_strategy = naming_strategy(naming).map_err(|e| Error::Config(format!("ECS account `{name}`: {e}")))?;
+        let iam_role_mode = iam_role_mode(ecs.iam_role_mode.as_deref()).map_err(|e| Error::Config(format!("ECS account `{name}`: {e}")))?;
         let assume_role = aws.assume_role.clone().or_else(|| self.raw.aws.default_assume_role.clone()).filter(|r| !r.is_empty());
         Ok(Account {
             name: name.to_string(),
@@ -383,6 +364,122 @@ impl Config {
             iam_role_mode,
             permissions: if ecs.access.is_given() { ecs.access.permissions() } else { aws.access.permissions() },
         })
+    }
+}
+
+/// `namingStrategy` (default `default`).
+fn naming_strategy(value: Option<&str>) -> std::result::Result<NamingStrategy, String> {
+    match value.unwrap_or("default") {
+        "default" => Ok(NamingStrategy::Default),
+        "tags" => Ok(NamingStrategy::Tags),
+        other => Err(format!("could not find naming strategy `{other}`; use `default` or `tags`")),
+    }
+}
+
+/// `iamRoleMode` (default `service-linked`).
+fn iam_role_mode(value: Option<&str>) -> std::result::Result<IamRoleMode, String> {
+    match value.unwrap_or("service-linked") {
+        "service-linked" | "serviceLinked" => Ok(IamRoleMode::ServiceLinked),
+        "legacy" => Ok(IamRoleMode::Legacy),
+        other => Err(format!("unknown iamRoleMode `{other}`; use `service-linked` or `legacy`")),
+    }
+}
+
+/// What is wrong with an AWS account id, if anything: it is 12 digits.
+fn account_id_problem(id: &str) -> Option<String> {
+    (id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| format!("accountId `{id}` is not 12 digits (an AWS account id is 12 digits: quote it to keep leading zeros)"))
+}
+
+/// True for `role/NAME` and for a role ARN of a 12-digit account.
+pub fn role_is_well_formed(role: &str) -> bool {
+    if let Some(rest) = role.strip_prefix("arn:") {
+        let parts: Vec<&str> = rest.splitn(5, ':').collect();
+        return parts.len() == 5
+            && parts[1] == "iam"
+            && parts[3].len() == 12
+            && parts[3].bytes().all(|b| b.is_ascii_digit())
+            && parts[4].starts_with("role/")
+            && parts[4].len() > 5;
+    }
+    role.starts_with("role/") && role.len() > 5
+}
+
+/// One problem of a configuration, with its key (`aws.accounts[1].accountId`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub key: String,
+    pub message: String,
+}
+
+impl Config {
+    /// Every problem of the configuration at once: what `accounts validate` and the editor report,
+    /// by the same rules [`Config::account`] resolves with.
+    pub fn problems(&self) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        let mut p = |key: String, message: String| problems.push(Problem { key, message });
+        let (aws, ecs) = (&self.raw.aws, &self.raw.ecs);
+        let mut aws_names: Vec<&str> = Vec::new();
+        for (i, a) in aws.accounts.iter().enumerate() {
+            let key = format!("aws.accounts[{i}]");
+            if a.name.trim().is_empty() {
+                p(format!("{key}.name"), "an AWS account needs a name".into());
+            } else if aws_names.contains(&a.name.as_str()) {
+                p(format!("{key}.name"), format!("AWS account name `{}` is used twice", a.name));
+            }
+            aws_names.push(&a.name);
+            if let Some(problem) = account_id_problem(&a.account_id) {
+                p(format!("{key}.accountId"), format!("{problem} (account `{}`)", a.name));
+            }
+            if let Some(role) = a.assume_role.as_deref().filter(|r| !role_is_well_formed(r)) {
+                p(format!("{key}.assumeRole"), format!("assumeRole `{role}` is neither `role/NAME` nor a role ARN"));
+            }
+            if a.regions.is_empty() {
+                p(format!("{key}.regions"), format!("AWS account `{}` lists no regions", a.name));
+            }
+        }
+        if let Some(role) = aws.default_assume_role.as_deref().filter(|r| !role_is_well_formed(r)) {
+            p("aws.defaultAssumeRole".into(), format!("defaultAssumeRole `{role}` is neither `role/NAME` nor a role ARN"));
+        }
+        let mut ecs_names: Vec<&str> = Vec::new();
+        for (i, a) in ecs.accounts.iter().enumerate() {
+            let key = format!("ecs.accounts[{i}]");
+            if a.name.trim().is_empty() {
+                p(format!("{key}.name"), "an ECS account needs a name".into());
+            } else if ecs_names.contains(&a.name.as_str()) {
+                p(format!("{key}.name"), format!("ECS account name `{}` is used twice", a.name));
+            } else if aws_names.contains(&a.name.as_str()) {
+                let message = format!(
+                    "ECS account `{}` has the name of an AWS account; Clouddriver registers both under one name, so choose another",
+                    a.name
+                );
+                p(format!("{key}.name"), message);
+            }
+            ecs_names.push(&a.name);
+            match a.aws_account.as_deref() {
+                None => p(format!("{key}.awsAccount"), format!("ECS account `{}` has no awsAccount", a.name)),
+                Some(aws_name) if !aws_names.contains(&aws_name) => p(
+                    format!("{key}.awsAccount"),
+                    format!("ECS account `{}` maps to AWS account `{aws_name}`, which is not in aws.accounts", a.name),
+                ),
+                _ => {}
+            }
+            if let Err(e) = naming_strategy(a.naming_strategy.as_deref()) {
+                p(format!("{key}.namingStrategy"), e);
+            }
+            if let Err(e) = iam_role_mode(a.iam_role_mode.as_deref()) {
+                p(format!("{key}.iamRoleMode"), e);
+            }
+        }
+        if ecs.enabled == Some(true) && aws.enabled != Some(true) {
+            let message =
+                "the ECS provider is enabled but the AWS provider is not; ECS accounts ride on AWS accounts: set aws.enabled: true";
+            p("aws.enabled".into(), message.into());
+        }
+        if let Err(e) = naming_strategy(ecs.default_naming_strategy.as_deref()) {
+            p("ecs.defaultNamingStrategy".into(), e);
+        }
+        problems
     }
 }
 

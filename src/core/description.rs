@@ -323,11 +323,14 @@ impl ServerGroupOperation {
 /// or an operations list holding it.
 pub fn server_group_operation_from_json(value: Value, expected: &str) -> Result<ServerGroupOperation> {
     let value = match value {
-        Value::Array(ops) => {
-            let found = ops.into_iter().find_map(|op| match op {
-                Value::Object(mut map) => map.remove(expected),
-                _ => None,
-            });
+        Value::Array(items) => {
+            let mut found = None;
+            for (i, item) in items.into_iter().enumerate() {
+                let (name, description) = operation_entry(i, item).map_err(|e| Error::Invalid(vec![e]))?;
+                if name == expected && found.is_none() {
+                    found = Some(description);
+                }
+            }
             found.ok_or_else(|| Error::invalid("operations", "operations.invalid", format!("the operations list holds no {expected}")))?
         }
         Value::Object(mut map) if map.len() == 1 && map.contains_key(expected) => map.remove(expected).unwrap_or_default(),
@@ -337,6 +340,23 @@ pub fn server_group_operation_from_json(value: Value, expected: &str) -> Result<
         return Err(Error::invalid("description", "description.invalid", format!("a {expected} description must be a JSON object")));
     }
     from_value(value, expected)
+}
+
+/// One entry of an operations list, `{"NAME": {description}}`: an object with one key, the
+/// operation's name. The one reading of an entry, for `deploy`, the lifecycle commands and `ops`.
+pub fn operation_entry(index: usize, item: Value) -> std::result::Result<(String, Value), FieldError> {
+    let invalid = || {
+        FieldError::new(
+            format!("[{index}]"),
+            "operations.invalid",
+            "each operation is an object with one key, the operation name: {\"createServerGroup\": {...}}",
+        )
+    };
+    let Value::Object(map) = item else { return Err(invalid()) };
+    if map.len() != 1 {
+        return Err(invalid());
+    }
+    map.into_iter().next().ok_or_else(invalid)
 }
 
 /// Clouddriver's `CreateServerGroupDescription`, every field (clouddriver-ecs-behaviour.md §1).
@@ -507,36 +527,21 @@ pub fn parse_json_text(text: &str, source: &str) -> Result<Value> {
 /// `[{"createServerGroup": {...}}]`.
 pub fn create_server_group_from_json(value: Value) -> Result<CreateServerGroup> {
     let value = match value {
-        Value::Array(ops) => {
+        Value::Array(items) => {
             let mut found = None;
-            for (i, op) in ops.into_iter().enumerate() {
-                match op {
-                    Value::Object(mut map) if map.contains_key("createServerGroup") => {
-                        if found.is_some() {
-                            return Err(Error::invalid(
-                                &format!("[{i}]"),
-                                "operations.invalid",
-                                "the operations list holds more than one createServerGroup; `deploy` runs one (use `ops` for lists)",
-                            ));
-                        }
-                        found = map.remove("createServerGroup");
+            for (i, item) in items.into_iter().enumerate() {
+                let (name, description) = operation_entry(i, item).map_err(|e| Error::Invalid(vec![e]))?;
+                let problem = match name.as_str() {
+                    "createServerGroup" if found.is_none() => {
+                        found = Some(description);
+                        continue;
                     }
-                    Value::Object(map) => {
-                        let name = map.keys().next().cloned().unwrap_or_default();
-                        return Err(Error::invalid(
-                            &format!("[{i}]"),
-                            "operations.invalid",
-                            format!("`deploy` runs createServerGroup; `{name}` belongs to another command"),
-                        ));
+                    "createServerGroup" => {
+                        "the operations list holds more than one createServerGroup; `deploy` runs one (use `ops` for lists)".into()
                     }
-                    _ => {
-                        return Err(Error::invalid(
-                            &format!("[{i}]"),
-                            "operations.invalid",
-                            "an operation must be an object like {\"createServerGroup\": {...}}",
-                        ));
-                    }
-                }
+                    other => format!("`deploy` runs createServerGroup; `{other}` belongs to another command"),
+                };
+                return Err(Error::invalid(&format!("[{i}]"), "operations.invalid", problem));
             }
             found.ok_or_else(|| Error::invalid("operations", "operations.invalid", "the operations list holds no createServerGroup"))?
         }

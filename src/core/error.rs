@@ -60,8 +60,9 @@ impl AwsError {
 /// Everything that can end a command.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The input (description, artifact, flags) is invalid; nothing was written.
-    #[error("invalid input")]
+    /// The input (description, artifact, flags) is invalid; nothing was written. Shown on one
+    /// line with every problem (`invalid input: field: message (code); …`).
+    #[error("invalid input: {}", one_line(.0))]
     Invalid(Vec<FieldError>),
     /// The configuration (clouddriver.yml) is invalid or does not know the account; nothing was written.
     #[error("{0}")]
@@ -79,6 +80,11 @@ pub enum Error {
     /// Ctrl-C or SIGTERM stopped the operation at a step boundary; `report` lists what exists.
     #[error("interrupted (Ctrl-C / SIGTERM): stopped at the next step, after the AWS call in flight")]
     Interrupted { report: Vec<String> },
+}
+
+/// Every field problem on one line.
+fn one_line(errors: &[FieldError]) -> String {
+    errors.iter().map(|f| format!("{}: {} ({})", f.field, f.message, f.code)).collect::<Vec<_>>().join("; ")
 }
 
 /// The code an interrupted step boundary reports as ([`AwsError::interrupted`]).

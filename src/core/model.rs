@@ -3,6 +3,37 @@
 
 use serde::Serialize;
 
+/// Application Auto Scaling's namespace of ECS services.
+pub const SCALING_NAMESPACE: &str = "ecs";
+/// The scalable dimension of an ECS service: its desired count.
+pub const SCALABLE_DIMENSION: &str = "ecs:service:DesiredCount";
+
+/// The Application Auto Scaling resource id of an ECS service, `service/{cluster}/{name}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceId(String);
+
+impl ResourceId {
+    pub fn of(ecs_cluster: &str, service_name: &str) -> ResourceId {
+        ResourceId(format!("service/{ecs_cluster}/{service_name}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ResourceId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<ResourceId> for String {
+    fn from(id: ResourceId) -> String {
+        id.0
+    }
+}
+
 /// An ECS service as DescribeServices reports it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -624,11 +624,11 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
     }
 
     // Scalable target.
-    let resource_id = format!("service/{}/{}", req.ecs_cluster, server_group);
+    let resource_id = crate::core::model::ResourceId::of(&req.ecs_cluster, &server_group).to_string();
     let mut target = json!({
-        "ServiceNamespace": "ecs",
+        "ServiceNamespace": crate::core::model::SCALING_NAMESPACE,
         "ResourceId": resource_id,
-        "ScalableDimension": "ecs:service:DesiredCount",
+        "ScalableDimension": crate::core::model::SCALABLE_DIMENSION,
         "MinCapacity": min,
         "MaxCapacity": max,
         "SuspendedState": {"DynamicScalingInSuspended": false, "DynamicScalingOutSuspended": false, "ScheduledScalingSuspended": false},

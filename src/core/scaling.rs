@@ -162,7 +162,7 @@ pub fn plan_copy(src: &SourceScaling, dst: &Destination) -> ScalingCopyPlan {
                     m.remove(key);
                 }
                 m.insert("PolicyName".into(), json!(to));
-                m.insert("ServiceNamespace".into(), json!("ecs"));
+                m.insert("ServiceNamespace".into(), json!(crate::core::model::SCALING_NAMESPACE));
                 m.insert("ResourceId".into(), json!(dst.resource_id));
             }
             rewrite_ecs_dimensions(&mut request, dst.ecs_cluster, dst.service_name);
@@ -210,7 +210,7 @@ pub fn plan_copy(src: &SourceScaling, dst: &Destination) -> ScalingCopyPlan {
                     m.remove(key);
                 }
                 m.insert("ScheduledActionName".into(), json!(to));
-                m.insert("ServiceNamespace".into(), json!("ecs"));
+                m.insert("ServiceNamespace".into(), json!(crate::core::model::SCALING_NAMESPACE));
                 m.insert("ResourceId".into(), json!(dst.resource_id));
             }
             CopyItem { from, to, request }

@@ -4,7 +4,7 @@
 //! from or written to AWS.
 
 use crate::core::config::Account;
-use crate::core::description::CreateServerGroup;
+use crate::core::description::{Capacity, CreateServerGroup};
 use crate::core::error::FieldError;
 use crate::core::taskdef::NETWORK_MODES;
 
@@ -35,7 +35,7 @@ pub fn validate_create(d: &CreateServerGroup, account: Option<&Account>) -> Vec<
     if d.account_name().is_none() {
         e.add("credentials", "not.nullable", "credentials are required: name the ECS account to deploy to (`credentials` or `account`)");
     }
-    validate_capacity(&mut e, d.capacity.as_ref().map(|c| (c.min, c.max, c.desired)));
+    e.0.extend(capacity_errors(P, d.capacity.as_ref()));
 
     if !d.subnet_types.as_ref().is_none_or(Vec::is_empty) && !blank(&d.subnet_type) {
         e.add(
@@ -278,46 +278,42 @@ pub fn validate_create(d: &CreateServerGroup, account: Option<&Account>) -> Vec<
     e.0
 }
 
-/// The capacity rows, shared with `resizeServerGroup`.
-fn validate_capacity(e: &mut Errors, capacity: Option<(Option<i64>, Option<i64>, Option<i64>)>) {
-    let Some((min, max, desired)) = capacity else {
-        e.add("capacity", "not.nullable", "capacity is required: {\"min\": N, \"max\": N, \"desired\": N}");
-        return;
+/// Clouddriver's `CommonValidator.validateCapacity`, the one capacity rule of createServerGroup and
+/// resizeServerGroup: every field present and not negative, min ≤ max, min ≤ desired ≤ max, with
+/// codes `{prefix}.capacity…` (`createServerGroupDescription`, `resizeServiceDescription`).
+pub fn capacity_errors(prefix: &str, capacity: Option<&Capacity>) -> Vec<FieldError> {
+    let error = |field: &str, reason: &str, message: String| FieldError::new(field, format!("{prefix}.{field}.{reason}"), message);
+    let Some(c) = capacity else {
+        let message = "capacity is required: {\"min\": N, \"max\": N, \"desired\": N} (on the command line --min, --max, --desired)";
+        return vec![error("capacity", "not.nullable", message.into())];
     };
-    for (name, v) in [("desired", desired), ("min", min), ("max", max)] {
+    let mut errors = Vec::new();
+    for (name, v) in [("desired", c.desired), ("min", c.min), ("max", c.max)] {
+        let field = format!("capacity.{name}");
         match v {
-            None => e.add(&format!("capacity.{name}"), "not.nullable", format!("capacity.{name} is required")),
-            Some(v) if v < 0 => e.add(&format!("capacity.{name}"), "invalid", format!("capacity.{name} must not be negative, found {v}")),
+            None => errors.push(error(&field, "not.nullable", format!("{field} is required"))),
+            Some(v) if v < 0 => errors.push(error(&field, "invalid", format!("{field} must not be negative, found {v}"))),
             _ => {}
         }
     }
-    if let (Some(min), Some(max)) = (min, max)
+    if let (Some(min), Some(max)) = (c.min, c.max)
         && min > max
     {
-        e.add_code(
-            "capacity.min.max.range",
-            "capacity.min.max.range.invalid",
-            format!("capacity.min {min} is greater than capacity.max {max}"),
-        );
+        errors.push(error("capacity.min.max.range", "invalid", format!("capacity.min {min} is greater than capacity.max {max}")));
     }
-    if let (Some(desired), Some(max)) = (desired, max)
+    if let (Some(desired), Some(max)) = (c.desired, c.max)
         && desired > max
     {
-        e.add_code(
-            "capacity.desired",
-            "capacity.desired.exceeds.max",
-            format!("capacity.desired {desired} exceeds capacity.max {max}; raise max or lower desired"),
-        );
+        let message = format!("capacity.desired {desired} exceeds capacity.max {max}; raise max or lower desired");
+        errors.push(error("capacity.desired", "exceeds.max", message));
     }
-    if let (Some(desired), Some(min)) = (desired, min)
+    if let (Some(desired), Some(min)) = (c.desired, c.min)
         && desired < min
     {
-        e.add_code(
-            "capacity.desired",
-            "capacity.desired.less.than.min",
-            format!("capacity.desired {desired} is less than capacity.min {min}; lower min or raise desired"),
-        );
+        let message = format!("capacity.desired {desired} is less than capacity.min {min}; lower min or raise desired");
+        errors.push(error("capacity.desired", "less.than.min", message));
     }
+    errors
 }
 
 fn check_name_part(e: &mut Errors, field: &str, value: &str, allow_hyphen: bool) {

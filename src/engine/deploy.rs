@@ -18,6 +18,7 @@ use crate::aws::Session;
 use crate::core::config::{Account, Config};
 use crate::core::description::{CreateServerGroup, ImageDescription};
 use crate::core::error::{AwsError, Error, FieldError, Result};
+use crate::core::model::ResourceId;
 use crate::core::model::{ScalableTarget, ServiceState};
 use crate::core::plan::{self, DeployPlan, DeployRequest, Observed, SourceRef, TASK_DEFINITION_ARN};
 use crate::core::scaling::{self, ScalingCopyPlan, Skipped, SourceScaling};
@@ -340,7 +341,7 @@ async fn observe_source(
     session: &Session,
     src: &SourceRef,
 ) -> std::result::Result<(Option<ScalableTarget>, Option<ServiceState>), AwsError> {
-    let resource_id = format!("service/{}/{}", src.ecs_cluster_name, src.server_group_name);
+    let resource_id = ResourceId::of(&src.ecs_cluster_name, &src.server_group_name).to_string();
     let names = [src.server_group_name.clone()];
     let (target, service) =
         tokio::try_join!(session.describe_scalable_target(&resource_id), session.describe_services(&src.ecs_cluster_name, &names, true))?;
@@ -359,7 +360,7 @@ fn read_source_scaling(
     scheduled_actions: Vec<Value>,
 ) -> SourceScaling {
     SourceScaling {
-        resource_id: format!("service/{}/{}", src.ecs_cluster_name, src.server_group_name),
+        resource_id: ResourceId::of(&src.ecs_cluster_name, &src.server_group_name).into(),
         service_name: src.server_group_name.clone(),
         region: src.region.clone(),
         account_id: src.account_id.clone(),
@@ -618,7 +619,7 @@ struct SourceReads<'a> {
 
 fn source_reads<'a>(req: &'a DeployRequest, session: Option<&'a Session>) -> SourceReads<'a> {
     let from = session.filter(|_| req.copies_scaling()).zip(req.source.as_ref());
-    let resource_id = |src: &SourceRef| format!("service/{}/{}", src.ecs_cluster_name, src.server_group_name);
+    let resource_id = |src: &SourceRef| ResourceId::of(&src.ecs_cluster_name, &src.server_group_name).to_string();
     let policies: SharedRead<'a, Option<Vec<Value>>> = async move {
         match from {
             Some((s, src)) => s.describe_scaling_policies(&resource_id(src)).await.map(Some),

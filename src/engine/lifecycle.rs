@@ -74,7 +74,7 @@ impl OperationResult {
 }
 
 fn resource_id(ecs_cluster: &str, name: &str) -> String {
-    format!("service/{ecs_cluster}/{name}")
+    crate::core::model::ResourceId::of(ecs_cluster, name).into()
 }
 
 /// Finds the ECS cluster that holds server group `name`: the given one, or the only one of the

@@ -216,15 +216,12 @@ pub fn parse(config: &Config, value: Value) -> Result<Operations> {
     let mut ops = Vec::new();
     let mut errors = Vec::new();
     for (i, item) in items.into_iter().enumerate() {
-        let Some((name, body)) =
-            item.as_object().filter(|m| m.len() == 1).and_then(|m| m.iter().next()).map(|(k, v)| (k.clone(), v.clone()))
-        else {
-            errors.push(crate::core::error::FieldError::new(
-                format!("[{i}]"),
-                "operations.invalid",
-                "each operation is an object with one key, the operation name",
-            ));
-            continue;
+        let (name, body) = match crate::core::description::operation_entry(i, item) {
+            Ok(entry) => entry,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
         };
         let kind = match name.as_str() {
             "createServerGroup" => None,
@@ -322,7 +319,7 @@ pub async fn run(config: &Config, ops: Operations, state: &TaskState, progress: 
                     Error::Interrupted { .. } => "Interrupted".into(),
                     _ => "OperationFailed".into(),
                 };
-                let message = describe(&e);
+                let message = e.to_string();
                 state.update(|t| {
                     t.push(op_phase, format!("Failed: {name}: {message}"));
                     t.fail(&name, &cause, &message, e.exit_code(), report);
@@ -336,15 +333,4 @@ pub async fn run(config: &Config, ops: Operations, state: &TaskState, progress: 
         t.status.completed = true;
     });
     state.snapshot()
-}
-
-/// An error as one line, with every field problem of an invalid input.
-fn describe(e: &Error) -> String {
-    match e {
-        Error::Invalid(errors) => {
-            let parts: Vec<String> = errors.iter().map(|f| format!("{}: {} ({})", f.field, f.message, f.code)).collect();
-            format!("invalid input: {}", parts.join("; "))
-        }
-        other => other.to_string(),
-    }
 }

@@ -109,48 +109,7 @@ pub fn validate(kind: Kind, config: &Config, op: &ServerGroupOperation) -> Resul
         ));
     }
     if kind == Kind::Resize {
-        match &op.capacity {
-            None => errors.push(FieldError::new(
-                "capacity",
-                format!("{v}.capacity.not.nullable"),
-                "capacity is required (--min, --max, --desired)",
-            )),
-            Some(c) => {
-                for (name, value) in [("min", c.min), ("max", c.max), ("desired", c.desired)] {
-                    match value {
-                        None => errors.push(FieldError::new(
-                            format!("capacity.{name}"),
-                            format!("{v}.capacity.{name}.not.nullable"),
-                            format!("capacity.{name} is required"),
-                        )),
-                        Some(n) if n < 0 => errors.push(FieldError::new(
-                            format!("capacity.{name}"),
-                            format!("{v}.capacity.{name}.invalid"),
-                            format!("capacity.{name} must not be negative"),
-                        )),
-                        _ => {}
-                    }
-                }
-                if let (Some(min), Some(max)) = (c.min, c.max)
-                    && min > max
-                {
-                    errors.push(FieldError::new(
-                        "capacity.min.max.range",
-                        format!("{v}.capacity.min.max.range.invalid"),
-                        format!("min {min} is greater than max {max}"),
-                    ));
-                }
-                if let (Some(d), Some(min), Some(max)) = (c.desired, c.min, c.max)
-                    && (d < min || d > max)
-                {
-                    errors.push(FieldError::new(
-                        "capacity.desired",
-                        format!("{v}.capacity.desired.invalid"),
-                        format!("desired {d} is outside {min}-{max}"),
-                    ));
-                }
-            }
-        }
+        errors.extend(crate::core::validate::capacity_errors(v, op.capacity.as_ref()));
     }
     if !errors.is_empty() {
         return Err(Error::Invalid(errors));
