@@ -108,7 +108,7 @@ async fn run_command(cli: &Cli) -> Result<()> {
             let value = read_json_input(&args.file, "operations")?;
             let operations = ops::parse(&config, value)?;
             let mut progress = output::StderrProgress::new();
-            let task = ops::run(&config, operations, &ops::TaskState::default(), &mut progress).await;
+            let task = ops::run(operations, &ops::TaskState::default(), &mut progress).await;
             output::json_out(&task);
             if task.status.failed {
                 let code = task.exception.as_ref().and_then(|e| e["exitCode"].as_u64()).unwrap_or(1) as u8;

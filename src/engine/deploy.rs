@@ -251,7 +251,34 @@ fn artifact_document(d: &CreateServerGroup, options: &DeployOptions) -> std::res
 }
 
 /// Everything checked before AWS is contacted: the description, the account, the artifact.
-pub fn prepare(config: &Config, mut description: CreateServerGroup, options: &DeployOptions) -> Result<(DeployRequest, Option<Account>)> {
+/// A createServerGroup description validated and resolved: everything a deploy needs before
+/// its first AWS call. Made once per operation ([`prepare`]) and run by [`deploy_prepared`].
+pub struct Prepared {
+    req: DeployRequest,
+    source_account: Option<Account>,
+    run: StrategyRun,
+}
+
+impl Prepared {
+    /// The request the plan is computed from.
+    pub fn request(&self) -> &DeployRequest {
+        &self.req
+    }
+}
+
+/// Validates and resolves a description (and the strategy options) for a deploy; every problem
+/// at once, nothing read from AWS.
+pub fn prepare(config: &Config, description: CreateServerGroup, options: &DeployOptions) -> Result<Prepared> {
+    let run = StrategyRun::new(&description, options)?;
+    let (req, source_account) = prepare_request(config, description, options)?;
+    Ok(Prepared { req, source_account, run })
+}
+
+fn prepare_request(
+    config: &Config,
+    mut description: CreateServerGroup,
+    options: &DeployOptions,
+) -> Result<(DeployRequest, Option<Account>)> {
     merge_inputs(&mut description, options);
     let mut errors = Vec::new();
     let account = match description.account_name() {
@@ -305,10 +332,9 @@ pub fn prepare(config: &Config, mut description: CreateServerGroup, options: &De
             None
         }
     };
-    if !errors.is_empty() {
+    let Some(account) = account.filter(|_| errors.is_empty()) else {
         return Err(Error::Invalid(errors));
-    }
-    let account = account.expect("validated: an account name is present and resolved");
+    };
     let mut req = DeployRequest::new(description, account, artifact);
     if let (Some(src), Some(a)) = (req.source.as_mut(), source_account.as_ref()) {
         src.account_id = a.account_id.clone();
@@ -713,9 +739,14 @@ pub async fn deploy(
     options: &DeployOptions,
     progress: &mut dyn Progress,
 ) -> Result<DeployOutcome> {
+    let prepared = prepare(config, description, options)?;
+    deploy_prepared(prepared, options, progress).await
+}
+
+/// Runs a prepared deploy (see [`deploy`]).
+pub async fn deploy_prepared(prepared: Prepared, options: &DeployOptions, progress: &mut dyn Progress) -> Result<DeployOutcome> {
     journal::status("Initializing Create Amazon ECS Server Group Operation...");
-    let run = StrategyRun::new(&description, options)?;
-    let (req, source_account) = prepare(config, description, options)?;
+    let Prepared { req, source_account, run } = prepared;
     let source_account = source_account.filter(|_| req.source.is_some());
     let (session, source_session) = connect(&req, source_account.as_ref()).await?;
     let source_session = source_session.as_ref().or(req.source.as_ref().map(|_| &session));

@@ -822,7 +822,7 @@ async fn run_task(app: Arc<App>, claimed: Claimed) {
         match parsed.and_then(|v| ops::parse(&app.config, v)) {
             Ok(operations) => {
                 let mut quiet = Quiet;
-                let run = crate::engine::journal::recording_creates(sink, ops::run(&app.config, operations, &state, &mut quiet));
+                let run = crate::engine::journal::recording_creates(sink, ops::run(operations, &state, &mut quiet));
                 match &app.store {
                     Store::Postgres(_) => crate::engine::locks::across(shared_locks(app.store.clone()), run).await,
                     Store::Sqlite(_) => run.await,

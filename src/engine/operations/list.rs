@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::core::config::Config;
-use crate::core::description::{CreateServerGroup, create_server_group_from_json, server_group_operation_from_json};
+use crate::core::description::{create_server_group_from_json, server_group_operation_from_json};
 use crate::core::error::{Error, Result};
 use crate::engine::deploy::{self, DeployOptions};
 use crate::engine::journal::{self, Journal};
@@ -20,7 +20,7 @@ use crate::engine::operations::{self, Kind, Target};
 
 /// One parsed, validated operation.
 enum Op {
-    Create(Box<CreateServerGroup>),
+    Create(Box<deploy::Prepared>),
     Lifecycle(Kind, Box<Target>),
 }
 
@@ -47,9 +47,10 @@ impl Operations {
         let mut accounts = std::collections::BTreeSet::new();
         for (_, op) in &self.0 {
             match op {
-                Op::Create(d) => {
-                    accounts.extend(d.account_name().map(str::to_string));
-                    accounts.extend(d.source.as_ref().and_then(|s| s.account.clone()).filter(|a| !a.is_empty()));
+                Op::Create(prepared) => {
+                    let req = prepared.request();
+                    accounts.insert(req.account.name.clone());
+                    accounts.extend(req.source.as_ref().map(|s| s.account.clone()));
                 }
                 Op::Lifecycle(_, target) => {
                     accounts.insert(target.account.name.clone());
@@ -240,11 +241,9 @@ pub fn parse(config: &Config, value: Value) -> Result<Operations> {
         };
         let parsed = match kind {
             // Everything a deploy checks before its first AWS call, so a bad one starts nothing.
-            None => create_server_group_from_json(body).and_then(|d| {
-                crate::core::strategy::Strategy::parse(d.strategy.as_deref().unwrap_or(""))?;
-                deploy::prepare(config, d.clone(), &DeployOptions::default())?;
-                Ok(Op::Create(Box::new(d)))
-            }),
+            None => create_server_group_from_json(body)
+                .and_then(|d| deploy::prepare(config, d, &DeployOptions::default()))
+                .map(|prepared| Op::Create(Box::new(prepared))),
             Some(kind) => server_group_operation_from_json(body, kind.operation())
                 .and_then(|op| operations::validate(kind, config, &op))
                 .map(|t| Op::Lifecycle(kind, Box::new(t))),
@@ -274,7 +273,7 @@ pub fn single(operation: &str, description: Value) -> Value {
 }
 
 /// Runs an operations list; `state` says how far it got, as it goes. Returns the final task.
-pub async fn run(config: &Config, ops: Operations, state: &TaskState, progress: &mut dyn Progress) -> Task {
+pub async fn run(ops: Operations, state: &TaskState, progress: &mut dyn Progress) -> Task {
     let recorder = state.clone();
     let phase = Arc::new(Mutex::new(String::from("ORCHESTRATION")));
     let current = phase.clone();
@@ -292,7 +291,7 @@ pub async fn run(config: &Config, ops: Operations, state: &TaskState, progress: 
         state.update(|t| t.push(op_phase, format!("Processing op: {name}")));
         let work = async {
             match op {
-                Op::Create(d) => deploy::deploy(config, *d, &DeployOptions::default(), &mut progress)
+                Op::Create(prepared) => deploy::deploy_prepared(*prepared, &DeployOptions::default(), &mut progress)
                     .await
                     .map(|o| serde_json::to_value(o).unwrap_or_default()),
                 Op::Lifecycle(kind, target) => {

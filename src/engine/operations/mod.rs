@@ -111,13 +111,14 @@ pub fn validate(kind: Kind, config: &Config, op: &ServerGroupOperation) -> Resul
     if kind == Kind::Resize {
         errors.extend(crate::core::validate::capacity_errors(v, op.capacity.as_ref()));
     }
-    if !errors.is_empty() {
+    // Each missing part has an error above.
+    let (Some(account), Some(region), Some(server_group), true) = (account, op.region_name(), op.server_group(), errors.is_empty()) else {
         return Err(Error::Invalid(errors));
-    }
+    };
     Ok(Target {
-        account: account.expect("validated"),
-        region: op.region_name().unwrap_or_default().to_string(),
-        server_group: op.server_group().unwrap_or_default().to_string(),
+        account,
+        region: region.to_string(),
+        server_group: server_group.to_string(),
         ecs_cluster: op.ecs_cluster_name.clone().filter(|c| !c.is_empty()),
         capacity: op.capacity.clone(),
     })
