@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use crate::core::config::{Account, IamRoleMode, NamingStrategy};
 use crate::core::description::CreateServerGroup;
 use crate::core::error::FieldError;
-use crate::core::model::{Role, ScalableTarget, SecurityGroup, ServiceState, Subnet};
+use crate::core::model::{ResourceId, Role, SCALABLE_DIMENSION, SCALING_NAMESPACE, ScalableTarget, SecurityGroup, ServiceState, Subnet};
 use crate::core::moniker::{self, Moniker, version_label};
 use crate::core::scaling::{self, Destination, ScalingCopyPlan, SourceScaling};
 use crate::core::taskdef::{self, Names, Roles};
@@ -285,14 +285,70 @@ fn err(field: &str, reason: &str, message: impl Into<String>) -> FieldError {
 
 /// Decides the deploy. Errors are input problems found against AWS's state (a security group
 /// that does not exist, a role that does not trust ECS tasks, …): nothing has been written.
+/// Each part is a builder of its own; every problem of every part is reported at once.
 pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<FieldError>> {
-    let d = &req.description;
+    let naming = naming(req, obs).map_err(|e| vec![e])?;
     let mut errors = Vec::new();
-    let mut warnings = Vec::new();
+    let account_role = req.account.role_arn(&req.region);
+    let task_role_arn = keep(&mut errors, task_role(req, obs).map_err(|e| vec![e]), None);
+    let roles = Roles { execution_role_fallback: account_role.clone(), task_role_arn };
+    let register_task_definition = keep(&mut errors, task_definition(req, &naming, &roles), Value::Null);
+    let load_balancers = keep(&mut errors, load_balancers(req, obs, &naming.container), Vec::new());
+    let network_configuration = keep(&mut errors, network(req, obs), None);
+    let (capacity, warnings) = capacity(req, obs);
+    errors.extend(source_problems(obs));
+    let tags = keep(&mut errors, tags(req, obs, naming.version), Vec::new());
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let parts = ServiceParts { naming: &naming, load_balancers: &load_balancers, network_configuration, tags, account_role: &account_role };
+    let create_service = create_service(req, obs, capacity.desired, parts);
+    let register_scalable_target = scalable_target(req, &naming.server_group, &capacity, account_role.as_deref());
+    Ok(DeployPlan {
+        account: req.account.name.clone(),
+        account_id: req.account.account_id.clone(),
+        region: req.region.clone(),
+        ecs_cluster_name: req.ecs_cluster.clone(),
+        scalable_target_resource_id: ResourceId::of(&req.ecs_cluster, &naming.server_group).into(),
+        server_group_name: naming.server_group,
+        version: naming.version,
+        family: naming.family,
+        moniker: req.moniker.clone(),
+        source: req.source.clone(),
+        source_scalable_target: obs.source_target.clone(),
+        desired_count: capacity.desired,
+        min_capacity: capacity.min,
+        max_capacity: capacity.max,
+        register_task_definition,
+        create_service,
+        register_scalable_target,
+        scaling_copy: None,
+        scaling_copy_note: scaling_copy_note(req, obs),
+        warnings,
+    })
+}
 
-    // Name: Clouddriver's candidates (max + 1, …, wrapping after v999, at most five), the first
-    // whose name no ACTIVE or DRAINING service holds. INACTIVE services are not listed, so their
-    // names are free again.
+/// A builder's value, or — its errors kept — a stand-in (the plan is not built then).
+fn keep<T>(errors: &mut Vec<FieldError>, built: Result<T, Vec<FieldError>>, stand_in: T) -> T {
+    built.unwrap_or_else(|e| {
+        errors.extend(e);
+        stand_in
+    })
+}
+
+/// The new server group's names.
+#[derive(Debug, Clone, PartialEq)]
+struct Naming {
+    version: u32,
+    family: String,
+    server_group: String,
+    /// The container name of inputs mode (`v003`).
+    container: String,
+}
+
+/// Clouddriver's candidates (max + 1, …, wrapping after v999, at most five): the first whose name
+/// no ACTIVE or DRAINING service holds. INACTIVE services are not listed, so their names are free.
+fn naming(req: &DeployRequest, obs: &Observed) -> Result<Naming, FieldError> {
     let taken = match req.account.naming_strategy {
         NamingStrategy::Default => {
             let none: &[(String, String)] = &[];
@@ -304,91 +360,89 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
     };
     let candidates = moniker::candidate_versions(&taken);
     let Some(version) = candidates.iter().copied().find(|v| !obs.listed_services.contains(&req.moniker.server_group(*v))) else {
-        return Err(vec![FieldError::new(
-            "moniker",
-            "createServerGroupDescription.moniker.invalid",
+        let tried: Vec<String> = candidates.iter().map(|v| req.moniker.server_group(*v)).collect();
+        let message = format!(
+            "All server group names for cluster {} in {} are taken (tried {}); destroy old server groups of `{}` first",
+            req.ecs_cluster,
+            req.region,
+            tried.join(", "),
+            req.moniker.cluster()
+        );
+        return Err(FieldError::new("moniker", "createServerGroupDescription.moniker.invalid", message));
+    };
+    Ok(Naming {
+        version,
+        family: req.moniker.cluster(),
+        server_group: req.moniker.server_group(version),
+        container: version_label(version),
+    })
+}
+
+/// The task role `iamRole` names: it must exist and trust ECS tasks.
+fn task_role(req: &DeployRequest, obs: &Observed) -> Result<Option<String>, FieldError> {
+    match (req.iam_role_to_resolve(), &obs.task_role) {
+        (Some(_), Some(Some(role))) if role.trusts_service("ecs-tasks.amazonaws.com") => Ok(Some(role.arn.clone())),
+        (Some(name), Some(Some(_))) => Err(err(
+            "iamRole",
+            "invalid",
             format!(
-                "All server group names for cluster {} in {} are taken (tried {}); destroy old server groups of `{}` first",
-                req.ecs_cluster,
-                req.region,
-                candidates.iter().map(|v| req.moniker.server_group(*v)).collect::<Vec<_>>().join(", "),
-                req.moniker.cluster()
+                "The {name} role does not have a trust relationship to ecs-tasks.amazonaws.com; add a statement allowing sts:AssumeRole for the Service principal ecs-tasks.amazonaws.com to its trust policy"
             ),
-        )]);
-    };
-    let family = req.moniker.cluster();
-    let server_group = req.moniker.server_group(version);
-    let container = version_label(version);
+        )),
+        (Some(name), _) => Err(err(
+            "iamRole",
+            "invalid",
+            format!("IAM role `{name}` does not exist in account {}; iamRole takes a role name, not an ARN", req.account.account_id),
+        )),
+        (None, _) => Ok(None),
+    }
+}
 
-    // Roles.
-    let account_role = req.account.role_arn(&req.region);
-    let task_role_arn = match (req.iam_role_to_resolve(), &obs.task_role) {
-        (Some(name), Some(Some(role))) => {
-            if role.trusts_service("ecs-tasks.amazonaws.com") {
-                Some(role.arn.clone())
-            } else {
-                errors.push(err(
-                    "iamRole",
-                    "invalid",
-                    format!(
-                        "The {name} role does not have a trust relationship to ecs-tasks.amazonaws.com; add a statement allowing sts:AssumeRole for the Service principal ecs-tasks.amazonaws.com to its trust policy"
-                    ),
-                ));
-                None
-            }
-        }
-        (Some(name), _) => {
-            errors.push(err(
-                "iamRole",
-                "invalid",
-                format!("IAM role `{name}` does not exist in account {}; iamRole takes a role name, not an ARN", req.account.account_id),
-            ));
-            None
-        }
-        (None, _) => None,
-    };
-    let roles = Roles { execution_role_fallback: account_role.clone(), task_role_arn };
+/// RegisterTaskDefinition: from the description's inputs, or the artifact with names, images
+/// and roles applied.
+fn task_definition(req: &DeployRequest, naming: &Naming, roles: &Roles) -> Result<Value, Vec<FieldError>> {
+    let names = Names { moniker: &req.moniker, family: &naming.family, server_group: &naming.server_group, container: &naming.container };
+    match &req.artifact {
+        None => Ok(taskdef::from_inputs(&req.description, &names, roles)),
+        Some(artifact) => taskdef::from_artifact(artifact, &req.description, &names, roles),
+    }
+}
 
-    // Task definition.
-    let names = Names { moniker: &req.moniker, family: &family, server_group: &server_group, container: &container };
-    let register_task_definition = match &req.artifact {
-        None => taskdef::from_inputs(d, &names, &roles),
-        Some(artifact) => match taskdef::from_artifact(artifact, d, &names, &roles) {
-            Ok(td) => td,
-            Err(e) => {
-                errors.extend(e);
-                Value::Null
-            }
-        },
-    };
-    let network_mode = req.network_mode().map(str::to_string);
+/// Decisions #15: in artifact mode the mapped container and port must exist in the artifact.
+fn artifact_mapping_problem(
+    artifact: &Map<String, Value>,
+    i: usize,
+    entry: &LoadBalancerEntry,
+    container_name: &str,
+) -> Option<FieldError> {
+    let containers = taskdef::container_names(artifact);
+    if !containers.iter().any(|c| c == container_name) {
+        return Some(FieldError::new(
+            format!("targetGroupMappings[{i}].containerName"),
+            "createServerGroupDescription.targetGroupMappings.containerName.invalid",
+            format!(
+                "container `{container_name}` of target group `{}` is not in the artifact (its containers: {})",
+                entry.target_group,
+                containers.join(", ")
+            ),
+        ));
+    }
+    let port = entry.container_port.filter(|p| !taskdef::container_ports(artifact, container_name).contains(p))?;
+    Some(FieldError::new(
+        format!("targetGroupMappings[{i}].containerPort"),
+        "createServerGroupDescription.targetGroupMappings.containerPort.invalid",
+        format!("container `{container_name}` of the artifact maps no containerPort {port}; add it to its portMappings or fix the mapping"),
+    ))
+}
 
-    // Load balancers.
+/// CreateService's `loadBalancers`: each target group by name, found exactly once.
+fn load_balancers(req: &DeployRequest, obs: &Observed, container: &str) -> Result<Vec<Value>, Vec<FieldError>> {
     let mut load_balancers: Vec<Value> = Vec::new();
+    let mut errors = Vec::new();
     for (i, entry) in req.load_balancer_entries().iter().enumerate() {
-        let container_name = entry.container_name.clone().unwrap_or_else(|| container.clone());
+        let container_name = entry.container_name.clone().unwrap_or_else(|| container.to_string());
         if let Some(artifact) = &req.artifact {
-            // Decisions #15: the mapped container and port must exist in the artifact.
-            let containers = taskdef::container_names(artifact);
-            if !containers.contains(&container_name) {
-                errors.push(FieldError::new(
-                    format!("targetGroupMappings[{i}].containerName"),
-                    "createServerGroupDescription.targetGroupMappings.containerName.invalid",
-                    format!(
-                        "container `{container_name}` of target group `{}` is not in the artifact (its containers: {})",
-                        entry.target_group,
-                        containers.join(", ")
-                    ),
-                ));
-            } else if let Some(port) = entry.container_port
-                && !taskdef::container_ports(artifact, &container_name).contains(&port)
-            {
-                errors.push(FieldError::new(
-                    format!("targetGroupMappings[{i}].containerPort"),
-                    "createServerGroupDescription.targetGroupMappings.containerPort.invalid",
-                    format!("container `{container_name}` of the artifact maps no containerPort {port}; add it to its portMappings or fix the mapping"),
-                ));
-            }
+            errors.extend(artifact_mapping_problem(artifact, i, entry, &container_name));
         }
         let arns = obs.target_groups.iter().find(|(n, _)| *n == entry.target_group).map(|(_, a)| a.as_slice()).unwrap_or_default();
         match arns {
@@ -416,100 +470,104 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
             )),
         }
     }
+    if errors.is_empty() { Ok(load_balancers) } else { Err(errors) }
+}
 
-    // Network configuration (awsvpc only).
-    let mut network_configuration = None;
-    if network_mode.as_deref() == Some("awsvpc") {
-        let purposes = d.subnet_purposes();
-        let zones = d.zones();
-        if purposes.is_empty() {
+/// The subnets of the description's zones whose purpose it names.
+fn chosen_subnets<'a>(d: &CreateServerGroup, obs: &'a Observed) -> Vec<&'a Subnet> {
+    let (purposes, zones) = (d.subnet_purposes(), d.zones());
+    obs.subnets.iter().filter(|s| zones.contains(&s.availability_zone) && s.purpose().is_some_and(|p| purposes.contains(&p))).collect()
+}
+
+/// The security groups named, by id, in the VPCs of the chosen subnets.
+fn security_group_ids(d: &CreateServerGroup, obs: &Observed, subnets: &[&Subnet]) -> Result<Vec<String>, Vec<FieldError>> {
+    let vpcs: BTreeSet<&str> = subnets.iter().map(|s| s.vpc_id.as_str()).collect();
+    let mut ids = Vec::new();
+    let mut errors = Vec::new();
+    for name in d.security_group_names.iter().flatten() {
+        let found: Vec<&SecurityGroup> =
+            obs.security_groups.iter().filter(|g| &g.group_name == name && vpcs.contains(g.vpc_id.as_str())).collect();
+        if found.is_empty() && !subnets.is_empty() {
+            let in_vpcs = vpcs.iter().copied().collect::<Vec<_>>().join(", ");
             errors.push(err(
-                "subnetTypes",
+                "securityGroupNames",
                 "invalid",
-                "awsvpc networking needs subnetTypes: the purposes of the subnets to place tasks in",
+                format!("security group `{name}` does not exist in VPC {in_vpcs} of the chosen subnets"),
             ));
-        } else {
-            let subnets: Vec<&Subnet> = obs
-                .subnets
-                .iter()
-                .filter(|s| zones.contains(&s.availability_zone) && s.purpose().is_some_and(|p| purposes.contains(&p)))
-                .collect();
-            if subnets.is_empty() {
-                errors.push(err(
-                    "subnetTypes",
-                    "invalid",
-                    format!(
-                        "no subnet in {} has purpose {}; tag subnets with immutable_metadata={{\"purpose\":\"{}\"}} or fix subnetTypes",
-                        zones.join(", "),
-                        purposes.join(" or "),
-                        purposes[0]
-                    ),
-                ));
-            }
-            let vpcs: BTreeSet<&str> = subnets.iter().map(|s| s.vpc_id.as_str()).collect();
-            let mut security_groups = Vec::new();
-            for name in d.security_group_names.iter().flatten() {
-                let found: Vec<&SecurityGroup> =
-                    obs.security_groups.iter().filter(|g| &g.group_name == name && vpcs.contains(g.vpc_id.as_str())).collect();
-                if found.is_empty() {
-                    if !subnets.is_empty() {
-                        errors.push(err(
-                            "securityGroupNames",
-                            "invalid",
-                            format!(
-                                "security group `{name}` does not exist in VPC {} of the chosen subnets",
-                                vpcs.iter().copied().collect::<Vec<_>>().join(", ")
-                            ),
-                        ));
-                    }
-                } else {
-                    security_groups.extend(found.iter().map(|g| g.group_id.clone()));
-                }
-            }
-            let mut awsvpc = Map::new();
-            awsvpc.insert("subnets".into(), json!(subnets.iter().map(|s| &s.subnet_id).collect::<Vec<_>>()));
-            awsvpc.insert("securityGroups".into(), json!(security_groups));
-            if let Some(public) = d.associate_public_ip_address {
-                awsvpc.insert("assignPublicIp".into(), json!(if public { "ENABLED" } else { "DISABLED" }));
-            }
-            network_configuration = Some(json!({"awsvpcConfiguration": awsvpc}));
         }
+        ids.extend(found.iter().map(|g| g.group_id.clone()));
     }
+    if errors.is_empty() { Ok(ids) } else { Err(errors) }
+}
 
-    // Capacity: the description's, or the source's with useSourceCapacity.
-    let capacity = d.capacity.clone().unwrap_or_default();
-    let (mut desired, mut min, mut max) = (capacity.desired.unwrap_or(0), capacity.min.unwrap_or(0), capacity.max.unwrap_or(0));
-    let use_source = req.source.as_ref().is_some_and(|s| s.use_source_capacity);
-    if use_source {
-        if let Some(source) = &obs.source_service {
-            if source.desired_count == 0 {
-                // Decisions #5: a disabled source would make the new server group disabled too.
-                warnings.push(format!(
-                    "source server group {} is disabled (desired 0); using the description's desired count {desired} instead",
-                    source.service_name
-                ));
-            } else {
-                desired = source.desired_count;
-            }
-        }
-        if let Some(target) = &obs.source_target {
-            min = target.min_capacity;
-            max = target.max_capacity;
-        }
+/// CreateService's `networkConfiguration`, for `awsvpc` only: subnets by purpose and zone,
+/// security groups by name in their VPCs.
+fn network(req: &DeployRequest, obs: &Observed) -> Result<Option<Value>, Vec<FieldError>> {
+    let d = &req.description;
+    if req.network_mode() != Some("awsvpc") {
+        return Ok(None);
     }
-    if let Some(source) = &obs.source_service
-        && let Some(since) = incomplete_since(&source.tags)
-    {
+    let purposes = d.subnet_purposes();
+    if purposes.is_empty() {
+        return Err(vec![err(
+            "subnetTypes",
+            "invalid",
+            "awsvpc networking needs subnetTypes: the purposes of the subnets to place tasks in",
+        )]);
+    }
+    let subnets = chosen_subnets(d, obs);
+    let mut errors = Vec::new();
+    if subnets.is_empty() {
         errors.push(err(
-            "source.asgName",
-            "incomplete",
+            "subnetTypes",
+            "invalid",
             format!(
-                "source server group {} is incomplete: the deploy that created it (started at {since}, seconds since the epoch) never \
-                 finished, so its scaling may be only partly copied; remove it with `ecs-deployer cleanup` (or `destroy`) and deploy \
-                 from a complete server group",
-                source.service_name
+                "no subnet in {} has purpose {}; tag subnets with immutable_metadata={{\"purpose\":\"{}\"}} or fix subnetTypes",
+                d.zones().join(", "),
+                purposes.join(" or "),
+                purposes[0]
             ),
         ));
+    }
+    let security_groups = keep(&mut errors, security_group_ids(d, obs, &subnets), Vec::new());
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut awsvpc = Map::new();
+    awsvpc.insert("subnets".into(), json!(subnets.iter().map(|s| &s.subnet_id).collect::<Vec<_>>()));
+    awsvpc.insert("securityGroups".into(), json!(security_groups));
+    if let Some(public) = d.associate_public_ip_address {
+        awsvpc.insert("assignPublicIp".into(), json!(if public { "ENABLED" } else { "DISABLED" }));
+    }
+    Ok(Some(json!({"awsvpcConfiguration": awsvpc})))
+}
+
+/// The new server group's capacity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Capacity {
+    desired: i64,
+    min: i64,
+    max: i64,
+}
+
+/// The description's capacity, or the source's with `useSourceCapacity` (Decisions #5: never a
+/// disabled source's desired 0); the warnings say what was not taken.
+fn capacity(req: &DeployRequest, obs: &Observed) -> (Capacity, Vec<String>) {
+    let c = req.description.capacity.clone().unwrap_or_default();
+    let mut capacity = Capacity { desired: c.desired.unwrap_or(0), min: c.min.unwrap_or(0), max: c.max.unwrap_or(0) };
+    let mut warnings = Vec::new();
+    if req.source.as_ref().is_some_and(|s| s.use_source_capacity) {
+        match &obs.source_service {
+            Some(source) if source.desired_count == 0 => warnings.push(format!(
+                "source server group {} is disabled (desired 0); using the description's desired count {} instead",
+                source.service_name, capacity.desired
+            )),
+            Some(source) => capacity.desired = source.desired_count,
+            None => {}
+        }
+        if let Some(target) = &obs.source_target {
+            (capacity.min, capacity.max) = (target.min_capacity, target.max_capacity);
+        }
     }
     if let Some(source) = &req.source
         && obs.source_service.is_none()
@@ -519,9 +577,29 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
             source.server_group_name, source.account, source.region
         ));
     }
+    (capacity, warnings)
+}
 
-    // Tags: the user's, then the tags namer's moniker tags; all or nothing on the account settings.
-    let mut tags: Vec<(String, String)> = d.tags.clone().unwrap_or_default();
+/// A source left incomplete by a deploy that never finished cannot be deployed from.
+fn source_problems(obs: &Observed) -> Option<FieldError> {
+    let source = obs.source_service.as_ref()?;
+    let since = incomplete_since(&source.tags)?;
+    Some(err(
+        "source.asgName",
+        "incomplete",
+        format!(
+            "source server group {} is incomplete: the deploy that created it (started at {since}, seconds since the epoch) never \
+             finished, so its scaling may be only partly copied; remove it with `ecs-deployer cleanup` (or `destroy`) and deploy \
+             from a complete server group",
+            source.service_name
+        ),
+    ))
+}
+
+/// The service's tags: the user's, then the tags namer's moniker tags; all or nothing on the
+/// account settings.
+fn tags(req: &DeployRequest, obs: &Observed, version: u32) -> Result<Vec<(String, String)>, Vec<FieldError>> {
+    let mut tags: Vec<(String, String)> = req.description.tags.clone().unwrap_or_default();
     if req.account.naming_strategy == NamingStrategy::Tags {
         let mut put_if_absent = |k: &str, v: Option<&str>| {
             if let Some(v) = v
@@ -537,65 +615,63 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
         tags.push((TAG_SEQUENCE.to_string(), version.to_string()));
     }
     if !obs.tagging_enabled && !tags.is_empty() {
-        errors.push(err(
+        return Err(vec![err(
             "tags",
             "invalid",
             format!(
                 "ECS account settings for account {} do not allow tagging as `serviceLongArnFormat` and `taskLongArnFormat` are not enabled; run `aws ecs put-account-setting-default --name serviceLongArnFormat --value enabled` (and taskLongArnFormat), or remove the tags",
                 req.account.name
             ),
-        ));
+        )]);
     }
+    Ok(tags)
+}
 
-    // CreateService.
-    let mut service = Map::new();
-    service.insert("cluster".into(), json!(req.ecs_cluster));
-    service.insert("serviceName".into(), json!(server_group));
-    service.insert("taskDefinition".into(), json!(TASK_DEFINITION_ARN));
-    service.insert("desiredCount".into(), json!(desired));
-    if !load_balancers.is_empty() {
-        service.insert("loadBalancers".into(), Value::Array(load_balancers.clone()));
-    }
-    let registries: Vec<Value> = d
-        .service_discovery_associations
-        .iter()
-        .flatten()
-        .map(|sd| {
-            let mut r = Map::new();
-            r.insert("registryArn".into(), json!(sd.registry.as_ref().and_then(|r| r.arn.clone()).unwrap_or_default()));
-            if let Some(port) = sd.container_port.filter(|p| *p != 0) {
-                r.insert("containerPort".into(), json!(port));
-                r.insert(
-                    "containerName".into(),
-                    json!(sd.container_name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| container.clone())),
-                );
-            }
-            Value::Object(r)
-        })
-        .collect();
-    service.insert("serviceRegistries".into(), Value::Array(registries));
+/// What CreateService is built from, besides the request.
+struct ServiceParts<'a> {
+    naming: &'a Naming,
+    load_balancers: &'a [Value],
+    network_configuration: Option<Value>,
+    tags: Vec<(String, String)>,
+    account_role: &'a Option<String>,
+}
+
+/// CreateService's `serviceRegistries`.
+fn service_registries(d: &CreateServerGroup, container: &str) -> Vec<Value> {
+    let registry = |sd: &crate::core::description::ServiceDiscoveryAssociation| {
+        let mut r = Map::new();
+        r.insert("registryArn".into(), json!(sd.registry.as_ref().and_then(|r| r.arn.clone()).unwrap_or_default()));
+        if let Some(port) = sd.container_port.filter(|p| *p != 0) {
+            r.insert("containerPort".into(), json!(port));
+            let name = sd.container_name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| container.to_string());
+            r.insert("containerName".into(), json!(name));
+        }
+        Value::Object(r)
+    };
+    d.service_discovery_associations.iter().flatten().map(registry).collect()
+}
+
+/// CreateService's `deploymentConfiguration` (the circuit breaker from either field).
+fn deployment_configuration(d: &CreateServerGroup) -> Value {
     let dc = d.deployment_configuration.clone().unwrap_or_default();
     let breaker = dc.deployment_circuit_breaker.unwrap_or_default();
-    service.insert(
-        "deploymentConfiguration".into(),
-        json!({
-            "maximumPercent": dc.maximum_percent.unwrap_or(200),
-            "minimumHealthyPercent": dc.minimum_healthy_percent.unwrap_or(100),
-            "deploymentCircuitBreaker": {
-                "enable": breaker.enable.or(d.enable_deployment_circuit_breaker).unwrap_or(false),
-                "rollback": breaker.rollback.unwrap_or(false),
-            }
-        }),
-    );
-    service.insert("enableExecuteCommand".into(), json!(d.enable_execute_command.unwrap_or(false)));
+    json!({
+        "maximumPercent": dc.maximum_percent.unwrap_or(200),
+        "minimumHealthyPercent": dc.minimum_healthy_percent.unwrap_or(100),
+        "deploymentCircuitBreaker": {
+            "enable": breaker.enable.or(d.enable_deployment_circuit_breaker).unwrap_or(false),
+            "rollback": breaker.rollback.unwrap_or(false),
+        }
+    })
+}
+
+/// CreateService's placement and launch fields, as given.
+fn placement_and_launch(d: &CreateServerGroup, service: &mut Map<String, Value>) {
     if let Some(constraints) = &d.placement_constraints {
         service.insert("placementConstraints".into(), serde_json::to_value(constraints).unwrap_or_default());
     }
     if let Some(strategies) = &d.placement_strategy_sequence {
         service.insert("placementStrategy".into(), serde_json::to_value(strategies).unwrap_or_default());
-    }
-    if let Some(nc) = network_configuration {
-        service.insert("networkConfiguration".into(), nc);
     }
     if let Some(launch_type) = d.launch_type.as_deref().filter(|l| !l.is_empty()) {
         service.insert("launchType".into(), json!(launch_type));
@@ -605,10 +681,31 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
     if let Some(pv) = d.platform_version.as_deref().filter(|p| !p.is_empty()) {
         service.insert("platformVersion".into(), json!(pv));
     }
+}
+
+/// The CreateService body.
+fn create_service(req: &DeployRequest, obs: &Observed, desired: i64, parts: ServiceParts<'_>) -> Value {
+    let d = &req.description;
+    let mut service = Map::new();
+    service.insert("cluster".into(), json!(req.ecs_cluster));
+    service.insert("serviceName".into(), json!(parts.naming.server_group));
+    service.insert("taskDefinition".into(), json!(TASK_DEFINITION_ARN));
+    service.insert("desiredCount".into(), json!(desired));
+    if !parts.load_balancers.is_empty() {
+        service.insert("loadBalancers".into(), Value::Array(parts.load_balancers.to_vec()));
+    }
+    service.insert("serviceRegistries".into(), Value::Array(service_registries(d, &parts.naming.container)));
+    service.insert("deploymentConfiguration".into(), deployment_configuration(d));
+    service.insert("enableExecuteCommand".into(), json!(d.enable_execute_command.unwrap_or(false)));
+    placement_and_launch(d, &mut service);
+    if let Some(nc) = parts.network_configuration {
+        service.insert("networkConfiguration".into(), nc);
+    }
     if let Some(grace) = d.health_check_grace_period_seconds {
         service.insert("healthCheckGracePeriodSeconds".into(), json!(grace));
     }
     if obs.tagging_enabled {
+        let mut tags = parts.tags;
         tags.push((TAG_INCOMPLETE.to_string(), incomplete_marker(obs.started_at, &obs.deploy_id)));
         service.insert("tags".into(), json!(tags.iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>()));
         service.insert("enableECSManagedTags".into(), json!(true));
@@ -616,63 +713,45 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
     }
     let legacy = req.account.iam_role_mode == IamRoleMode::Legacy;
     if legacy
-        && network_mode.as_deref() != Some("awsvpc")
-        && load_balancers.len() == 1
-        && let Some(role) = &account_role
+        && req.network_mode() != Some("awsvpc")
+        && parts.load_balancers.len() == 1
+        && let Some(role) = parts.account_role
     {
         service.insert("role".into(), json!(role));
     }
+    Value::Object(service)
+}
 
-    // Scalable target.
-    let resource_id = crate::core::model::ResourceId::of(&req.ecs_cluster, &server_group).to_string();
+/// RegisterScalableTarget: the capacity's min and max, not suspended; the account role in
+/// legacy mode.
+fn scalable_target(req: &DeployRequest, server_group: &str, capacity: &Capacity, account_role: Option<&str>) -> Value {
     let mut target = json!({
-        "ServiceNamespace": crate::core::model::SCALING_NAMESPACE,
-        "ResourceId": resource_id,
-        "ScalableDimension": crate::core::model::SCALABLE_DIMENSION,
-        "MinCapacity": min,
-        "MaxCapacity": max,
+        "ServiceNamespace": SCALING_NAMESPACE,
+        "ResourceId": ResourceId::of(&req.ecs_cluster, server_group).to_string(),
+        "ScalableDimension": SCALABLE_DIMENSION,
+        "MinCapacity": capacity.min,
+        "MaxCapacity": capacity.max,
         "SuspendedState": {"DynamicScalingInSuspended": false, "DynamicScalingOutSuspended": false, "ScheduledScalingSuspended": false},
     });
-    if legacy && let Some(role) = &account_role {
+    if req.account.iam_role_mode == IamRoleMode::Legacy
+        && let Some(role) = account_role
+    {
         target["RoleARN"] = json!(role);
     }
+    target
+}
 
-    // Copy of the source's scaling.
-    let (scaling_copy, scaling_copy_note) = match &req.source {
-        None => (None, None),
-        Some(_) if !req.copies_scaling() => (None, Some("copySourceScalingPoliciesAndActions is false: nothing is copied".to_string())),
+/// Why nothing of the source's scaling will be copied, when that is known before reading it
+/// (otherwise `scaling_copy` fills the copy in once the policies have been read).
+fn scaling_copy_note(req: &DeployRequest, obs: &Observed) -> Option<String> {
+    match &req.source {
+        None => None,
+        Some(_) if !req.copies_scaling() => Some("copySourceScalingPoliciesAndActions is false: nothing is copied".to_string()),
         Some(src) if obs.source_target.is_none() => {
-            (None, Some(format!("source server group {} has no scalable target: there is no scaling to copy", src.server_group_name)))
+            Some(format!("source server group {} has no scalable target: there is no scaling to copy", src.server_group_name))
         }
-        // Filled in by `scaling_copy` once the source's policies have been read.
-        Some(_) => (None, None),
-    };
-
-    if !errors.is_empty() {
-        return Err(errors);
+        Some(_) => None,
     }
-    Ok(DeployPlan {
-        account: req.account.name.clone(),
-        account_id: req.account.account_id.clone(),
-        region: req.region.clone(),
-        ecs_cluster_name: req.ecs_cluster.clone(),
-        server_group_name: server_group,
-        version,
-        family,
-        moniker: req.moniker.clone(),
-        source: req.source.clone(),
-        source_scalable_target: obs.source_target.clone(),
-        desired_count: desired,
-        min_capacity: min,
-        max_capacity: max,
-        scalable_target_resource_id: resource_id,
-        register_task_definition,
-        create_service: Value::Object(service),
-        register_scalable_target: target,
-        scaling_copy,
-        scaling_copy_note,
-        warnings,
-    })
 }
 
 impl DeployPlan {
