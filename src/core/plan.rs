@@ -773,3 +773,184 @@ pub fn scaling_copy(plan: &DeployPlan, source: &SourceScaling) -> ScalingCopyPla
     };
     scaling::plan_copy(source, &dst)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::config::Config;
+    use crate::core::description::create_server_group_from_json;
+
+    const CONFIG: &str = "aws:\n  accounts:\n    - {name: aws, accountId: '123456789012', assumeRole: role/Spinnaker, regions: [{name: us-west-2}]}\necs:\n  accounts:\n    - {name: ecs, awsAccount: aws}\n    - {name: tagged, awsAccount: aws, namingStrategy: tags}\n    - {name: legacy, awsAccount: aws, iamRoleMode: legacy}\n";
+
+    /// A request from a description patched with `patch`.
+    fn request(patch: Value) -> DeployRequest {
+        let mut d = json!({
+            "credentials": "ecs", "application": "app", "stack": "prod", "ecsClusterName": "main",
+            "availabilityZones": {"us-west-2": ["us-west-2a"]}, "capacity": {"min": 1, "max": 4, "desired": 2},
+            "launchType": "EC2", "networkMode": "bridge", "dockerImageAddress": "nginx:1", "computeUnits": 128, "reservedMemory": 256
+        });
+        d.as_object_mut().unwrap().extend(patch.as_object().unwrap().clone());
+        let account = Config::from_yaml(CONFIG).unwrap().account(d["credentials"].as_str().unwrap()).unwrap();
+        DeployRequest::new(create_server_group_from_json(d).unwrap(), account, None)
+    }
+
+    fn codes(errors: &[FieldError]) -> Vec<&str> {
+        errors.iter().map(|e| e.code.as_str()).collect()
+    }
+
+    #[test]
+    fn naming_takes_the_next_free_version_and_says_when_none_is_left() {
+        let req = request(json!({}));
+        let listed = |names: &[&str]| Observed { listed_services: names.iter().map(|n| n.to_string()).collect(), ..Default::default() };
+        let every: Vec<String> = (0..1000).map(|v| req.moniker.server_group(v)).collect();
+        let every: Vec<&str> = every.iter().map(String::as_str).collect();
+        let table: [(&[&str], Option<u32>); 4] =
+            [(&[], Some(0)), (&["app-prod-v000", "app-prod-v001", "other-v007"], Some(2)), (&["app-prod-v999"], Some(0)), (&every, None)];
+        for (names, expected) in table {
+            let named = naming(&req, &listed(names));
+            match expected {
+                Some(v) => {
+                    let n = named.unwrap();
+                    assert_eq!(
+                        (n.version, n.server_group.as_str(), n.family.as_str()),
+                        (v, req.moniker.server_group(v).as_str(), "app-prod")
+                    );
+                }
+                None => assert_eq!(named.unwrap_err().code, "createServerGroupDescription.moniker.invalid", "{names:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_task_role_must_exist_and_trust_ecs_tasks() {
+        let trusting =
+            r#"{"Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#;
+        let role =
+            |doc: &str| Some(Some(Role { arn: "arn:aws:iam::123456789012:role/app".into(), assume_role_policy_document: doc.into() }));
+        let with_role = request(json!({"iamRole": "app"}));
+        let table = [
+            (request(json!({})), None, Ok(None)),
+            (request(json!({"iamRole": "None (No IAM role)"})), None, Ok(None)),
+            (with_role.clone(), role(trusting), Ok(Some("arn:aws:iam::123456789012:role/app".to_string()))),
+            (with_role.clone(), role("{}"), Err("trust relationship")),
+            (with_role, Some(None), Err("does not exist")),
+        ];
+        for (req, task_role_found, expected) in table {
+            let obs = Observed { task_role: task_role_found, ..Default::default() };
+            match (task_role(&req, &obs), expected) {
+                (Ok(arn), Ok(want)) => assert_eq!(arn, want),
+                (Err(e), Err(text)) => assert!(e.message.contains(text) && e.code.ends_with("iamRole.invalid"), "{e:?}"),
+                (got, want) => panic!("{got:?} vs {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn load_balancers_need_each_target_group_exactly_once() {
+        let req = request(
+            json!({"targetGroupMappings": [{"targetGroup": "web", "containerPort": 80}, {"targetGroup": "web", "containerPort": 80}]}),
+        );
+        let groups = |arns: &[&str]| Observed {
+            target_groups: vec![("web".into(), arns.iter().map(|a| a.to_string()).collect())],
+            ..Default::default()
+        };
+        let one = load_balancers(&req, &groups(&["arn:tg/web"]), "v000").unwrap();
+        assert_eq!(one, vec![json!({"targetGroupArn": "arn:tg/web", "containerName": "v000", "containerPort": 80})], "repeats collapse");
+        let none = load_balancers(&req, &groups(&[]), "v000").unwrap_err();
+        assert!(none[0].message.contains("no target group with the name web"), "{none:?}");
+        let two = load_balancers(&req, &groups(&["arn:a", "arn:b"]), "v000").unwrap_err();
+        assert!(two[0].message.contains("multiple target groups"), "{two:?}");
+    }
+
+    #[test]
+    fn awsvpc_networks_pick_subnets_by_purpose_and_zone_and_groups_by_vpc() {
+        let subnet = |id: &str, zone: &str, purpose: &str| Subnet {
+            subnet_id: id.into(),
+            vpc_id: "vpc-1".into(),
+            availability_zone: zone.into(),
+            tags: vec![("immutable_metadata".into(), format!("{{\"purpose\": \"{purpose}\"}}"))],
+        };
+        let obs = Observed {
+            subnets: vec![
+                subnet("s-1", "us-west-2a", "internal"),
+                subnet("s-2", "us-west-2b", "internal"),
+                subnet("s-3", "us-west-2a", "dmz"),
+            ],
+            security_groups: vec![SecurityGroup { group_id: "sg-1".into(), group_name: "web".into(), vpc_id: "vpc-1".into() }],
+            ..Default::default()
+        };
+        assert_eq!(network(&request(json!({})), &obs).unwrap(), None, "bridge has no network configuration");
+        let awsvpc = |patch: Value| {
+            let mut p = json!({"networkMode": "awsvpc", "subnetTypes": ["internal"], "securityGroupNames": ["web"], "associatePublicIpAddress": false});
+            p.as_object_mut().unwrap().extend(patch.as_object().unwrap().clone());
+            request(p)
+        };
+        let built = network(&awsvpc(json!({})), &obs).unwrap().unwrap();
+        assert_eq!(built, json!({"awsvpcConfiguration": {"subnets": ["s-1"], "securityGroups": ["sg-1"], "assignPublicIp": "DISABLED"}}));
+        let table = [
+            (json!({"subnetTypes": []}), "needs subnetTypes"),
+            (json!({"subnetTypes": ["public"]}), "no subnet in us-west-2a has purpose public"),
+            (json!({"securityGroupNames": ["db"]}), "security group `db` does not exist in VPC vpc-1"),
+        ];
+        for (patch, text) in table {
+            let errors = network(&awsvpc(patch.clone()), &obs).unwrap_err();
+            assert!(errors.iter().any(|e| e.message.contains(text)), "{patch}: {errors:?}");
+        }
+    }
+
+    #[test]
+    fn capacity_comes_from_the_source_only_when_asked_and_never_a_disabled_ones_zero() {
+        let source = json!({"source": {"account": "ecs", "region": "us-west-2", "asgName": "app-prod-v001", "useSourceCapacity": true}});
+        let service = |desired: i64| ServiceState { service_name: "app-prod-v001".into(), desired_count: desired, ..Default::default() };
+        let target = ScalableTarget { min_capacity: 3, max_capacity: 9, ..Default::default() };
+        let table = [
+            (request(json!({})), None, None, (2, 1, 4), 0),
+            (request(source.clone()), Some(service(5)), Some(target.clone()), (5, 3, 9), 0),
+            (request(source.clone()), Some(service(0)), Some(target.clone()), (2, 3, 9), 1),
+            (request(source), None, None, (2, 1, 4), 1),
+        ];
+        for (i, (req, source_service, source_target, (desired, min, max), warnings)) in table.into_iter().enumerate() {
+            let obs = Observed { source_service, source_target, ..Default::default() };
+            let (capacity, said) = capacity(&req, &obs);
+            assert_eq!(capacity, Capacity { desired, min, max }, "case {i}");
+            assert_eq!(said.len(), warnings, "case {i}: {said:?}");
+        }
+    }
+
+    #[test]
+    fn tags_are_all_or_nothing_and_the_tags_namer_adds_the_moniker() {
+        let tagging = Observed { tagging_enabled: true, ..Default::default() };
+        let req = request(json!({"credentials": "tagged", "tags": {"team": "web"}}));
+        let tags = tags(&req, &tagging, 7).unwrap();
+        assert_eq!(tags[0], ("team".to_string(), "web".to_string()));
+        assert!(
+            tags.contains(&(TAG_APPLICATION.to_string(), "app".to_string())) && tags.contains(&(TAG_SEQUENCE.to_string(), "7".to_string()))
+        );
+        let refused = super::tags(&request(json!({"tags": {"team": "web"}})), &Observed::default(), 0).unwrap_err();
+        assert_eq!(codes(&refused), ["createServerGroupDescription.tags.invalid"]);
+        assert!(super::tags(&request(json!({})), &Observed::default(), 0).unwrap().is_empty(), "no tags need no setting");
+    }
+
+    #[test]
+    fn the_plan_reports_every_builders_problems_at_once_and_builds_the_requests() {
+        let req = request(json!({"iamRole": "missing", "targetGroupMappings": [{"targetGroup": "web"}], "tags": {"a": "b"}}));
+        let errors = plan(&req, &Observed { task_role: Some(None), ..Default::default() }).unwrap_err();
+        assert_eq!(
+            codes(&errors),
+            [
+                "createServerGroupDescription.iamRole.invalid",
+                "createServerGroupDescription.targetGroup.invalid",
+                "createServerGroupDescription.tags.invalid"
+            ]
+        );
+        let legacy = request(json!({"credentials": "legacy", "targetGroupMappings": [{"targetGroup": "web", "containerPort": 80}]}));
+        let obs = Observed { target_groups: vec![("web".into(), vec!["arn:tg".into()])], ..Default::default() };
+        let plan = plan(&legacy, &obs).unwrap();
+        assert_eq!(plan.server_group_name, "app-prod-v000");
+        assert_eq!(plan.create_service["role"], "arn:aws:iam::123456789012:role/Spinnaker", "legacy mode passes the account role");
+        assert_eq!(plan.register_scalable_target["ResourceId"], "service/main/app-prod-v000");
+        assert_eq!(plan.register_scalable_target["RoleARN"], "arn:aws:iam::123456789012:role/Spinnaker");
+        assert_eq!((plan.min_capacity, plan.desired_count, plan.max_capacity), (1, 2, 4));
+        assert!(plan.create_service.get("tags").is_none(), "no tagging, no crash marker");
+    }
+}
