@@ -32,6 +32,21 @@ const SPREAD_FIELDS: [&str; 5] =
 /// Validates a createServerGroup description. `account` is the resolved account, when known.
 pub fn validate_create(d: &CreateServerGroup, account: Option<&Account>) -> Vec<FieldError> {
     let mut e = Errors(Vec::new());
+    required_fields(&mut e, d);
+    zones(&mut e, d, account);
+    placement(&mut e, d);
+    cluster_and_discovery(&mut e, d);
+    launch(&mut e, d);
+    network_mode(&mut e, d);
+    image_or_artifact(&mut e, d);
+    load_balancing(&mut e, d);
+    environment(&mut e, d);
+    deployment(&mut e, d);
+    e.0
+}
+
+/// The credentials, the capacity, one way of naming subnet purposes.
+fn required_fields(e: &mut Errors, d: &CreateServerGroup) {
     if d.account_name().is_none() {
         e.add("credentials", "not.nullable", "credentials are required: name the ECS account to deploy to (`credentials` or `account`)");
     }
@@ -44,6 +59,10 @@ pub fn validate_create(d: &CreateServerGroup, account: Option<&Account>) -> Vec<
             "SubnetType (string) cannot be specified when SubnetTypes (list) is specified. Please use SubnetTypes (list)",
         );
     }
+}
+
+/// `availabilityZones`: exactly one region, configured for the account.
+fn zones(e: &mut Errors, d: &CreateServerGroup, account: Option<&Account>) {
     match &d.availability_zones {
         None => e.add(
             "availabilityZones",
@@ -82,7 +101,10 @@ pub fn validate_create(d: &CreateServerGroup, account: Option<&Account>) -> Vec<
             }
         }
     }
+}
 
+/// The placement strategies.
+fn placement(e: &mut Errors, d: &CreateServerGroup) {
     match &d.placement_strategy_sequence {
         None => e.add("placementStrategySequence", "not.nullable", "placementStrategySequence is required; send [] for none"),
         Some(seq) => {
@@ -117,8 +139,11 @@ pub fn validate_create(d: &CreateServerGroup, account: Option<&Account>) -> Vec<
         }
     }
 
-    validate_moniker(&mut e, d);
+    validate_moniker(e, d);
+}
 
+/// The ECS cluster and the service discovery associations.
+fn cluster_and_discovery(e: &mut Errors, d: &CreateServerGroup) {
     if blank(&d.ecs_cluster_name) {
         e.add("ecsClusterName", "not.nullable", "ecsClusterName is required: the ECS cluster to create the service in");
     }
@@ -131,7 +156,10 @@ pub fn validate_create(d: &CreateServerGroup, account: Option<&Account>) -> Vec<
             );
         }
     }
+}
 
+/// The launch type or the capacity provider strategy, not both (Decisions #22).
+fn launch(e: &mut Errors, d: &CreateServerGroup) {
     let strategy = d.capacity_provider_strategy.as_ref();
     let launch_type_blank = blank(&d.launch_type);
     if strategy.is_some_and(|s| !s.is_empty()) && !launch_type_blank {
@@ -166,7 +194,10 @@ pub fn validate_create(d: &CreateServerGroup, account: Option<&Account>) -> Vec<
             );
         }
     }
+}
 
+/// The network mode (Decisions #14).
+fn network_mode(e: &mut Errors, d: &CreateServerGroup) {
     // Decisions #14: networkMode must be one ECS knows.
     if let Some(mode) = d.network_mode.as_deref().filter(|m| !m.is_empty())
         && mode != "default"
@@ -174,7 +205,10 @@ pub fn validate_create(d: &CreateServerGroup, account: Option<&Account>) -> Vec<
     {
         e.add("networkMode", "invalid", format!("networkMode `{mode}` must be one of awsvpc, bridge, host, none or default"));
     }
+}
 
+/// What inputs mode needs (image, CPU, memory), or what artifact mode needs for a target group.
+fn image_or_artifact(e: &mut Errors, d: &CreateServerGroup) {
     let artifact_mode = d.artifact_mode();
     if !artifact_mode {
         if blank(&d.docker_image_address) {
@@ -203,6 +237,11 @@ pub fn validate_create(d: &CreateServerGroup, account: Option<&Account>) -> Vec<
             e.add("targetGroup", "not.nullable", "loadBalancedContainer is set but targetGroup is not");
         }
     }
+}
+
+/// The target group fields and mappings.
+fn load_balancing(e: &mut Errors, d: &CreateServerGroup) {
+    let artifact_mode = d.artifact_mode();
     if let Some(port) = d.container_port
         && !(0..=65535).contains(&port)
     {
@@ -248,6 +287,10 @@ pub fn validate_create(d: &CreateServerGroup, account: Option<&Account>) -> Vec<
             _ => {}
         }
     }
+}
+
+/// The environment variables Spinnaker sets itself.
+fn environment(e: &mut Errors, d: &CreateServerGroup) {
     let reserved: Vec<&str> = d
         .environment_variables
         .iter()
@@ -262,6 +305,10 @@ pub fn validate_create(d: &CreateServerGroup, account: Option<&Account>) -> Vec<
             format!("{} are set by Spinnaker and cannot be given in environmentVariables; remove them", reserved.join(", ")),
         );
     }
+}
+
+/// The health check grace period and the deployment configuration.
+fn deployment(e: &mut Errors, d: &CreateServerGroup) {
     if let Some(grace) = d.health_check_grace_period_seconds
         && !(0..=2147483647).contains(&grace)
     {
@@ -275,7 +322,6 @@ pub fn validate_create(d: &CreateServerGroup, account: Option<&Account>) -> Vec<
             e.add("deploymentConfiguration.maximumPercent", "invalid", "maximumPercent must be 100-200");
         }
     }
-    e.0
 }
 
 /// Clouddriver's `CommonValidator.validateCapacity`, the one capacity rule of createServerGroup and
