@@ -78,37 +78,57 @@ pub async fn doctor(
     ecs_cluster: Option<&str>,
     description: Option<(CreateServerGroup, DeployOptions)>,
 ) -> Result<Vec<Check>> {
-    let mut checks = Vec::new();
     let role_arn = account.role_arn(region);
     let session = match Session::connect(account, region).await {
-        Ok(s) => {
-            checks.push(check(
-                "credentials",
-                Status::Ok,
-                match &role_arn {
-                    Some(r) => format!("assumed {r}"),
-                    None => "the default credentials are used (no assumeRole configured)".into(),
-                },
-                None,
-            ));
-            s
-        }
-        Err(e) => {
-            checks.push(check(
-                "credentials",
-                Status::Failed,
-                e.to_string(),
-                Some(match &role_arn {
-                    Some(r) => format!("let the caller assume {r} (sts:AssumeRole) and make {r} trust the caller"),
-                    None => "configure AWS credentials (environment, profile or instance role)".into(),
-                }),
-            ));
-            return Ok(checks);
-        }
+        Ok(s) => s,
+        Err(e) => return Ok(vec![judge_credentials(Err(&e), role_arn.as_deref())]),
     };
-    match session.caller_account().await {
-        Ok(id) if id == account.account_id => checks.push(check("account id", Status::Ok, format!("the credentials act in {id}"), None)),
-        Ok(id) => checks.push(check(
+    let mut checks = vec![judge_credentials(Ok(()), role_arn.as_deref()), judge_account_id(account, session.caller_account().await)];
+    let d = description.as_ref().map(|(d, _)| d);
+    let cluster_name = ecs_cluster.map(str::to_string).or_else(|| d.and_then(|d| d.ecs_cluster_name.clone()));
+    let cluster = match &cluster_name {
+        Some(name) => Some(session.describe_ecs_cluster(name).await),
+        None => None,
+    };
+    checks.extend(judge_cluster(account, region, cluster_name.as_deref(), cluster, d));
+    checks.extend(role_mode_checks(&session, account, role_arn.as_deref()).await);
+    if let Some(r) = &role_arn
+        && execution_role_falls_back(description.as_ref())
+    {
+        let status = if description.is_some() { Status::Failed } else { Status::Warning };
+        checks.push(role_trusts(&session, "Fargate execution role", r, &["ecs-tasks.amazonaws.com"], status).await);
+    }
+    if let Some((d, options)) = description {
+        checks.extend(description_checks(config, &session, d, options).await);
+    }
+    Ok(checks)
+}
+
+/// Whether the credentials work, and whose they are.
+fn judge_credentials(connected: std::result::Result<(), &crate::core::error::AwsError>, role_arn: Option<&str>) -> Check {
+    match (connected, role_arn) {
+        (Ok(()), Some(r)) => check("credentials", Status::Ok, format!("assumed {r}"), None),
+        (Ok(()), None) => check("credentials", Status::Ok, "the default credentials are used (no assumeRole configured)", None),
+        (Err(e), Some(r)) => check(
+            "credentials",
+            Status::Failed,
+            e.to_string(),
+            Some(format!("let the caller assume {r} (sts:AssumeRole) and make {r} trust the caller")),
+        ),
+        (Err(e), None) => check(
+            "credentials",
+            Status::Failed,
+            e.to_string(),
+            Some("configure AWS credentials (environment, profile or instance role)".into()),
+        ),
+    }
+}
+
+/// The credentials act in the configured account.
+fn judge_account_id(account: &Account, caller: std::result::Result<String, crate::core::error::AwsError>) -> Check {
+    match caller {
+        Ok(id) if id == account.account_id => check("account id", Status::Ok, format!("the credentials act in {id}"), None),
+        Ok(id) => check(
             "account id",
             Status::Failed,
             format!(
@@ -116,160 +136,218 @@ pub async fn doctor(
                 account.aws_account, account.account_id
             ),
             Some("fix accountId in clouddriver.yml, or the role the account assumes".into()),
-        )),
-        Err(e) => checks.push(check("account id", Status::Failed, e.to_string(), None)),
+        ),
+        Err(e) => check("account id", Status::Failed, e.to_string(), None),
     }
+}
 
-    let d = description.as_ref().map(|(d, _)| d);
-    let fargate = d.is_some_and(taskdef::is_fargate);
-    let cluster_name = ecs_cluster.map(str::to_string).or_else(|| d.and_then(|d| d.ecs_cluster_name.clone()));
-    match &cluster_name {
-        None => checks.push(check(
+type ClusterRead = std::result::Result<Option<crate::core::model::ClusterInfo>, crate::core::error::AwsError>;
+
+/// The ECS cluster exists and is ACTIVE, and has room for the description's tasks.
+fn judge_cluster(
+    account: &Account,
+    region: &str,
+    name: Option<&str>,
+    read: Option<ClusterRead>,
+    d: Option<&CreateServerGroup>,
+) -> Vec<Check> {
+    let (Some(name), Some(read)) = (name, read) else {
+        return vec![check(
             "ECS cluster",
             Status::Warning,
             "no ECS cluster named",
             Some("pass --ecs-cluster NAME (or --description)".into()),
-        )),
-        Some(name) => match session.describe_ecs_cluster(name).await {
-            Err(e) => checks.push(check("ECS cluster", Status::Failed, e.to_string(), None)),
-            Ok(None) => checks.push(check(
-                "ECS cluster",
-                Status::Failed,
-                format!("ECS cluster `{name}` does not exist in {}/{region}", account.account_id),
-                Some(format!("aws ecs create-cluster --cluster-name {name} --region {region}")),
-            )),
-            Ok(Some(c)) if c.status != "ACTIVE" => {
-                checks.push(check("ECS cluster", Status::Failed, format!("ECS cluster `{name}` is {}", c.status), None))
-            }
-            Ok(Some(c)) => {
-                checks.push(check("ECS cluster", Status::Ok, format!("`{name}` is ACTIVE"), None));
-                if fargate {
-                    let wanted: Vec<String> = d
-                        .into_iter()
-                        .flat_map(|d| d.capacity_provider_strategy.iter().flatten())
-                        .filter_map(|i| i.capacity_provider.clone())
-                        .collect();
-                    let missing: Vec<&String> = wanted.iter().filter(|p| !c.capacity_providers.contains(p)).collect();
-                    if missing.is_empty() {
-                        checks.push(check(
-                            "capacity",
-                            Status::Ok,
-                            format!("Fargate; cluster capacity providers: {}", c.capacity_providers.join(", ")),
-                            None,
-                        ));
-                    } else {
-                        checks.push(check(
-                            "capacity",
-                            Status::Failed,
-                            format!("capacity providers {:?} are not associated with `{name}`", missing),
-                            Some(format!("aws ecs put-cluster-capacity-providers --cluster {name} --capacity-providers FARGATE FARGATE_SPOT --default-capacity-provider-strategy capacityProvider=FARGATE,weight=1")),
-                        ));
-                    }
-                } else if c.container_instances.is_empty() {
-                    checks.push(check(
-                        "capacity",
-                        if d.is_some() { Status::Failed } else { Status::Warning },
-                        format!("`{name}` has no registered container instances: EC2 tasks cannot be placed"),
-                        Some("register EC2 instances (an Auto Scaling group with the ECS-optimized AMI and ECS_CLUSTER set) or deploy with launchType FARGATE".into()),
-                    ));
-                } else {
-                    let (cpu, mem) = (d.and_then(|d| d.compute_units).unwrap_or(0), d.and_then(|d| d.reserved_memory).unwrap_or(0));
-                    let fits = c.container_instances.iter().filter(|(_, rc, _, rm)| *rc >= cpu && *rm >= mem).count();
-                    let free: Vec<String> = c.container_instances.iter().map(|(_, rc, _, rm)| format!("{rc} CPU/{rm} MiB")).collect();
-                    checks.push(check(
-                        "capacity",
-                        if fits > 0 { Status::Ok } else { Status::Failed },
-                        format!(
-                            "{} container instances, free: {}; {fits} can place a task of {cpu} CPU/{mem} MiB",
-                            c.container_instances.len(),
-                            free.join(", ")
-                        ),
-                        (fits == 0).then(|| "add container instances or lower computeUnits/reservedMemory".into()),
-                    ));
-                }
-            }
-        },
+        )];
+    };
+    match read {
+        Err(e) => vec![check("ECS cluster", Status::Failed, e.to_string(), None)],
+        Ok(None) => vec![check(
+            "ECS cluster",
+            Status::Failed,
+            format!("ECS cluster `{name}` does not exist in {}/{region}", account.account_id),
+            Some(format!("aws ecs create-cluster --cluster-name {name} --region {region}")),
+        )],
+        Ok(Some(c)) if c.status != "ACTIVE" => {
+            vec![check("ECS cluster", Status::Failed, format!("ECS cluster `{name}` is {}", c.status), None)]
+        }
+        Ok(Some(c)) => vec![check("ECS cluster", Status::Ok, format!("`{name}` is ACTIVE"), None), judge_capacity(name, &c, d)],
     }
+}
 
-    match account.iam_role_mode {
-        IamRoleMode::ServiceLinked => {
+/// Fargate: the capacity providers the description names are the cluster's; EC2: some
+/// container instance can place a task of the description's size.
+fn judge_capacity(name: &str, c: &crate::core::model::ClusterInfo, d: Option<&CreateServerGroup>) -> Check {
+    if d.is_some_and(taskdef::is_fargate) {
+        let wanted: Vec<String> =
+            d.into_iter().flat_map(|d| d.capacity_provider_strategy.iter().flatten()).filter_map(|i| i.capacity_provider.clone()).collect();
+        let missing: Vec<&String> = wanted.iter().filter(|p| !c.capacity_providers.contains(p)).collect();
+        if missing.is_empty() {
+            return check(
+                "capacity",
+                Status::Ok,
+                format!("Fargate; cluster capacity providers: {}", c.capacity_providers.join(", ")),
+                None,
+            );
+        }
+        return check(
+            "capacity",
+            Status::Failed,
+            format!("capacity providers {:?} are not associated with `{name}`", missing),
+            Some(format!(
+                "aws ecs put-cluster-capacity-providers --cluster {name} --capacity-providers FARGATE FARGATE_SPOT --default-capacity-provider-strategy capacityProvider=FARGATE,weight=1"
+            )),
+        );
+    }
+    if c.container_instances.is_empty() {
+        return check(
+            "capacity",
+            if d.is_some() { Status::Failed } else { Status::Warning },
+            format!("`{name}` has no registered container instances: EC2 tasks cannot be placed"),
+            Some("register EC2 instances (an Auto Scaling group with the ECS-optimized AMI and ECS_CLUSTER set) or deploy with launchType FARGATE".into()),
+        );
+    }
+    let (cpu, mem) = (d.and_then(|d| d.compute_units).unwrap_or(0), d.and_then(|d| d.reserved_memory).unwrap_or(0));
+    let fits = c.container_instances.iter().filter(|(_, rc, _, rm)| *rc >= cpu && *rm >= mem).count();
+    let free: Vec<String> = c.container_instances.iter().map(|(_, rc, _, rm)| format!("{rc} CPU/{rm} MiB")).collect();
+    check(
+        "capacity",
+        if fits > 0 { Status::Ok } else { Status::Failed },
+        format!(
+            "{} container instances, free: {}; {fits} can place a task of {cpu} CPU/{mem} MiB",
+            c.container_instances.len(),
+            free.join(", ")
+        ),
+        (fits == 0).then(|| "add container instances or lower computeUnits/reservedMemory".into()),
+    )
+}
+
+/// The service-linked roles exist, or (legacy mode) the account role trusts ECS and Application
+/// Auto Scaling.
+async fn role_mode_checks(session: &Session, account: &Account, role_arn: Option<&str>) -> Vec<Check> {
+    let mut checks = Vec::new();
+    match (account.iam_role_mode, role_arn) {
+        (IamRoleMode::ServiceLinked, _) => {
             for (role, service) in [
                 ("AWSServiceRoleForECS", "ecs.amazonaws.com"),
                 ("AWSServiceRoleForApplicationAutoScaling_ECSService", "ecs.application-autoscaling.amazonaws.com"),
             ] {
-                match session.get_role(role).await {
-                    Ok(Some(_)) => checks.push(check("service-linked role", Status::Ok, format!("{role} exists"), None)),
-                    Ok(None) => checks.push(check(
+                checks.push(match session.get_role(role).await {
+                    Ok(Some(_)) => check("service-linked role", Status::Ok, format!("{role} exists"), None),
+                    Ok(None) => check(
                         "service-linked role",
                         Status::Failed,
                         format!("{role} does not exist"),
                         Some(format!("aws iam create-service-linked-role --aws-service-name {service}")),
-                    )),
-                    Err(e) => checks.push(check("service-linked role", Status::Failed, e.to_string(), None)),
-                }
+                    ),
+                    Err(e) => check("service-linked role", Status::Failed, e.to_string(), None),
+                });
             }
         }
-        IamRoleMode::Legacy => match &role_arn {
-            Some(r) => checks.push(
-                role_trusts(
-                    &session,
-                    "legacy service role",
-                    r,
-                    &["ecs.amazonaws.com", "application-autoscaling.amazonaws.com"],
-                    Status::Failed,
-                )
-                .await,
-            ),
-            None => checks.push(check(
-                "legacy service role",
-                Status::Failed,
-                "iamRoleMode legacy needs an assumeRole for the account",
-                Some("set assumeRole (or aws.defaultAssumeRole)".into()),
-            )),
-        },
+        (IamRoleMode::Legacy, Some(r)) => {
+            let services = ["ecs.amazonaws.com", "application-autoscaling.amazonaws.com"];
+            checks.push(role_trusts(session, "legacy service role", r, &services, Status::Failed).await);
+        }
+        (IamRoleMode::Legacy, None) => checks.push(check(
+            "legacy service role",
+            Status::Failed,
+            "iamRoleMode legacy needs an assumeRole for the account",
+            Some("set assumeRole (or aws.defaultAssumeRole)".into()),
+        )),
+    }
+    checks
+}
+
+/// Whether a deploy would fall back to the account role as execution role (Fargate without an
+/// artifact's own), or, without a description, whether one might.
+fn execution_role_falls_back(description: Option<&(CreateServerGroup, DeployOptions)>) -> bool {
+    let Some((d, options)) = description else { return true };
+    let artifact_role = options
+        .artifact
+        .as_ref()
+        .and_then(|a| a.get("executionRoleArn").or_else(|| a.get("taskDefinition").and_then(|t| t.get("executionRoleArn"))));
+    taskdef::is_fargate(d) && (!d.artifact_mode() || artifact_role.is_none())
+}
+
+/// The artifact's roles exist and trust ECS tasks, and the description plans cleanly.
+async fn description_checks(config: &Config, session: &Session, d: CreateServerGroup, options: DeployOptions) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let td = options.artifact.clone().map(|a| a.get("taskDefinition").cloned().unwrap_or(a));
+    for key in ["executionRoleArn", "taskRoleArn"] {
+        if let Some(arn) = td.as_ref().and_then(|t| t.get(key)).and_then(|v| v.as_str()) {
+            checks.push(role_trusts(session, &format!("artifact {key}"), arn, &["ecs-tasks.amazonaws.com"], Status::Failed).await);
+        }
+    }
+    let options = DeployOptions { plan_only: true, ..options };
+    match deploy::deploy(config, d, &options, &mut Quiet).await {
+        Ok(outcome) => checks.push(check(
+            "description",
+            Status::Ok,
+            format!("plans cleanly: would create {} in {}", outcome.server_group_name, outcome.ecs_cluster_name),
+            None,
+        )),
+        Err(Error::Invalid(errors)) => {
+            for e in errors {
+                checks.push(check(&format!("description: {}", e.field), Status::Failed, format!("{} [{}]", e.message, e.code), None));
+            }
+        }
+        Err(e) => checks.push(check("description", Status::Failed, e.to_string(), None)),
+    }
+    checks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::model::ClusterInfo;
+    use serde_json::json;
+
+    fn account() -> Account {
+        let yaml = "aws:\n  accounts:\n    - {name: aws, accountId: '123456789012', regions: [{name: us-west-2}]}\necs:\n  accounts:\n    - {name: ecs, awsAccount: aws}\n";
+        Config::from_yaml(yaml).unwrap().account("ecs").unwrap()
     }
 
-    if let Some(r) = &role_arn {
-        let falls_back = match &description {
-            Some((d, options)) => {
-                fargate && {
-                    let artifact_role = options.artifact.as_ref().and_then(|a| {
-                        a.get("executionRoleArn").or_else(|| a.get("taskDefinition").and_then(|t| t.get("executionRoleArn")))
-                    });
-                    !d.artifact_mode() || artifact_role.is_none()
-                }
-            }
-            None => true,
+    fn description(patch: serde_json::Value) -> CreateServerGroup {
+        let mut d = json!({"credentials": "ecs", "computeUnits": 256, "reservedMemory": 512, "launchType": "EC2"});
+        d.as_object_mut().unwrap().extend(patch.as_object().unwrap().clone());
+        crate::core::description::create_server_group_from_json(d).unwrap()
+    }
+
+    #[test]
+    fn the_cluster_judgement_says_what_is_missing_and_how_to_fix_it() {
+        let active = |instances: Vec<(i64, i64, i64, i64)>, providers: &[&str]| {
+            Some(Ok(Some(ClusterInfo {
+                status: "ACTIVE".into(),
+                capacity_providers: providers.iter().map(|p| p.to_string()).collect(),
+                container_instances: instances,
+            })))
         };
-        if falls_back {
-            let status = if description.is_some() { Status::Failed } else { Status::Warning };
-            checks.push(role_trusts(&session, "Fargate execution role", r, &["ecs-tasks.amazonaws.com"], status).await);
+        let ec2 = description(json!({}));
+        let fargate =
+            description(json!({"launchType": null, "capacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]}));
+        type Case<'a> = (Option<&'a str>, Option<ClusterRead>, Option<&'a CreateServerGroup>, Vec<Status>, &'a str);
+        let table: Vec<Case> = vec![
+            (None, None, None, vec![Status::Warning], "--ecs-cluster"),
+            (Some("c"), Some(Ok(None)), None, vec![Status::Failed], "aws ecs create-cluster --cluster-name c"),
+            (Some("c"), active(vec![], &[]), None, vec![Status::Ok, Status::Warning], "register EC2 instances"),
+            (Some("c"), active(vec![], &[]), Some(&ec2), vec![Status::Ok, Status::Failed], "register EC2 instances"),
+            (Some("c"), active(vec![(1024, 128, 2048, 256)], &[]), Some(&ec2), vec![Status::Ok, Status::Failed], "lower computeUnits"),
+            (Some("c"), active(vec![(1024, 512, 2048, 1024)], &[]), Some(&ec2), vec![Status::Ok, Status::Ok], "1 can place"),
+            (Some("c"), active(vec![], &["FARGATE"]), Some(&fargate), vec![Status::Ok, Status::Failed], "put-cluster-capacity-providers"),
+            (Some("c"), active(vec![], &["FARGATE", "FARGATE_SPOT"]), Some(&fargate), vec![Status::Ok, Status::Ok], "Fargate"),
+        ];
+        for (i, (name, read, d, statuses, text)) in table.into_iter().enumerate() {
+            let checks = judge_cluster(&account(), "us-west-2", name, read, d);
+            assert_eq!(checks.iter().map(|c| c.status).collect::<Vec<_>>(), statuses, "case {i}: {checks:?}");
+            let all = checks.iter().map(|c| format!("{} {}", c.detail, c.fix.clone().unwrap_or_default())).collect::<String>();
+            assert!(all.contains(text), "case {i}: {all}");
         }
     }
 
-    if let Some((d, options)) = description {
-        // Artifact roles must exist; task roles must trust ECS tasks.
-        let td = options.artifact.clone().map(|a| a.get("taskDefinition").cloned().unwrap_or(a));
-        for (key, services) in [("executionRoleArn", vec!["ecs-tasks.amazonaws.com"]), ("taskRoleArn", vec!["ecs-tasks.amazonaws.com"])] {
-            if let Some(arn) = td.as_ref().and_then(|t| t.get(key)).and_then(|v| v.as_str()) {
-                checks.push(role_trusts(&session, &format!("artifact {key}"), arn, &services, Status::Failed).await);
-            }
-        }
-        let options = DeployOptions { plan_only: true, ..options };
-        match deploy::deploy(config, d, &options, &mut Quiet).await {
-            Ok(outcome) => checks.push(check(
-                "description",
-                Status::Ok,
-                format!("plans cleanly: would create {} in {}", outcome.server_group_name, outcome.ecs_cluster_name),
-                None,
-            )),
-            Err(Error::Invalid(errors)) => {
-                for e in errors {
-                    checks.push(check(&format!("description: {}", e.field), Status::Failed, format!("{} [{}]", e.message, e.code), None));
-                }
-            }
-            Err(e) => checks.push(check("description", Status::Failed, e.to_string(), None)),
-        }
+    #[test]
+    fn the_account_id_must_be_the_configured_one() {
+        assert_eq!(judge_account_id(&account(), Ok("123456789012".into())).status, Status::Ok);
+        let other = judge_account_id(&account(), Ok("210987654321".into()));
+        assert_eq!(other.status, Status::Failed);
+        assert!(other.detail.contains("210987654321") && other.fix.is_some());
     }
-    Ok(checks)
 }
