@@ -268,9 +268,6 @@ pub fn json_out<T: Serialize>(value: &T) {
 
 /// Reports an error: JSON on stdout in JSON mode, text on stderr otherwise.
 pub fn error(format: OutputFormat, err: &Error) {
-    if matches!(err, Error::Reported { .. }) {
-        return;
-    }
     match format {
         OutputFormat::Json => {
             let body = match err {
@@ -287,7 +284,6 @@ pub fn error(format: OutputFormat, err: &Error) {
                 Error::Interrupted { report } => {
                     json!({ "errors": [{"code": "Interrupted", "message": err.to_string()}], "report": report })
                 }
-                Error::Reported { .. } => return,
             };
             println!("{}", serde_json::to_string_pretty(&body).unwrap_or_default());
         }
@@ -317,7 +313,6 @@ pub fn error(format: OutputFormat, err: &Error) {
                     eprintln!("  {line}");
                 }
             }
-            Error::Reported { .. } => {}
         },
     }
 }

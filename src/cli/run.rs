@@ -31,7 +31,7 @@ pub async fn run(cli: Cli) -> u8 {
     interrupt::listen();
     let format = cli.output;
     match run_command(&cli).await {
-        Ok(()) => 0,
+        Ok(status) => status.0,
         Err(err) => {
             output::error(format, &err);
             err.exit_code()
@@ -74,85 +74,111 @@ async fn cleanup_command(cli: &Cli, config: &config::Config, args: &cli::Cleanup
     Ok(())
 }
 
-async fn run_command(cli: &Cli) -> Result<()> {
+/// How a command ends that printed its own outcome: `ops` with a failed task, `doctor` with a
+/// failed check (the output says why; only the code is left to give).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExitStatus(pub u8);
+
+impl ExitStatus {
+    pub const OK: ExitStatus = ExitStatus(0);
+}
+
+impl From<()> for ExitStatus {
+    fn from(_: ()) -> ExitStatus {
+        ExitStatus::OK
+    }
+}
+
+async fn run_command(cli: &Cli) -> Result<ExitStatus> {
     aws::check_endpoint_env().map_err(Error::Config)?;
     let files = if cli.config.is_empty() { config::Config::default_files() } else { cli.config.clone() };
     let config = config::Config::load(&files)?;
+    let done = |r: Result<()>| r.map(ExitStatus::from);
     match &cli.command {
-        Command::Deploy(args) => deploy_command(cli, &config, args).await,
-        Command::List(args) => {
-            let account = account_in_region(&config, &args.account, &args.region)?;
-            let session = aws::Session::connect(&account, &args.region).await?;
-            let rows = lifecycle::list(&session, account.naming_strategy, args.ecs_cluster.as_deref(), args.cluster.as_deref()).await?;
-            output::server_groups(cli.output, &rows);
-            Ok(())
-        }
-        Command::Cleanup(args) => cleanup_command(cli, &config, args).await,
-        Command::Disable(args) => lifecycle_command(cli, &config, operations::Kind::Disable, args, None).await,
-        Command::Destroy(args) => lifecycle_command(cli, &config, operations::Kind::Destroy, args, None).await,
-        Command::Enable(args) => lifecycle_command(cli, &config, operations::Kind::Enable, &args.target, args.desired).await,
-        Command::Resize(args) => {
-            let mut op = operation_from_args(operations::Kind::Resize, &args.target)?;
-            if args.min.is_some() || args.max.is_some() || args.desired.is_some() {
-                let c = op.capacity.get_or_insert_with(Default::default);
-                c.min = args.min.or(c.min);
-                c.max = args.max.or(c.max);
-                c.desired = args.desired.or(c.desired);
-            }
-            let target = operations::validate(operations::Kind::Resize, &config, &op)?;
-            let result = operations::run(operations::Kind::Resize, &target, None).await?;
-            output::operations(cli.output, &[result]);
-            Ok(())
-        }
-        Command::Ops(args) => {
-            let value = read_json_input(&args.file, "operations")?;
-            let operations = ops::parse(&config, value)?;
-            let mut progress = output::StderrProgress::new();
-            let task = ops::run(operations, &ops::TaskState::default(), &mut progress).await;
-            output::json_out(&task);
-            if task.status.failed {
-                let code = task.exception.as_ref().and_then(|e| e["exitCode"].as_u64()).unwrap_or(1) as u8;
-                return Err(Error::Reported { code });
-            }
-            Ok(())
-        }
-        Command::Serve(args) => serve::serve(config, serve::ServeOptions::from_args(args).await?).await,
-        Command::Accounts(command) => accounts_command(cli, &config, command).await,
-        Command::Provider(args) => edit_config(cli, |e, _| {
+        Command::Deploy(args) => done(deploy_command(cli, &config, args).await),
+        Command::List(args) => done(list_command(cli, &config, args).await),
+        Command::Cleanup(args) => done(cleanup_command(cli, &config, args).await),
+        Command::Disable(args) => done(lifecycle_command(cli, &config, operations::Kind::Disable, args, None).await),
+        Command::Destroy(args) => done(lifecycle_command(cli, &config, operations::Kind::Destroy, args, None).await),
+        Command::Enable(args) => done(lifecycle_command(cli, &config, operations::Kind::Enable, &args.target, args.desired).await),
+        Command::Resize(args) => done(resize_command(cli, &config, args).await),
+        Command::Ops(args) => ops_command(&config, args).await,
+        Command::Serve(args) => done(serve::serve(config, serve::ServeOptions::from_args(args).await?).await),
+        Command::Accounts(command) => done(accounts_command(cli, &config, command).await),
+        Command::Provider(args) => done(edit_config(cli, |e, _| {
             e.set_enabled(&args.provider, args.action == "enable");
             Ok(format!("{} provider {}d", args.provider, args.action))
-        }),
-        Command::Doctor(args) => {
-            let account = account_in_region(&config, &args.account, &args.region)?;
-            let description = match &args.description {
-                Some(path) => {
-                    let d = description::create_server_group_from_json(read_json_input(path, "description")?)?;
-                    let artifact = match &args.artifact {
-                        Some(p) => Some(read_json_input(&p.to_string_lossy(), "artifact")?),
-                        None => None,
-                    };
-                    Some((d, deploy::DeployOptions { artifact, ..Default::default() }))
-                }
+        })),
+        Command::Doctor(args) => doctor_command(cli, &config, args).await,
+        Command::Rollback(args) => done(rollback_command(cli, &config, args).await),
+    }
+}
+
+/// `list`: the server groups of an account and region.
+async fn list_command(cli: &Cli, config: &config::Config, args: &cli::ListArgs) -> Result<()> {
+    let account = account_in_region(config, &args.account, &args.region)?;
+    let session = aws::Session::connect(&account, &args.region).await?;
+    let rows = lifecycle::list(&session, account.naming_strategy, args.ecs_cluster.as_deref(), args.cluster.as_deref()).await?;
+    output::server_groups(cli.output, &rows);
+    Ok(())
+}
+
+/// `resize`: flags over the description's capacity.
+async fn resize_command(cli: &Cli, config: &config::Config, args: &cli::ResizeArgs) -> Result<()> {
+    let mut op = operation_from_args(operations::Kind::Resize, &args.target)?;
+    if args.min.is_some() || args.max.is_some() || args.desired.is_some() {
+        let c = op.capacity.get_or_insert_with(Default::default);
+        c.min = args.min.or(c.min);
+        c.max = args.max.or(c.max);
+        c.desired = args.desired.or(c.desired);
+    }
+    let target = operations::validate(operations::Kind::Resize, config, &op)?;
+    let result = operations::run(operations::Kind::Resize, &target, None).await?;
+    output::operations(cli.output, &[result]);
+    Ok(())
+}
+
+/// `ops`: an operations list run as a Clouddriver task, printed; a failed task's exit code.
+async fn ops_command(config: &config::Config, args: &cli::OpsArgs) -> Result<ExitStatus> {
+    let value = read_json_input(&args.file, "operations")?;
+    let operations = ops::parse(config, value)?;
+    let mut progress = output::StderrProgress::new();
+    let task = ops::run(operations, &ops::TaskState::default(), &mut progress).await;
+    output::json_out(&task);
+    if !task.status.failed {
+        return Ok(ExitStatus::OK);
+    }
+    Ok(ExitStatus(task.exception.as_ref().and_then(|e| e["exitCode"].as_u64()).unwrap_or(1) as u8))
+}
+
+/// `doctor`: the checks, printed; 1 when one failed.
+async fn doctor_command(cli: &Cli, config: &config::Config, args: &cli::DoctorArgs) -> Result<ExitStatus> {
+    let account = account_in_region(config, &args.account, &args.region)?;
+    let description = match &args.description {
+        Some(path) => {
+            let d = description::create_server_group_from_json(read_json_input(path, "description")?)?;
+            let artifact = match &args.artifact {
+                Some(p) => Some(read_json_input(&p.to_string_lossy(), "artifact")?),
                 None => None,
             };
-            let checks = doctor::doctor(&config, &account, &args.region, args.ecs_cluster.as_deref(), description).await?;
-            output::checks(cli.output, &checks);
-            if checks.iter().any(|c| c.status == doctor::Status::Failed) {
-                return Err(Error::Reported { code: 1 });
-            }
-            Ok(())
+            Some((d, deploy::DeployOptions { artifact, ..Default::default() }))
         }
-        Command::Rollback(args) => {
-            let account = account_in_region(&config, &args.account, &args.region)?;
-            let session = aws::Session::connect(&account, &args.region).await?;
-            let mut progress = output::StderrProgress::new();
-            let results =
-                lifecycle::rollback(&session, args.ecs_cluster.as_deref(), &args.restore, &args.current, args.timeout, &mut progress)
-                    .await?;
-            output::operations(cli.output, &results);
-            Ok(())
-        }
-    }
+        None => None,
+    };
+    let checks = doctor::doctor(config, &account, &args.region, args.ecs_cluster.as_deref(), description).await?;
+    output::checks(cli.output, &checks);
+    Ok(if checks.iter().any(|c| c.status == doctor::Status::Failed) { ExitStatus(1) } else { ExitStatus::OK })
+}
+
+/// `rollback`: enable the older server group, wait for it, disable the current one.
+async fn rollback_command(cli: &Cli, config: &config::Config, args: &cli::RollbackArgs) -> Result<()> {
+    let account = account_in_region(config, &args.account, &args.region)?;
+    let session = aws::Session::connect(&account, &args.region).await?;
+    let mut progress = output::StderrProgress::new();
+    let results =
+        lifecycle::rollback(&session, args.ecs_cluster.as_deref(), &args.restore, &args.current, args.timeout, &mut progress).await?;
+    output::operations(cli.output, &results);
+    Ok(())
 }
 
 /// The file account edits go to: the first `--config`, else the first default file, else ./clouddriver.yml.

@@ -70,9 +70,6 @@ pub enum Error {
     /// An AWS call failed. `report` lists what was created and what was removed again.
     #[error("{error}")]
     Aws { error: AwsError, report: Vec<String> },
-    /// The command printed its own outcome (doctor's failed checks); only the exit code remains.
-    #[error("exit {code}")]
-    Reported { code: u8 },
     /// The operation could not finish for another reason (timeout, unhealthy deployment, the task
     /// store or the listen address unavailable).
     #[error("{message}")]
@@ -100,7 +97,6 @@ impl Error {
         match self {
             Error::Invalid(_) | Error::Config(_) => 2,
             Error::Aws { .. } | Error::Failed { .. } | Error::Interrupted { .. } => 1,
-            Error::Reported { code } => *code,
         }
     }
 

@@ -754,22 +754,65 @@ pub async fn deploy_prepared(prepared: Prepared, options: &DeployOptions, progre
 
     // Each lost race re-reads the cluster and takes the next free name; with N concurrent
     // deploys of one cluster, the last one loses at most N - 1 races.
-    const MAX_NAME_RACES: usize = 12;
-    let allocation_lock = locks::allocation(&req.account.name, &req.region, &req.ecs_cluster, &req.moniker.cluster());
-    for attempt in 1..=MAX_NAME_RACES {
+    const MAX_NAME_RACES: u32 = 12;
+    let attempt = Attempt { session: &session, source_session, req: &req, reads: &reads, options };
+    let plan = 'races: {
+        for race in 1..=MAX_NAME_RACES {
+            match attempt.run().await? {
+                Next::Planned(outcome) => return Ok(*outcome),
+                Next::Created(outcome, plan) => break 'races (outcome, plan),
+                Next::NameTaken(name) if race < MAX_NAME_RACES => {
+                    warn!("{name} was created by another deploy at the same time; choosing the next version");
+                    tokio::time::sleep(race_backoff(race, uuid::Uuid::new_v4().as_u128() as u64)).await;
+                }
+                Next::NameTaken(_) => {}
+            }
+        }
+        return Err(Error::Failed {
+            message: format!("other deploys kept taking the next name of {} ({MAX_NAME_RACES} tries)", req.moniker.cluster()),
+            report: vec!["nothing was left behind by this deploy".into()],
+        });
+    };
+    let (outcome, plan) = plan;
+    after_created(&session, &req, &plan, *outcome, &run, options, progress).await
+}
+
+/// What one attempt at creating the server group came to.
+enum Next {
+    /// `--plan`: the plan, nothing written.
+    Planned(Box<DeployOutcome>),
+    /// Created (with its plan, for what follows).
+    Created(Box<DeployOutcome>, Box<DeployPlan>),
+    /// Another deploy took this name first; nothing is left of this attempt.
+    NameTaken(String),
+}
+
+/// One attempt: observe, plan, apply, under the cluster's allocation lock and the new group's lock.
+struct Attempt<'a, 'r> {
+    session: &'a Session,
+    source_session: Option<&'a Session>,
+    req: &'a DeployRequest,
+    reads: &'a SourceReads<'r>,
+    options: &'a DeployOptions,
+}
+
+impl Attempt<'_, '_> {
+    async fn run(&self) -> Result<Next> {
+        let (req, options) = (self.req, self.options);
         // One version allocation at a time per cluster (`serve` runs many deploys, maybe on several
         // replicas): from the read of the taken names until CreateService has taken the new one.
+        let allocation_lock = locks::allocation(&req.account.name, &req.region, &req.ecs_cluster, &req.moniker.cluster());
         let allocation = if options.plan_only { None } else { Some(locks::take(&allocation_lock, "nothing was created").await?) };
         // The source's scaling is read on meanwhile (a shared future progresses only when polled).
-        let observed = driving(observe(&session, source_session, &req), reads.scaling.clone()).await?;
-        let mut plan = plan::plan(&req, &observed).map_err(Error::Invalid)?;
+        let observed = driving(observe(self.session, self.source_session, req), self.reads.scaling.clone()).await?;
+        let mut plan = plan::plan(req, &observed).map_err(Error::Invalid)?;
         for w in &plan.warnings {
             warn!("{w}");
         }
-        check_copy_names(&reads, &observed, &plan).await?;
+        check_copy_names(self.reads, &observed, &plan).await?;
         let scaling_source = async {
             match observed.source_target {
-                Some(_) => reads.scaling.clone().await,
+                Some(_) => self.reads.scaling.clone().await,
                 None => Ok(None),
             }
         };
@@ -779,29 +822,19 @@ pub async fn deploy_prepared(prepared: Prepared, options: &DeployOptions, progre
             }
             let mut outcome = DeployOutcome::from_plan(&plan);
             outcome.plan = Some(plan);
-            return Ok(outcome);
+            return Ok(Next::Planned(Box::new(outcome)));
         }
         // No other operation on the new server group (a destroy, a disable) until it is complete.
         let group_lock = locks::server_group(&plan.account, &plan.region, &plan.ecs_cluster_name, &plan.server_group_name);
         let group_lock = locks::take(&group_lock, "nothing was created").await?;
-        let applied = apply(&session, &mut plan, options, scaling_source, allocation).await;
+        let applied = apply(self.session, &mut plan, options, scaling_source, allocation).await;
         drop(group_lock);
         match applied {
-            Ok(outcome) => return after_created(&session, &req, &plan, outcome, &run, options, progress).await,
-            Err(ApplyFailure::NameTaken) if attempt < MAX_NAME_RACES => {
-                warn!("{} was created by another deploy at the same time; choosing the next version", plan.server_group_name);
-                tokio::time::sleep(race_backoff(attempt as u32, uuid::Uuid::new_v4().as_u128() as u64)).await;
-            }
-            Err(ApplyFailure::NameTaken) => {
-                return Err(Error::Failed {
-                    message: format!("other deploys kept taking the next name of {} ({MAX_NAME_RACES} tries)", req.moniker.cluster()),
-                    report: vec!["nothing was left behind by this deploy".into()],
-                });
-            }
-            Err(ApplyFailure::Error(e)) => return Err(e),
+            Ok(outcome) => Ok(Next::Created(Box::new(outcome), Box::new(plan))),
+            Err(ApplyFailure::NameTaken) => Ok(Next::NameTaken(plan.server_group_name)),
+            Err(ApplyFailure::Error(e)) => Err(e),
         }
     }
-    unreachable!("the loop returns on its last attempt")
 }
 
 /// Awaits `main` while also polling `alongside` (a shared read that is awaited later).
