@@ -52,13 +52,9 @@ where
     AwsError { operation: operation.to_string(), code, message }
 }
 
-/// The first retry's backoff (ECS_DEPLOYER_INITIAL_BACKOFF_MS overrides it, for tests).
+/// The first retry's backoff (see [`crate::core::settings`]).
 pub(crate) fn initial_backoff() -> Duration {
-    std::env::var("ECS_DEPLOYER_INITIAL_BACKOFF_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map(Duration::from_millis)
-        .unwrap_or(Duration::from_millis(200))
+    crate::core::settings::get().initial_backoff
 }
 
 /// The HTTPS client every SDK client of a session shares: the SDK's default one (hyper 1,
@@ -133,7 +129,7 @@ pub fn check_endpoint_env() -> Result<(), String> {
 /// The SDK configuration every session starts from: the standard credential chain and
 /// `AWS_ENDPOINT_URL`, bounded standard retries (throttling and 5xx, with backoff) and timeouts.
 async fn base_config(region: &str) -> aws_config::SdkConfig {
-    let max_attempts = std::env::var("ECS_DEPLOYER_MAX_ATTEMPTS").ok().and_then(|v| v.parse().ok()).unwrap_or(4);
+    let max_attempts = crate::core::settings::get().max_attempts;
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client())
         .region(aws_config::Region::new(region.to_string()))

@@ -29,6 +29,7 @@ pub fn read_json_input(path: &str, what: &str) -> Result<serde_json::Value> {
 /// Runs the command line; returns the process exit code.
 pub async fn run(cli: Cli) -> u8 {
     interrupt::listen();
+    crate::core::settings::install(settings_from_env());
     let format = cli.output;
     match run_command(&cli).await {
         Ok(status) => status.0,
@@ -74,6 +75,31 @@ async fn cleanup_command(cli: &Cli, config: &config::Config, args: &cli::Cleanup
     Ok(())
 }
 
+/// The settings the environment may override (`ECS_DEPLOYER_INITIAL_BACKOFF_MS`,
+/// `ECS_DEPLOYER_MAX_ATTEMPTS`, `ECS_DEPLOYER_POLL_INTERVAL_MS`), read once.
+fn settings_from_env() -> crate::core::settings::Settings {
+    let number = |name: &str| std::env::var(name).ok().and_then(|v| v.trim().parse::<u64>().ok());
+    let defaults = crate::core::settings::Settings::default();
+    crate::core::settings::Settings {
+        initial_backoff: number("ECS_DEPLOYER_INITIAL_BACKOFF_MS")
+            .map(std::time::Duration::from_millis)
+            .unwrap_or(defaults.initial_backoff),
+        max_attempts: number("ECS_DEPLOYER_MAX_ATTEMPTS").map(|n| n.clamp(1, 20) as u32).unwrap_or(defaults.max_attempts),
+        poll_interval: number("ECS_DEPLOYER_POLL_INTERVAL_MS")
+            .map(|ms| std::time::Duration::from_millis(ms.max(10)))
+            .unwrap_or(defaults.poll_interval),
+    }
+}
+
+/// The files to read when no `--config` is given: `$ECS_DEPLOYER_CONFIG`, else
+/// `./clouddriver.yml` plus `./clouddriver-local.yml` when they exist.
+pub fn default_files() -> Vec<std::path::PathBuf> {
+    if let Some(path) = std::env::var_os("ECS_DEPLOYER_CONFIG").filter(|p| !p.is_empty()) {
+        return std::env::split_paths(&path).collect();
+    }
+    ["clouddriver.yml", "clouddriver-local.yml"].iter().map(std::path::PathBuf::from).filter(|p| p.is_file()).collect()
+}
+
 /// How a command ends that printed its own outcome: `ops` with a failed task, `doctor` with a
 /// failed check (the output says why; only the code is left to give).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +117,7 @@ impl From<()> for ExitStatus {
 
 async fn run_command(cli: &Cli) -> Result<ExitStatus> {
     aws::check_endpoint_env().map_err(Error::Config)?;
-    let files = if cli.config.is_empty() { config::Config::default_files() } else { cli.config.clone() };
+    let files = if cli.config.is_empty() { default_files() } else { cli.config.clone() };
     let config = config::Config::load(&files)?;
     let done = |r: Result<()>| r.map(ExitStatus::from);
     match &cli.command {
@@ -183,7 +209,7 @@ async fn rollback_command(cli: &Cli, config: &config::Config, args: &cli::Rollba
 
 /// The file account edits go to: the first `--config`, else the first default file, else ./clouddriver.yml.
 fn edited_file(cli: &Cli) -> std::path::PathBuf {
-    cli.config.first().cloned().or_else(|| config::Config::default_files().into_iter().next()).unwrap_or_else(|| "clouddriver.yml".into())
+    cli.config.first().cloned().or_else(|| default_files().into_iter().next()).unwrap_or_else(|| "clouddriver.yml".into())
 }
 
 fn edit_config(cli: &Cli, edit: impl FnOnce(&mut accounts::Editor, &str) -> Result<String>) -> Result<()> {
@@ -205,7 +231,7 @@ async fn accounts_command(cli: &Cli, config: &config::Config, command: &cli::Acc
             Ok(())
         }
         A::Validate => {
-            let files = if cli.config.is_empty() { config::Config::default_files() } else { cli.config.clone() };
+            let files = if cli.config.is_empty() { default_files() } else { cli.config.clone() };
             let mut problems = Vec::new();
             for f in &files {
                 problems.extend(accounts::validate_text(&accounts::read(f)?, &f.display().to_string()));

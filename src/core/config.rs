@@ -254,15 +254,6 @@ fn merge(base: &mut Value, over: Value) {
 }
 
 impl Config {
-    /// The files to read when no `--config` is given: `$ECS_DEPLOYER_CONFIG`, else
-    /// `./clouddriver.yml` plus `./clouddriver-local.yml` when they exist.
-    pub fn default_files() -> Vec<PathBuf> {
-        if let Some(path) = std::env::var_os("ECS_DEPLOYER_CONFIG").filter(|p| !p.is_empty()) {
-            return std::env::split_paths(&path).collect();
-        }
-        ["clouddriver.yml", "clouddriver-local.yml"].iter().map(PathBuf::from).filter(|p| p.is_file()).collect()
-    }
-
     /// Reads and merges `files` in order.
     pub fn load(files: &[PathBuf]) -> Result<Self> {
         let mut merged = Value::Mapping(Default::default());

@@ -14,6 +14,7 @@ pub mod moniker;
 pub mod plan;
 pub mod redact;
 pub mod scaling;
+pub mod settings;
 pub mod strategy;
 pub mod taskdef;
 pub mod validate;

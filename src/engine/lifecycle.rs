@@ -585,10 +585,9 @@ pub struct WaitOptions {
 }
 
 impl WaitOptions {
-    /// Polls every 3 s (ECS_DEPLOYER_POLL_INTERVAL_MS overrides, for tests) until `timeout`.
+    /// Polls at the settings' interval (3 s unless set) until `timeout`.
     pub fn new(timeout: Duration) -> Self {
-        let poll = std::env::var("ECS_DEPLOYER_POLL_INTERVAL_MS").ok().and_then(|v| v.parse().ok()).map(Duration::from_millis);
-        WaitOptions { timeout, poll: poll.unwrap_or(Duration::from_secs(3)) }
+        WaitOptions { timeout, poll: crate::core::settings::get().poll_interval }
     }
 }
 

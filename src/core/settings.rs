@@ -1,0 +1,36 @@
+//! The knobs a deployment (or a test) may turn through the environment — the first retry's
+//! backoff, how many attempts an AWS call gets, how often a wait polls — as plain values. The
+//! shell reads the environment once at start (the command line's `run`) and installs them here; the
+//! engine and the AWS layer read them from here, never from the environment.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// The knobs, with their defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// The first retry's backoff of an AWS call (standard retries double it).
+    pub initial_backoff: Duration,
+    /// Attempts per AWS call, the first included.
+    pub max_attempts: u32,
+    /// How often a wait for health looks.
+    pub poll_interval: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { initial_backoff: Duration::from_millis(200), max_attempts: 4, poll_interval: Duration::from_secs(3) }
+    }
+}
+
+static SETTINGS: OnceLock<Settings> = OnceLock::new();
+
+/// Installs the settings for this process; the first installation wins.
+pub fn install(settings: Settings) {
+    let _ = SETTINGS.set(settings);
+}
+
+/// The installed settings, or the defaults.
+pub fn get() -> Settings {
+    SETTINGS.get().copied().unwrap_or_default()
+}
