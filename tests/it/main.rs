@@ -11,5 +11,6 @@ mod reliability;
 mod scaling;
 mod security;
 mod serve;
+mod snapshots;
 mod tidy;
 mod wait;
