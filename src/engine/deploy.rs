@@ -1152,3 +1152,126 @@ async fn create_server_group(
     journal::status("Done creating Amazon Application Auto Scaling Scalable Target Definition.");
     Ok((task_definition_arn, service))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::description::create_server_group_from_json;
+    use serde_json::{Value, json};
+
+    const CONFIG: &str = "aws:\n  enabled: true\n  accounts:\n    - {name: aws-main, accountId: '123456789012', regions: [{name: us-west-2}, {name: us-east-1}]}\necs:\n  enabled: true\n  accounts:\n    - {name: ecs-main, awsAccount: aws-main}\n";
+
+    /// The bad-input corpus over the pure preparation (validation, configuration, artifacts):
+    /// each is refused with an error naming the problem. `tests/it/reliability.rs` keeps a few
+    /// of them as process-level runs (exit 2, nothing written).
+    #[test]
+    fn every_bad_description_is_refused_with_an_error_that_names_it() {
+        let config = Config::from_yaml(CONFIG).unwrap();
+        let good = json!({
+            "credentials": "ecs-main", "application": "zulu", "stack": "prod",
+            "ecsClusterName": "main", "availabilityZones": {"us-west-2": ["us-west-2a"]},
+            "capacity": {"min": 1, "max": 5, "desired": 2}, "launchType": "EC2", "networkMode": "bridge",
+            "dockerImageAddress": "nginx", "computeUnits": 64, "reservedMemory": 64, "placementStrategySequence": []
+        });
+        let patch = |p: &Value| {
+            let mut d = good.clone();
+            for (k, v) in p.as_object().unwrap() {
+                if v.is_null() {
+                    d.as_object_mut().unwrap().remove(k);
+                } else {
+                    d[k] = v.clone();
+                }
+            }
+            d
+        };
+        let prepared = |d: Value| create_server_group_from_json(d).and_then(|d| prepare(&config, d, &DeployOptions::default()));
+        assert!(prepared(good.clone()).is_ok(), "the good description prepares");
+        let descriptions: Vec<(Value, &str)> = vec![
+            (json!({"capacity": {"min": "lots", "max": 1, "desired": 1}}), "capacity.min"),
+            (json!({"capacity": "three"}), "capacity"),
+            (json!({"availabilityZones": "us-west-2"}), "availabilityZones"),
+            (json!({"healthCheckGracePeriodSeconds": "soon"}), "healthCheckGracePeriodSeconds"),
+            (json!({"associatePublicIpAddress": "maybe"}), "associatePublicIpAddress"),
+            (json!({"environmentVariables": [1, 2]}), "environmentVariables"),
+            (json!({"tags": "team=x"}), "tags"),
+            (json!({"targetGroupMappings": "web-tg"}), "targetGroupMappings"),
+            (json!({"placementStrategySequence": {"type": "spread"}}), "placementStrategySequence"),
+            (json!({"credentials": null}), "credentials"),
+            (json!({"credentials": "nobody"}), "nobody"),
+            (json!({"capacity": null}), "capacity"),
+            (json!({"capacity": {"min": 1, "max": 2}}), "capacity.desired"),
+            (json!({"capacity": {"min": -1, "max": 2, "desired": 0}}), "capacity.min"),
+            (json!({"capacity": {"min": 3, "max": 2, "desired": 2}}), "min.max.range"),
+            (json!({"capacity": {"min": 1, "max": 2, "desired": 3}}), "exceeds.max"),
+            (json!({"capacity": {"min": 2, "max": 3, "desired": 1}}), "less.than.min"),
+            (json!({"subnetTypes": ["a"], "subnetType": "b"}), "subnetTypes"),
+            (json!({"availabilityZones": {"us-west-2": ["a"], "us-east-1": ["b"]}}), "must.have.only.one"),
+            (json!({"availabilityZones": {"us-west-2": []}}), "zones"),
+            (json!({"availabilityZones": null}), "availabilityZones"),
+            (json!({"availabilityZones": {"eu-north-1": ["eu-north-1a"]}}), "region.not.configured"),
+            (json!({"region": "us-east-1"}), "region"),
+            (json!({"placementStrategySequence": [{"type": "wild"}]}), "placementStrategySequence"),
+            (json!({"placementStrategySequence": [{"type": "spread", "field": "host"}]}), "spread"),
+            (json!({"placementStrategySequence": [{"type": "binpack", "field": "disk"}]}), "binpack"),
+            (json!({"placementStrategySequence": null}), "placementStrategySequence"),
+            (json!({"application": null}), "application"),
+            (json!({"moniker": {"stack": "prod"}}), "moniker.app"),
+            (json!({"moniker": {"app": "other"}}), "moniker.app"),
+            (json!({"ecsClusterName": null}), "ecsClusterName"),
+            (json!({"serviceDiscoveryAssociations": [{"containerPort": 80}]}), "serviceDiscoveryAssociations"),
+            (json!({"capacityProviderStrategy": [{"capacityProvider": "FARGATE"}]}), "launchType"),
+            (json!({"launchType": null}), "launchType"),
+            (json!({"launchType": "FARGATE_SPOT"}), "launchType"),
+            (json!({"dockerImageAddress": null}), "dockerImageAddress"),
+            (json!({"computeUnits": null}), "computeUnits"),
+            (json!({"computeUnits": -5}), "computeUnits"),
+            (json!({"reservedMemory": null}), "reservedMemory"),
+            (json!({"containerPort": 70000}), "containerPort"),
+            (json!({"targetGroup": "web-tg"}), "containerPort"),
+            (json!({"targetGroupMappings": [{"targetGroup": "web-tg", "containerPort": 99999}]}), "targetGroupMappings"),
+            (json!({"environmentVariables": {"CLOUD_STACK": "x"}}), "environmentVariables"),
+            (json!({"networkMode": "aws-vpc"}), "networkMode"),
+            (json!({"networkMode": "AWSVPC"}), "networkMode"),
+            (json!({"application": "my.app"}), "application"),
+            (json!({"application": "my app"}), "application"),
+            (json!({"stack": "pro/d"}), "stack"),
+            (json!({"freeFormDetails": "x y"}), "freeFormDetails"),
+            (json!({"strategy": "bluegreen"}), "strategy"),
+            (json!({"useTaskDefinitionArtifact": true}), "resolvedTaskDefinitionArtifact"),
+            (
+                json!({"useTaskDefinitionArtifact": true, "resolvedTaskDefinitionArtifact": {"type": "s3/object", "reference": "s3://b/k"}}),
+                "embedded/base64",
+            ),
+            (
+                json!({"useTaskDefinitionArtifact": true, "resolvedTaskDefinitionArtifact": {"type": "embedded/base64", "reference": "%%%"}}),
+                "base64",
+            ),
+            (
+                json!({"useTaskDefinitionArtifact": true, "evaluateTaskDefinitionArtifactExpressions": true}),
+                "spelProcessedTaskDefinitionArtifact",
+            ),
+            (json!({"deploymentConfiguration": {"maximumPercent": 500}}), "maximumPercent"),
+            // AWS takes int32: out-of-range numbers are errors, never saturated or wrapped (#14.10).
+            (serde_json::from_str(r#"{"capacity": {"min": 1, "max": 18446744073709551616, "desired": 1}}"#).unwrap(), "capacity.max"),
+            (json!({"capacity": {"min": 1, "max": 2, "desired": 4294967296u64}}), "out of range"),
+            (json!({"capacity": {"min": "2147483648", "max": 2, "desired": 1}}), "capacity.min"),
+            (json!({"healthCheckGracePeriodSeconds": 9999999999u64}), "healthCheckGracePeriodSeconds"),
+        ];
+        assert!(descriptions.len() >= 55);
+        for (p, needle) in &descriptions {
+            let error = match prepared(patch(p)) {
+                Ok(_) => panic!("{p}: accepted"),
+                Err(e) => e,
+            };
+            assert_eq!(error.exit_code(), 2, "{p}: {error}");
+            let text = match &error {
+                Error::Invalid(errors) => {
+                    assert!(errors.iter().all(|e| !e.message.is_empty()), "{p}");
+                    serde_json::to_string(&errors).unwrap()
+                }
+                other => other.to_string(),
+            };
+            assert!(text.contains(needle), "{p}: the error should name `{needle}`: {text}");
+        }
+    }
+}

@@ -314,77 +314,19 @@ async fn bad_inputs_exit_2_with_a_clear_message_and_write_nothing() {
         }
         d
     };
-    // (description patch, expected text in the message)
+    // (description patch, expected text in the message). The whole corpus of bad descriptions
+    // runs as a unit table over the pure preparation (engine::deploy's tests); a sample of each
+    // kind runs here as a process: exit 2, a message naming it, nothing written.
     let descriptions: Vec<(Value, &str)> = vec![
         (json!({"capacity": {"min": "lots", "max": 1, "desired": 1}}), "capacity.min"),
-        (json!({"capacity": "three"}), "capacity"),
-        (json!({"availabilityZones": "us-west-2"}), "availabilityZones"),
-        (json!({"healthCheckGracePeriodSeconds": "soon"}), "healthCheckGracePeriodSeconds"),
-        (json!({"associatePublicIpAddress": "maybe"}), "associatePublicIpAddress"),
-        (json!({"environmentVariables": [1, 2]}), "environmentVariables"),
-        (json!({"tags": "team=x"}), "tags"),
-        (json!({"targetGroupMappings": "web-tg"}), "targetGroupMappings"),
-        (json!({"placementStrategySequence": {"type": "spread"}}), "placementStrategySequence"),
-        (json!({"credentials": null}), "credentials"),
         (json!({"credentials": "nobody"}), "nobody"),
-        (json!({"capacity": null}), "capacity"),
-        (json!({"capacity": {"min": 1, "max": 2}}), "capacity.desired"),
-        (json!({"capacity": {"min": -1, "max": 2, "desired": 0}}), "capacity.min"),
-        (json!({"capacity": {"min": 3, "max": 2, "desired": 2}}), "min.max.range"),
-        (json!({"capacity": {"min": 1, "max": 2, "desired": 3}}), "exceeds.max"),
-        (json!({"capacity": {"min": 2, "max": 3, "desired": 1}}), "less.than.min"),
-        (json!({"subnetTypes": ["a"], "subnetType": "b"}), "subnetTypes"),
-        (json!({"availabilityZones": {"us-west-2": ["a"], "us-east-1": ["b"]}}), "must.have.only.one"),
-        (json!({"availabilityZones": {"us-west-2": []}}), "zones"),
-        (json!({"availabilityZones": null}), "availabilityZones"),
         (json!({"availabilityZones": {"eu-north-1": ["eu-north-1a"]}}), "region.not.configured"),
-        (json!({"region": "us-east-1"}), "region"),
-        (json!({"placementStrategySequence": [{"type": "wild"}]}), "placementStrategySequence"),
-        (json!({"placementStrategySequence": [{"type": "spread", "field": "host"}]}), "spread"),
-        (json!({"placementStrategySequence": [{"type": "binpack", "field": "disk"}]}), "binpack"),
-        (json!({"placementStrategySequence": null}), "placementStrategySequence"),
-        (json!({"application": null}), "application"),
-        (json!({"moniker": {"stack": "prod"}}), "moniker.app"),
-        (json!({"moniker": {"app": "other"}}), "moniker.app"),
-        (json!({"ecsClusterName": null}), "ecsClusterName"),
-        (json!({"serviceDiscoveryAssociations": [{"containerPort": 80}]}), "serviceDiscoveryAssociations"),
-        (json!({"capacityProviderStrategy": [{"capacityProvider": "FARGATE"}]}), "launchType"),
-        (json!({"launchType": null}), "launchType"),
-        (json!({"launchType": "FARGATE_SPOT"}), "launchType"),
-        (json!({"dockerImageAddress": null}), "dockerImageAddress"),
-        (json!({"computeUnits": null}), "computeUnits"),
-        (json!({"computeUnits": -5}), "computeUnits"),
-        (json!({"reservedMemory": null}), "reservedMemory"),
-        (json!({"containerPort": 70000}), "containerPort"),
-        (json!({"targetGroup": "web-tg"}), "containerPort"),
-        (json!({"targetGroupMappings": [{"targetGroup": "web-tg", "containerPort": 99999}]}), "targetGroupMappings"),
-        (json!({"environmentVariables": {"CLOUD_STACK": "x"}}), "environmentVariables"),
-        (json!({"networkMode": "aws-vpc"}), "networkMode"),
-        (json!({"networkMode": "AWSVPC"}), "networkMode"),
-        (json!({"application": "my.app"}), "application"),
-        (json!({"application": "my app"}), "application"),
-        (json!({"stack": "pro/d"}), "stack"),
-        (json!({"freeFormDetails": "x y"}), "freeFormDetails"),
         (json!({"strategy": "bluegreen"}), "strategy"),
-        (json!({"useTaskDefinitionArtifact": true}), "resolvedTaskDefinitionArtifact"),
         (
             json!({"useTaskDefinitionArtifact": true, "resolvedTaskDefinitionArtifact": {"type": "s3/object", "reference": "s3://b/k"}}),
             "embedded/base64",
         ),
-        (
-            json!({"useTaskDefinitionArtifact": true, "resolvedTaskDefinitionArtifact": {"type": "embedded/base64", "reference": "%%%"}}),
-            "base64",
-        ),
-        (
-            json!({"useTaskDefinitionArtifact": true, "evaluateTaskDefinitionArtifactExpressions": true}),
-            "spelProcessedTaskDefinitionArtifact",
-        ),
-        (json!({"deploymentConfiguration": {"maximumPercent": 500}}), "maximumPercent"),
-        // AWS takes int32: out-of-range numbers are errors, never saturated or wrapped (#14.10).
         (serde_json::from_str(r#"{"capacity": {"min": 1, "max": 18446744073709551616, "desired": 1}}"#).unwrap(), "capacity.max"),
-        (json!({"capacity": {"min": 1, "max": 2, "desired": 4294967296u64}}), "out of range"),
-        (json!({"capacity": {"min": "2147483648", "max": 2, "desired": 1}}), "capacity.min"),
-        (json!({"healthCheckGracePeriodSeconds": 9999999999u64}), "healthCheckGracePeriodSeconds"),
     ];
     let mut tried = 0;
     let expect_2 = |run: &crate::harness::Run, needle: &str, what: &str| {
@@ -536,7 +478,7 @@ async fn bad_inputs_exit_2_with_a_clear_message_and_write_nothing() {
     expect_2(&env.run_without_config(&["--config", &dir, "deploy", "--description", &dpath]), "is a directory", "config directory");
     tried += 2;
 
-    assert!(tried >= 60, "only {tried} bad inputs");
+    assert!(tried >= 40, "only {tried} bad inputs");
     eprintln!("bad inputs tried: {tried}");
     // Nothing was written: no mutating request named this test's application, and the account is empty.
     for op in ["RegisterTaskDefinition", "CreateService", "RegisterScalableTarget", "UpdateService", "PutScalingPolicy"] {
