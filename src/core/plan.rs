@@ -61,7 +61,9 @@ pub fn incompleteness(service: &ServiceState, has_target: bool) -> Option<(Strin
     }
 }
 
-/// A validated deploy request: the description and everything resolved from configuration.
+/// A validated deploy request: what validation proved, as typed values — the account, region,
+/// ECS cluster, moniker, capacity, launch, network mode, task-definition source, load balancers
+/// and source server group — and the description for the fields passed through as given.
 #[derive(Debug, Clone)]
 pub struct DeployRequest {
     pub description: CreateServerGroup,
@@ -69,9 +71,69 @@ pub struct DeployRequest {
     pub region: String,
     pub ecs_cluster: String,
     pub moniker: Moniker,
-    /// The checked task-definition artifact, in artifact mode.
-    pub artifact: Option<Map<String, Value>>,
+    pub capacity: Capacity,
+    pub launch: Launch,
+    /// The effective network mode: the description's, else the artifact's; None: ECS's default.
+    pub network_mode: Option<NetworkMode>,
+    pub task_definition: TaskDefinitionSource,
+    pub load_balancers: Vec<LoadBalancerEntry>,
     pub source: Option<SourceRef>,
+}
+
+/// The new server group's capacity (validated: 0 ≤ min ≤ desired ≤ max).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Capacity {
+    pub desired: i64,
+    pub min: i64,
+    pub max: i64,
+}
+
+/// How tasks are launched: a launch type or a capacity provider strategy, never both (validated).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Launch {
+    /// `EC2`, `FARGATE` or `EXTERNAL`.
+    Type(String),
+    CapacityProviders(Vec<crate::core::description::CapacityProviderStrategyItem>),
+}
+
+impl Launch {
+    fn of(d: &CreateServerGroup) -> Launch {
+        match d.launch_type.as_deref().filter(|l| !l.trim().is_empty()) {
+            Some(launch_type) => Launch::Type(launch_type.to_string()),
+            None => Launch::CapacityProviders(d.capacity_provider_strategy.clone().unwrap_or_default()),
+        }
+    }
+}
+
+/// An ECS network mode (validated: one ECS knows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetworkMode {
+    Awsvpc,
+    Bridge,
+    Host,
+    None,
+}
+
+impl NetworkMode {
+    /// A mode's name as ECS spells it; None for anything else (and for `default`).
+    pub fn parse(mode: &str) -> Option<NetworkMode> {
+        match mode {
+            "awsvpc" => Some(NetworkMode::Awsvpc),
+            "bridge" => Some(NetworkMode::Bridge),
+            "host" => Some(NetworkMode::Host),
+            "none" => Some(NetworkMode::None),
+            _ => None,
+        }
+    }
+}
+
+/// Where the task definition comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskDefinitionSource {
+    /// Built from the description's inputs (Clouddriver's inputs mode).
+    Inputs,
+    /// The checked artifact, with the deploy's names, images and roles applied (artifact mode).
+    Artifact(Map<String, Value>),
 }
 
 /// The previous server group named by `source`.
@@ -108,22 +170,50 @@ impl DeployRequest {
             ecs_cluster_name: s.ecs_cluster_name.clone().filter(|c| !c.is_empty()).unwrap_or_else(|| ecs_cluster.clone()),
             use_source_capacity: s.use_source_capacity == Some(true),
         });
-        DeployRequest { description, account, region, ecs_cluster, moniker, artifact, source }
+        let c = description.capacity.clone().unwrap_or_default();
+        let capacity = Capacity { desired: c.desired.unwrap_or(0), min: c.min.unwrap_or(0), max: c.max.unwrap_or(0) };
+        let network_mode = taskdef::description_network_mode(&description)
+            .or_else(|| artifact.as_ref().and_then(|a| a.get("networkMode")).and_then(Value::as_str))
+            .and_then(NetworkMode::parse);
+        let task_definition = match artifact {
+            Some(artifact) => TaskDefinitionSource::Artifact(artifact),
+            None => TaskDefinitionSource::Inputs,
+        };
+        DeployRequest {
+            launch: Launch::of(&description),
+            load_balancers: load_balancer_entries(&description),
+            description,
+            account,
+            region,
+            ecs_cluster,
+            moniker,
+            capacity,
+            network_mode,
+            task_definition,
+            source,
+        }
+    }
+
+    /// The checked artifact, in artifact mode.
+    pub fn artifact(&self) -> Option<&Map<String, Value>> {
+        match &self.task_definition {
+            TaskDefinitionSource::Artifact(a) => Some(a),
+            TaskDefinitionSource::Inputs => None,
+        }
+    }
+
+    /// True for the `awsvpc` network mode.
+    pub fn is_awsvpc(&self) -> bool {
+        self.network_mode == Some(NetworkMode::Awsvpc)
     }
 
     /// The `iamRole` to resolve with IAM, if one has to be: inputs mode, or an artifact without a task role.
     pub fn iam_role_to_resolve(&self) -> Option<&str> {
         let role = self.description.iam_role.as_deref().filter(|r| !r.is_empty() && *r != NO_IAM_ROLE)?;
-        match &self.artifact {
+        match self.artifact() {
             Some(a) if a.get("taskRoleArn").and_then(Value::as_str).is_some_and(|s| !s.is_empty()) => None,
             _ => Some(role),
         }
-    }
-
-    /// The effective network mode: the description's, else the artifact's.
-    pub fn network_mode(&self) -> Option<&str> {
-        taskdef::description_network_mode(&self.description)
-            .or_else(|| self.artifact.as_ref().and_then(|a| a.get("networkMode")).and_then(Value::as_str))
     }
 
     /// `copySourceScalingPoliciesAndActions`, true unless set to false.
@@ -134,21 +224,18 @@ impl DeployRequest {
     /// Target group names to look up with ELBv2, in order, without repeats.
     pub fn target_group_names(&self) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
-        for m in self.load_balancer_entries() {
+        for m in &self.load_balancers {
             if !names.contains(&m.target_group) {
-                names.push(m.target_group);
+                names.push(m.target_group.clone());
             }
         }
         names
     }
-
-    fn load_balancer_entries(&self) -> Vec<LoadBalancerEntry> {
-        load_balancer_entries(&self.description)
-    }
 }
 
+/// A target group the service registers with, by name, with its container and port.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct LoadBalancerEntry {
+pub struct LoadBalancerEntry {
     container_name: Option<String>,
     container_port: Option<i64>,
     target_group: String,
@@ -402,9 +489,9 @@ fn task_role(req: &DeployRequest, obs: &Observed) -> Result<Option<String>, Fiel
 /// and roles applied.
 fn task_definition(req: &DeployRequest, naming: &Naming, roles: &Roles) -> Result<Value, Vec<FieldError>> {
     let names = Names { moniker: &req.moniker, family: &naming.family, server_group: &naming.server_group, container: &naming.container };
-    match &req.artifact {
-        None => Ok(taskdef::from_inputs(&req.description, &names, roles)),
-        Some(artifact) => taskdef::from_artifact(artifact, &req.description, &names, roles),
+    match &req.task_definition {
+        TaskDefinitionSource::Inputs => Ok(taskdef::from_inputs(&req.description, &names, roles)),
+        TaskDefinitionSource::Artifact(artifact) => taskdef::from_artifact(artifact, &req.description, &names, roles),
     }
 }
 
@@ -439,9 +526,9 @@ fn artifact_mapping_problem(
 fn load_balancers(req: &DeployRequest, obs: &Observed, container: &str) -> Result<Vec<Value>, Vec<FieldError>> {
     let mut load_balancers: Vec<Value> = Vec::new();
     let mut errors = Vec::new();
-    for (i, entry) in req.load_balancer_entries().iter().enumerate() {
+    for (i, entry) in req.load_balancers.iter().enumerate() {
         let container_name = entry.container_name.clone().unwrap_or_else(|| container.to_string());
-        if let Some(artifact) = &req.artifact {
+        if let Some(artifact) = req.artifact() {
             errors.extend(artifact_mapping_problem(artifact, i, entry, &container_name));
         }
         let arns = obs.target_groups.iter().find(|(n, _)| *n == entry.target_group).map(|(_, a)| a.as_slice()).unwrap_or_default();
@@ -504,7 +591,7 @@ fn security_group_ids(d: &CreateServerGroup, obs: &Observed, subnets: &[&Subnet]
 /// security groups by name in their VPCs.
 fn network(req: &DeployRequest, obs: &Observed) -> Result<Option<Value>, Vec<FieldError>> {
     let d = &req.description;
-    if req.network_mode() != Some("awsvpc") {
+    if !req.is_awsvpc() {
         return Ok(None);
     }
     let purposes = d.subnet_purposes();
@@ -542,19 +629,10 @@ fn network(req: &DeployRequest, obs: &Observed) -> Result<Option<Value>, Vec<Fie
     Ok(Some(json!({"awsvpcConfiguration": awsvpc})))
 }
 
-/// The new server group's capacity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Capacity {
-    desired: i64,
-    min: i64,
-    max: i64,
-}
-
 /// The description's capacity, or the source's with `useSourceCapacity` (Decisions #5: never a
 /// disabled source's desired 0); the warnings say what was not taken.
 fn capacity(req: &DeployRequest, obs: &Observed) -> (Capacity, Vec<String>) {
-    let c = req.description.capacity.clone().unwrap_or_default();
-    let mut capacity = Capacity { desired: c.desired.unwrap_or(0), min: c.min.unwrap_or(0), max: c.max.unwrap_or(0) };
+    let mut capacity = req.capacity;
     let mut warnings = Vec::new();
     if req.source.as_ref().is_some_and(|s| s.use_source_capacity) {
         match &obs.source_service {
@@ -666,17 +744,21 @@ fn deployment_configuration(d: &CreateServerGroup) -> Value {
 }
 
 /// CreateService's placement and launch fields, as given.
-fn placement_and_launch(d: &CreateServerGroup, service: &mut Map<String, Value>) {
+fn placement_and_launch(d: &CreateServerGroup, launch: &Launch, service: &mut Map<String, Value>) {
     if let Some(constraints) = &d.placement_constraints {
         service.insert("placementConstraints".into(), serde_json::to_value(constraints).unwrap_or_default());
     }
     if let Some(strategies) = &d.placement_strategy_sequence {
         service.insert("placementStrategy".into(), serde_json::to_value(strategies).unwrap_or_default());
     }
-    if let Some(launch_type) = d.launch_type.as_deref().filter(|l| !l.is_empty()) {
-        service.insert("launchType".into(), json!(launch_type));
-    } else if let Some(strategy) = d.capacity_provider_strategy.as_ref().filter(|s| !s.is_empty()) {
-        service.insert("capacityProviderStrategy".into(), serde_json::to_value(strategy).unwrap_or_default());
+    match launch {
+        Launch::Type(launch_type) => {
+            service.insert("launchType".into(), json!(launch_type));
+        }
+        Launch::CapacityProviders(strategy) if !strategy.is_empty() => {
+            service.insert("capacityProviderStrategy".into(), serde_json::to_value(strategy).unwrap_or_default());
+        }
+        Launch::CapacityProviders(_) => {}
     }
     if let Some(pv) = d.platform_version.as_deref().filter(|p| !p.is_empty()) {
         service.insert("platformVersion".into(), json!(pv));
@@ -697,7 +779,7 @@ fn create_service(req: &DeployRequest, obs: &Observed, desired: i64, parts: Serv
     service.insert("serviceRegistries".into(), Value::Array(service_registries(d, &parts.naming.container)));
     service.insert("deploymentConfiguration".into(), deployment_configuration(d));
     service.insert("enableExecuteCommand".into(), json!(d.enable_execute_command.unwrap_or(false)));
-    placement_and_launch(d, &mut service);
+    placement_and_launch(d, &req.launch, &mut service);
     if let Some(nc) = parts.network_configuration {
         service.insert("networkConfiguration".into(), nc);
     }
@@ -713,7 +795,7 @@ fn create_service(req: &DeployRequest, obs: &Observed, desired: i64, parts: Serv
     }
     let legacy = req.account.iam_role_mode == IamRoleMode::Legacy;
     if legacy
-        && req.network_mode() != Some("awsvpc")
+        && !req.is_awsvpc()
         && parts.load_balancers.len() == 1
         && let Some(role) = parts.account_role
     {

@@ -408,7 +408,7 @@ async fn observe_source_alarms(session: &Session, policies: &[Value]) -> std::re
 /// Observes everything the plan needs, all reads at once.
 async fn observe(session: &Session, source_session: Option<&Session>, req: &DeployRequest) -> std::result::Result<Observed, AwsError> {
     let d = &req.description;
-    let awsvpc = req.network_mode() == Some("awsvpc");
+    let awsvpc = req.is_awsvpc();
     let source = async {
         match (source_session, &req.source) {
             (Some(s), Some(src)) => observe_source(s, src).await,
