@@ -129,7 +129,7 @@ async fn run_command(cli: &Cli) -> Result<ExitStatus> {
         Command::Enable(args) => done(lifecycle_command(cli, &config, operations::Kind::Enable, &args.target, args.desired).await),
         Command::Resize(args) => done(resize_command(cli, &config, args).await),
         Command::Ops(args) => ops_command(&config, args).await,
-        Command::Serve(args) => done(serve::serve(config, serve::ServeOptions::from_args(args).await?).await),
+        Command::Serve(args) => done(serve::serve(config, serve_options(args).await?).await),
         Command::Accounts(command) => done(accounts_command(cli, &config, command).await),
         Command::Provider(args) => done(edit_config(cli, |e, _| {
             e.set_enabled(&args.provider, args.action == "enable");
@@ -332,4 +332,89 @@ fn operation_from_args(kind: operations::Kind, args: &cli::TargetArgs) -> Result
         op.ecs_cluster_name = args.ecs_cluster.clone();
     }
     Ok(op)
+}
+
+/// The options of `serve`: checks authentication and TLS against the listen address and
+/// opens the store (SQLite marks the tasks a crash cut short as failed; PostgreSQL is polled
+/// for the tasks posted to other replicas).
+async fn serve_options(args: &cli::ServeArgs) -> Result<serve::ServeOptions> {
+    let principals = serve_principals(args)?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(serve::listener::Tls::load(cert, key)?),
+        _ => None,
+    };
+    if tls.is_none() && !args.plaintext && !args.listen.ip().is_loopback() {
+        return Err(Error::Config(format!(
+            "serve listens on {}, off loopback, without TLS: give --tls-cert FILE --tls-key FILE, or --plaintext when a \
+             proxy in front of serve terminates TLS",
+            args.listen
+        )));
+    }
+    let audit = match &args.audit_file {
+        Some(path) => serve::audit::Audit::open(path)?,
+        None => serve::audit::Audit::Stderr,
+    };
+    // The store unavailable is a failure (exit 1): the same command works later. A SQLite file
+    // held by another serve is a choice to make (exit 2), as is every start-up conflict.
+    let unavailable = |e: serve::store::StoreError| match e {
+        serve::store::StoreError::InUse(_) => Error::Config(e.to_string()),
+        serve::store::StoreError::Failed(_) => Error::Failed { message: e.to_string(), report: Vec::new() },
+    };
+    let (store, poll_ms, store_lock) = match &args.postgres_url {
+        Some(url) => (serve::store::Store::open_postgres(url).await.map_err(unavailable)?, 200, None),
+        None => {
+            let (store, lock) = serve::store::Store::open_sqlite(&args.store_file).await.map_err(unavailable)?;
+            (store, 1000, Some(lock))
+        }
+    };
+    Ok(serve::ServeOptions {
+        listen: args.listen,
+        store,
+        principals,
+        max_body_bytes: args.max_body_bytes as usize,
+        max_running: args.max_running as usize,
+        lease: args.lease,
+        poll: std::time::Duration::from_millis(poll_ms),
+        store_lock,
+        limits: serve::listener::Limits {
+            header_timeout: args.header_timeout,
+            request_timeout: args.request_timeout,
+            max_connections: args.max_connections as usize,
+        },
+        tls,
+        allowed_hosts: args.allowed_hosts.clone(),
+        audit,
+        task_retention: args.task_retention,
+    })
+}
+
+/// Who may call: the principals file, the bearer token's one principal, or (loopback only) anyone.
+fn serve_principals(args: &cli::ServeArgs) -> Result<serve::principals::Principals> {
+    if let Some(path) = &args.principals {
+        return serve::principals::Principals::load(path);
+    }
+    let token = match (&args.token_file, args.token_env) {
+        (Some(path), _) => Some(crate::core::input::read_text_limited(path, 64 * 1024, "--token-file")?.trim().to_string()),
+        (None, true) => Some(
+            std::env::var("ECS_DEPLOYER_TOKEN")
+                .map_err(|_| Error::Config("--token-env is set but ECS_DEPLOYER_TOKEN is not".into()))?
+                .trim()
+                .to_string(),
+        ),
+        (None, false) => None,
+    };
+    match token {
+        Some(t) if t.chars().count() < serve::principals::MIN_TOKEN_CHARS => Err(Error::Config(format!(
+            "the bearer token is {} characters long; use at least {} (e.g. `openssl rand -hex 32 > token`)",
+            t.chars().count(),
+            serve::principals::MIN_TOKEN_CHARS
+        ))),
+        Some(t) => Ok(serve::principals::Principals::from_token(&t)),
+        None if !args.listen.ip().is_loopback() => Err(Error::Config(format!(
+            "serve listens on {}, off loopback, without authentication: give --principals FILE, a bearer token with \
+             --token-file FILE or --token-env (ECS_DEPLOYER_TOKEN), or listen on 127.0.0.1",
+            args.listen
+        ))),
+        None => Ok(serve::principals::Principals::open()),
+    }
 }

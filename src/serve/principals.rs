@@ -45,6 +45,11 @@ impl Principals {
         Principals { origin: Origin::Fixed, known: vec![(Arc::new(Principal::operator("operator")), token_digest)] }
     }
 
+    /// One principal with every permission, known by its bearer token (hashed here, kept as a digest).
+    pub fn from_token(token: &str) -> Principals {
+        Principals::operator(Sha256::digest(token.trim().as_bytes()).into())
+    }
+
     /// No authentication (a loopback `serve` without tokens): every request is the operator.
     pub fn open() -> Principals {
         Principals { origin: Origin::Fixed, known: Vec::new() }

@@ -95,6 +95,9 @@ fn the_layers_are_folders_and_only_look_down() {
                 assert!(!code.contains(needle), "{path} uses `{needle}`: the engine does not know the command line or serve");
             }
         }
+        if path.contains("/src/serve/") {
+            assert!(!code.contains("crate::cli"), "{path} uses the CLI: serve takes its options as values");
+        }
     }
     assert!(seen[0] >= 10 && seen[1] >= 5, "the core and engine folders were not found: {seen:?}");
 }
