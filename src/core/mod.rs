@@ -11,6 +11,7 @@ pub mod health;
 pub mod input;
 pub mod model;
 pub mod moniker;
+pub mod naming;
 pub mod plan;
 pub mod redact;
 pub mod scaling;

@@ -13,6 +13,9 @@ use crate::core::description::CreateServerGroup;
 use crate::core::error::FieldError;
 use crate::core::model::{ResourceId, Role, SCALABLE_DIMENSION, SCALING_NAMESPACE, ScalableTarget, SecurityGroup, ServiceState, Subnet};
 use crate::core::moniker::{self, Moniker, version_label};
+use crate::core::naming::{
+    TAG_APPLICATION, TAG_DETAIL, TAG_INCOMPLETE, TAG_SEQUENCE, TAG_STACK, incomplete_marker, incomplete_since, taken_versions,
+};
 use crate::core::scaling::{self, Destination, ScalingCopyPlan, SourceScaling};
 use crate::core::taskdef::{self, Names, Roles};
 
@@ -21,45 +24,6 @@ pub const TASK_DEFINITION_ARN: &str = "${taskDefinitionArn}";
 
 /// Deck's sentinels for "not set".
 const NO_IAM_ROLE: &str = "None (No IAM role)";
-
-/// Tags the `tags` naming strategy writes.
-pub const TAG_APPLICATION: &str = "moniker.spinnaker.io/application";
-pub const TAG_CLUSTER: &str = "moniker.spinnaker.io/cluster";
-pub const TAG_STACK: &str = "moniker.spinnaker.io/stack";
-pub const TAG_DETAIL: &str = "moniker.spinnaker.io/detail";
-pub const TAG_SEQUENCE: &str = "moniker.spinnaker.io/sequence";
-
-/// The crash marker: CreateService tags every new server group with it (the value: when its
-/// deploy started, in seconds since the epoch), and the deploy removes it only once every step
-/// is done. A server group that still carries it is incomplete.
-pub const TAG_INCOMPLETE: &str = "ecs-deployer/incomplete";
-
-/// The crash marker's value: when the deploy started (seconds since the epoch) and which deploy
-/// attempt it is, e.g. `1764581599 4f1c2a9b0e7d`.
-pub fn incomplete_marker(started_at: i64, deploy_id: &str) -> String {
-    format!("{started_at} {deploy_id}")
-}
-
-/// The crash marker among a service's tags, if its deploy never finished.
-pub fn marker_of(tags: &[(String, String)]) -> Option<&str> {
-    tags.iter().find(|(k, _)| k == TAG_INCOMPLETE).map(|(_, v)| v.as_str())
-}
-
-/// When the deploy that created a service with these tags started, if it never finished.
-pub fn incomplete_since(tags: &[(String, String)]) -> Option<i64> {
-    marker_of(tags).map(|v| v.split(' ').next().and_then(|t| t.parse().ok()).unwrap_or(0))
-}
-
-/// Why a server group is incomplete — its deploy never finished — and since when: the crash
-/// marker is still on it, or it has no scalable target (every deploy registers one; this is how
-/// it shows in accounts that cannot tag services, since its creation).
-pub fn incompleteness(service: &ServiceState, has_target: bool) -> Option<(String, Option<i64>)> {
-    match incomplete_since(&service.tags) {
-        Some(since) => Some(("its deploy never finished (crash marker still set)".into(), Some(since))),
-        None if !has_target => Some(("it has no scalable target".into(), service.created_at)),
-        None => None,
-    }
-}
 
 /// A validated deploy request: what validation proved, as typed values — the account, region,
 /// ECS cluster, moniker, capacity, launch, network mode, task-definition source, load balancers
@@ -282,54 +246,6 @@ pub struct Observed {
     /// the crash marker's value.
     pub started_at: i64,
     pub deploy_id: String,
-}
-
-/// Derives the moniker and version of an existing service the way the account's namer does.
-pub fn derive_moniker(naming: NamingStrategy, name: &str, tags: &[(String, String)]) -> (Option<Moniker>, Option<u32>) {
-    let parsed = moniker::parse_name(name);
-    let Some(mut m) = parsed.moniker else {
-        return (None, None);
-    };
-    let mut version = parsed.version;
-    if naming == NamingStrategy::Tags {
-        let tag = |k: &str| tags.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
-        if let Some(app) = tag(TAG_APPLICATION) {
-            m.app = app;
-        }
-        if let Some(stack) = tag(TAG_STACK) {
-            m.stack = Some(stack).filter(|s| !s.is_empty());
-        }
-        if let Some(detail) = tag(TAG_DETAIL) {
-            m.detail = Some(detail).filter(|s| !s.is_empty());
-        }
-        if let Some(seq) = tag(TAG_SEQUENCE).and_then(|s| s.parse().ok()) {
-            version = Some(seq);
-        }
-    }
-    (Some(m), version)
-}
-
-/// Versions taken in the moniker's Spinnaker cluster, from the services of the ECS cluster.
-pub fn taken_versions<'a>(
-    moniker: &Moniker,
-    naming: NamingStrategy,
-    services: impl Iterator<Item = (&'a str, &'a [(String, String)])>,
-) -> BTreeSet<u32> {
-    services
-        .filter_map(|(name, tags)| match derive_moniker(naming, name, tags) {
-            (Some(m), Some(v)) if m.same_cluster(moniker) => Some(v),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Under the default namer a service can only belong to the cluster if its name starts with the
-/// cluster name and a hyphen; only those need describing.
-pub fn may_belong(moniker: &Moniker, naming: NamingStrategy, name: &str) -> bool {
-    match naming {
-        NamingStrategy::Default => name.starts_with(&format!("{}-", moniker.cluster())),
-        NamingStrategy::Tags => moniker::parse_name(name).moniker.is_some(),
-    }
 }
 
 /// The deploy, decided.

@@ -355,7 +355,7 @@ async fn observe_services(
     let tagged = match naming {
         crate::core::config::NamingStrategy::Default => Vec::new(),
         crate::core::config::NamingStrategy::Tags => {
-            let maybe: Vec<String> = listed.iter().filter(|n| plan::may_belong(&req.moniker, naming, n)).cloned().collect();
+            let maybe: Vec<String> = listed.iter().filter(|n| crate::core::naming::may_belong(&req.moniker, naming, n)).cloned().collect();
             session.describe_services(&req.ecs_cluster, &maybe, true).await?.into_iter().map(|s| (s.service_name, s.tags)).collect()
         }
     };
@@ -1026,7 +1026,7 @@ async fn apply(
     // makes sure the service still exists: a destroy that ran meanwhile fails the deploy.
     let unmark = async {
         match plan.incomplete_marker() {
-            Some(_) => session.untag_resource(&service.service_arn, plan::TAG_INCOMPLETE).await,
+            Some(_) => session.untag_resource(&service.service_arn, crate::core::naming::TAG_INCOMPLETE).await,
             None => Ok(()),
         }
     };

@@ -14,7 +14,7 @@ use crate::core::config::NamingStrategy;
 use crate::core::error::{AwsError, Error, Result};
 use crate::core::health::{self, Snapshot, Verdict};
 use crate::core::model::{ScalableTarget, ServiceState};
-use crate::core::plan::derive_moniker;
+use crate::core::naming::derive_moniker;
 
 /// A server group as `list` shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -151,7 +151,7 @@ pub async fn list(
                 continue;
             }
             let target = targets.iter().find(|t| t.resource_id == resource_id(&c, &s.service_name));
-            let incomplete = crate::core::plan::incompleteness(&s, target.is_some());
+            let incomplete = crate::core::naming::incompleteness(&s, target.is_some());
             rows.push(ServerGroupRow {
                 incomplete_since: incomplete.as_ref().and_then(|(_, since)| *since),
                 incomplete: incomplete.map(|(why, _)| why),
@@ -184,7 +184,7 @@ pub struct Scope<'a> {
     pub cluster: Option<&'a str>,
 }
 
-/// Destroys the incomplete server groups (see [`crate::core::plan::incompleteness`]) whose deploy started more than
+/// Destroys the incomplete server groups (see [`crate::core::naming::incompleteness`]) whose deploy started more than
 /// `older_than` ago; with `plan_only` says what it would destroy. One result per server group.
 pub async fn cleanup(session: &Session, scope: &Scope<'_>, older_than: Duration, plan_only: bool) -> Result<Vec<OperationResult>> {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default();
@@ -223,7 +223,7 @@ pub async fn cleanup(session: &Session, scope: &Scope<'_>, older_than: Duration,
 /// is left as it is. Returns the line for the task's report.
 pub async fn undo_create(session: &Session, creating: &crate::engine::journal::Creating) -> Result<String> {
     let (ecs_cluster, name) = (creating.ecs_cluster.as_str(), creating.server_group.as_str());
-    let marker = |s: &ServiceState| crate::core::plan::marker_of(&s.tags).map(str::to_string);
+    let marker = |s: &ServiceState| crate::core::naming::marker_of(&s.tags).map(str::to_string);
     let names = [name.to_string()];
     let service = session.describe_services(ecs_cluster, &names, true).await?.into_iter().find(|s| s.status != "INACTIVE");
     let removed = |r: OperationResult| r.steps.join(" ");
