@@ -75,7 +75,7 @@ out = [
     "//! The JSON key tree of ECS `RegisterTaskDefinition` input, generated from aws-sdk-ecs's",
     f"//! request serializers (aws-sdk-ecs {VERSION}) by `scripts/gen-taskdef-schema.py`. Do not edit.",
     "",
-    "use super::check::{Field, Kind, Kind::*};",
+    "use super::shape::{Field, Kind, Kind::*};",
     "",
     "/// Every shape reachable from the request, by the SDK's shape name.",
     "pub static SHAPES: &[(&str, &[Field])] = &[",

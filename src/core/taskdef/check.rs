@@ -6,29 +6,8 @@
 use serde_json::Value;
 
 use super::schema::SHAPES;
+use super::shape::{Field, Kind};
 use crate::core::error::FieldError;
-
-/// The JSON type of a field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Str,
-    Int,
-    Float,
-    Bool,
-    /// An object of the named shape.
-    Obj(&'static str),
-    List(&'static Kind),
-    /// An object with free keys.
-    Map(&'static Kind),
-}
-
-/// One key of a shape.
-#[derive(Debug, Clone, Copy)]
-pub struct Field {
-    pub key: &'static str,
-    pub kind: Kind,
-    pub required: bool,
-}
 
 fn shape(name: &str) -> &'static [Field] {
     SHAPES.iter().find(|(n, _)| *n == name).map(|(_, f)| *f).unwrap_or(&[])

@@ -6,6 +6,7 @@
 
 pub mod check;
 pub mod schema;
+pub mod shape;
 
 use serde_json::{Map, Value, json};
 

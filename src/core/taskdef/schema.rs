@@ -1,7 +1,7 @@
 //! The JSON key tree of ECS `RegisterTaskDefinition` input, generated from aws-sdk-ecs's
 //! request serializers (aws-sdk-ecs 1.133.1) by `scripts/gen-taskdef-schema.py`. Do not edit.
 
-use super::check::{Field, Kind, Kind::*};
+use super::shape::{Field, Kind, Kind::*};
 
 /// Every shape reachable from the request, by the SDK's shape name.
 pub static SHAPES: &[(&str, &[Field])] = &[
