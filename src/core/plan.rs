@@ -114,28 +114,33 @@ pub struct SourceRef {
 }
 
 impl DeployRequest {
-    /// Builds the request from a validated description.
-    pub fn new(description: CreateServerGroup, account: Account, artifact: Option<Map<String, Value>>) -> Self {
-        let region = description.target_region().unwrap_or_default().to_string();
-        let ecs_cluster = description.ecs_cluster_name.clone().unwrap_or_default();
+    /// Reads a validated description as typed values: None when a value validation requires is
+    /// absent (validation reported it), so nothing here falls back to a default.
+    pub fn new(description: CreateServerGroup, account: Account, artifact: Option<Map<String, Value>>) -> Option<Self> {
+        let present = |s: Option<&str>| s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        let region = present(description.target_region())?;
+        let ecs_cluster = present(description.ecs_cluster_name.as_deref())?;
         let moniker = match &description.moniker {
-            Some(m) => Moniker::new(m.app.as_deref().unwrap_or_default(), m.stack.as_deref(), m.detail.as_deref()),
+            Some(m) => Moniker::new(&present(m.app.as_deref())?, m.stack.as_deref(), m.detail.as_deref()),
             None => Moniker::new(
-                description.application.as_deref().unwrap_or_default(),
+                &present(description.application.as_deref())?,
                 description.stack.as_deref(),
                 description.free_form_details.as_deref(),
             ),
         };
-        let source = description.source.as_ref().filter(|s| s.is_complete()).map(|s| SourceRef {
-            account: s.account.clone().unwrap_or_default(),
-            account_id: String::new(),
-            region: s.region.clone().unwrap_or_default(),
-            server_group_name: s.asg_name.clone().unwrap_or_default(),
-            ecs_cluster_name: s.ecs_cluster_name.clone().filter(|c| !c.is_empty()).unwrap_or_else(|| ecs_cluster.clone()),
-            use_source_capacity: s.use_source_capacity == Some(true),
+        // Clouddriver looks the source up only when account, region and name are all given.
+        let source = description.source.as_ref().and_then(|s| {
+            Some(SourceRef {
+                account: present(s.account.as_deref())?,
+                account_id: String::new(),
+                region: present(s.region.as_deref())?,
+                server_group_name: present(s.asg_name.as_deref())?,
+                ecs_cluster_name: present(s.ecs_cluster_name.as_deref()).unwrap_or_else(|| ecs_cluster.clone()),
+                use_source_capacity: s.use_source_capacity == Some(true),
+            })
         });
-        let c = description.capacity.clone().unwrap_or_default();
-        let capacity = Capacity { desired: c.desired.unwrap_or(0), min: c.min.unwrap_or(0), max: c.max.unwrap_or(0) };
+        let c = description.capacity.as_ref()?;
+        let capacity = Capacity { desired: c.desired?, min: c.min?, max: c.max? };
         let network_mode = taskdef::description_network_mode(&description)
             .or_else(|| artifact.as_ref().and_then(|a| a.get("networkMode")).and_then(Value::as_str))
             .and_then(NetworkMode::parse);
@@ -143,7 +148,7 @@ impl DeployRequest {
             Some(artifact) => TaskDefinitionSource::Artifact(artifact),
             None => TaskDefinitionSource::Inputs,
         };
-        DeployRequest {
+        Some(DeployRequest {
             launch: Launch::of(&description),
             load_balancers: load_balancer_entries(&description),
             description,
@@ -155,7 +160,7 @@ impl DeployRequest {
             network_mode,
             task_definition,
             source,
-        }
+        })
     }
 
     /// The checked artifact, in artifact mode.
@@ -789,7 +794,7 @@ mod tests {
         });
         d.as_object_mut().unwrap().extend(patch.as_object().unwrap().clone());
         let account = Config::from_yaml(CONFIG).unwrap().account(d["credentials"].as_str().unwrap()).unwrap();
-        DeployRequest::new(create_server_group_from_json(d).unwrap(), account, None)
+        DeployRequest::new(create_server_group_from_json(d).unwrap(), account, None).unwrap()
     }
 
     fn codes(errors: &[FieldError]) -> Vec<&str> {

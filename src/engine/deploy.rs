@@ -335,7 +335,11 @@ fn prepare_request(
     let Some(account) = account.filter(|_| errors.is_empty()) else {
         return Err(Error::Invalid(errors));
     };
-    let mut req = DeployRequest::new(description, account, artifact);
+    let Some(mut req) = DeployRequest::new(description, account, artifact) else {
+        // Validation requires every value the request reads; this is a rule missing from it.
+        let message = "the description passed validation but lacks a value a deploy needs; report this with the description";
+        return Err(Error::invalid("description", "createServerGroupDescription.invalid", message));
+    };
     if let (Some(src), Some(a)) = (req.source.as_mut(), source_account.as_ref()) {
         src.account_id = a.account_id.clone();
     }
