@@ -181,13 +181,16 @@ fn router(app: Arc<App>, max_body_bytes: usize, request_timeout: Duration) -> Ro
         .route("/ecs/ops/{operation}", post(post_op))
         .route("/task", get(list_tasks))
         .route("/task/{id}", get(get_task))
+        .route("/features/stages", get(features_stages))
+        .route("/cache/{provider}/{kind}", post(post_cache).get(|| async { axum::Json(json!([])) }))
         .layer(middleware::from_fn_with_state(app.clone(), authenticate))
         .layer(middleware::from_fn_with_state(app.clone(), guard))
         .route("/health", get(|| async { axum::Json(json!({"status": "UP"})) }))
         .fallback(|| async {
             problem(
                 StatusCode::NOT_FOUND,
-                "no such endpoint: use POST /ecs/ops, POST /ecs/ops/{operation}, GET /task/{id}, GET /task or GET /health",
+                "no such endpoint: use POST /ecs/ops, POST /ecs/ops/{operation}, GET /task/{id}, GET /task, GET /features/stages, \
+                 POST /cache/ecs/{type} or GET /health",
                 Vec::new(),
             )
         })
@@ -512,6 +515,37 @@ async fn submit(app: &Arc<App>, mut post: Post, operation: Option<String>, body:
     };
     post.event.task_id = Some(id.clone());
     post.answer(app, outcome, axum::Json(json!({"id": id, "resourceUri": format!("/task/{id}")})).into_response())
+}
+
+/// The operations `serve` runs, as Clouddriver's `GET /features/stages` lists stage features
+/// (Orca plans every deploy stage with it). No `upsertEntityTags`: entity tags are not served.
+async fn features_stages() -> Response {
+    let stages: Vec<Value> = ops::OPERATION_NAMES.iter().map(|name| json!({"name": name, "enabled": true})).collect();
+    axum::Json(stages).into_response()
+}
+
+/// `POST /cache/{provider}/{type}` (Orca's force-cache-refresh after every deploy): ecs-deployer
+/// reads AWS live, so there is nothing to refresh — 200 with Clouddriver's empty answer, which
+/// lets Orca go on at once (a 202 would make it poll). The account named must be readable.
+async fn post_cache(
+    State(app): State<Arc<App>>,
+    Extension(identity): Extension<Identity>,
+    Extension(Peer(peer)): Extension<Peer>,
+    Path((provider, kind)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let mut post = Post::new(identity, &Method::POST, &format!("/cache/{provider}/{kind}"), peer);
+    let account = serde_json::from_slice::<Value>(&body).ok().and_then(|b| b.get("account").and_then(Value::as_str).map(str::to_string));
+    if let Some(account) = account {
+        post.event.accounts = vec![account.clone()];
+        if denied(&app.config, &post.identity, std::slice::from_ref(&account), Authorization::Read).is_some() {
+            post.event.reason = Some(format!("no READ on {account}"));
+            let message = format!("Access denied to account {account}");
+            let errors = vec![FieldError::new("account", "authorization.account", message.clone())];
+            return post.answer(&app, "denied", problem(StatusCode::FORBIDDEN, &message, errors));
+        }
+    }
+    post.answer(&app, "accepted", axum::Json(json!({"cachedIdentifiersByType": {}})).into_response())
 }
 
 /// Whether `identity` may see `task`: its owner (through the principal that posted it), a

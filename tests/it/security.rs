@@ -546,3 +546,29 @@ async fn tls_is_served_and_reloaded_and_plaintext_off_loopback_must_be_explicit(
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[tokio::test]
+async fn orcas_planning_and_cache_refresh_reads_answer_under_the_same_access_rules() {
+    let env = TestEnv::new("security_reads", false);
+    restrict_accounts(&env);
+    write_principals(&env);
+    let server = Server::start(&env, &["--store-file", "tasks.db", "--principals", "principals.yml", "--audit-file", "audit.log"]);
+    let port = server.port;
+    let (status, stages) = request(port, "GET", "/features/stages", "", &auth(ORCA, ""));
+    assert_eq!(status, 200);
+    let names: Vec<&str> = stages.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"createServerGroup") && !names.contains(&"upsertEntityTags"), "{stages}");
+    assert!(stages.as_array().unwrap().iter().all(|s| s["enabled"] == true));
+    assert_eq!(request(port, "GET", "/features/stages", "", "").0, 401);
+    // Orca's force-cache-refresh: 200 with Clouddriver's empty answer, so it goes on at once.
+    let refresh = json!({"asgName": "app-prod-v000", "serverGroupName": "app-prod-v000", "region": "us-west-2", "account": "ecs-main"});
+    let (status, answer) = request(port, "POST", "/cache/ecs/ServerGroup", &refresh.to_string(), &auth(PAYMENTS, ""));
+    assert_eq!((status, answer), (200, json!({"cachedIdentifiersByType": {}})));
+    assert_eq!(request(port, "GET", "/cache/ecs/ServerGroup", "", &auth(PAYMENTS, "")), (200, json!([])));
+    // An account the principal may not read is refused, as every read is.
+    let (status, answer) = request(port, "POST", "/cache/ecs/serverGroup", &refresh.to_string(), &auth(OPS, ""));
+    assert_eq!(status, 403, "{answer}");
+    assert_eq!(answer["errors"][0]["code"], "authorization.account");
+    let audit = std::fs::read_to_string(env.dir.path().join("audit.log")).unwrap();
+    assert!(audit.lines().any(|l| l.contains("\"/cache/ecs/serverGroup\"") && l.contains("\"denied\"")), "{audit}");
+}

@@ -24,6 +24,10 @@ enum Op {
     Lifecycle(Kind, Box<Target>),
 }
 
+/// The operations an operations list may hold, in Clouddriver's names.
+pub const OPERATION_NAMES: [&str; 5] =
+    ["createServerGroup", "disableServerGroup", "enableServerGroup", "resizeServerGroup", "destroyServerGroup"];
+
 /// An operations list, parsed and validated: nothing in it can fail before AWS is called.
 pub struct Operations(Vec<(String, Op)>);
 
@@ -234,7 +238,11 @@ pub fn parse(config: &Config, value: Value) -> Result<Operations> {
                 errors.push(crate::core::error::FieldError::new(
                     format!("[{i}]"),
                     "operations.invalid",
-                    format!("operation `{other}` is not supported; use createServerGroup, disableServerGroup, enableServerGroup, resizeServerGroup or destroyServerGroup"),
+                    format!(
+                        "operation `{other}` is not supported; use {} or {}",
+                        OPERATION_NAMES[..OPERATION_NAMES.len() - 1].join(", "),
+                        OPERATION_NAMES[OPERATION_NAMES.len() - 1]
+                    ),
                 ));
                 continue;
             }
