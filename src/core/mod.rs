@@ -19,3 +19,4 @@ pub mod settings;
 pub mod strategy;
 pub mod taskdef;
 pub mod validate;
+pub mod view;
