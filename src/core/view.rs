@@ -1,6 +1,6 @@
 //! Clouddriver's read model of ECS, the part that judges (`clouddriver-read-api.md` §3–§4 and its
 //! Decisions D2, D3, D6): an instance's `healthState` and its two `health[]` entries, a server
-//! group's `instanceCounts`, `capacity` and `disabled`. Built from what AWS reports of a task, so
+//! group's `instanceCounts`, `capacity`, `disabled` and `taskDefinition`. Built from what AWS reports of a task, so
 //! the read endpoints (#17) can assemble the JSON Orca reads. Pure.
 
 use serde::Serialize;
@@ -121,6 +121,26 @@ pub fn capacity(desired: i64, target: Option<(i64, i64)>) -> Value {
     json!({"min": min, "max": max, "desired": desired, "pinned": min == max && max == desired})
 }
 
+/// The server group's `taskDefinition` (§3.4) from a task definition in DescribeTaskDefinition's
+/// JSON shape: only the first container counts; a role is shown by name, `None` without one.
+pub fn task_definition(td: &Value) -> Value {
+    let container = td.get("containerDefinitions").and_then(|c| c.get(0)).cloned().unwrap_or(Value::Null);
+    let int = |v: Option<&Value>| v.and_then(|n| n.as_i64().or_else(|| n.as_str().and_then(|s| s.parse().ok())));
+    let arn = td.get("taskDefinitionArn").and_then(Value::as_str).unwrap_or_default();
+    let role = td.get("taskRoleArn").and_then(Value::as_str).and_then(|r| r.rsplit('/').next()).unwrap_or("None");
+    let port = container.get("portMappings").and_then(|p| p.get(0)).and_then(|p| p.get("containerPort"));
+    json!({
+        "taskName": arn.split_once('/').map(|(_, name)| name).unwrap_or(arn),
+        "containerImage": container.get("image").and_then(Value::as_str).unwrap_or_default(),
+        "iamRole": role,
+        "containerPort": int(port).unwrap_or(0),
+        "cpuUnits": int(container.get("cpu")).or_else(|| int(td.get("cpu"))).unwrap_or(0),
+        "memoryReservation": int(container.get("memoryReservation")).unwrap_or(0),
+        "memoryLimit": int(container.get("memory")).or_else(|| int(td.get("memory"))).unwrap_or(0),
+        "environmentVariables": container.get("environment").cloned().unwrap_or_else(|| json!([])),
+    })
+}
+
 /// `disabled` (§4.2): desired count 0, and nothing else.
 pub fn disabled(desired: i64) -> bool {
     desired == 0
@@ -185,6 +205,29 @@ mod tests {
         let entries = health_entries(&task("RUNNING", "RUNNING", None, &["initial"]), false);
         assert_eq!(entries[0], json!({"instanceId": "t1", "type": "loadBalancer", "state": "Starting"}));
         assert_eq!(entries[1]["healthClass"], "platform");
+    }
+
+    #[test]
+    fn the_task_definition_view_reads_the_first_container() {
+        let td = json!({
+            "taskDefinitionArn": "arn:aws:ecs:us-west-2:123456789012:task-definition/app-prod:7",
+            "taskRoleArn": "arn:aws:iam::123456789012:role/app", "cpu": "512", "memory": "1024",
+            "containerDefinitions": [
+                {"name": "web", "image": "nginx:1", "memoryReservation": 256, "portMappings": [{"containerPort": 80}],
+                 "environment": [{"name": "A", "value": "1"}]},
+                {"name": "sidecar", "image": "envoy", "cpu": 64}
+            ]
+        });
+        assert_eq!(
+            task_definition(&td),
+            json!({"taskName": "app-prod:7", "containerImage": "nginx:1", "iamRole": "app", "containerPort": 80, "cpuUnits": 512,
+                   "memoryReservation": 256, "memoryLimit": 1024, "environmentVariables": [{"name": "A", "value": "1"}]})
+        );
+        let bare = task_definition(&json!({"containerDefinitions": [{"image": "x"}]}));
+        assert_eq!(
+            (bare["iamRole"].clone(), bare["containerPort"].clone(), bare["memoryLimit"].clone()),
+            (json!("None"), json!(0), json!(0))
+        );
     }
 
     #[test]
