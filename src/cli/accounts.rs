@@ -7,7 +7,6 @@
 use std::path::Path;
 
 use serde::Serialize;
-use serde_yaml_ng::Value;
 
 use crate::core::config::Config;
 use crate::core::error::{Error, FieldError, Result};
@@ -238,7 +237,7 @@ pub fn validate_text(text: &str, file: &str) -> Vec<Problem> {
 
 /// True when `provider.accounts` of the YAML text has an entry named `name`.
 pub fn has_account(text: &str, provider: &str, name: &str) -> bool {
-    let value: Value = serde_yaml_ng::from_str(text).unwrap_or_default();
+    let value = crate::core::input::parse_yaml(text).unwrap_or_default();
     value
         .get(provider)
         .and_then(|p| p.get("accounts"))
@@ -255,7 +254,8 @@ pub fn read(path: &Path) -> Result<String> {
     }
 }
 
-/// Validates the edited text and writes it atomically; refuses (file unchanged) when invalid.
+/// Validates the edited text (through the typed configuration) and writes it atomically;
+/// refuses (file unchanged) when invalid.
 pub fn write_checked(path: &Path, text: &str) -> Result<()> {
     let problems = validate_text(text, &path.display().to_string());
     if !problems.is_empty() {
@@ -266,7 +266,6 @@ pub fn write_checked(path: &Path, text: &str) -> Result<()> {
                 .collect(),
         ));
     }
-    Config::from_yaml(text)?;
     let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
     std::fs::write(&tmp, text).map_err(|e| Error::Config(format!("{}: {e}", tmp.display())))?;
     std::fs::rename(&tmp, path).map_err(|e| Error::Config(format!("{}: {e}", path.display())))

@@ -325,17 +325,17 @@ async fn authenticate(State(app): State<Arc<App>>, mut request: Request, next: N
 }
 
 /// What a request is about, for the audit log and the permission check.
-struct Post {
+struct Audited {
     identity: Identity,
     event: Event,
 }
 
-impl Post {
-    fn new(identity: Identity, method: &Method, path: &str, peer: Option<SocketAddr>) -> Post {
+impl Audited {
+    fn new(identity: Identity, method: &Method, path: &str, peer: Option<SocketAddr>) -> Audited {
         let mut event = event_of(method, path, peer);
         event.principal = Some(identity.principal.name.clone());
         event.on_behalf_of = identity.user.clone();
-        Post { identity, event }
+        Audited { identity, event }
     }
 
     /// Audits the post's outcome and returns the response.
@@ -354,7 +354,7 @@ async fn post_ops(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    let post = Post::new(identity, &Method::POST, "/ecs/ops", peer);
+    let post = Audited::new(identity, &Method::POST, "/ecs/ops", peer);
     submit(&app, post, None, body, query.as_deref()).await
 }
 
@@ -366,7 +366,7 @@ async fn post_op(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    let post = Post::new(identity, &Method::POST, &format!("/ecs/ops/{operation}"), peer);
+    let post = Audited::new(identity, &Method::POST, &format!("/ecs/ops/{operation}"), peer);
     submit(&app, post, Some(operation), body, query.as_deref()).await
 }
 
@@ -460,7 +460,7 @@ fn access_denied(account: &str, identity: &Identity) -> Response {
 /// Validates an operations list, checks WRITE on every account it touches and queues it; the
 /// work runs in the background. A post that repeats a stored `clientRequestId` gets that task
 /// back and starts nothing; under a different body it is a 409.
-async fn submit(app: &Arc<App>, mut post: Post, operation: Option<String>, body: Bytes, query: Option<&str>) -> Response {
+async fn submit(app: &Arc<App>, mut post: Audited, operation: Option<String>, body: Bytes, query: Option<&str>) -> Response {
     let client_request_id = match client_request_id(query) {
         Ok(id) => id,
         Err(error) => return post.answer(app, "invalid", problem(StatusCode::BAD_REQUEST, "Validation Failed", vec![error])),
@@ -534,7 +534,7 @@ async fn post_cache(
     Path((provider, kind)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let mut post = Post::new(identity, &Method::POST, &format!("/cache/{provider}/{kind}"), peer);
+    let mut post = Audited::new(identity, &Method::POST, &format!("/cache/{provider}/{kind}"), peer);
     let account = serde_json::from_slice::<Value>(&body).ok().and_then(|b| b.get("account").and_then(Value::as_str).map(str::to_string));
     if let Some(account) = account {
         post.event.accounts = vec![account.clone()];
@@ -570,7 +570,7 @@ async fn get_task(
     match app.store.get(&id).await {
         Ok(Some(task)) if may_see(&app.config, &identity, &task) => axum::Json(task).into_response(),
         Ok(Some(task)) => {
-            let mut read = Post::new(identity, &Method::GET, &format!("/task/{id}"), peer);
+            let mut read = Audited::new(identity, &Method::GET, &format!("/task/{id}"), peer);
             read.event.accounts = task.accounts;
             read.event.task_id = Some(id.clone());
             read.event.reason = Some("not the owner, and no READ on every account of the task".into());

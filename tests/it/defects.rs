@@ -2,18 +2,12 @@
 //! overflowed after AWS had been written, a store or listen failure reported as bad
 //! configuration, and serve durations without bounds.
 
-use serde_json::json;
-
-use crate::harness::{CLUSTER, TestEnv, recorded};
+use crate::harness::{TestEnv, recorded};
 
 #[tokio::test]
 async fn durations_out_of_range_are_invalid_input_before_anything_is_written() {
     let env = TestEnv::new("defects_durations", false);
-    let description = json!({
-        "credentials": "ecs-main", "application": "overflow", "stack": "prod", "ecsClusterName": CLUSTER,
-        "availabilityZones": {"us-west-2": ["us-west-2a"]}, "capacity": {"min": 1, "max": 1, "desired": 1},
-        "launchType": "EC2", "networkMode": "bridge", "dockerImageAddress": "nginx:1.27", "computeUnits": 128, "reservedMemory": 256
-    });
+    let description = crate::scaling::description("overflow", None);
     let path = env.file("d.json", &description);
     for huge in ["18446744073709551615s", "18446744073709551615s1s", "99999999999h", "25h"] {
         let run = env.run(&["deploy", "--description", &path, "--wait", "--timeout", huge], None);
