@@ -237,6 +237,131 @@ def describe_services(self, cluster_str, service_names_or_arns):
 ecs_models.EC2ContainerServiceBackend.describe_services = describe_services
 
 
+# 8. A service's tasks. AWS's ListTasks honours `serviceName` (the tasks whose group is
+#    `service:NAME`); moto ignores it (a TODO: its services start no tasks). The harness starts a
+#    service's tasks itself with RunTask and `group: service:NAME`, as ECS's scheduler does.
+#    moto also walks each task one lifecycle state further on every DescribeTasks (RUNNING →
+#    DEACTIVATING → … → STOPPED after four reads), which no real task does; here a task keeps its
+#    state until StopTask. What ECS and ELB would report while tasks start, fail their health
+#    check or drain, the harness sets (`POST /_harness {"tasks": [{"match": "<task id or
+#    group>", "lastStatus": "PENDING", "healthStatus": "UNKNOWN"}], "targets": [{"match":
+#    "<target id>", "state": "initial"}]}`).
+_orig_list_tasks = ecs_models.EC2ContainerServiceBackend.list_tasks
+
+
+def list_tasks(self, cluster_str=None, container_instance=None, family=None, started_by=None, service_name=None, desiredStatus=None):
+    tasks = _orig_list_tasks(self, cluster_str, container_instance, family, started_by, None, desiredStatus)
+    if service_name:
+        name = service_name.rsplit("/", 1)[-1]
+        tasks = [t for t in tasks if t.group == f"service:{name}"]
+    return tasks
+
+
+ecs_models.EC2ContainerServiceBackend.list_tasks = list_tasks
+
+# RunTask of a Fargate task definition whose containers set no memory (the task's `memory`
+# holds it, as AWS allows) fails with a TypeError in moto's placement arithmetic; the task's
+# own size is what AWS places by.
+_orig_requirements = ecs_models.EC2ContainerServiceBackend._calculate_task_resource_requirements
+
+
+def _calculate_task_resource_requirements(task_definition):
+    sized = [dict(c, memory=c.get("memory") or c.get("memoryReservation") or 0) for c in task_definition.container_definitions]
+    original = task_definition.container_definitions
+    task_definition.container_definitions = sized
+    try:
+        out = _orig_requirements(task_definition)
+    finally:
+        task_definition.container_definitions = original
+    if not out["MEMORY"]:
+        out["MEMORY"] = int(task_definition.memory or 0)
+    return out
+
+
+ecs_models.EC2ContainerServiceBackend._calculate_task_resource_requirements = staticmethod(_calculate_task_resource_requirements)
+
+# An awsvpc task's ENI attachment names the ENI's private DNS name, which moto's
+# NetworkInterface lacks (AttributeError: every awsvpc RunTask fails); AWS names it
+# `ip-A-B-C-D.REGION.compute.internal`.
+from moto.ec2.models.elastic_network_interfaces import NetworkInterface  # noqa: E402
+
+NetworkInterface.private_dns_name = property(
+    lambda self: self.__dict__.get("_private_dns_name")
+    or f"ip-{self.private_ip_address.replace('.', '-')}.{self.ec2_backend.region_name}.compute.internal",
+    lambda self, value: self.__dict__.__setitem__("_private_dns_name", value),
+)
+
+from moto.moto_api import state_manager  # noqa: E402
+
+state_manager.set_transition(model_name="ecs::task", transition={"progression": "manual", "times": 10**9})
+
+TASK_RULES = []
+_orig_describe_tasks = ecs_models.EC2ContainerServiceBackend.describe_tasks
+
+
+def describe_tasks(self, cluster_str, tasks):
+    found = _orig_describe_tasks(self, cluster_str, tasks)
+    for task in found:
+        for rule in TASK_RULES:
+            if rule.get("match") and (rule["match"] in task.task_arn or rule["match"] == task.group):
+                if "lastStatus" in rule:
+                    task.last_status = rule["lastStatus"]
+                if "healthStatus" in rule:
+                    task.health_status = rule["healthStatus"]
+    return found
+
+
+ecs_models.EC2ContainerServiceBackend.describe_tasks = describe_tasks
+
+# A task AWS starts reports when it started and in which zone; moto's leave both out.
+_orig_run_task = ecs_models.EC2ContainerServiceBackend.run_task
+
+
+def run_task(self, *args, **kwargs):
+    import datetime
+    from moto.ec2.models import ec2_backends
+    tasks = _orig_run_task(self, *args, **kwargs)
+    for task in tasks:
+        task.started_at = datetime.datetime.now(datetime.timezone.utc)
+        subnet = next((d["value"] for a in task.attachments for d in a["details"] if d["name"] == "subnetId"), None)
+        if subnet:
+            task.availability_zone = ec2_backends[self.account_id][self.region_name].get_subnet(subnet).availability_zone
+    return tasks
+
+
+ecs_models.EC2ContainerServiceBackend.run_task = run_task
+
+from moto.elbv2 import models as elbv2_models  # noqa: E402
+
+TARGET_RULES = []
+_orig_health_for = elbv2_models.FakeTargetGroup.health_for
+
+
+def health_for(self, target, ec2_backend):
+    status = _orig_health_for(self, target, ec2_backend)
+    rule = next((r for r in reversed(TARGET_RULES) if r.get("match") == target.get("Id")), None)
+    if rule is not None and target["Id"] in self.targets:
+        status.status = rule["state"]
+    return status
+
+
+elbv2_models.FakeTargetGroup.health_for = health_for
+
+
+# 9. A moto service has no creation time, so DescribeServices leaves out `createdAt`, which AWS
+#    always returns (Clouddriver's `createdTime`, by which Orca orders server groups).
+_orig_service_init = ecs_models.Service.__init__
+
+
+def service_init(self, *args, **kwargs):
+    import datetime
+    _orig_service_init(self, *args, **kwargs)
+    self.created_at = datetime.datetime.now(datetime.timezone.utc)
+
+
+ecs_models.Service.__init__ = service_init
+
+
 # 7. Speed, not behaviour. AWS serves concurrent requests in parallel; moto serves them one
 #    interpreter at a time, so its own CPU time per request queues up behind every concurrent
 #    request and lands in the benchmark's wall time. Two pieces of that time are pure waste:
@@ -305,6 +430,8 @@ class FaultsAndTiming:
                     self.rules.extend(dict(r, used=0) for r in conf["rules"])
                 if "ecs" in conf:
                     ECS_RULES.extend(conf["ecs"])
+                TASK_RULES.extend(conf.get("tasks", []))
+                TARGET_RULES.extend(conf.get("targets", []))
             out = b"{}"
         elif path == "/_harness/requests":
             with self.lock:

@@ -154,3 +154,20 @@ impl Session {
         Ok(Some(info))
     }
 }
+
+impl Session {
+    /// The VPC of each of `subnet_ids`.
+    pub async fn subnet_vpcs(&self, subnet_ids: &[String]) -> Result<Vec<(String, String)>, AwsError> {
+        if subnet_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let out = self
+            .ec2
+            .describe_subnets()
+            .set_subnet_ids(Some(subnet_ids.to_vec()))
+            .send()
+            .await
+            .map_err(|e| aws_error("ec2:DescribeSubnets", e))?;
+        Ok(out.subnets().iter().filter_map(|s| Some((s.subnet_id()?.to_string(), s.vpc_id()?.to_string()))).collect())
+    }
+}

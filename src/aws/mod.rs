@@ -145,10 +145,37 @@ async fn base_config(region: &str) -> aws_config::SdkConfig {
         .await
 }
 
+/// Sessions already opened in this process, by everything that determines them, with the expiry
+/// of their assumed-role credentials (None: the standard chain, which refreshes itself).
+type SessionKey = (String, String, String, Option<String>, String);
+static SESSIONS: std::sync::Mutex<Vec<(SessionKey, Session, Option<std::time::SystemTime>)>> = std::sync::Mutex::new(Vec::new());
+
+/// How long before its credentials expire a session is opened afresh (Decisions D8).
+const RENEW_BEFORE: Duration = Duration::from_secs(300);
+
 impl Session {
-    /// Opens a session for `account` in `region`, assuming the account's role when one is configured.
+    /// The session for `account` in `region`: the one this process opened already while its
+    /// credentials are good for five more minutes (Decisions D8: in `serve`, reads and deploys
+    /// share it and spend no AssumeRole round trip), else a new one.
     pub async fn connect(account: &Account, region: &str) -> Result<Session, AwsError> {
+        let key: SessionKey =
+            (account.name.clone(), account.account_id.clone(), region.to_string(), account.role_arn(region), account.session_name.clone());
+        let fresh = |expiry: &Option<std::time::SystemTime>| expiry.is_none_or(|e| e > std::time::SystemTime::now() + RENEW_BEFORE);
+        if let Some((_, session, _)) = SESSIONS.lock().expect("not poisoned").iter().find(|(k, _, e)| *k == key && fresh(e)) {
+            return Ok(session.clone());
+        }
+        let (session, expiry) = Session::open(account, region).await?;
+        let mut sessions = SESSIONS.lock().expect("not poisoned");
+        sessions.retain(|(k, _, _)| *k != key);
+        sessions.push((key, session.clone(), expiry));
+        Ok(session)
+    }
+
+    /// Opens a session for `account` in `region`, assuming the account's role when one is
+    /// configured; with the assumed credentials' expiry.
+    async fn open(account: &Account, region: &str) -> Result<(Session, Option<std::time::SystemTime>), AwsError> {
         let base = base_config(region).await;
+        let mut expiry = None;
         let config = match account.role_arn(region) {
             None => base,
             Some(role_arn) => {
@@ -163,17 +190,18 @@ impl Session {
                     code: None,
                     message: "AssumeRole returned no credentials".into(),
                 })?;
+                expiry = std::time::SystemTime::try_from(*creds.expiration()).ok();
                 let credentials = Credentials::new(
                     creds.access_key_id(),
                     creds.secret_access_key(),
                     Some(creds.session_token().to_string()),
-                    std::time::SystemTime::try_from(*creds.expiration()).ok(),
+                    expiry,
                     "ecs-deployer-assume-role",
                 );
                 base.to_builder().credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(credentials)).build()
             }
         };
-        Ok(Session::from_config(&account.name, &account.account_id, region, &config, aws_sdk_ecs::Client::new(&config)))
+        Ok((Session::from_config(&account.name, &account.account_id, region, &config, aws_sdk_ecs::Client::new(&config)), expiry))
     }
 
     fn from_config(
@@ -209,6 +237,36 @@ impl Session {
             .endpoint_url("http://127.0.0.1:9")
             .build();
         Session::from_config("test", "123456789012", "us-west-2", &config, ecs)
+    }
+}
+
+/// Keeps the raw JSON body of a response: ECS and Application Auto Scaling answer with exactly
+/// the documents of the API reference, so reading them raw copies every field AWS returns —
+/// including ones newer than this SDK — into the plan.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CaptureBody(std::sync::Arc<std::sync::Mutex<Option<Vec<u8>>>>);
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for CaptureBody {
+    fn name(&self) -> &'static str {
+        "CaptureBody"
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::AfterDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        if let Some(bytes) = context.response().body().bytes() {
+            *self.0.lock().expect("not poisoned") = Some(bytes.to_vec());
+        }
+        Ok(())
+    }
+}
+
+impl CaptureBody {
+    pub(crate) fn json(&self) -> serde_json::Value {
+        self.0.lock().expect("not poisoned").as_deref().and_then(|b| serde_json::from_slice(b).ok()).unwrap_or(serde_json::Value::Null)
     }
 }
 

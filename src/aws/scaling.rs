@@ -5,7 +5,7 @@ use crate::core::model::{SCALABLE_DIMENSION, SCALING_NAMESPACE};
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
 use serde_json::Value;
 
-use super::{Session, aws_error, send_json};
+use super::{CaptureBody, Session, aws_error, send_json};
 use crate::core::error::AwsError;
 use crate::core::model::ScalableTarget;
 
@@ -58,36 +58,6 @@ impl Session {
             .await
             .map_err(|e| aws_error("application-autoscaling:DeregisterScalableTarget", e))?;
         Ok(())
-    }
-}
-
-/// Keeps the raw JSON body of a response: ECS and Application Auto Scaling answer with exactly
-/// the documents of the API reference, so reading them raw copies every field AWS returns —
-/// including ones newer than this SDK — into the plan.
-#[derive(Debug, Clone, Default)]
-struct CaptureBody(std::sync::Arc<std::sync::Mutex<Option<Vec<u8>>>>);
-
-impl aws_smithy_runtime_api::client::interceptors::Intercept for CaptureBody {
-    fn name(&self) -> &'static str {
-        "CaptureBody"
-    }
-
-    fn read_after_deserialization(
-        &self,
-        context: &aws_smithy_runtime_api::client::interceptors::context::AfterDeserializationInterceptorContextRef<'_>,
-        _runtime_components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
-        _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
-    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
-        if let Some(bytes) = context.response().body().bytes() {
-            *self.0.lock().expect("not poisoned") = Some(bytes.to_vec());
-        }
-        Ok(())
-    }
-}
-
-impl CaptureBody {
-    fn json(&self) -> Value {
-        self.0.lock().expect("not poisoned").as_deref().and_then(|b| serde_json::from_slice(b).ok()).unwrap_or(Value::Null)
     }
 }
 

@@ -184,6 +184,12 @@ pub struct ServeArgs {
     /// Finished tasks older than this are deleted from the store.
     #[arg(long, value_name = "DURATION", default_value = "30d", value_parser = bounded_duration(60, 10 * 365 * 24 * 3600))]
     pub task_retention: std::time::Duration,
+
+    /// How long a finished AWS read behind the read API (server groups, clusters, instances) is
+    /// reused; identical concurrent reads always share one. A write through /ecs/ops and
+    /// POST /cache/ecs/{type} discard the account's reads at once.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = bounded_duration(0, 60))]
+    pub read_ttl: std::time::Duration,
 }
 
 /// The longest wait for health a command accepts: a day.

@@ -385,6 +385,7 @@ async fn serve_options(args: &cli::ServeArgs) -> Result<serve::ServeOptions> {
         allowed_hosts: args.allowed_hosts.clone(),
         audit,
         task_retention: args.task_retention,
+        read_ttl: args.read_ttl,
     })
 }
 

@@ -49,9 +49,14 @@ pub struct ServiceState {
     pub task_definition: String,
     /// Seconds since the epoch, when AWS reports it.
     pub created_at: Option<i64>,
+    /// The same instant in milliseconds (Clouddriver's `createdTime`).
+    pub created_at_ms: Option<i64>,
     pub tags: Vec<(String, String)>,
     pub deployments: Vec<Deployment>,
     pub target_group_arns: Vec<String>,
+    /// The `awsvpc` network configuration's subnets and security groups (empty in `bridge`/`host`).
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
     pub events: Vec<ServiceEvent>,
 }
 

@@ -6,6 +6,9 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::core::model::{ScalableTarget, ServiceState, TargetHealth};
+use crate::core::moniker::Moniker;
+
 /// A health state as Orca and Deck read it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum HealthState {
@@ -144,6 +147,312 @@ pub fn task_definition(td: &Value) -> Value {
 /// `disabled` (§4.2): desired count 0, and nothing else.
 pub fn disabled(desired: i64) -> bool {
     desired == 0
+}
+
+/// Everything read from AWS about one server group, for its view.
+#[derive(Debug, Clone, Default)]
+pub struct ServerGroupFacts {
+    pub account: String,
+    pub region: String,
+    pub ecs_cluster: String,
+    pub moniker: Moniker,
+    pub version: Option<u32>,
+    pub service: ServiceState,
+    pub scalable_target: Option<ScalableTarget>,
+    /// The service's task definition as DescribeTaskDefinition returned it; None when unreadable.
+    pub task_definition: Option<Value>,
+    /// The service's RUNNING-desired tasks as DescribeTasks returned them.
+    pub tasks: Vec<Value>,
+    /// The targets of every target group of the service.
+    pub target_health: Vec<TargetHealth>,
+    /// Container instance ARN → EC2 instance id, for `bridge`/`host` tasks.
+    pub hosts: Vec<(String, String)>,
+    /// The alarms of the service's scaling policies.
+    pub alarms: Vec<String>,
+    /// The VPC of the service's `awsvpc` subnets.
+    pub vpc_id: Option<String>,
+}
+
+fn str_at<'a>(v: &'a Value, key: &str) -> &'a str {
+    v.get(key).and_then(Value::as_str).unwrap_or_default()
+}
+
+/// AWS JSON timestamps are epoch seconds (with a fraction); Clouddriver shows epoch ms.
+fn epoch_ms(v: Option<&Value>) -> Option<i64> {
+    v.and_then(Value::as_f64).map(|secs| (secs * 1000.0).round() as i64)
+}
+
+/// The task's ENI attachment: (attachment id, private IPv4 address), for `awsvpc` tasks.
+fn eni(task: &Value) -> Option<(String, String)> {
+    let attachment = task.get("attachments")?.as_array()?.iter().find(|a| str_at(a, "type") == "ElasticNetworkInterface")?;
+    let details = attachment.get("details")?.as_array()?;
+    let ip = details.iter().find(|d| str_at(d, "name") == "privateIPv4Address")?;
+    Some((str_at(attachment, "id").to_string(), str_at(ip, "value").to_string()))
+}
+
+/// The host ports the task's containers are bound to (`bridge`/`host`).
+fn host_ports(task: &Value) -> Vec<i64> {
+    let containers = task.get("containers").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    containers
+        .iter()
+        .flat_map(|c| c.get("networkBindings").and_then(Value::as_array).cloned().unwrap_or_default())
+        .filter_map(|b| b.get("hostPort").and_then(Value::as_i64))
+        .collect()
+}
+
+/// The task's own target in `target_group_arn`: by ENI address (`awsvpc`), else by its EC2
+/// instance and one of its host ports.
+fn own_target<'a>(facts: &'a ServerGroupFacts, task: &Value, target_group_arn: &str) -> Option<&'a TargetHealth> {
+    let in_group = facts.target_health.iter().filter(|t| t.target_group_arn == target_group_arn);
+    if let Some((_, ip)) = eni(task) {
+        return in_group.into_iter().find(|t| t.id == ip);
+    }
+    let host = facts.hosts.iter().find(|(arn, _)| arn == str_at(task, "containerInstanceArn")).map(|(_, id)| id)?;
+    let ports = host_ports(task);
+    in_group.into_iter().find(|t| &t.id == host && t.port.is_some_and(|p| ports.contains(&(p as i64))))
+}
+
+/// What the health rules need of a task.
+pub fn task_status(facts: &ServerGroupFacts, task: &Value) -> TaskStatus {
+    let arn = str_at(task, "taskArn");
+    TaskStatus {
+        id: arn.rsplit('/').next().unwrap_or(arn).to_string(),
+        last_status: str_at(task, "lastStatus").to_string(),
+        desired_status: str_at(task, "desiredStatus").to_string(),
+        health_status: task.get("healthStatus").and_then(Value::as_str).map(str::to_string),
+        target_states: facts
+            .service
+            .target_group_arns
+            .iter()
+            .map(|tg| own_target(facts, task, tg).map(|t| t.state.clone()).unwrap_or_default())
+            .collect(),
+    }
+}
+
+/// Whether a container of the task definition has a health check command.
+pub fn has_health_check(task_definition: Option<&Value>) -> bool {
+    let containers = task_definition.and_then(|td| td.get("containerDefinitions")).and_then(Value::as_array);
+    containers.is_some_and(|cs| {
+        cs.iter().any(|c| c.get("healthCheck").and_then(|h| h.get("command")).and_then(Value::as_array).is_some_and(|a| !a.is_empty()))
+    })
+}
+
+/// An instance (`EcsTask`, §3.3): the task id as its name, its health state and `health[]`.
+pub fn instance(facts: &ServerGroupFacts, task: &Value) -> Value {
+    let status = task_status(facts, task);
+    let check = has_health_check(facts.task_definition.as_ref());
+    let mut out = json!({
+        "name": status.id,
+        "humanReadableName": status.id,
+        "healthState": health_state(&status, check),
+        "health": health_entries(&status, check),
+        "providerType": "ecs",
+        "cloudProvider": "ecs",
+        "labels": {},
+    });
+    if let Some(ms) = epoch_ms(task.get("startedAt")) {
+        out["launchTime"] = json!(ms);
+    }
+    if let Some(zone) = task.get("availabilityZone").and_then(Value::as_str) {
+        out["zone"] = json!(zone);
+        out["availabilityZone"] = json!(zone);
+    }
+    if let Some((attachment_id, ip)) = eni(task) {
+        out["networkInterface"] = json!({"attachmentId": attachment_id, "privateIpv4Address": ip});
+        out["privateIpAddress"] = json!(ip);
+    }
+    out
+}
+
+/// A target group's name, from its ARN (`…:targetgroup/NAME/ID`).
+fn target_group_name(arn: &str) -> &str {
+    arn.split("targetgroup/").nth(1).and_then(|rest| rest.split('/').next()).unwrap_or(arn)
+}
+
+/// The moniker as Clouddriver shows it: app, cluster, stack, detail, sequence.
+pub fn moniker(moniker: &Moniker, version: Option<u32>) -> Value {
+    let mut out = json!({"app": moniker.app, "cluster": moniker.cluster()});
+    if let Some(stack) = &moniker.stack {
+        out["stack"] = json!(stack);
+    }
+    if let Some(detail) = &moniker.detail {
+        out["detail"] = json!(detail);
+    }
+    if let Some(version) = version {
+        out["sequence"] = json!(version);
+    }
+    out
+}
+
+/// Why a server group is shown with less than Clouddriver would know (Decisions D4).
+fn warnings(facts: &ServerGroupFacts) -> Vec<String> {
+    let mut out = Vec::new();
+    if facts.scalable_target.is_none() {
+        out.push("no Application Auto Scaling scalable target: capacity min and max are the desired count".to_string());
+    }
+    if facts.task_definition.is_none() {
+        out.push(format!("task definition {} could not be read", facts.service.task_definition));
+    }
+    out
+}
+
+/// The server group (`EcsServerGroup`, §3.2, with Decisions D4 and D6): every key Orca and Deck
+/// read, none null, no `namespace`.
+pub fn server_group(facts: &ServerGroupFacts) -> Value {
+    let service = &facts.service;
+    let instances: Vec<Value> = facts.tasks.iter().map(|t| instance(facts, t)).collect();
+    let states: Vec<HealthState> =
+        facts.tasks.iter().map(|t| health_state(&task_status(facts, t), has_health_check(facts.task_definition.as_ref()))).collect();
+    let td = facts.task_definition.as_ref().map(task_definition);
+    let image = td.as_ref().map(|td| td["containerImage"].clone()).unwrap_or_else(|| json!(""));
+    let disabled = disabled(service.desired_count);
+    let mut out = json!({
+        "name": service.service_name,
+        "type": "ecs",
+        "cloudProvider": "ecs",
+        "account": facts.account,
+        "credentials": facts.account,
+        "region": facts.region,
+        "cluster": facts.moniker.cluster(),
+        "disabled": disabled,
+        "isDisabled": disabled,
+        "createdTime": service.created_at_ms.unwrap_or_default(),
+        "capacity": capacity(service.desired_count, facts.scalable_target.as_ref().map(|t| (t.min_capacity, t.max_capacity))),
+        "moniker": moniker(&facts.moniker, facts.version),
+        "instances": instances,
+        "instanceCounts": instance_counts(&states),
+        "image": {"imageId": image, "name": image},
+        "ecsCluster": facts.ecs_cluster,
+        "vpcId": if facts.tasks.is_empty() { "None" } else { facts.vpc_id.as_deref().unwrap_or("None") },
+        "securityGroups": if facts.tasks.is_empty() { Vec::new() } else { service.security_groups.clone() },
+        "targetGroups": service.target_group_arns.iter().map(|a| target_group_name(a)).collect::<Vec<_>>(),
+        "loadBalancers": [],
+        "metricAlarms": facts.alarms,
+        "serverGroupManagers": [],
+        "labels": {},
+    });
+    if let Some(td) = td {
+        out["taskDefinition"] = td;
+    }
+    let warnings = warnings(facts);
+    if !warnings.is_empty() {
+        out["warnings"] = json!(warnings);
+    }
+    out
+}
+
+/// The cluster (`EcsServerCluster`, §3.1): its server groups of every region.
+pub fn cluster(account: &str, name: &str, server_groups: Vec<Value>) -> Value {
+    let app = server_groups.first().and_then(|sg| sg["moniker"]["app"].as_str()).map(str::to_string);
+    let mut out = json!({"type": "ecs", "name": name, "accountName": account, "serverGroups": server_groups, "loadBalancers": [], "targetGroups": []});
+    if let Some(app) = app {
+        out["moniker"] = json!({"app": app, "cluster": name});
+    }
+    out
+}
+
+/// The list view of a server group (`ServerGroupViewModel`, §3.5, what Deck lists): `isDisabled`,
+/// instances without `healthClass`.
+pub fn list_entry(sg: &Value) -> Value {
+    let instances: Vec<Value> = sg["instances"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|i| {
+            let health: Vec<Value> = i["health"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .map(|h| json!({"type": h["type"], "state": h["state"]}))
+                .collect();
+            let mut out = json!({"id": i["name"], "name": i["name"], "health": health, "healthState": i["healthState"]});
+            for key in ["launchTime", "availabilityZone"] {
+                if let Some(v) = i.get(key) {
+                    out[key] = v.clone();
+                }
+            }
+            out
+        })
+        .collect();
+    let mut out = json!({"instances": instances, "application": sg["moniker"]["app"], "tags": {}, "providerMetadata": {}});
+    for key in [
+        "name",
+        "account",
+        "region",
+        "cluster",
+        "vpcId",
+        "type",
+        "cloudProvider",
+        "isDisabled",
+        "moniker",
+        "createdTime",
+        "capacity",
+        "loadBalancers",
+        "targetGroups",
+        "securityGroups",
+        "instanceCounts",
+        "labels",
+        "serverGroupManagers",
+    ] {
+        out[key] = sg[key].clone();
+    }
+    out
+}
+
+/// Which server group a dynamic target names (`TargetServerGroup`, §2.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Current,
+    Previous,
+    Oldest,
+    Largest,
+    Fail,
+}
+
+impl Target {
+    /// Case-insensitive, `_asg` and `_asg_dynamic` suffixes stripped; `newest` is current,
+    /// `ancestor` previous.
+    pub fn parse(text: &str) -> Option<Target> {
+        let lower = text.to_ascii_lowercase();
+        let bare = lower.strip_suffix("_asg_dynamic").or_else(|| lower.strip_suffix("_asg")).unwrap_or(&lower);
+        match bare {
+            "current" | "newest" => Some(Target::Current),
+            "previous" | "ancestor" => Some(Target::Previous),
+            "oldest" => Some(Target::Oldest),
+            "largest" => Some(Target::Largest),
+            "fail" => Some(Target::Fail),
+            _ => None,
+        }
+    }
+}
+
+/// Clouddriver's selection (`ClusterController.getTargetServerGroup`): candidates in `region`
+/// (enabled ones only with `only_enabled`), newest first; None when none or ambiguous.
+pub fn select_target<'a>(
+    groups: &'a [Value],
+    region: &str,
+    target: Target,
+    only_enabled: bool,
+    validate_oldest: bool,
+) -> Option<&'a Value> {
+    let created = |sg: &Value| sg["createdTime"].as_i64().unwrap_or_default();
+    let mut candidates: Vec<&Value> =
+        groups.iter().filter(|sg| sg["region"] == region && !(only_enabled && sg["disabled"] == true)).collect();
+    candidates.sort_by_key(|sg| std::cmp::Reverse(created(sg)));
+    match target {
+        Target::Current => candidates.first().copied(),
+        Target::Previous => candidates.get(1).copied(),
+        Target::Oldest if validate_oldest && candidates.len() < 2 => None,
+        Target::Oldest => candidates.last().copied(),
+        Target::Largest => {
+            let size = |sg: &Value| sg["instances"].as_array().map_or(0, Vec::len);
+            candidates.iter().copied().reduce(|best, sg| if size(sg) > size(best) { sg } else { best })
+        }
+        Target::Fail if candidates.len() == 1 => candidates.first().copied(),
+        Target::Fail => None,
+    }
 }
 
 #[cfg(test)]

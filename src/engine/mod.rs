@@ -10,3 +10,4 @@ pub mod journal;
 pub mod lifecycle;
 pub mod locks;
 pub mod operations;
+pub mod read;

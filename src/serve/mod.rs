@@ -12,6 +12,7 @@
 pub mod audit;
 pub mod listener;
 pub mod principals;
+mod read;
 pub mod store;
 
 use std::collections::BTreeSet;
@@ -60,6 +61,8 @@ pub struct ServeOptions {
     pub allowed_hosts: Vec<String>,
     pub audit: Audit,
     pub task_retention: Duration,
+    /// How long a finished read of the read API is reused.
+    pub read_ttl: Duration,
 }
 
 struct App {
@@ -76,6 +79,7 @@ struct App {
     audit: Audit,
     task_retention: Duration,
     max_body_bytes: usize,
+    reader: Arc<crate::engine::read::Reader>,
 }
 
 fn now_ms() -> i64 {
@@ -103,8 +107,10 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
     let replica = format!("{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let store_is_exclusive = options.store_lock.is_some();
     let _store_lock = options.store_lock;
+    let config = Arc::new(config);
     let app = Arc::new(App {
-        config: Arc::new(config),
+        reader: crate::engine::read::Reader::new(config.clone(), options.read_ttl),
+        config,
         store: options.store,
         principals: Current::new(options.principals),
         replica,
@@ -183,6 +189,7 @@ fn router(app: Arc<App>, max_body_bytes: usize, request_timeout: Duration) -> Ro
         .route("/task/{id}", get(get_task))
         .route("/features/stages", get(features_stages))
         .route("/cache/{provider}/{kind}", post(post_cache).get(|| async { axum::Json(json!([])) }))
+        .merge(read::routes())
         .layer(middleware::from_fn_with_state(app.clone(), authenticate))
         .layer(middleware::from_fn_with_state(app.clone(), guard))
         .route("/health", get(|| async { axum::Json(json!({"status": "UP"})) }))
@@ -190,7 +197,7 @@ fn router(app: Arc<App>, max_body_bytes: usize, request_timeout: Duration) -> Ro
             problem(
                 StatusCode::NOT_FOUND,
                 "no such endpoint: use POST /ecs/ops, POST /ecs/ops/{operation}, GET /task/{id}, GET /task, GET /features/stages, \
-                 POST /cache/ecs/{type} or GET /health",
+                 POST /cache/ecs/{type}, the read API (GET /applications/..., /serverGroups/..., /instances/...) or GET /health",
                 Vec::new(),
             )
         })
@@ -526,7 +533,8 @@ async fn features_stages() -> Response {
 
 /// `POST /cache/{provider}/{type}` (Orca's force-cache-refresh after every deploy): ecs-deployer
 /// reads AWS live, so there is nothing to refresh — 200 with Clouddriver's empty answer, which
-/// lets Orca go on at once (a 202 would make it poll). The account named must be readable.
+/// lets Orca go on at once (a 202 would make it poll). The account named must be readable; its
+/// views are read afresh next time (Decisions D7).
 async fn post_cache(
     State(app): State<Arc<App>>,
     Extension(identity): Extension<Identity>,
@@ -544,6 +552,9 @@ async fn post_cache(
             let errors = vec![FieldError::new("account", "authorization.account", message.clone())];
             return post.answer(&app, "denied", problem(StatusCode::FORBIDDEN, &message, errors));
         }
+    }
+    if let Some(account) = post.event.accounts.first() {
+        app.reader.invalidate(account);
     }
     post.answer(&app, "accepted", axum::Json(json!({"cachedIdentifiersByType": {}})).into_response())
 }
@@ -803,6 +814,10 @@ async fn run_task(app: Arc<App>, claimed: Claimed) {
         task = work => task,
         _ = saver => unreachable!("the saver never ends"),
     };
+    // Before the task reads as finished: a poller that then reads a view sees what it wrote.
+    for account in &task.accounts {
+        app.reader.invalidate(account);
+    }
     for attempt in 0..10u32 {
         match app.store.save(&id, &app.replica, &task, lease(), true).await {
             Ok(true) => {

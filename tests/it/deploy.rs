@@ -21,7 +21,7 @@ fn inputs(app: &str) -> Value {
 }
 
 /// A Fargate / awsvpc artifact-mode description for `app`.
-fn fargate(app: &str) -> Value {
+pub(crate) fn fargate(app: &str) -> Value {
     json!({
         "credentials": "ecs-main", "moniker": {"app": app, "stack": "web"},
         "ecsClusterName": CLUSTER, "availabilityZones": {"us-west-2": ["us-west-2a", "us-west-2b"]},

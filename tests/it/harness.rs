@@ -396,6 +396,7 @@ pub struct Aws {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub iam: aws_sdk_iam::Client,
     pub ec2: aws_sdk_ec2::Client,
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
 }
 
 impl Aws {
@@ -435,6 +436,7 @@ impl Aws {
             cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
             iam: aws_sdk_iam::Client::new(&config),
             ec2: aws_sdk_ec2::Client::new(&config),
+            elb: aws_sdk_elasticloadbalancingv2::Client::new(&config),
         }
     }
 
@@ -498,4 +500,95 @@ impl Aws {
             .unwrap();
         self.ecs.create_service().cluster(CLUSTER).service_name(name).task_definition(td).desired_count(desired).send().await.unwrap();
     }
+
+    /// Plays ECS's scheduler for one service, which the emulator does not: starts or stops its
+    /// tasks (RunTask with `group: service:NAME`, Fargate in its awsvpc network) until as many run
+    /// as it desires, and registers each new task's address in the service's target groups (and
+    /// deregisters stopped ones), as ECS does. Returns the ids of the tasks running afterwards.
+    pub async fn reconcile(&self, name: &str) -> Vec<String> {
+        let service = self.service(name).await.unwrap_or_else(|| panic!("no service {name}"));
+        let running = self.running_tasks(name).await;
+        let desired = service.desired_count.max(0) as usize;
+        let network = service.network_configuration.clone();
+        if running.len() < desired {
+            let started = self
+                .ecs
+                .run_task()
+                .cluster(CLUSTER)
+                .task_definition(service.task_definition().unwrap())
+                .count((desired - running.len()) as i32)
+                .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
+                .group(format!("service:{name}"))
+                .set_network_configuration(network)
+                .send()
+                .await
+                .unwrap();
+            for task in started.tasks() {
+                self.targets(&service, task, true).await;
+            }
+        }
+        for task in running.iter().skip(desired) {
+            self.targets(&service, task, false).await;
+            self.ecs.stop_task().cluster(CLUSTER).task(task.task_arn().unwrap()).send().await.unwrap();
+        }
+        self.running_tasks(name).await.iter().map(|t| t.task_arn().unwrap().rsplit('/').next().unwrap().to_string()).collect()
+    }
+
+    /// The service's tasks that are meant to run.
+    pub async fn running_tasks(&self, name: &str) -> Vec<aws_sdk_ecs::types::Task> {
+        let arns = self
+            .ecs
+            .list_tasks()
+            .cluster(CLUSTER)
+            .service_name(name)
+            .desired_status(aws_sdk_ecs::types::DesiredStatus::Running)
+            .send()
+            .await
+            .unwrap()
+            .task_arns
+            .unwrap_or_default();
+        if arns.is_empty() {
+            return Vec::new();
+        }
+        self.ecs.describe_tasks().cluster(CLUSTER).set_tasks(Some(arns)).send().await.unwrap().tasks.unwrap_or_default()
+    }
+
+    async fn targets(&self, service: &aws_sdk_ecs::types::Service, task: &aws_sdk_ecs::types::Task, register: bool) {
+        let ip = task
+            .attachments()
+            .iter()
+            .flat_map(|a| a.details())
+            .find(|d| d.name() == Some("privateIPv4Address"))
+            .and_then(|d| d.value())
+            .map(str::to_string);
+        let Some(ip) = ip else { return };
+        for lb in service.load_balancers() {
+            let target =
+                aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder().id(&ip).port(lb.container_port().unwrap_or(80)).build();
+            let tg = lb.target_group_arn().unwrap();
+            if register {
+                self.elb.register_targets().target_group_arn(tg).targets(target).send().await.unwrap();
+            } else {
+                self.elb.deregister_targets().target_group_arn(tg).targets(target).send().await.unwrap();
+            }
+        }
+    }
+}
+
+/// The private address of a task, as its target is registered.
+pub fn task_address(task: &aws_sdk_ecs::types::Task) -> String {
+    task.attachments()
+        .iter()
+        .flat_map(|a| a.details())
+        .find(|d| d.name() == Some("privateIPv4Address"))
+        .and_then(|d| d.value())
+        .unwrap()
+        .to_string()
+}
+
+/// Makes the emulator report what ECS and ELB would while tasks start or fail: `tasks` rules
+/// (`{"match": TASK_ID_OR_GROUP, "lastStatus": …, "healthStatus": …}`) and `targets` rules
+/// (`{"match": TARGET_ID, "state": "initial"}`); see scripts/moto_server.py.
+pub fn report(rules: Value) {
+    http("POST", "/_harness", &rules.to_string());
 }

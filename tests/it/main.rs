@@ -7,6 +7,8 @@ mod defects;
 mod deploy;
 mod harness;
 mod lifecycle;
+mod orca;
+mod read_api;
 mod reliability;
 mod scaling;
 mod security;

@@ -18,17 +18,17 @@ fn hex(token: &str) -> String {
     Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-const ORCA: &str = "orca-token-0123456789abcdef";
-const PAYMENTS: &str = "payments-token-0123456789";
-const AUDITOR: &str = "auditor-token-0123456789";
-const OPS: &str = "ops-token-0123456789abcdef";
+pub(crate) const ORCA: &str = "orca-token-0123456789abcdef";
+pub(crate) const PAYMENTS: &str = "payments-token-0123456789";
+pub(crate) const AUDITOR: &str = "auditor-token-0123456789";
+pub(crate) const OPS: &str = "ops-token-0123456789abcdef";
 const DEPLOYER: &str = "deployer-token-0123456789";
 const DEPLOYER2: &str = "deployer2-token-012345678";
 const ROOT: &str = "root-token-0123456789abcdef";
 
 /// aws-main (so ecs-main, ecs-tags, ecs-legacy): READ payments and auditors, WRITE payments and
 /// deployers. aws-second (ecs-second): the legacy `requiredGroupMembership: [ops]`.
-fn restrict_accounts(env: &TestEnv) {
+pub(crate) fn restrict_accounts(env: &TestEnv) {
     let text = std::fs::read_to_string(&env.config).unwrap();
     let main = format!("accountId: \"{}\"\n", env.account_id);
     let second = format!("accountId: \"{}\"\n", env.second_account_id);
@@ -38,7 +38,7 @@ fn restrict_accounts(env: &TestEnv) {
     std::fs::write(&env.config, text).unwrap();
 }
 
-fn write_principals(env: &TestEnv) {
+pub(crate) fn write_principals(env: &TestEnv) {
     std::fs::write(env.dir.path().join("auditor-token"), format!("{AUDITOR}\n")).unwrap();
     let text = format!(
         "principals:
@@ -60,7 +60,7 @@ fn write_principals(env: &TestEnv) {
     std::fs::write(env.dir.path().join("principals.yml"), text).unwrap();
 }
 
-fn auth(token: &str, extra: &str) -> String {
+pub(crate) fn auth(token: &str, extra: &str) -> String {
     format!("Authorization: Bearer {token}\r\n{extra}")
 }
 

@@ -1,0 +1,336 @@
+//! The read views behind Clouddriver's read API (`clouddriver-read-api.md`, Decisions D1, D4, D5):
+//! server groups, clusters and instances, read live from AWS when asked — no caching agents.
+//! Identical concurrent reads share one AWS read and a finished read is reused for a short TTL;
+//! a write invalidates its account's views, so a poller never sees state older than its own
+//! write. Task definitions, immutable per revision, are kept without expiry. A server group is at
+//! most three dependent round trips after its ECS cluster is known (DescribeServices → ListTasks,
+//! DescribeScalableTargets, DescribeTaskDefinition, DescribeTargetHealth, DescribeScalingPolicies,
+//! DescribeSubnets → DescribeTasks), plus DescribeContainerInstances for `bridge`/`host` tasks.
+//! The JSON is built by the pure [`crate::core::view`].
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared, join_all, try_join_all};
+use serde_json::{Value, json};
+
+use crate::aws::Session;
+use crate::core::config::{Account, Config, NamingStrategy};
+use crate::core::error::AwsError;
+use crate::core::model::{ResourceId, ServiceState};
+use crate::core::naming::derive_moniker;
+use crate::core::view::{self, ServerGroupFacts};
+
+/// Why a view could not be given.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReadError {
+    /// No such account, region, server group, cluster or instance; the message names it.
+    NotFound(String),
+    /// AWS could not be read.
+    Aws(AwsError),
+}
+
+impl From<AwsError> for ReadError {
+    fn from(e: AwsError) -> Self {
+        ReadError::Aws(e)
+    }
+}
+
+type Outcome = Result<Arc<Value>, ReadError>;
+
+/// What a view is of; identical keys share one read.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    EcsClusters { account: String, region: String },
+    ServerGroup { account: String, region: String, name: String },
+    Groups { account: String, app: String, cluster: Option<String> },
+    Instance { account: String, region: String, task_id: String },
+}
+
+impl Key {
+    fn account(&self) -> &str {
+        match self {
+            Key::EcsClusters { account, .. }
+            | Key::ServerGroup { account, .. }
+            | Key::Groups { account, .. }
+            | Key::Instance { account, .. } => account,
+        }
+    }
+}
+
+/// A read in flight or finished: its shared result and when it finished.
+struct Entry {
+    read: Shared<BoxFuture<'static, Outcome>>,
+    finished: Arc<OnceLock<Instant>>,
+}
+
+/// The read views of one `serve` (or one CLI command).
+pub struct Reader {
+    config: Arc<Config>,
+    ttl: Duration,
+    views: Mutex<HashMap<Key, Entry>>,
+    task_definitions: Mutex<HashMap<String, Value>>,
+}
+
+impl Reader {
+    pub fn new(config: Arc<Config>, ttl: Duration) -> Arc<Reader> {
+        Arc::new(Reader { config, ttl, views: Mutex::new(HashMap::new()), task_definitions: Mutex::new(HashMap::new()) })
+    }
+
+    /// Forgets every view of `account`: the next read goes to AWS (after a write through
+    /// `/ecs/ops`, or Orca's force-cache-refresh).
+    pub fn invalidate(&self, account: &str) {
+        self.views.lock().expect("not poisoned").retain(|k, _| k.account() != account);
+    }
+
+    /// The shared read of `key`: the one in flight, the one finished less than the TTL ago, or a
+    /// new one started with `read`. A failed read is shared by its waiters but not reused.
+    async fn shared(self: &Arc<Self>, key: Key, read: impl FnOnce() -> BoxFuture<'static, Outcome>) -> Outcome {
+        let future = {
+            let mut views = self.views.lock().expect("not poisoned");
+            let fresh = |e: &Entry| e.finished.get().is_none_or(|at| at.elapsed() < self.ttl);
+            match views.get(&key).filter(|e| fresh(e)) {
+                Some(entry) => entry.read.clone(),
+                None => {
+                    let finished = Arc::new(OnceLock::new());
+                    let done = finished.clone();
+                    let inner = read();
+                    let read = async move {
+                        let out = inner.await;
+                        let _ = done.set(Instant::now());
+                        out
+                    }
+                    .boxed()
+                    .shared();
+                    views.insert(key.clone(), Entry { read: read.clone(), finished });
+                    read
+                }
+            }
+        };
+        let out = future.await;
+        if out.is_err() {
+            let mut views = self.views.lock().expect("not poisoned");
+            if views.get(&key).is_some_and(|e| e.finished.get().is_some()) {
+                views.remove(&key);
+            }
+        }
+        out
+    }
+
+    fn account(&self, name: &str) -> Result<Account, ReadError> {
+        self.config.account(name).map_err(|_| ReadError::NotFound(format!("account `{name}` is not configured")))
+    }
+
+    async fn session(&self, account: &Account, region: &str) -> Result<Session, ReadError> {
+        if !account.has_region(region) {
+            return Err(ReadError::NotFound(format!("account `{}` has no region `{region}`", account.name)));
+        }
+        Ok(Session::connect(account, region).await?)
+    }
+
+    /// The account's ECS clusters in a region (ListClusters), shared like the views.
+    async fn ecs_clusters(self: &Arc<Self>, session: &Session) -> Result<Vec<String>, ReadError> {
+        let key = Key::EcsClusters { account: session.account_name.clone(), region: session.region.clone() };
+        let s = session.clone();
+        let out = self.shared(key, move || async move { Ok(Arc::new(json!(s.list_ecs_clusters().await?))) }.boxed()).await?;
+        Ok(serde_json::from_value((*out).clone()).unwrap_or_default())
+    }
+
+    /// Server group `name` in the account's region (R2): described by name in every ECS cluster,
+    /// so one created a moment ago is found. The newest ACTIVE one wins.
+    pub async fn server_group(self: &Arc<Self>, account: &str, region: &str, name: &str) -> Outcome {
+        let key = Key::ServerGroup { account: account.into(), region: region.into(), name: name.into() };
+        let (me, account, region, name) = (self.clone(), self.account(account)?, region.to_string(), name.to_string());
+        self.shared(key, move || async move { me.read_server_group(&account, &region, &name).await }.boxed()).await
+    }
+
+    async fn read_server_group(self: &Arc<Self>, account: &Account, region: &str, name: &str) -> Outcome {
+        let session = self.session(account, region).await?;
+        let names = [name.to_string()];
+        let found = try_join_all(self.ecs_clusters(&session).await?.into_iter().map(|c| {
+            let (session, names) = (&session, &names);
+            async move { Ok::<_, AwsError>((c.clone(), session.describe_services(&c, names, true).await?)) }
+        }))
+        .await?;
+        let newest = found
+            .into_iter()
+            .flat_map(|(c, services)| services.into_iter().map(move |s| (c.clone(), s)))
+            .filter(|(_, s)| s.status == "ACTIVE")
+            .max_by_key(|(_, s)| s.created_at_ms);
+        let not_found = || ReadError::NotFound(format!("server group `{name}` not found in {}/{region}", account.name));
+        let (ecs_cluster, service) = newest.ok_or_else(not_found)?;
+        let group = server_group_of(account.naming_strategy, service).ok_or_else(not_found)?;
+        let facts = self.observe(&session, &ecs_cluster, vec![group]).await?;
+        Ok(Arc::new(facts.first().map(view::server_group).ok_or_else(not_found)?))
+    }
+
+    /// Every server group of application `app` (of one moniker cluster when given) in every
+    /// region of the account, as a JSON array (R1, R3, R4 and the application views).
+    pub async fn groups(self: &Arc<Self>, account: &str, app: &str, cluster: Option<&str>) -> Outcome {
+        let key = Key::Groups { account: account.into(), app: app.into(), cluster: cluster.map(str::to_string) };
+        let (me, account, app, cluster) = (self.clone(), self.account(account)?, app.to_string(), cluster.map(str::to_string));
+        self.shared(key, move || async move { me.read_groups(&account, &app, cluster.as_deref()).await }.boxed()).await
+    }
+
+    async fn read_groups(self: &Arc<Self>, account: &Account, app: &str, cluster: Option<&str>) -> Outcome {
+        let regions = try_join_all(account.region_names().into_iter().map(|region| self.groups_in(account, region, app, cluster))).await?;
+        let mut all: Vec<Value> = regions.into_iter().flatten().collect();
+        all.sort_by_key(|sg| std::cmp::Reverse(sg["createdTime"].as_i64()));
+        Ok(Arc::new(Value::Array(all)))
+    }
+
+    async fn groups_in(
+        self: &Arc<Self>,
+        account: &Account,
+        region: &str,
+        app: &str,
+        cluster: Option<&str>,
+    ) -> Result<Vec<Value>, ReadError> {
+        let session = self.session(account, region).await?;
+        let naming = account.naming_strategy;
+        let per_ecs_cluster = try_join_all(self.ecs_clusters(&session).await?.into_iter().map(|c| {
+            let session = &session;
+            async move {
+                let names: Vec<String> =
+                    session.list_service_names(&c).await?.into_iter().filter(|n| may_belong(naming, n, app, cluster)).collect();
+                let groups: Vec<_> = session
+                    .describe_services(&c, &names, true)
+                    .await?
+                    .into_iter()
+                    .filter(|s| s.status == "ACTIVE")
+                    .filter_map(|s| server_group_of(naming, s))
+                    .filter(|(m, _, _)| m.app == app && cluster.is_none_or(|want| m.cluster() == want))
+                    .collect();
+                let facts = self.observe(session, &c, groups).await?;
+                Ok::<_, ReadError>(facts.iter().map(view::server_group).collect::<Vec<_>>())
+            }
+        }))
+        .await?;
+        Ok(per_ecs_cluster.into_iter().flatten().collect())
+    }
+
+    /// Instance `task_id` (a task id or ARN) of the account's region: the task as its server
+    /// group shows it, with its account, region and server group; 404 for anything else.
+    pub async fn instance(self: &Arc<Self>, account: &str, region: &str, task_id: &str) -> Outcome {
+        let id = task_id.rsplit('/').next().unwrap_or(task_id).to_string();
+        let key = Key::Instance { account: account.into(), region: region.into(), task_id: id.clone() };
+        let (me, account, region) = (self.clone(), self.account(account)?, region.to_string());
+        self.shared(key, move || async move { me.read_instance(&account, &region, &id).await }.boxed()).await
+    }
+
+    async fn read_instance(self: &Arc<Self>, account: &Account, region: &str, id: &str) -> Outcome {
+        let session = self.session(account, region).await?;
+        let not_found = || ReadError::NotFound(format!("instance `{id}` not found in {}/{region}", account.name));
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(not_found());
+        }
+        let groups = try_join_all(self.ecs_clusters(&session).await?.into_iter().map(|c| {
+            let session = &session;
+            async move { session.task_groups(&c, &[id.to_string()]).await }
+        }))
+        .await?;
+        let group = groups.into_iter().flatten().next().ok_or_else(not_found)?;
+        let name = group.strip_prefix("service:").ok_or_else(not_found)?;
+        let sg = self.server_group(&account.name, region, name).await.map_err(|_| not_found())?;
+        let instance = sg["instances"].as_array().and_then(|all| all.iter().find(|i| i["name"] == id)).ok_or_else(not_found)?;
+        let mut out = instance.clone();
+        out["account"] = json!(account.name);
+        out["region"] = json!(region);
+        out["serverGroup"] = sg["name"].clone();
+        Ok(Arc::new(out))
+    }
+
+    /// A task definition, kept without expiry (a revision never changes); None when unreadable.
+    async fn task_definition(&self, session: &Session, arn: &str) -> Option<Value> {
+        if let Some(td) = self.task_definitions.lock().expect("not poisoned").get(arn) {
+            return Some(td.clone());
+        }
+        let td = session.task_definition_json(arn).await.ok().filter(|td| !td.is_null())?;
+        self.task_definitions.lock().expect("not poisoned").insert(arn.to_string(), td.clone());
+        Some(td)
+    }
+
+    /// Everything the views show of `groups` (services of one ECS cluster): one concurrent round
+    /// of reads for all of them, then DescribeTasks (inside `running_tasks`) and, for
+    /// `bridge`/`host` tasks, their hosts.
+    async fn observe(&self, session: &Session, ecs_cluster: &str, groups: Vec<Group>) -> Result<Vec<ServerGroupFacts>, ReadError> {
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = groups.iter().map(|(_, _, s)| ResourceId::of(ecs_cluster, &s.service_name).into()).collect();
+        let distinct = |f: fn(&ServiceState) -> Vec<String>| groups.iter().flat_map(|(_, _, s)| f(s)).collect::<BTreeSet<String>>();
+        let task_definitions = distinct(|s| vec![s.task_definition.clone()]);
+        let target_groups = distinct(|s| s.target_group_arns.clone());
+        let subnets: Vec<String> = distinct(|s| s.subnets.clone()).into_iter().collect();
+        let (targets, tasks, tds, health, alarms, vpcs) = tokio::join!(
+            session.describe_scalable_targets(&ids),
+            try_join_all(groups.iter().map(|(_, _, s)| session.running_tasks(ecs_cluster, &s.service_name))),
+            join_all(task_definitions.iter().map(|arn| async move { (arn.clone(), self.task_definition(session, arn).await) })),
+            join_all(target_groups.iter().map(|tg| async move { session.target_health(tg).await.unwrap_or_default() })),
+            try_join_all(ids.iter().map(|id| session.describe_scaling_policies(id))),
+            session.subnet_vpcs(&subnets),
+        );
+        let (targets, tasks, alarms, vpcs) = (targets?, tasks?, alarms?, vpcs?);
+        let hosts = self.hosts(session, ecs_cluster, &tasks).await?;
+        let health: Vec<_> = health.into_iter().flatten().collect();
+        Ok(groups
+            .into_iter()
+            .zip(tasks)
+            .zip(alarms)
+            .zip(ids)
+            .map(|((((moniker, version, service), tasks), policies), id)| ServerGroupFacts {
+                account: session.account_name.clone(),
+                region: session.region.clone(),
+                ecs_cluster: ecs_cluster.to_string(),
+                scalable_target: targets.iter().find(|t| t.resource_id == id).cloned(),
+                task_definition: tds.iter().find(|(arn, _)| *arn == service.task_definition).and_then(|(_, td)| td.clone()),
+                target_health: health.iter().filter(|t| service.target_group_arns.contains(&t.target_group_arn)).cloned().collect(),
+                hosts: hosts.clone(),
+                alarms: alarm_names(&policies),
+                vpc_id: service.subnets.first().and_then(|s| vpcs.iter().find(|(id, _)| id == s)).map(|(_, vpc)| vpc.clone()),
+                moniker,
+                version,
+                service,
+                tasks,
+            })
+            .collect())
+    }
+
+    /// The EC2 instances of the tasks that run on container instances.
+    async fn hosts(&self, session: &Session, ecs_cluster: &str, tasks: &[Vec<Value>]) -> Result<Vec<(String, String)>, ReadError> {
+        let arns: BTreeSet<String> =
+            tasks.iter().flatten().filter_map(|t| t.get("containerInstanceArn").and_then(Value::as_str)).map(str::to_string).collect();
+        if arns.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(session.container_instance_hosts(ecs_cluster, &arns.into_iter().collect::<Vec<_>>()).await?)
+    }
+}
+
+/// A service with the moniker and version its name (or tags) give it.
+type Group = (crate::core::moniker::Moniker, Option<u32>, ServiceState);
+
+/// The service as a server group: it has a moniker and a version.
+fn server_group_of(naming: NamingStrategy, service: ServiceState) -> Option<Group> {
+    let (moniker, version) = derive_moniker(naming, &service.service_name, &service.tags);
+    Some((moniker?, Some(version?), service))
+}
+
+/// Under the default namer only names that start with the app (or cluster) and a hyphen can
+/// belong; under tags every parseable name has to be described.
+fn may_belong(naming: NamingStrategy, name: &str, app: &str, cluster: Option<&str>) -> bool {
+    match naming {
+        NamingStrategy::Default => name.starts_with(&format!("{}-", cluster.unwrap_or(app))),
+        NamingStrategy::Tags => crate::core::moniker::parse_name(name).moniker.is_some(),
+    }
+}
+
+/// The alarm names of scaling policies (DescribeScalingPolicies' `Alarms`).
+fn alarm_names(policies: &[Value]) -> Vec<String> {
+    let names = policies.iter().flat_map(|p| p.get("Alarms").and_then(Value::as_array).cloned().unwrap_or_default());
+    let mut out: Vec<String> = names.filter_map(|a| a.get("AlarmName").and_then(Value::as_str).map(str::to_string)).collect();
+    out.dedup();
+    out
+}

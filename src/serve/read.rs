@@ -1,0 +1,338 @@
+//! Clouddriver's read API for ECS (`clouddriver-read-api.md` §1, §7): the cluster, server group,
+//! target and application views Orca reads to plan, resolve sources and targets and decide when
+//! a stage is done, and the instance and list views Deck shows. Each answers from
+//! [`crate::engine::read::Reader`] (live, coalesced), after READ on the account; a missing
+//! account, region, cluster or server group is a 404 that names it, as Orca expects.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use super::{App, Audited, Peer, denied, problem};
+use crate::core::access::{Authorization, Identity};
+use crate::core::view::{self, Target};
+use crate::engine::read::ReadError;
+
+pub(super) fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/applications/{app}", get(application))
+        .route("/applications/{app}/clusters", get(application_clusters))
+        .route("/applications/{app}/serverGroups", get(application_server_groups))
+        .route("/applications/{app}/serverGroups/{account}/{region}/{name}", get(application_server_group))
+        .route("/applications/{app}/clusters/{account}/{cluster}/{provider}", get(cluster))
+        .route("/applications/{app}/clusters/{account}/{cluster}/{provider}/serverGroups/{name}", get(cluster_server_groups))
+        .route("/applications/{app}/clusters/{account}/{cluster}/{provider}/{region}/serverGroups/target/{target}", get(target))
+        .route("/serverGroups/{account}/{region}/{name}", get(server_group))
+        .route("/instances/{account}/{region}/{id}", get(instance))
+}
+
+/// A request's caller, as the handlers need it.
+struct Caller {
+    app: Arc<App>,
+    identity: Identity,
+    peer: Option<std::net::SocketAddr>,
+    path: String,
+}
+
+impl Caller {
+    /// Why the caller gets no view of `account` (through `provider`): the provider is not ECS or
+    /// the account is not configured (404), or the caller may not read it (403, audited).
+    fn refusal(&self, provider: Option<&str>, account: &str) -> Option<Response> {
+        if let Some(provider) = provider.filter(|p| !p.eq_ignore_ascii_case("ecs")) {
+            return Some(not_found(&format!("cloud provider `{provider}` is not served here; only `ecs`")));
+        }
+        if self.app.config.account(account).is_err() {
+            return Some(not_found(&format!("account `{account}` is not configured")));
+        }
+        // Nothing to refuse unless some account is denied.
+        denied(&self.app.config, &self.identity, &[account.to_string()], Authorization::Read)?;
+        let mut read = Audited::new(self.identity.clone(), &Method::GET, &self.path, self.peer);
+        read.event.accounts = vec![account.to_string()];
+        read.event.reason = Some(format!("no READ on {account}"));
+        let message = format!("Access denied to account {account}");
+        Some(read.answer(&self.app, "denied", problem(StatusCode::FORBIDDEN, &message, Vec::new())))
+    }
+
+    /// The configured accounts the caller may read.
+    fn readable_accounts(&self) -> Vec<String> {
+        let names = self.app.config.ecs_account_names().into_iter().map(str::to_string);
+        names.filter(|a| denied(&self.app.config, &self.identity, std::slice::from_ref(a), Authorization::Read).is_none()).collect()
+    }
+}
+
+fn caller(app: Arc<App>, identity: Identity, Peer(peer): Peer, path: String) -> Caller {
+    Caller { app, identity, peer, path }
+}
+
+fn not_found(message: &str) -> Response {
+    problem(StatusCode::NOT_FOUND, message, Vec::new())
+}
+
+fn failure(e: ReadError) -> Response {
+    match e {
+        ReadError::NotFound(message) => not_found(&message),
+        ReadError::Aws(e) => problem(StatusCode::SERVICE_UNAVAILABLE, &format!("AWS could not be read: {e}"), Vec::new()),
+    }
+}
+
+fn query(raw: Option<&str>) -> BTreeMap<String, String> {
+    let decode = |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
+    raw.unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split_once('=').unwrap_or((p, "")))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect()
+}
+
+fn flag(query: &BTreeMap<String, String>, key: &str, default: bool) -> bool {
+    query.get(key).map_or(default, |v| v.eq_ignore_ascii_case("true"))
+}
+
+fn groups_of(value: &Value) -> &[Value] {
+    value.as_array().map(Vec::as_slice).unwrap_or_default()
+}
+
+/// R1: the moniker cluster with its server groups of every region; 404 when it has none.
+async fn cluster(
+    State(app): State<Arc<App>>,
+    Extension(identity): Extension<Identity>,
+    Extension(peer): Extension<Peer>,
+    Path((application, account, name, provider)): Path<(String, String, String, String)>,
+) -> Response {
+    let caller = caller(app, identity, peer, format!("/applications/{application}/clusters/{account}/{name}/{provider}"));
+    if let Some(r) = caller.refusal(Some(&provider), &account) {
+        return r;
+    }
+    match caller.app.reader.groups(&account, &application, Some(&name)).await {
+        Ok(groups) if groups_of(&groups).is_empty() => {
+            not_found(&format!("cluster `{name}` of `{application}` has no server groups in {account}"))
+        }
+        Ok(groups) => axum::Json(view::cluster(&account, &name, groups_of(&groups).to_vec())).into_response(),
+        Err(e) => failure(e),
+    }
+}
+
+/// R3: the cluster's server groups named `name`, an array over every region; one object with `?region=`.
+async fn cluster_server_groups(
+    State(app): State<Arc<App>>,
+    Extension(identity): Extension<Identity>,
+    Extension(peer): Extension<Peer>,
+    Path((application, account, cluster, provider, name)): Path<(String, String, String, String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let caller =
+        caller(app, identity, peer, format!("/applications/{application}/clusters/{account}/{cluster}/{provider}/serverGroups/{name}"));
+    if let Some(r) = caller.refusal(Some(&provider), &account) {
+        return r;
+    }
+    let region = query(raw.as_deref()).remove("region");
+    match caller.app.reader.groups(&account, &application, Some(&cluster)).await {
+        Ok(groups) => {
+            let named: Vec<Value> = groups_of(&groups)
+                .iter()
+                .filter(|sg| sg["name"] == name.as_str() && region.as_ref().is_none_or(|r| sg["region"] == r.as_str()))
+                .cloned()
+                .collect();
+            match (named.first(), region) {
+                (None, _) => not_found(&format!("server group `{name}` not found in cluster `{cluster}` of {account}")),
+                (Some(sg), Some(_)) => axum::Json(sg.clone()).into_response(),
+                (Some(_), None) => axum::Json(named).into_response(),
+            }
+        }
+        Err(e) => failure(e),
+    }
+}
+
+/// R4: the server group a dynamic target names in one region (Clouddriver's rules); 404 when
+/// none or ambiguous, 400 for a target that is not one.
+async fn target(
+    State(app): State<Arc<App>>,
+    Extension(identity): Extension<Identity>,
+    Extension(peer): Extension<Peer>,
+    Path((application, account, cluster, provider, region, target)): Path<(String, String, String, String, String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let path = format!("/applications/{application}/clusters/{account}/{cluster}/{provider}/{region}/serverGroups/target/{target}");
+    let caller = caller(app, identity, peer, path);
+    if let Some(r) = caller.refusal(Some(&provider), &account) {
+        return r;
+    }
+    let Some(which) = Target::parse(&target) else {
+        let message = format!(
+            "target `{target}` is not one of current, newest, previous, ancestor, oldest, largest, fail (with _asg or _asg_dynamic)"
+        );
+        return problem(StatusCode::BAD_REQUEST, &message, Vec::new());
+    };
+    let query = query(raw.as_deref());
+    let (only_enabled, validate_oldest) = (flag(&query, "onlyEnabled", false), flag(&query, "validateOldest", true));
+    match caller.app.reader.groups(&account, &application, Some(&cluster)).await {
+        Ok(groups) => match view::select_target(groups_of(&groups), &region, which, only_enabled, validate_oldest) {
+            Some(sg) => axum::Json(sg.clone()).into_response(),
+            None => not_found(&format!("no server group of cluster `{cluster}` in {account}/{region} is the {target}")),
+        },
+        Err(e) => failure(e),
+    }
+}
+
+/// R2: one server group, described by name; 404 when it does not exist.
+async fn server_group(
+    State(app): State<Arc<App>>,
+    Extension(identity): Extension<Identity>,
+    Extension(peer): Extension<Peer>,
+    Path((account, region, name)): Path<(String, String, String)>,
+) -> Response {
+    let caller = caller(app, identity, peer, format!("/serverGroups/{account}/{region}/{name}"));
+    if let Some(r) = caller.refusal(None, &account) {
+        return r;
+    }
+    match caller.app.reader.server_group(&account, &region, &name).await {
+        Ok(sg) => axum::Json((*sg).clone()).into_response(),
+        Err(e) => failure(e),
+    }
+}
+
+/// Deck's server group details: R2 within the application.
+async fn application_server_group(
+    State(app): State<Arc<App>>,
+    Extension(identity): Extension<Identity>,
+    Extension(peer): Extension<Peer>,
+    Path((application, account, region, name)): Path<(String, String, String, String)>,
+) -> Response {
+    let caller = caller(app, identity, peer, format!("/applications/{application}/serverGroups/{account}/{region}/{name}"));
+    if let Some(r) = caller.refusal(None, &account) {
+        return r;
+    }
+    match caller.app.reader.server_group(&account, &region, &name).await {
+        Ok(sg) if sg["moniker"]["app"] == application.as_str() => axum::Json((*sg).clone()).into_response(),
+        Ok(_) => not_found(&format!("server group `{name}` is not of application `{application}`")),
+        Err(e) => failure(e),
+    }
+}
+
+/// Deck's instance details: a task of a server group, by task id or ARN.
+async fn instance(
+    State(app): State<Arc<App>>,
+    Extension(identity): Extension<Identity>,
+    Extension(peer): Extension<Peer>,
+    Path((account, region, id)): Path<(String, String, String)>,
+) -> Response {
+    let caller = caller(app, identity, peer, format!("/instances/{account}/{region}/{id}"));
+    if let Some(r) = caller.refusal(None, &account) {
+        return r;
+    }
+    match caller.app.reader.instance(&account, &region, &id).await {
+        Ok(instance) => axum::Json((*instance).clone()).into_response(),
+        Err(e) => failure(e),
+    }
+}
+
+/// The application's server groups in every account the caller may read: (account, groups).
+async fn application_groups(caller: &Caller, application: &str) -> Result<Vec<(String, Vec<Value>)>, ReadError> {
+    let accounts = caller.readable_accounts();
+    let reads = accounts.iter().map(|a| caller.app.reader.groups(a, application, None));
+    let results = futures::future::join_all(reads).await;
+    let mut out = Vec::new();
+    for (account, result) in accounts.into_iter().zip(results) {
+        let groups = result?;
+        if !groups_of(&groups).is_empty() {
+            out.push((account, groups_of(&groups).to_vec()));
+        }
+    }
+    Ok(out)
+}
+
+/// The moniker clusters of `groups`, in order of first appearance.
+fn cluster_names(groups: &[Value]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for name in groups.iter().filter_map(|sg| sg["cluster"].as_str()) {
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
+    }
+    names
+}
+
+/// R8: the application view (`ApplicationViewModel`); 404 when no readable account has it.
+async fn application(
+    State(app): State<Arc<App>>,
+    Extension(identity): Extension<Identity>,
+    Extension(peer): Extension<Peer>,
+    Path(application): Path<String>,
+) -> Response {
+    let caller = caller(app, identity, peer, format!("/applications/{application}"));
+    let found = match application_groups(&caller, &application).await {
+        Ok(found) if found.is_empty() => {
+            return not_found(&format!("application `{application}` has no server groups in any account you may read"));
+        }
+        Ok(found) => found,
+        Err(e) => return failure(e),
+    };
+    let clusters: serde_json::Map<String, Value> = found
+        .iter()
+        .map(|(account, groups)| {
+            let entries: Vec<Value> = cluster_names(groups)
+                .into_iter()
+                .map(|name| {
+                    let members: Vec<&Value> = groups.iter().filter(|sg| sg["cluster"] == name.as_str()).map(|sg| &sg["name"]).collect();
+                    json!({"name": name, "loadBalancers": [], "serverGroups": members, "provider": "ecs"})
+                })
+                .collect();
+            (account.clone(), Value::Array(entries))
+        })
+        .collect();
+    axum::Json(json!({"name": application, "attributes": {"name": application, "cloudProviders": "ecs"}, "clusters": clusters}))
+        .into_response()
+}
+
+/// Deck's cluster names per account.
+async fn application_clusters(
+    State(app): State<Arc<App>>,
+    Extension(identity): Extension<Identity>,
+    Extension(peer): Extension<Peer>,
+    Path(application): Path<String>,
+) -> Response {
+    let caller = caller(app, identity, peer, format!("/applications/{application}/clusters"));
+    match application_groups(&caller, &application).await {
+        Ok(found) => {
+            let out: serde_json::Map<String, Value> = found.iter().map(|(a, groups)| (a.clone(), json!(cluster_names(groups)))).collect();
+            axum::Json(out).into_response()
+        }
+        Err(e) => failure(e),
+    }
+}
+
+/// Deck's list of server groups (`ServerGroupViewModel`, with `isDisabled`), optionally only
+/// `?clusters=account:cluster,…`.
+async fn application_server_groups(
+    State(app): State<Arc<App>>,
+    Extension(identity): Extension<Identity>,
+    Extension(peer): Extension<Peer>,
+    Path(application): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let caller = caller(app, identity, peer, format!("/applications/{application}/serverGroups"));
+    let wanted: Vec<(String, String)> = query(raw.as_deref())
+        .get("clusters")
+        .map(|c| c.split(',').filter_map(|p| p.split_once(':')).map(|(a, c)| (a.to_string(), c.to_string())).collect())
+        .unwrap_or_default();
+    match application_groups(&caller, &application).await {
+        Ok(found) => {
+            let listed: Vec<Value> = found
+                .iter()
+                .flat_map(|(account, groups)| groups.iter().map(move |sg| (account, sg)))
+                .filter(|(account, sg)| wanted.is_empty() || wanted.iter().any(|(a, c)| a == *account && sg["cluster"] == c.as_str()))
+                .map(|(_, sg)| view::list_entry(sg))
+                .collect();
+            axum::Json(listed).into_response()
+        }
+        Err(e) => failure(e),
+    }
+}
