@@ -196,6 +196,108 @@ def row(name, m):
           f"| {own:.0f} ms | {limit:.2f} | {rss} |", flush=True)
 
 
+class Serve:
+    """`ecs-deployer serve` on loopback, its AWS requests through the delay proxy."""
+
+    def __init__(self, acct, *args):
+        env = dict(os.environ, AWS_ENDPOINT_URL=PROXY, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_REGION=REGION, RUST_LOG="info")
+        store = os.path.join(acct.dir, "tasks.db")
+        self.proc = subprocess.Popen([BINARY, "--config", acct.config, "serve", "--listen", "127.0.0.1:0", "--store-file", store, *args],
+                                     env=env, stderr=subprocess.PIPE, text=True)
+        for line in self.proc.stderr:
+            if "listening on http://" in line:
+                self.base = "http://" + line.split("listening on http://")[1].split()[0]
+                break
+        import threading
+        threading.Thread(target=lambda: [None for _ in self.proc.stderr], daemon=True).start()
+
+    def call(self, method, path, body=None):
+        req = urllib.request.Request(self.base + path, method=method, data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            return json.loads(urllib.request.urlopen(req).read() or b"null")
+        except urllib.error.HTTPError as e:
+            return {"status": e.code}
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def measured(fn):
+    """Runs `fn` with the proxy's delay on; the measurement of its AWS requests, as `row` reads it."""
+    VIA_PROXY.start()
+    started = time.perf_counter()
+    out = fn()
+    wall = time.perf_counter() - started
+    requests = VIA_PROXY.stop()
+    chain, busy = critical_chain(requests)
+    return {"wall": wall, "requests": len(requests), "chain": chain, "busy": busy, "cpu": emulator_cpu(requests), "rss_mb": float("nan"), "result": out}
+
+
+def serve_rows(acct):
+    """The read API through `serve`: one server-group view, one cluster view of three server
+    groups, 50 pollers on one server group, and a deploy through `serve` on warm credentials."""
+    for _ in range(3):
+        acct.run(["deploy"], description("sv"), measured=False)
+    ecs = acct.client("ecs")
+    svc = ecs.describe_services(cluster=CLUSTER, services=["sv-web-v002"])["services"][0]
+    net = svc["networkConfiguration"]
+    ecs.run_task(cluster=CLUSTER, taskDefinition=svc["taskDefinition"], count=2, launchType="FARGATE", group="service:sv-web-v002",
+                 networkConfiguration=net)
+    server = Serve(acct, "--read-ttl", "2s")
+    try:
+        sg_path = f"/serverGroups/ecs/{REGION}/sv-web-v002"
+        server.call("GET", sg_path)  # opens the session (AssumeRole) and lists the ECS clusters
+        invalidate = lambda: server.call("POST", "/cache/ecs/ServerGroup", {"account": "ecs", "region": REGION, "serverGroupName": "sv-web-v002"})
+        invalidate()
+        row("serve: one server-group view (warm session)", measured(lambda: server.call("GET", sg_path)))
+        invalidate()
+        row("serve: one cluster view, 3 server groups", measured(lambda: server.call("GET", "/applications/sv/clusters/ecs/sv-web/ecs")))
+        invalidate()
+        polls = measured(lambda: pollers(server, sg_path, 50, 0.2, 10.0))
+        lat = sorted(polls["result"])
+        p50, p99 = lat[len(lat) // 2] * 1000, lat[int(len(lat) * 0.99)] * 1000
+        row(f"serve: 50 pollers x 10 s every 200 ms ({len(lat)} reads; p50 {p50:.0f} ms, p99 {p99:.0f} ms)", polls)
+        ops = [{"createServerGroup": dict(description("sv"), account="ecs", credentials="ecs")}]
+        row("serve: a deploy through POST /ecs/ops (warm credentials)", measured(lambda: deploy_through(server, ops)))
+    finally:
+        server.stop()
+
+
+def pollers(server, path, n, every, seconds):
+    """`n` threads reading `path` every `every` seconds for `seconds`; each read's latency."""
+    import threading
+    latencies, lock = [], threading.Lock()
+    end = time.perf_counter() + seconds
+
+    def poll():
+        while time.perf_counter() < end:
+            t = time.perf_counter()
+            server.call("GET", path)
+            with lock:
+                latencies.append(time.perf_counter() - t)
+            time.sleep(max(0.0, every - (time.perf_counter() - t)))
+
+    threads = [threading.Thread(target=poll) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies
+
+
+def deploy_through(server, ops):
+    task = server.call("POST", "/ecs/ops", ops)
+    while True:
+        state = server.call("GET", task["resourceUri"])
+        if state.get("status", {}).get("completed"):
+            if state["status"].get("failed"):
+                raise SystemExit(f"the deploy through serve failed: {state}")
+            return state
+        time.sleep(0.02)
+
+
 def startup():
     times = {}
     for arg in ("--version", "--help"):
@@ -238,6 +340,8 @@ def main():
     row("enable", d.run(["enable"] + target))
     row("resize", d.run(["resize"] + target + ["--min", "1", "--max", "3", "--desired", "2"]))
     row("destroy", d.run(["destroy"] + target))
+
+    serve_rows(Account(6))
 
     s = startup()
     print(f"\nredeploy vs sequential baseline: {base['wall'] / redeploy['wall']:.1f}x faster "

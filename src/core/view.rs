@@ -548,4 +548,94 @@ mod tests {
         assert_eq!(capacity(3, None), json!({"min": 3, "max": 3, "desired": 3, "pinned": true}));
         assert!(disabled(0) && !disabled(1));
     }
+
+    fn facts() -> ServerGroupFacts {
+        ServerGroupFacts {
+            account: "prod".into(),
+            region: "us-west-2".into(),
+            ecs_cluster: "main".into(),
+            moniker: Moniker::new("app", Some("web"), None),
+            version: Some(4),
+            service: ServiceState {
+                service_name: "app-web-v004".into(),
+                desired_count: 2,
+                created_at_ms: Some(1_700_000_000_123),
+                task_definition: "arn:aws:ecs:us-west-2:1:task-definition/app-web:3".into(),
+                target_group_arns: vec!["arn:aws:elasticloadbalancing:us-west-2:1:targetgroup/web-tg/abc".into()],
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    fn bridge_task(id: &str, instance: &str, port: i64) -> Value {
+        json!({"taskArn": format!("arn:aws:ecs:us-west-2:1:task/main/{id}"), "lastStatus": "RUNNING", "desiredStatus": "RUNNING",
+               "containerInstanceArn": instance, "containers": [{"networkBindings": [{"containerPort": 80, "hostPort": port}]}]})
+    }
+
+    #[test]
+    fn bridge_tasks_match_their_target_by_host_instance_and_port() {
+        let mut f = facts();
+        let tg = f.service.target_group_arns[0].clone();
+        f.hosts = vec![("ci-1".into(), "i-1".into())];
+        let target =
+            |port, state: &str| TargetHealth { target_group_arn: tg.clone(), id: "i-1".into(), port: Some(port), state: state.into() };
+        f.target_health = vec![target(32768, "healthy"), target(32769, "initial")];
+        assert_eq!(task_status(&f, &bridge_task("a", "ci-1", 32768)).target_states, vec!["healthy"]);
+        assert_eq!(task_status(&f, &bridge_task("b", "ci-1", 32769)).target_states, vec!["initial"]);
+        assert_eq!(task_status(&f, &bridge_task("c", "ci-2", 32768)).target_states, vec![""], "another host's target is not its own");
+    }
+
+    #[test]
+    fn a_server_group_without_scalable_target_or_task_definition_is_shown_with_warnings() {
+        let sg = server_group(&facts());
+        assert_eq!(sg["capacity"], json!({"min": 2, "max": 2, "desired": 2, "pinned": true}), "Decisions D4");
+        assert_eq!(sg["warnings"].as_array().map(Vec::len), Some(2), "{sg}");
+        assert_eq!(
+            (sg["createdTime"].clone(), sg["disabled"].clone(), sg["isDisabled"].clone()),
+            (json!(1_700_000_000_123i64), json!(false), json!(false))
+        );
+        assert_eq!(sg["moniker"], json!({"app": "app", "cluster": "app-web", "stack": "web", "sequence": 4}));
+        assert_eq!((sg["vpcId"].clone(), sg["targetGroups"].clone()), (json!("None"), json!(["web-tg"])));
+        assert!(sg.get("namespace").is_none() && sg.get("taskDefinition").is_none());
+        let mut f = facts();
+        f.scalable_target = Some(ScalableTarget { min_capacity: 1, max_capacity: 5, ..Default::default() });
+        f.task_definition = Some(json!({"containerDefinitions": [{"image": "nginx"}]}));
+        let sg = server_group(&f);
+        assert!(sg.get("warnings").is_none(), "{sg}");
+        assert_eq!(sg["image"], json!({"imageId": "nginx", "name": "nginx"}));
+        let entry = list_entry(&sg);
+        assert_eq!((entry["isDisabled"].clone(), entry["application"].clone()), (json!(false), json!("app")));
+        assert!(entry.get("disabled").is_none());
+    }
+
+    #[test]
+    fn targets_parse_and_select_by_clouddrivers_rules() {
+        let parsed: Vec<Option<Target>> =
+            ["current_asg_dynamic", "NEWEST", "ancestor_asg", "Previous", "oldest_asg_dynamic", "largest", "fail", "biggest"]
+                .iter()
+                .map(|t| Target::parse(t))
+                .collect();
+        use Target::*;
+        assert_eq!(
+            parsed,
+            vec![Some(Current), Some(Current), Some(Previous), Some(Previous), Some(Oldest), Some(Largest), Some(Fail), None]
+        );
+        let sg = |name: &str, created: i64, disabled: bool, instances: usize, region: &str| json!({"name": name, "createdTime": created, "disabled": disabled, "instances": vec![json!({}); instances], "region": region});
+        let groups = vec![sg("v1", 1, false, 3, "r"), sg("v2", 2, false, 3, "r"), sg("v3", 3, true, 0, "r"), sg("x", 9, false, 9, "other")];
+        let pick =
+            |t, only_enabled, validate| select_target(&groups, "r", t, only_enabled, validate).map(|sg| sg["name"].as_str().unwrap());
+        assert_eq!(pick(Current, false, true), Some("v3"));
+        assert_eq!(pick(Current, true, true), Some("v2"));
+        assert_eq!(pick(Previous, false, true), Some("v2"));
+        assert_eq!(pick(Oldest, false, true), Some("v1"));
+        assert_eq!(pick(Largest, false, true), Some("v2"), "ties go to the newest");
+        assert_eq!(pick(Fail, false, true), None, "ambiguous");
+        let one = vec![sg("v1", 1, false, 1, "r")];
+        assert_eq!(select_target(&one, "r", Oldest, false, true), None, "validateOldest needs two");
+        assert_eq!(select_target(&one, "r", Oldest, false, false).map(|s| s["name"].clone()), Some(json!("v1")));
+        assert_eq!(select_target(&one, "r", Previous, false, true), None);
+        assert_eq!(select_target(&one, "r", Fail, false, true).map(|s| s["name"].clone()), Some(json!("v1")));
+        assert_eq!(select_target(&one, "elsewhere", Current, false, true), None);
+    }
 }

@@ -40,6 +40,10 @@ impl From<AwsError> for ReadError {
 
 type Outcome = Result<Arc<Value>, ReadError>;
 
+/// How long an account's list of ECS clusters in a region is reused (at least the TTL of views):
+/// ECS clusters come and go far more rarely than services, and a miss reads the list again.
+const ECS_CLUSTERS_TTL: Duration = Duration::from_secs(30);
+
 /// What a view is of; identical keys share one read.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Key {
@@ -80,9 +84,14 @@ impl Reader {
     }
 
     /// Forgets every view of `account`: the next read goes to AWS (after a write through
-    /// `/ecs/ops`, or Orca's force-cache-refresh).
+    /// `/ecs/ops`, or Orca's force-cache-refresh). Its list of ECS clusters stays: no operation
+    /// creates one, and a server group not found in it is looked for again in a fresh list.
     pub fn invalidate(&self, account: &str) {
-        self.views.lock().expect("not poisoned").retain(|k, _| k.account() != account);
+        self.views.lock().expect("not poisoned").retain(|k, _| matches!(k, Key::EcsClusters { .. }) || k.account() != account);
+    }
+
+    fn forget(&self, key: &Key) {
+        self.views.lock().expect("not poisoned").remove(key);
     }
 
     /// The shared read of `key`: the one in flight, the one finished less than the TTL ago, or a
@@ -90,7 +99,8 @@ impl Reader {
     async fn shared(self: &Arc<Self>, key: Key, read: impl FnOnce() -> BoxFuture<'static, Outcome>) -> Outcome {
         let future = {
             let mut views = self.views.lock().expect("not poisoned");
-            let fresh = |e: &Entry| e.finished.get().is_none_or(|at| at.elapsed() < self.ttl);
+            let ttl = if matches!(key, Key::EcsClusters { .. }) { self.ttl.max(ECS_CLUSTERS_TTL) } else { self.ttl };
+            let fresh = |e: &Entry| e.finished.get().is_none_or(|at| at.elapsed() < ttl);
             match views.get(&key).filter(|e| fresh(e)) {
                 Some(entry) => entry.read.clone(),
                 None => {
@@ -148,22 +158,33 @@ impl Reader {
 
     async fn read_server_group(self: &Arc<Self>, account: &Account, region: &str, name: &str) -> Outcome {
         let session = self.session(account, region).await?;
-        let names = [name.to_string()];
-        let found = try_join_all(self.ecs_clusters(&session).await?.into_iter().map(|c| {
-            let (session, names) = (&session, &names);
-            async move { Ok::<_, AwsError>((c.clone(), session.describe_services(&c, names, true).await?)) }
-        }))
-        .await?;
-        let newest = found
-            .into_iter()
-            .flat_map(|(c, services)| services.into_iter().map(move |s| (c.clone(), s)))
-            .filter(|(_, s)| s.status == "ACTIVE")
-            .max_by_key(|(_, s)| s.created_at_ms);
         let not_found = || ReadError::NotFound(format!("server group `{name}` not found in {}/{region}", account.name));
-        let (ecs_cluster, service) = newest.ok_or_else(not_found)?;
+        let found = match self.find_service(&session, name).await? {
+            Some(found) => Some(found),
+            None => {
+                self.forget(&Key::EcsClusters { account: account.name.clone(), region: region.to_string() });
+                self.find_service(&session, name).await?
+            }
+        };
+        let (ecs_cluster, service) = found.ok_or_else(not_found)?;
         let group = server_group_of(account.naming_strategy, service).ok_or_else(not_found)?;
         let facts = self.observe(&session, &ecs_cluster, vec![group]).await?;
         Ok(Arc::new(facts.first().map(view::server_group).ok_or_else(not_found)?))
+    }
+
+    /// The newest ACTIVE service named `name` in any of the ECS clusters, with its ECS cluster.
+    async fn find_service(self: &Arc<Self>, session: &Session, name: &str) -> Result<Option<(String, ServiceState)>, ReadError> {
+        let names = [name.to_string()];
+        let found = try_join_all(self.ecs_clusters(session).await?.into_iter().map(|c| {
+            let names = &names;
+            async move { Ok::<_, AwsError>((c.clone(), session.describe_services(&c, names, true).await?)) }
+        }))
+        .await?;
+        Ok(found
+            .into_iter()
+            .flat_map(|(c, services)| services.into_iter().map(move |s| (c.clone(), s)))
+            .filter(|(_, s)| s.status == "ACTIVE")
+            .max_by_key(|(_, s)| s.created_at_ms))
     }
 
     /// Every server group of application `app` (of one moniker cluster when given) in every
