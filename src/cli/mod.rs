@@ -284,6 +284,10 @@ pub struct ListArgs {
     /// Only this Spinnaker cluster, e.g. app-prod or app-prod-canary.
     #[arg(long)]
     pub cluster: Option<String>,
+    /// Print each server group as Clouddriver's read API shows it (the objects `serve` answers at
+    /// /serverGroups/…: capacity, instances and their health, task definition), newest first.
+    #[arg(long)]
+    pub view: bool,
 }
 
 #[derive(Debug, Args)]

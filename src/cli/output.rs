@@ -108,6 +108,38 @@ pub fn cleanup(format: OutputFormat, results: &[crate::engine::lifecycle::Operat
     }
 }
 
+/// Prints `list --view`: the read API's server group objects (JSON), or one line per server group
+/// with its health counts.
+pub fn server_group_views(format: OutputFormat, views: &[serde_json::Value]) {
+    match format {
+        OutputFormat::Json => json_out(&views),
+        OutputFormat::Text => {
+            let line = |cells: [String; 9]| {
+                println!(
+                    "{:<40} {:<16} {:<9} {:>7} {:>8} {:>4} {:>8} {:>5} {:>7}",
+                    cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6], cells[7], cells[8]
+                )
+            };
+            let heading = ["SERVER GROUP", "ECS CLUSTER", "STATE", "DESIRED", "MIN/MAX", "UP", "STARTING", "DOWN", "UNKNOWN"];
+            line(heading.map(str::to_string));
+            for v in views {
+                let (capacity, counts) = (&v["capacity"], &v["instanceCounts"]);
+                line([
+                    v["name"].as_str().unwrap_or_default().to_string(),
+                    v["ecsCluster"].as_str().unwrap_or_default().to_string(),
+                    if v["disabled"] == true { "disabled" } else { "enabled" }.to_string(),
+                    capacity["desired"].to_string(),
+                    format!("{}/{}", capacity["min"], capacity["max"]),
+                    counts["up"].to_string(),
+                    counts["outOfService"].to_string(),
+                    counts["down"].to_string(),
+                    counts["unknown"].to_string(),
+                ]);
+            }
+        }
+    }
+}
+
 /// Prints `list` as a table or JSON.
 pub fn server_groups(format: OutputFormat, rows: &[crate::engine::lifecycle::ServerGroupRow]) {
     match format {

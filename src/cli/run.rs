@@ -143,6 +143,12 @@ async fn run_command(cli: &Cli) -> Result<ExitStatus> {
 /// `list`: the server groups of an account and region.
 async fn list_command(cli: &Cli, config: &config::Config, args: &cli::ListArgs) -> Result<()> {
     let account = account_in_region(config, &args.account, &args.region)?;
+    if args.view {
+        let reader = crate::engine::read::Reader::new(std::sync::Arc::new(config.clone()), std::time::Duration::ZERO);
+        let views = reader.region_views(&account.name, &args.region, args.ecs_cluster.as_deref(), args.cluster.as_deref()).await;
+        output::server_group_views(cli.output, &views.map_err(crate::engine::read::ReadError::into_error)?);
+        return Ok(());
+    }
     let session = aws::Session::connect(&account, &args.region).await?;
     let rows = lifecycle::list(&session, account.naming_strategy, args.ecs_cluster.as_deref(), args.cluster.as_deref()).await?;
     output::server_groups(cli.output, &rows);

@@ -32,6 +32,17 @@ pub enum ReadError {
     Aws(AwsError),
 }
 
+impl ReadError {
+    /// As the CLI reports it: a missing account or region is a configuration error (exit 2), a
+    /// failed read an AWS error (exit 1).
+    pub fn into_error(self) -> crate::core::error::Error {
+        match self {
+            ReadError::NotFound(message) => crate::core::error::Error::Config(message),
+            ReadError::Aws(error) => crate::core::error::Error::Aws { error, report: Vec::new() },
+        }
+    }
+}
+
 impl From<AwsError> for ReadError {
     fn from(e: AwsError) -> Self {
         ReadError::Aws(e)
@@ -39,6 +50,9 @@ impl From<AwsError> for ReadError {
 }
 
 type Outcome = Result<Arc<Value>, ReadError>;
+
+/// Past this many views, finished ones past every TTL are dropped when a new read starts.
+const PRUNE_ABOVE: usize = 1024;
 
 /// How long an account's list of ECS clusters in a region is reused (at least the TTL of views):
 /// ECS clusters come and go far more rarely than services, and a miss reads the list again.
@@ -104,6 +118,9 @@ impl Reader {
             match views.get(&key).filter(|e| fresh(e)) {
                 Some(entry) => entry.read.clone(),
                 None => {
+                    if views.len() >= PRUNE_ABOVE {
+                        views.retain(|k, e| k == &key || e.finished.get().is_none_or(|at| at.elapsed() < ECS_CLUSTERS_TTL.max(self.ttl)));
+                    }
                     let finished = Arc::new(OnceLock::new());
                     let done = finished.clone();
                     let inner = read();
@@ -209,9 +226,39 @@ impl Reader {
         app: &str,
         cluster: Option<&str>,
     ) -> Result<Vec<Value>, ReadError> {
+        self.views_in(account, region, None, Some(app), cluster).await
+    }
+
+    /// Every server group in the account's region — of one ECS cluster, application or moniker
+    /// cluster when given — newest first: what `list --view` prints (not shared: one caller).
+    pub async fn region_views(
+        self: &Arc<Self>,
+        account: &str,
+        region: &str,
+        ecs_cluster: Option<&str>,
+        cluster: Option<&str>,
+    ) -> Result<Vec<Value>, ReadError> {
+        let account = self.account(account)?;
+        let mut all = self.views_in(&account, region, ecs_cluster, None, cluster).await?;
+        all.sort_by_key(|sg| std::cmp::Reverse(sg["createdTime"].as_i64()));
+        Ok(all)
+    }
+
+    async fn views_in(
+        self: &Arc<Self>,
+        account: &Account,
+        region: &str,
+        ecs_cluster: Option<&str>,
+        app: Option<&str>,
+        cluster: Option<&str>,
+    ) -> Result<Vec<Value>, ReadError> {
         let session = self.session(account, region).await?;
         let naming = account.naming_strategy;
-        let per_ecs_cluster = try_join_all(self.ecs_clusters(&session).await?.into_iter().map(|c| {
+        let ecs_clusters = match ecs_cluster {
+            Some(c) => vec![c.to_string()],
+            None => self.ecs_clusters(&session).await?,
+        };
+        let per_ecs_cluster = try_join_all(ecs_clusters.into_iter().map(|c| {
             let session = &session;
             async move {
                 let names: Vec<String> =
@@ -222,7 +269,7 @@ impl Reader {
                     .into_iter()
                     .filter(|s| s.status == "ACTIVE")
                     .filter_map(|s| server_group_of(naming, s))
-                    .filter(|(m, _, _)| m.app == app && cluster.is_none_or(|want| m.cluster() == want))
+                    .filter(|(m, _, _)| app.is_none_or(|a| m.app == a) && cluster.is_none_or(|want| m.cluster() == want))
                     .collect();
                 let facts = self.observe(session, &c, groups).await?;
                 Ok::<_, ReadError>(facts.iter().map(view::server_group).collect::<Vec<_>>())
@@ -341,10 +388,10 @@ fn server_group_of(naming: NamingStrategy, service: ServiceState) -> Option<Grou
 
 /// Under the default namer only names that start with the app (or cluster) and a hyphen can
 /// belong; under tags every parseable name has to be described.
-fn may_belong(naming: NamingStrategy, name: &str, app: &str, cluster: Option<&str>) -> bool {
-    match naming {
-        NamingStrategy::Default => name.starts_with(&format!("{}-", cluster.unwrap_or(app))),
-        NamingStrategy::Tags => crate::core::moniker::parse_name(name).moniker.is_some(),
+fn may_belong(naming: NamingStrategy, name: &str, app: Option<&str>, cluster: Option<&str>) -> bool {
+    match (naming, cluster.or(app)) {
+        (NamingStrategy::Default, Some(prefix)) => name.starts_with(&format!("{prefix}-")),
+        _ => crate::core::moniker::parse_name(name).moniker.is_some(),
     }
 }
 

@@ -69,6 +69,9 @@ async fn the_server_group_cluster_and_application_views_carry_what_orca_and_deck
         );
     }
 
+    let listed = env.run(&["list", "--account", "ecs-main", "--region", "us-west-2", "--cluster", "viewa-web", "--view"], None);
+    assert_eq!((listed.code, listed.json.clone()), (0, json!([sg])), "`list --view` prints the API's objects: {listed:?}");
+
     let (status, cluster) = get(&server, "/applications/viewa/clusters/ecs-main/viewa-web/ecs");
     assert_eq!(status, 200, "{cluster}");
     assert_eq!(
