@@ -173,6 +173,16 @@ async fn a_red_black_deploy_runs_to_the_end_as_orca_drives_it() {
     orca.ecs_settles(&old).await;
     let old_view = orca.wait_for(&old, "waitForScaleDownCluster", |sg| sg["instances"] == json!([]));
     assert_eq!(old_view["capacity"], json!({"min": 0, "max": 0, "desired": 0, "pinned": true}));
+
+    // shrinkCluster (maxRemainingAsgs 1): the newest stays, non-active older ones are destroyed;
+    // its wait is done when they are gone from the cluster.
+    let mut groups = orca.cluster("orcarb", "orcarb-web").unwrap();
+    groups.sort_by_key(|sg| std::cmp::Reverse(sg["createdTime"].as_i64().unwrap()));
+    let to_destroy: Vec<String> = groups.iter().skip(1).filter(|sg| !is_active(sg)).map(name_of).collect();
+    assert_eq!(to_destroy, vec![old.clone()]);
+    orca.run("destroyServerGroup", identify(&old));
+    let remaining: Vec<String> = orca.cluster("orcarb", "orcarb-web").unwrap().iter().map(name_of).collect();
+    assert_eq!(remaining, vec![new], "waitForClusterShrink completes");
 }
 
 #[tokio::test]
@@ -186,6 +196,12 @@ async fn disable_enable_resize_destroy_with_dynamic_targets_complete_their_waits
     for key in ["min", "max", "desired"] {
         assert!(target["capacity"][key].is_i64(), "persisting the target reads every capacity field as an int: {target}");
     }
+
+    // A static target (serverGroupName set): R3 without a region, the element in the stage's region.
+    let named = orca.get(&format!("/applications/orcalc/clusters/ecs-main/orcalc-web/ecs/serverGroups/{name}")).unwrap();
+    let in_region: Vec<&Value> = named.as_array().expect("an array").iter().filter(|sg| sg["region"] == REGION).collect();
+    assert_eq!(in_region.len(), 1);
+    assert_eq!(name_of(in_region[0]), name);
 
     // Resize (scale_exact reads R2's capacity first), then waitForCapacityMatch.
     assert!(orca.server_group(&name).unwrap()["capacity"]["desired"].is_i64());
