@@ -91,6 +91,23 @@ impl Session {
         Ok(outputs.iter().flat_map(|o| o.services().iter().map(service_state)).collect())
     }
 
+    /// Service `name` as DescribeServices reports it in each of `ecs_clusters` that has it, all at
+    /// once: (ECS cluster, service).
+    pub async fn describe_in_each(
+        &self,
+        ecs_clusters: &[String],
+        name: &str,
+        with_tags: bool,
+    ) -> Result<Vec<(String, ServiceState)>, AwsError> {
+        let names = [name.to_string()];
+        let found = try_join_all(ecs_clusters.iter().map(|c| {
+            let names = &names;
+            async move { Ok::<_, AwsError>((c.clone(), self.describe_services(c, names, with_tags).await?)) }
+        }))
+        .await?;
+        Ok(found.into_iter().flat_map(|(c, services)| services.into_iter().map(move |s| (c.clone(), s))).collect())
+    }
+
     /// True when both `serviceLongArnFormat` and `taskLongArnFormat` are enabled for the caller,
     /// which is what ECS requires for service tags (Clouddriver's `isTaggingEnabled`).
     pub async fn tagging_enabled(&self) -> Result<bool, AwsError> {

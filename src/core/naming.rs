@@ -90,8 +90,14 @@ pub fn taken_versions<'a>(
 /// Under the default namer a service can only belong to the cluster if its name starts with the
 /// cluster name and a hyphen; only those need describing.
 pub fn may_belong(moniker: &Moniker, naming: NamingStrategy, name: &str) -> bool {
-    match naming {
-        NamingStrategy::Default => name.starts_with(&format!("{}-", moniker.cluster())),
-        NamingStrategy::Tags => moniker::parse_name(name).moniker.is_some(),
+    may_be_named_under(Some(&moniker.cluster()), naming, name)
+}
+
+/// The same rule for an application or cluster name as `prefix`; without one, any name the
+/// namer can parse.
+pub fn may_be_named_under(prefix: Option<&str>, naming: NamingStrategy, name: &str) -> bool {
+    match (naming, prefix) {
+        (NamingStrategy::Default, Some(prefix)) => name.starts_with(&format!("{prefix}-")),
+        _ => moniker::parse_name(name).moniker.is_some(),
     }
 }

@@ -80,18 +80,12 @@ fn resource_id(ecs_cluster: &str, name: &str) -> String {
 /// Finds the ECS cluster that holds server group `name`: the given one, or the only one of the
 /// account's clusters in the region that has it.
 pub async fn locate(session: &Session, name: &str, ecs_cluster: Option<&str>) -> Result<(String, ServiceState)> {
-    let names = [name.to_string()];
     let clusters = match ecs_cluster {
         Some(c) => vec![c.to_string()],
         None => session.list_ecs_clusters().await?,
     };
-    let found = try_join_all(clusters.iter().map(|c| {
-        let names = &names;
-        async move { Ok::<_, AwsError>((c.clone(), session.describe_services(c, names, false).await?)) }
-    }))
-    .await?;
-    let mut matches: Vec<(String, ServiceState)> =
-        found.into_iter().filter_map(|(c, services)| services.into_iter().find(|s| s.status != "INACTIVE").map(|s| (c, s))).collect();
+    let found = session.describe_in_each(&clusters, name, false).await?;
+    let mut matches: Vec<(String, ServiceState)> = found.into_iter().filter(|(_, s)| s.status != "INACTIVE").collect();
     match matches.len() {
         1 => Ok(matches.remove(0)),
         0 => Err(Error::invalid(

@@ -20,7 +20,7 @@ use crate::aws::Session;
 use crate::core::config::{Account, Config, NamingStrategy};
 use crate::core::error::AwsError;
 use crate::core::model::{ResourceId, ServiceState};
-use crate::core::naming::derive_moniker;
+use crate::core::naming::{derive_moniker, may_be_named_under};
 use crate::core::view::{self, ServerGroupFacts};
 
 /// Why a view could not be given.
@@ -191,17 +191,8 @@ impl Reader {
 
     /// The newest ACTIVE service named `name` in any of the ECS clusters, with its ECS cluster.
     async fn find_service(self: &Arc<Self>, session: &Session, name: &str) -> Result<Option<(String, ServiceState)>, ReadError> {
-        let names = [name.to_string()];
-        let found = try_join_all(self.ecs_clusters(session).await?.into_iter().map(|c| {
-            let names = &names;
-            async move { Ok::<_, AwsError>((c.clone(), session.describe_services(&c, names, true).await?)) }
-        }))
-        .await?;
-        Ok(found
-            .into_iter()
-            .flat_map(|(c, services)| services.into_iter().map(move |s| (c.clone(), s)))
-            .filter(|(_, s)| s.status == "ACTIVE")
-            .max_by_key(|(_, s)| s.created_at_ms))
+        let found = session.describe_in_each(&self.ecs_clusters(session).await?, name, true).await?;
+        Ok(found.into_iter().filter(|(_, s)| s.status == "ACTIVE").max_by_key(|(_, s)| s.created_at_ms))
     }
 
     /// Every server group of application `app` (of one moniker cluster when given) in every
@@ -262,7 +253,7 @@ impl Reader {
             let session = &session;
             async move {
                 let names: Vec<String> =
-                    session.list_service_names(&c).await?.into_iter().filter(|n| may_belong(naming, n, app, cluster)).collect();
+                    session.list_service_names(&c).await?.into_iter().filter(|n| may_be_named_under(cluster.or(app), naming, n)).collect();
                 let groups: Vec<_> = session
                     .describe_services(&c, &names, true)
                     .await?
@@ -384,15 +375,6 @@ type Group = (crate::core::moniker::Moniker, Option<u32>, ServiceState);
 fn server_group_of(naming: NamingStrategy, service: ServiceState) -> Option<Group> {
     let (moniker, version) = derive_moniker(naming, &service.service_name, &service.tags);
     Some((moniker?, Some(version?), service))
-}
-
-/// Under the default namer only names that start with the app (or cluster) and a hyphen can
-/// belong; under tags every parseable name has to be described.
-fn may_belong(naming: NamingStrategy, name: &str, app: Option<&str>, cluster: Option<&str>) -> bool {
-    match (naming, cluster.or(app)) {
-        (NamingStrategy::Default, Some(prefix)) => name.starts_with(&format!("{prefix}-")),
-        _ => crate::core::moniker::parse_name(name).moniker.is_some(),
-    }
 }
 
 /// The alarm names of scaling policies (DescribeScalingPolicies' `Alarms`).

@@ -190,13 +190,7 @@ async fn server_group(
     Path((account, region, name)): Path<(String, String, String)>,
 ) -> Response {
     let caller = caller(app, identity, peer, format!("/serverGroups/{account}/{region}/{name}"));
-    if let Some(r) = caller.refusal(None, &account) {
-        return r;
-    }
-    match caller.app.reader.server_group(&account, &region, &name).await {
-        Ok(sg) => axum::Json((*sg).clone()).into_response(),
-        Err(e) => failure(e),
-    }
+    one_server_group(&caller, &account, &region, &name, None).await
 }
 
 /// Deck's server group details: R2 within the application.
@@ -207,12 +201,17 @@ async fn application_server_group(
     Path((application, account, region, name)): Path<(String, String, String, String)>,
 ) -> Response {
     let caller = caller(app, identity, peer, format!("/applications/{application}/serverGroups/{account}/{region}/{name}"));
-    if let Some(r) = caller.refusal(None, &account) {
+    one_server_group(&caller, &account, &region, &name, Some(&application)).await
+}
+
+/// One server group, after READ on its account; of `application` when given.
+async fn one_server_group(caller: &Caller, account: &str, region: &str, name: &str, application: Option<&str>) -> Response {
+    if let Some(r) = caller.refusal(None, account) {
         return r;
     }
-    match caller.app.reader.server_group(&account, &region, &name).await {
-        Ok(sg) if sg["moniker"]["app"] == application.as_str() => axum::Json((*sg).clone()).into_response(),
-        Ok(_) => not_found(&format!("server group `{name}` is not of application `{application}`")),
+    match caller.app.reader.server_group(account, region, name).await {
+        Ok(sg) if application.is_none_or(|a| sg["moniker"]["app"] == a) => axum::Json((*sg).clone()).into_response(),
+        Ok(_) => not_found(&format!("server group `{name}` is not of application `{}`", application.unwrap_or_default())),
         Err(e) => failure(e),
     }
 }

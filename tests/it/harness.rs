@@ -554,14 +554,7 @@ impl Aws {
     }
 
     async fn targets(&self, service: &aws_sdk_ecs::types::Service, task: &aws_sdk_ecs::types::Task, register: bool) {
-        let ip = task
-            .attachments()
-            .iter()
-            .flat_map(|a| a.details())
-            .find(|d| d.name() == Some("privateIPv4Address"))
-            .and_then(|d| d.value())
-            .map(str::to_string);
-        let Some(ip) = ip else { return };
+        let Some(ip) = task_ip(task) else { return };
         for lb in service.load_balancers() {
             let target =
                 aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder().id(&ip).port(lb.container_port().unwrap_or(80)).build();
@@ -575,15 +568,15 @@ impl Aws {
     }
 }
 
-/// The private address of a task, as its target is registered.
+/// The private address of an awsvpc task, as its target is registered.
+fn task_ip(task: &aws_sdk_ecs::types::Task) -> Option<String> {
+    let details = task.attachments().iter().flat_map(|a| a.details());
+    details.into_iter().find(|d| d.name() == Some("privateIPv4Address")).and_then(|d| d.value()).map(str::to_string)
+}
+
+/// The private address of a task (it has one).
 pub fn task_address(task: &aws_sdk_ecs::types::Task) -> String {
-    task.attachments()
-        .iter()
-        .flat_map(|a| a.details())
-        .find(|d| d.name() == Some("privateIPv4Address"))
-        .and_then(|d| d.value())
-        .unwrap()
-        .to_string()
+    task_ip(task).expect("an awsvpc task")
 }
 
 /// Makes the emulator report what ECS and ELB would while tasks start or fail: `tasks` rules
