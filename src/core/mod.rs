@@ -14,6 +14,7 @@ pub mod moniker;
 pub mod naming;
 pub mod plan;
 pub mod redact;
+pub mod request;
 pub mod scaling;
 pub mod settings;
 pub mod strategy;

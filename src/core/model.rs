@@ -34,6 +34,73 @@ impl From<ResourceId> for String {
     }
 }
 
+/// How tasks are launched: a launch type or a capacity provider strategy, never both (validated).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Launch {
+    /// `EC2`, `FARGATE` or `EXTERNAL`.
+    Type(String),
+    CapacityProviders(Vec<crate::core::description::CapacityProviderStrategyItem>),
+}
+
+impl Launch {
+    /// Launch type FARGATE, or a FARGATE / FARGATE_SPOT capacity provider.
+    pub fn is_fargate(&self) -> bool {
+        match self {
+            Launch::Type(t) => t == "FARGATE",
+            Launch::CapacityProviders(items) => {
+                items.iter().any(|i| matches!(i.capacity_provider.as_deref(), Some("FARGATE") | Some("FARGATE_SPOT")))
+            }
+        }
+    }
+
+    /// The launch type, when the launch is given as one.
+    pub fn launch_type(&self) -> Option<&str> {
+        match self {
+            Launch::Type(t) => Some(t),
+            Launch::CapacityProviders(_) => None,
+        }
+    }
+}
+
+/// An ECS network mode (validated: one ECS knows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetworkMode {
+    Awsvpc,
+    Bridge,
+    Host,
+    None,
+}
+
+impl NetworkMode {
+    /// The modes ECS knows (`default` in a description means "leave it out").
+    pub const ALL: [NetworkMode; 4] = [NetworkMode::Awsvpc, NetworkMode::Bridge, NetworkMode::Host, NetworkMode::None];
+
+    /// A mode's name as ECS spells it; None for anything else (and for `default`).
+    pub fn parse(mode: &str) -> Option<NetworkMode> {
+        NetworkMode::ALL.into_iter().find(|m| m.as_str() == mode)
+    }
+
+    /// The modes' names, for messages.
+    pub fn names() -> String {
+        NetworkMode::ALL.map(NetworkMode::as_str).join(", ")
+    }
+
+    /// The name ECS spells.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NetworkMode::Awsvpc => "awsvpc",
+            NetworkMode::Bridge => "bridge",
+            NetworkMode::Host => "host",
+            NetworkMode::None => "none",
+        }
+    }
+
+    /// Host ports equal container ports (awsvpc and host); bridge maps them dynamically.
+    pub fn maps_host_port_to_container_port(self) -> bool {
+        matches!(self, NetworkMode::Awsvpc | NetworkMode::Host)
+    }
+}
+
 /// An ECS service as DescribeServices reports it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]

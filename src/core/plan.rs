@@ -8,229 +8,21 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::core::config::{Account, IamRoleMode, NamingStrategy};
+use crate::core::config::{IamRoleMode, NamingStrategy};
 use crate::core::description::CreateServerGroup;
 use crate::core::error::FieldError;
+use crate::core::model::Launch;
 use crate::core::model::{ResourceId, Role, SCALABLE_DIMENSION, SCALING_NAMESPACE, ScalableTarget, SecurityGroup, ServiceState, Subnet};
 use crate::core::moniker::{self, Moniker, version_label};
 use crate::core::naming::{
     TAG_APPLICATION, TAG_DETAIL, TAG_INCOMPLETE, TAG_SEQUENCE, TAG_STACK, incomplete_marker, incomplete_since, taken_versions,
 };
+use crate::core::request::{Capacity, DeployRequest, LoadBalancerEntry, SourceRef, TaskDefinitionSource};
 use crate::core::scaling::{self, Destination, ScalingCopyPlan, SourceScaling};
 use crate::core::taskdef::{self, Names, Roles};
 
 /// Where CreateService's `taskDefinition` goes before RegisterTaskDefinition has returned the ARN.
 pub const TASK_DEFINITION_ARN: &str = "${taskDefinitionArn}";
-
-/// Deck's sentinels for "not set".
-const NO_IAM_ROLE: &str = "None (No IAM role)";
-
-/// A validated deploy request: what validation proved, as typed values — the account, region,
-/// ECS cluster, moniker, capacity, launch, network mode, task-definition source, load balancers
-/// and source server group — and the description for the fields passed through as given.
-#[derive(Debug, Clone)]
-pub struct DeployRequest {
-    pub description: CreateServerGroup,
-    pub account: Account,
-    pub region: String,
-    pub ecs_cluster: String,
-    pub moniker: Moniker,
-    pub capacity: Capacity,
-    pub launch: Launch,
-    /// The effective network mode: the description's, else the artifact's; None: ECS's default.
-    pub network_mode: Option<NetworkMode>,
-    pub task_definition: TaskDefinitionSource,
-    pub load_balancers: Vec<LoadBalancerEntry>,
-    pub source: Option<SourceRef>,
-}
-
-/// The new server group's capacity (validated: 0 ≤ min ≤ desired ≤ max).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Capacity {
-    pub desired: i64,
-    pub min: i64,
-    pub max: i64,
-}
-
-/// How tasks are launched: a launch type or a capacity provider strategy, never both (validated).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Launch {
-    /// `EC2`, `FARGATE` or `EXTERNAL`.
-    Type(String),
-    CapacityProviders(Vec<crate::core::description::CapacityProviderStrategyItem>),
-}
-
-impl Launch {
-    fn of(d: &CreateServerGroup) -> Launch {
-        match d.launch_type.as_deref().filter(|l| !l.trim().is_empty()) {
-            Some(launch_type) => Launch::Type(launch_type.to_string()),
-            None => Launch::CapacityProviders(d.capacity_provider_strategy.clone().unwrap_or_default()),
-        }
-    }
-}
-
-/// An ECS network mode (validated: one ECS knows).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NetworkMode {
-    Awsvpc,
-    Bridge,
-    Host,
-    None,
-}
-
-impl NetworkMode {
-    /// A mode's name as ECS spells it; None for anything else (and for `default`).
-    pub fn parse(mode: &str) -> Option<NetworkMode> {
-        match mode {
-            "awsvpc" => Some(NetworkMode::Awsvpc),
-            "bridge" => Some(NetworkMode::Bridge),
-            "host" => Some(NetworkMode::Host),
-            "none" => Some(NetworkMode::None),
-            _ => None,
-        }
-    }
-}
-
-/// Where the task definition comes from.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TaskDefinitionSource {
-    /// Built from the description's inputs (Clouddriver's inputs mode).
-    Inputs,
-    /// The checked artifact, with the deploy's names, images and roles applied (artifact mode).
-    Artifact(Map<String, Value>),
-}
-
-/// The previous server group named by `source`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SourceRef {
-    pub account: String,
-    /// The source account's AWS account id (filled from configuration).
-    pub account_id: String,
-    pub region: String,
-    pub server_group_name: String,
-    pub ecs_cluster_name: String,
-    pub use_source_capacity: bool,
-}
-
-impl DeployRequest {
-    /// Reads a validated description as typed values: None when a value validation requires is
-    /// absent (validation reported it), so nothing here falls back to a default.
-    pub fn new(description: CreateServerGroup, account: Account, artifact: Option<Map<String, Value>>) -> Option<Self> {
-        let present = |s: Option<&str>| s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
-        let region = present(description.target_region())?;
-        let ecs_cluster = present(description.ecs_cluster_name.as_deref())?;
-        let moniker = match &description.moniker {
-            Some(m) => Moniker::new(&present(m.app.as_deref())?, m.stack.as_deref(), m.detail.as_deref()),
-            None => Moniker::new(
-                &present(description.application.as_deref())?,
-                description.stack.as_deref(),
-                description.free_form_details.as_deref(),
-            ),
-        };
-        // Clouddriver looks the source up only when account, region and name are all given.
-        let source = description.source.as_ref().and_then(|s| {
-            Some(SourceRef {
-                account: present(s.account.as_deref())?,
-                account_id: String::new(),
-                region: present(s.region.as_deref())?,
-                server_group_name: present(s.asg_name.as_deref())?,
-                ecs_cluster_name: present(s.ecs_cluster_name.as_deref()).unwrap_or_else(|| ecs_cluster.clone()),
-                use_source_capacity: s.use_source_capacity == Some(true),
-            })
-        });
-        let c = description.capacity.as_ref()?;
-        let capacity = Capacity { desired: c.desired?, min: c.min?, max: c.max? };
-        let network_mode = taskdef::description_network_mode(&description)
-            .or_else(|| artifact.as_ref().and_then(|a| a.get("networkMode")).and_then(Value::as_str))
-            .and_then(NetworkMode::parse);
-        let task_definition = match artifact {
-            Some(artifact) => TaskDefinitionSource::Artifact(artifact),
-            None => TaskDefinitionSource::Inputs,
-        };
-        Some(DeployRequest {
-            launch: Launch::of(&description),
-            load_balancers: load_balancer_entries(&description),
-            description,
-            account,
-            region,
-            ecs_cluster,
-            moniker,
-            capacity,
-            network_mode,
-            task_definition,
-            source,
-        })
-    }
-
-    /// The checked artifact, in artifact mode.
-    pub fn artifact(&self) -> Option<&Map<String, Value>> {
-        match &self.task_definition {
-            TaskDefinitionSource::Artifact(a) => Some(a),
-            TaskDefinitionSource::Inputs => None,
-        }
-    }
-
-    /// True for the `awsvpc` network mode.
-    pub fn is_awsvpc(&self) -> bool {
-        self.network_mode == Some(NetworkMode::Awsvpc)
-    }
-
-    /// The `iamRole` to resolve with IAM, if one has to be: inputs mode, or an artifact without a task role.
-    pub fn iam_role_to_resolve(&self) -> Option<&str> {
-        let role = self.description.iam_role.as_deref().filter(|r| !r.is_empty() && *r != NO_IAM_ROLE)?;
-        match self.artifact() {
-            Some(a) if a.get("taskRoleArn").and_then(Value::as_str).is_some_and(|s| !s.is_empty()) => None,
-            _ => Some(role),
-        }
-    }
-
-    /// `copySourceScalingPoliciesAndActions`, true unless set to false.
-    pub fn copies_scaling(&self) -> bool {
-        self.description.copy_source_scaling_policies_and_actions != Some(false)
-    }
-
-    /// Target group names to look up with ELBv2, in order, without repeats.
-    pub fn target_group_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = Vec::new();
-        for m in &self.load_balancers {
-            if !names.contains(&m.target_group) {
-                names.push(m.target_group.clone());
-            }
-        }
-        names
-    }
-}
-
-/// A target group the service registers with, by name, with its container and port.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoadBalancerEntry {
-    container_name: Option<String>,
-    container_port: Option<i64>,
-    target_group: String,
-}
-
-/// `targetGroupMappings` plus the legacy `targetGroup`, duplicates collapsed (§5.2).
-fn load_balancer_entries(d: &CreateServerGroup) -> Vec<LoadBalancerEntry> {
-    let mut entries: Vec<LoadBalancerEntry> = Vec::new();
-    let non_blank = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
-    for m in d.target_group_mappings.iter().flatten() {
-        if let Some(tg) = non_blank(&m.target_group) {
-            let e = LoadBalancerEntry { container_name: non_blank(&m.container_name), container_port: m.container_port, target_group: tg };
-            if !entries.contains(&e) {
-                entries.push(e);
-            }
-        }
-    }
-    if let Some(tg) = non_blank(&d.target_group) {
-        let e =
-            LoadBalancerEntry { container_name: non_blank(&d.load_balanced_container), container_port: d.container_port, target_group: tg };
-        if !entries.contains(&e) {
-            entries.push(e);
-        }
-    }
-    entries
-}
 
 /// What the deployer read from AWS before planning.
 #[derive(Debug, Clone, Default)]
@@ -411,8 +203,8 @@ fn task_role(req: &DeployRequest, obs: &Observed) -> Result<Option<String>, Fiel
 fn task_definition(req: &DeployRequest, naming: &Naming, roles: &Roles) -> Result<Value, Vec<FieldError>> {
     let names = Names { moniker: &req.moniker, family: &naming.family, server_group: &naming.server_group, container: &naming.container };
     match &req.task_definition {
-        TaskDefinitionSource::Inputs => Ok(taskdef::from_inputs(&req.description, &names, roles)),
-        TaskDefinitionSource::Artifact(artifact) => taskdef::from_artifact(artifact, &req.description, &names, roles),
+        TaskDefinitionSource::Inputs => Ok(taskdef::from_inputs(&req.description, req.platform(), &names, roles)),
+        TaskDefinitionSource::Artifact(artifact) => taskdef::from_artifact(artifact, &req.description, req.platform(), &names, roles),
     }
 }
 
@@ -790,11 +582,12 @@ mod tests {
         let mut d = json!({
             "credentials": "ecs", "application": "app", "stack": "prod", "ecsClusterName": "main",
             "availabilityZones": {"us-west-2": ["us-west-2a"]}, "capacity": {"min": 1, "max": 4, "desired": 2},
-            "launchType": "EC2", "networkMode": "bridge", "dockerImageAddress": "nginx:1", "computeUnits": 128, "reservedMemory": 256
+            "launchType": "EC2", "networkMode": "bridge", "dockerImageAddress": "nginx:1", "computeUnits": 128, "reservedMemory": 256,
+            "placementStrategySequence": []
         });
         d.as_object_mut().unwrap().extend(patch.as_object().unwrap().clone());
-        let account = Config::from_yaml(CONFIG).unwrap().account(d["credentials"].as_str().unwrap()).unwrap();
-        DeployRequest::new(create_server_group_from_json(d).unwrap(), account, None).unwrap()
+        let config = Config::from_yaml(CONFIG).unwrap();
+        crate::core::request::validate(&config, create_server_group_from_json(d).unwrap(), &Default::default()).unwrap().request
     }
 
     fn codes(errors: &[FieldError]) -> Vec<&str> {
@@ -936,7 +729,9 @@ mod tests {
 
     #[test]
     fn the_plan_reports_every_builders_problems_at_once_and_builds_the_requests() {
-        let req = request(json!({"iamRole": "missing", "targetGroupMappings": [{"targetGroup": "web"}], "tags": {"a": "b"}}));
+        let req = request(
+            json!({"iamRole": "missing", "targetGroupMappings": [{"targetGroup": "web", "containerPort": 80}], "tags": {"a": "b"}}),
+        );
         let errors = plan(&req, &Observed { task_role: Some(None), ..Default::default() }).unwrap_err();
         assert_eq!(
             codes(&errors),

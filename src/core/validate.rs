@@ -6,7 +6,7 @@
 use crate::core::config::Account;
 use crate::core::description::{Capacity, CreateServerGroup};
 use crate::core::error::FieldError;
-use crate::core::taskdef::NETWORK_MODES;
+use crate::core::model::NetworkMode;
 
 const P: &str = "createServerGroupDescription";
 
@@ -201,9 +201,9 @@ fn network_mode(e: &mut Errors, d: &CreateServerGroup) {
     // Decisions #14: networkMode must be one ECS knows.
     if let Some(mode) = d.network_mode.as_deref().filter(|m| !m.is_empty())
         && mode != "default"
-        && !NETWORK_MODES.contains(&mode)
+        && NetworkMode::parse(mode).is_none()
     {
-        e.add("networkMode", "invalid", format!("networkMode `{mode}` must be one of awsvpc, bridge, host, none or default"));
+        e.add("networkMode", "invalid", format!("networkMode `{mode}` must be one of {} or default", NetworkMode::names()));
     }
 }
 

@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use base64::Engine;
 use futures::FutureExt;
 use futures::future::try_join_all;
 use serde::Serialize;
@@ -16,15 +15,14 @@ use tracing::{info, warn};
 
 use crate::aws::Session;
 use crate::core::config::{Account, Config};
-use crate::core::description::{CreateServerGroup, ImageDescription};
-use crate::core::error::{AwsError, Error, FieldError, Result};
+use crate::core::description::CreateServerGroup;
+use crate::core::error::{AwsError, Error, Result};
 use crate::core::model::ResourceId;
 use crate::core::model::{ScalableTarget, ServiceState};
-use crate::core::plan::{self, DeployPlan, DeployRequest, Observed, SourceRef, TASK_DEFINITION_ARN};
+use crate::core::plan::{self, DeployPlan, Observed, TASK_DEFINITION_ARN};
+use crate::core::request::{self, DeployRequest, Inputs, SourceRef};
 use crate::core::scaling::{self, ScalingCopyPlan, Skipped, SourceScaling};
 use crate::core::strategy::{self, Peer, Step, Strategy, StrategyOptions};
-use crate::core::taskdef;
-use crate::core::validate::validate_create;
 use crate::engine::journal;
 use crate::engine::lifecycle::{self, OperationResult, Progress};
 use crate::engine::locks;
@@ -172,85 +170,6 @@ impl DeployOutcome {
     }
 }
 
-/// Fills the description from what Orca usually folds in and from the command line.
-fn merge_inputs(d: &mut CreateServerGroup, options: &DeployOptions) {
-    if d.docker_image_address.as_deref().is_none_or(str::is_empty)
-        && let Some(image) = d.image_description.as_ref().and_then(ImageDescription::image)
-    {
-        d.docker_image_address = Some(image);
-    }
-    if d.container_to_image_map.is_none()
-        && let Some(mappings) = &d.container_mappings
-    {
-        d.container_to_image_map =
-            Some(mappings.iter().filter_map(|m| Some((m.container_name.clone()?, m.image_description.as_ref()?.image()?))).collect());
-    }
-    if !options.images.is_empty() {
-        let map = d.container_to_image_map.get_or_insert_with(Vec::new);
-        for (container, image) in &options.images {
-            map.retain(|(c, _)| c != container);
-            map.push((container.clone(), image.clone()));
-        }
-    }
-    if options.artifact.is_some() {
-        d.use_task_definition_artifact = Some(true);
-    }
-}
-
-/// The artifact document of an artifact-mode description (§3.2): `--artifact`, the SpEL-processed
-/// inline object, or a resolved `embedded/base64` artifact.
-fn artifact_document(d: &CreateServerGroup, options: &DeployOptions) -> std::result::Result<Option<Value>, FieldError> {
-    if let Some(doc) = &options.artifact {
-        return Ok(Some(doc.clone()));
-    }
-    if !d.artifact_mode() {
-        return Ok(None);
-    }
-    if d.evaluate_task_definition_artifact_expressions == Some(true) {
-        return match &d.spel_processed_task_definition_artifact {
-            Some(v) if !v.is_null() => Ok(Some(v.clone())),
-            _ => Err(FieldError::new(
-                "spelProcessedTaskDefinitionArtifact",
-                "createServerGroupDescription.spelProcessedTaskDefinitionArtifact.not.nullable",
-                "Task definition artifact can not be null: evaluateTaskDefinitionArtifactExpressions is set but spelProcessedTaskDefinitionArtifact is missing",
-            )),
-        };
-    }
-    let Some(artifact) = &d.resolved_task_definition_artifact else {
-        return Err(FieldError::new(
-            "resolvedTaskDefinitionArtifact",
-            "createServerGroupDescription.resolvedTaskDefinitionArtifact.not.nullable",
-            "useTaskDefinitionArtifact is set but there is no artifact: give resolvedTaskDefinitionArtifact, spelProcessedTaskDefinitionArtifact or --artifact FILE",
-        ));
-    };
-    let field = "resolvedTaskDefinitionArtifact";
-    let code = "createServerGroupDescription.resolvedTaskDefinitionArtifact.invalid";
-    match artifact.kind.as_deref() {
-        Some("embedded/base64") => {
-            let reference = artifact.reference.as_deref().unwrap_or_default();
-            let bytes = base64::engine::general_purpose::STANDARD.decode(reference.trim()).map_err(|e| {
-                FieldError::new(format!("{field}.reference"), code, format!("the embedded/base64 artifact's reference is not base64: {e}"))
-            })?;
-            serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-                FieldError::new(
-                    format!("{field}.reference"),
-                    code,
-                    format!("the embedded/base64 artifact is not JSON (line {}, column {}): {e}", e.line(), e.column()),
-                )
-            })
-        }
-        other => Err(FieldError::new(
-            format!("{field}.type"),
-            code,
-            format!(
-                "ecs-deployer reads embedded/base64 artifacts, not `{}`; let the pipeline resolve it to embedded/base64, or pass the file with --artifact",
-                other.unwrap_or("")
-            ),
-        )),
-    }
-}
-
-/// Everything checked before AWS is contacted: the description, the account, the artifact.
 /// A createServerGroup description validated and resolved: everything a deploy needs before
 /// its first AWS call. Made once per operation ([`prepare`]) and run by [`deploy_prepared`].
 pub struct Prepared {
@@ -274,76 +193,10 @@ pub fn prepare(config: &Config, description: CreateServerGroup, options: &Deploy
     Ok(Prepared { req, source_account, run })
 }
 
-fn prepare_request(
-    config: &Config,
-    mut description: CreateServerGroup,
-    options: &DeployOptions,
-) -> Result<(DeployRequest, Option<Account>)> {
-    merge_inputs(&mut description, options);
-    let mut errors = Vec::new();
-    let account = match description.account_name() {
-        Some(name) => match config.account(name) {
-            Ok(a) => Some(a),
-            Err(e) => {
-                errors.push(FieldError::new("credentials", "createServerGroupDescription.credentials.invalid", e.to_string()));
-                None
-            }
-        },
-        None => None,
-    };
-    errors.extend(validate_create(&description, account.as_ref()));
-    let source_account = match description.source.as_ref().filter(|s| s.is_complete()) {
-        Some(source) => {
-            let name = source.account.as_deref().unwrap_or_default();
-            match config.account(name) {
-                Ok(a) => {
-                    let region = source.region.as_deref().unwrap_or_default();
-                    if !a.has_region(region) {
-                        errors.push(FieldError::new(
-                            "source.region",
-                            "createServerGroupDescription.source.region.not.configured",
-                            format!(
-                                "source region `{region}` is not configured for account `{name}` (its regions: {})",
-                                a.region_names().join(", ")
-                            ),
-                        ));
-                    }
-                    Some(a)
-                }
-                Err(e) => {
-                    errors.push(FieldError::new("source.account", "createServerGroupDescription.source.account.invalid", e.to_string()));
-                    None
-                }
-            }
-        }
-        None => None,
-    };
-    let artifact = match artifact_document(&description, options) {
-        Ok(None) => None,
-        Ok(Some(doc)) => match taskdef::load_artifact(doc) {
-            Ok(a) => Some(a),
-            Err(e) => {
-                errors.extend(e);
-                None
-            }
-        },
-        Err(e) => {
-            errors.push(e);
-            None
-        }
-    };
-    let Some(account) = account.filter(|_| errors.is_empty()) else {
-        return Err(Error::Invalid(errors));
-    };
-    let Some(mut req) = DeployRequest::new(description, account, artifact) else {
-        // Validation requires every value the request reads; this is a rule missing from it.
-        let message = "the description passed validation but lacks a value a deploy needs; report this with the description";
-        return Err(Error::invalid("description", "createServerGroupDescription.invalid", message));
-    };
-    if let (Some(src), Some(a)) = (req.source.as_mut(), source_account.as_ref()) {
-        src.account_id = a.account_id.clone();
-    }
-    Ok((req, source_account))
+fn prepare_request(config: &Config, description: CreateServerGroup, options: &DeployOptions) -> Result<(DeployRequest, Option<Account>)> {
+    let inputs = Inputs { artifact: options.artifact.clone(), images: options.images.clone() };
+    let v = request::validate(config, description, &inputs).map_err(Error::Invalid)?;
+    Ok((v.request, v.source_account))
 }
 
 /// Lists the ECS cluster's services (and, for the tags namer, describes the ones that may carry

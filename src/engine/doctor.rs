@@ -9,7 +9,7 @@ use crate::aws::Session;
 use crate::core::config::{Account, Config, IamRoleMode};
 use crate::core::description::CreateServerGroup;
 use crate::core::error::{Error, Result};
-use crate::core::taskdef;
+use crate::core::model::Launch;
 use crate::engine::deploy::{self, DeployOptions};
 use crate::engine::lifecycle::Quiet;
 
@@ -177,7 +177,7 @@ fn judge_cluster(
 /// Fargate: the capacity providers the description names are the cluster's; EC2: some
 /// container instance can place a task of the description's size.
 fn judge_capacity(name: &str, c: &crate::core::model::ClusterInfo, d: Option<&CreateServerGroup>) -> Check {
-    if d.is_some_and(taskdef::is_fargate) {
+    if d.is_some_and(|d| Launch::of(d).is_fargate()) {
         let wanted: Vec<String> =
             d.into_iter().flat_map(|d| d.capacity_provider_strategy.iter().flatten()).filter_map(|i| i.capacity_provider.clone()).collect();
         let missing: Vec<&String> = wanted.iter().filter(|p| !c.capacity_providers.contains(p)).collect();
@@ -265,7 +265,7 @@ fn execution_role_falls_back(description: Option<&(CreateServerGroup, DeployOpti
         .artifact
         .as_ref()
         .and_then(|a| a.get("executionRoleArn").or_else(|| a.get("taskDefinition").and_then(|t| t.get("executionRoleArn"))));
-    taskdef::is_fargate(d) && (!d.artifact_mode() || artifact_role.is_none())
+    Launch::of(d).is_fargate() && (!d.artifact_mode() || artifact_role.is_none())
 }
 
 /// The artifact's roles exist and trust ECS tasks, and the description plans cleanly.

@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 
 use crate::core::description::CreateServerGroup;
 use crate::core::error::FieldError;
+use crate::core::model::{Launch, NetworkMode};
 use crate::core::moniker::Moniker;
 
 /// Keys that `describe-task-definition` returns but `register-task-definition` does not take.
@@ -36,9 +37,6 @@ const CODE: &str = "createServerGroupDescription.taskDefinitionArtifact.invalid"
 fn artifact_error(path: &str, message: impl Into<String>) -> FieldError {
     FieldError::new(format!("{ARTIFACT}{path}"), CODE, message)
 }
-
-/// The network modes ECS knows (`default` in a description means "leave it out").
-pub const NETWORK_MODES: [&str; 4] = ["awsvpc", "bridge", "host", "none"];
 
 /// ECS names (containers, families, services): 1-255 letters, digits, hyphens and underscores.
 pub fn is_valid_ecs_name(name: &str) -> bool {
@@ -81,9 +79,9 @@ pub fn load_artifact(value: Value) -> Result<Map<String, Value>, Vec<FieldError>
 /// What AWS would reject later, said now: container names, duplicates, ports, network mode.
 fn check_semantics(td: &Map<String, Value>, errors: &mut Vec<FieldError>) {
     if let Some(mode) = td.get("networkMode").and_then(Value::as_str)
-        && !NETWORK_MODES.contains(&mode)
+        && NetworkMode::parse(mode).is_none()
     {
-        errors.push(artifact_error("networkMode", format!("networkMode `{mode}` is not one of {}", NETWORK_MODES.join(", "))));
+        errors.push(artifact_error("networkMode", format!("networkMode `{mode}` is not one of {}", NetworkMode::names())));
     }
     let containers = containers(td);
     if containers.is_empty() {
@@ -156,17 +154,12 @@ pub struct Roles {
     pub task_role_arn: Option<String>,
 }
 
-/// True when the deploy runs on Fargate: launch type FARGATE, or a FARGATE/FARGATE_SPOT capacity provider.
-pub fn is_fargate(d: &CreateServerGroup) -> bool {
-    if let Some(launch_type) = d.launch_type.as_deref().filter(|s| !s.is_empty()) {
-        return launch_type == "FARGATE";
-    }
-    d.capacity_provider_strategy.iter().flatten().any(|i| matches!(i.capacity_provider.as_deref(), Some("FARGATE") | Some("FARGATE_SPOT")))
-}
-
-/// The description's network mode, or None for unset / `default`.
-pub fn description_network_mode(d: &CreateServerGroup) -> Option<&str> {
-    d.network_mode.as_deref().filter(|m| !m.is_empty() && *m != "default")
+/// How the task definition's tasks run: what validation proved about launch and network mode.
+#[derive(Debug, Clone, Copy)]
+pub struct Platform<'a> {
+    pub launch: &'a Launch,
+    /// The effective network mode (the description's, else the artifact's); None: ECS's default.
+    pub network_mode: Option<NetworkMode>,
 }
 
 fn spinnaker_env(names: &Names) -> [(&'static str, String); 3] {
@@ -189,14 +182,14 @@ fn spinnaker_labels(labels: &mut Map<String, Value>, names: &Names) {
     labels.insert("spinnaker.servergroup".into(), json!(names.server_group));
 }
 
-fn port_mapping(network_mode: Option<&str>, port: i64, protocol: &str) -> Value {
-    let host_port = if matches!(network_mode, Some("awsvpc") | Some("host")) { port } else { 0 };
+fn port_mapping(network_mode: Option<NetworkMode>, port: i64, protocol: &str) -> Value {
+    let host_port = if network_mode.is_some_and(NetworkMode::maps_host_port_to_container_port) { port } else { 0 };
     json!({"containerPort": port, "hostPort": host_port, "protocol": protocol})
 }
 
 /// Clouddriver's inputs mode: one container named `vNNN` (clouddriver-ecs-behaviour.md §3.1).
-pub fn from_inputs(d: &CreateServerGroup, names: &Names, roles: &Roles) -> Value {
-    let network_mode = description_network_mode(d);
+pub fn from_inputs(d: &CreateServerGroup, platform: Platform, names: &Names, roles: &Roles) -> Value {
+    let network_mode = platform.network_mode;
     let protocol = d.port_protocol.as_deref().filter(|p| !p.is_empty()).unwrap_or("tcp");
     let mut container = Map::new();
     container.insert("name".into(), json!(names.container));
@@ -261,18 +254,21 @@ pub fn from_inputs(d: &CreateServerGroup, names: &Names, roles: &Roles) -> Value
     td.insert("family".into(), json!(names.family));
     td.insert("containerDefinitions".into(), json!([container]));
     if let Some(mode) = network_mode {
-        td.insert("networkMode".into(), json!(mode));
+        td.insert("networkMode".into(), json!(mode.as_str()));
     }
     if let Some(arn) = &roles.task_role_arn {
         td.insert("taskRoleArn".into(), json!(arn));
     }
-    if let Some(launch_type) = d.launch_type.as_deref().filter(|s| !s.is_empty()) {
-        td.insert("requiresCompatibilities".into(), json!([launch_type]));
-    }
-    if is_fargate(d) {
-        if d.launch_type.as_deref().is_none_or(str::is_empty) {
+    match platform.launch.launch_type() {
+        Some(launch_type) => {
+            td.insert("requiresCompatibilities".into(), json!([launch_type]));
+        }
+        None if platform.launch.is_fargate() => {
             td.insert("requiresCompatibilities".into(), json!(["FARGATE"]));
         }
+        None => {}
+    }
+    if platform.launch.is_fargate() {
         if let Some(role) = &roles.execution_role_fallback {
             td.insert("executionRoleArn".into(), json!(role));
         }
@@ -289,11 +285,17 @@ pub fn from_inputs(d: &CreateServerGroup, names: &Names, roles: &Roles) -> Value
 /// Clouddriver's artifact mode with the Decisions-table fixes (§3.2, Decisions #15): checks the
 /// network mode, maps pipeline images into named containers, sets the Spinnaker env vars
 /// (replacing, not duplicating) and labels, the family, and the roles the artifact leaves open.
-pub fn from_artifact(artifact: &Map<String, Value>, d: &CreateServerGroup, names: &Names, roles: &Roles) -> Result<Value, Vec<FieldError>> {
+pub fn from_artifact(
+    artifact: &Map<String, Value>,
+    d: &CreateServerGroup,
+    platform: Platform,
+    names: &Names,
+    roles: &Roles,
+) -> Result<Value, Vec<FieldError>> {
     let mut td = artifact.clone();
     let mut errors = Vec::new();
 
-    match (td.get("networkMode").and_then(Value::as_str), description_network_mode(d)) {
+    match (td.get("networkMode").and_then(Value::as_str), platform.network_mode.map(NetworkMode::as_str)) {
         (Some(found), Some(expected)) if found != expected => errors.push(FieldError::new(
             "networkMode",
             "createServerGroupDescription.networkMode.invalid",
@@ -358,7 +360,7 @@ pub fn from_artifact(artifact: &Map<String, Value>, d: &CreateServerGroup, names
         }
     }
     td.insert("family".into(), json!(names.family));
-    if is_fargate(d)
+    if platform.launch.is_fargate()
         && td.get("executionRoleArn").and_then(Value::as_str).is_none_or(str::is_empty)
         && let Some(role) = &roles.execution_role_fallback
     {
@@ -382,6 +384,12 @@ mod tests {
         create_server_group_from_json(v).unwrap()
     }
 
+    /// The description's platform, as validation reads it (leaked: a test's lifetime).
+    fn platform(d: &CreateServerGroup) -> Platform<'static> {
+        let launch: &'static Launch = Box::leak(Box::new(Launch::of(d)));
+        Platform { launch, network_mode: crate::core::request::declared_network_mode(d) }
+    }
+
     fn names(m: &Moniker) -> (String, String) {
         (m.cluster(), m.server_group(8))
     }
@@ -402,7 +410,7 @@ mod tests {
         let (family, sg) = names(&m);
         let n = Names { moniker: &m, family: &family, server_group: &sg, container: "v008" };
         let roles = Roles { execution_role_fallback: Some("arn:aws:iam::1:role/R".into()), task_role_arn: None };
-        let td = from_inputs(&d, &n, &roles);
+        let td = from_inputs(&d, platform(&d), &n, &roles);
         assert_eq!(td["family"], "myapp-kcats-liated");
         assert_eq!(td["networkMode"], "awsvpc");
         assert_eq!(td["requiresCompatibilities"], json!(["FARGATE"]));
@@ -440,7 +448,7 @@ mod tests {
         let d = desc(json!({"launchType": "EC2", "networkMode": "bridge", "containerPort": 80,
             "targetGroupMappings": [{"containerPort": 80, "targetGroup": "a"}, {"containerPort": 81, "targetGroup": "b"}],
             "dockerImageAddress": "x", "computeUnits": 1, "reservedMemory": 2}));
-        let td = from_inputs(&d, &n, &roles);
+        let td = from_inputs(&d, platform(&d), &n, &roles);
         assert_eq!(td["requiresCompatibilities"], json!(["EC2"]));
         assert!(td.get("executionRoleArn").is_none() && td.get("cpu").is_none());
         assert_eq!(td["taskRoleArn"], "arn:task");
@@ -452,7 +460,7 @@ mod tests {
         assert_eq!(td["containerDefinitions"][0]["environment"][1], json!({"name": "CLOUD_STACK", "value": ""}));
         let d = desc(json!({"capacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT", "weight": 1}],
             "networkMode": "default", "computeUnits": 256, "reservedMemory": 512}));
-        let td = from_inputs(&d, &n, &roles);
+        let td = from_inputs(&d, platform(&d), &n, &roles);
         assert!(td.get("networkMode").is_none());
         assert_eq!(td["requiresCompatibilities"], json!(["FARGATE"]));
         assert_eq!(td["executionRoleArn"], "arn:role");
@@ -460,7 +468,7 @@ mod tests {
         // Host mode: service discovery host port equals the container port (Decisions #16).
         let d = desc(json!({"launchType": "EC2", "networkMode": "host",
             "serviceDiscoveryAssociations": [{"registry": {"arn": "r"}, "containerPort": 9090}]}));
-        let td = from_inputs(&d, &n, &roles);
+        let td = from_inputs(&d, platform(&d), &n, &roles);
         assert_eq!(td["containerDefinitions"][0]["portMappings"][0]["hostPort"], 9090);
     }
 
@@ -492,7 +500,7 @@ mod tests {
         let n = Names { moniker: &m, family: &family, server_group: &sg, container: "v008" };
         let roles = Roles { execution_role_fallback: Some("arn:account-role".into()), task_role_arn: Some("arn:task".into()) };
         let d = desc(json!({"networkMode": "awsvpc", "launchType": "FARGATE", "containerToImageMap": {"web": "new:1"}}));
-        let td = from_artifact(&artifact(), &d, &n, &roles).unwrap();
+        let td = from_artifact(&artifact(), &d, platform(&d), &n, &roles).unwrap();
         assert_eq!(td["family"], "app-prod");
         assert_eq!(td["containerDefinitions"][0]["image"], "new:1");
         assert_eq!(td["containerDefinitions"][1]["image"], "envoy");
@@ -506,7 +514,7 @@ mod tests {
 
         // Mismatching network mode; a mapping that matches no container.
         let d = desc(json!({"networkMode": "bridge", "containerToImageMap": {"nope": "x"}}));
-        let errors = from_artifact(&artifact(), &d, &n, &roles).unwrap_err();
+        let errors = from_artifact(&artifact(), &d, platform(&d), &n, &roles).unwrap_err();
         assert!(errors.iter().any(|e| e.message.contains("Found 'awsvpc' but expected 'bridge'")));
         assert!(errors.iter().any(|e| e.message.contains("mapping 'nope'. Have 0 but expected 1")));
 
@@ -516,7 +524,7 @@ mod tests {
         a.insert("executionRoleArn".into(), json!("arn:own-exec"));
         a.insert("taskRoleArn".into(), json!("arn:own-task"));
         let d = desc(json!({"networkMode": "bridge", "launchType": "FARGATE"}));
-        let td = from_artifact(&a, &d, &n, &roles).unwrap();
+        let td = from_artifact(&a, &d, platform(&d), &n, &roles).unwrap();
         assert_eq!(td["networkMode"], "bridge");
         assert_eq!(td["executionRoleArn"], "arn:own-exec");
         assert_eq!(td["taskRoleArn"], "arn:own-task");

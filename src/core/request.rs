@@ -1,0 +1,360 @@
+//! A createServerGroup description validated into typed values ([`DeployRequest`]): the
+//! low-level input (Clouddriver's description, every field optional, plus the CLI's `--artifact`
+//! and `--image`) checked against clouddriver.yml in one step, [`validate`], which returns every
+//! problem at once or a request whose fields say what validation proved — the account, region,
+//! ECS cluster, moniker, capacity, launch, network mode, task-definition source, load balancers
+//! and source server group. `plan` and `taskdef` read these, never the raw strings. Pure.
+
+use base64::Engine;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::core::config::{Account, Config};
+use crate::core::description::{CreateServerGroup, ImageDescription};
+use crate::core::error::FieldError;
+use crate::core::model::{Launch, NetworkMode};
+use crate::core::moniker::Moniker;
+use crate::core::taskdef;
+use crate::core::validate::validate_create;
+
+/// What the CLI adds to a description: `--artifact FILE`'s document and `--image CONTAINER=IMAGE`.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    pub artifact: Option<Value>,
+    pub images: Vec<(String, String)>,
+}
+
+/// A validated request and the source server group's account, when there is a source.
+#[derive(Debug, Clone)]
+pub struct Validated {
+    pub request: DeployRequest,
+    pub source_account: Option<Account>,
+}
+
+/// Deck's sentinels for "not set".
+const NO_IAM_ROLE: &str = "None (No IAM role)";
+
+/// A validated deploy request: what validation proved, as typed values — the account, region,
+/// ECS cluster, moniker, capacity, launch, network mode, task-definition source, load balancers
+/// and source server group — and the description for the fields passed through as given.
+#[derive(Debug, Clone)]
+pub struct DeployRequest {
+    pub description: CreateServerGroup,
+    pub account: Account,
+    pub region: String,
+    pub ecs_cluster: String,
+    pub moniker: Moniker,
+    pub capacity: Capacity,
+    pub launch: Launch,
+    /// The effective network mode: the description's, else the artifact's; None: ECS's default.
+    pub network_mode: Option<NetworkMode>,
+    pub task_definition: TaskDefinitionSource,
+    pub load_balancers: Vec<LoadBalancerEntry>,
+    pub source: Option<SourceRef>,
+}
+
+/// The new server group's capacity (validated: 0 ≤ min ≤ desired ≤ max).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Capacity {
+    pub desired: i64,
+    pub min: i64,
+    pub max: i64,
+}
+
+/// Where the task definition comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskDefinitionSource {
+    /// Built from the description's inputs (Clouddriver's inputs mode).
+    Inputs,
+    /// The checked artifact, with the deploy's names, images and roles applied (artifact mode).
+    Artifact(Map<String, Value>),
+}
+
+/// The previous server group named by `source`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceRef {
+    pub account: String,
+    /// The source account's AWS account id (filled from configuration).
+    pub account_id: String,
+    pub region: String,
+    pub server_group_name: String,
+    pub ecs_cluster_name: String,
+    pub use_source_capacity: bool,
+}
+
+impl DeployRequest {
+    /// Reads a validated description as typed values: None when a value validation requires is
+    /// absent (validation reported it), so nothing here falls back to a default.
+    fn new(description: CreateServerGroup, account: Account, artifact: Option<Map<String, Value>>) -> Option<Self> {
+        let present = |s: Option<&str>| s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        let region = present(description.target_region())?;
+        let ecs_cluster = present(description.ecs_cluster_name.as_deref())?;
+        let moniker = match &description.moniker {
+            Some(m) => Moniker::new(&present(m.app.as_deref())?, m.stack.as_deref(), m.detail.as_deref()),
+            None => Moniker::new(
+                &present(description.application.as_deref())?,
+                description.stack.as_deref(),
+                description.free_form_details.as_deref(),
+            ),
+        };
+        // Clouddriver looks the source up only when account, region and name are all given.
+        let source = description.source.as_ref().and_then(|s| {
+            Some(SourceRef {
+                account: present(s.account.as_deref())?,
+                account_id: String::new(),
+                region: present(s.region.as_deref())?,
+                server_group_name: present(s.asg_name.as_deref())?,
+                ecs_cluster_name: present(s.ecs_cluster_name.as_deref()).unwrap_or_else(|| ecs_cluster.clone()),
+                use_source_capacity: s.use_source_capacity == Some(true),
+            })
+        });
+        let c = description.capacity.as_ref()?;
+        let capacity = Capacity { desired: c.desired?, min: c.min?, max: c.max? };
+        let network_mode = declared_network_mode(&description)
+            .or_else(|| artifact.as_ref().and_then(|a| a.get("networkMode")).and_then(Value::as_str).and_then(NetworkMode::parse));
+        let task_definition = match artifact {
+            Some(artifact) => TaskDefinitionSource::Artifact(artifact),
+            None => TaskDefinitionSource::Inputs,
+        };
+        Some(DeployRequest {
+            launch: Launch::of(&description),
+            load_balancers: load_balancer_entries(&description),
+            description,
+            account,
+            region,
+            ecs_cluster,
+            moniker,
+            capacity,
+            network_mode,
+            task_definition,
+            source,
+        })
+    }
+
+    /// The checked artifact, in artifact mode.
+    pub fn artifact(&self) -> Option<&Map<String, Value>> {
+        match &self.task_definition {
+            TaskDefinitionSource::Artifact(a) => Some(a),
+            TaskDefinitionSource::Inputs => None,
+        }
+    }
+
+    /// Launch and network mode, for the task definition.
+    pub fn platform(&self) -> taskdef::Platform<'_> {
+        taskdef::Platform { launch: &self.launch, network_mode: self.network_mode }
+    }
+
+    /// True for the `awsvpc` network mode.
+    pub fn is_awsvpc(&self) -> bool {
+        self.network_mode == Some(NetworkMode::Awsvpc)
+    }
+
+    /// The `iamRole` to resolve with IAM, if one has to be: inputs mode, or an artifact without a task role.
+    pub fn iam_role_to_resolve(&self) -> Option<&str> {
+        let role = self.description.iam_role.as_deref().filter(|r| !r.is_empty() && *r != NO_IAM_ROLE)?;
+        match self.artifact() {
+            Some(a) if a.get("taskRoleArn").and_then(Value::as_str).is_some_and(|s| !s.is_empty()) => None,
+            _ => Some(role),
+        }
+    }
+
+    /// `copySourceScalingPoliciesAndActions`, true unless set to false.
+    pub fn copies_scaling(&self) -> bool {
+        self.description.copy_source_scaling_policies_and_actions != Some(false)
+    }
+
+    /// Target group names to look up with ELBv2, in order, without repeats.
+    pub fn target_group_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for m in &self.load_balancers {
+            if !names.contains(&m.target_group) {
+                names.push(m.target_group.clone());
+            }
+        }
+        names
+    }
+}
+
+/// A target group the service registers with, by name, with its container and port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadBalancerEntry {
+    pub container_name: Option<String>,
+    pub container_port: Option<i64>,
+    pub target_group: String,
+}
+
+/// `targetGroupMappings` plus the legacy `targetGroup`, duplicates collapsed (§5.2).
+fn load_balancer_entries(d: &CreateServerGroup) -> Vec<LoadBalancerEntry> {
+    let mut entries: Vec<LoadBalancerEntry> = Vec::new();
+    let non_blank = |s: &Option<String>| s.clone().filter(|s| !s.trim().is_empty());
+    for m in d.target_group_mappings.iter().flatten() {
+        if let Some(tg) = non_blank(&m.target_group) {
+            let e = LoadBalancerEntry { container_name: non_blank(&m.container_name), container_port: m.container_port, target_group: tg };
+            if !entries.contains(&e) {
+                entries.push(e);
+            }
+        }
+    }
+    if let Some(tg) = non_blank(&d.target_group) {
+        let e =
+            LoadBalancerEntry { container_name: non_blank(&d.load_balanced_container), container_port: d.container_port, target_group: tg };
+        if !entries.contains(&e) {
+            entries.push(e);
+        }
+    }
+    entries
+}
+
+fn merge_inputs(d: &mut CreateServerGroup, options: &Inputs) {
+    if d.docker_image_address.as_deref().is_none_or(str::is_empty)
+        && let Some(image) = d.image_description.as_ref().and_then(ImageDescription::image)
+    {
+        d.docker_image_address = Some(image);
+    }
+    if d.container_to_image_map.is_none()
+        && let Some(mappings) = &d.container_mappings
+    {
+        d.container_to_image_map =
+            Some(mappings.iter().filter_map(|m| Some((m.container_name.clone()?, m.image_description.as_ref()?.image()?))).collect());
+    }
+    if !options.images.is_empty() {
+        let map = d.container_to_image_map.get_or_insert_with(Vec::new);
+        for (container, image) in &options.images {
+            map.retain(|(c, _)| c != container);
+            map.push((container.clone(), image.clone()));
+        }
+    }
+    if options.artifact.is_some() {
+        d.use_task_definition_artifact = Some(true);
+    }
+}
+
+/// The artifact document of an artifact-mode description (§3.2): `--artifact`, the SpEL-processed
+/// inline object, or a resolved `embedded/base64` artifact.
+fn artifact_document(d: &CreateServerGroup, options: &Inputs) -> Result<Option<Value>, FieldError> {
+    if let Some(doc) = &options.artifact {
+        return Ok(Some(doc.clone()));
+    }
+    if !d.artifact_mode() {
+        return Ok(None);
+    }
+    if d.evaluate_task_definition_artifact_expressions == Some(true) {
+        return match &d.spel_processed_task_definition_artifact {
+            Some(v) if !v.is_null() => Ok(Some(v.clone())),
+            _ => Err(FieldError::new(
+                "spelProcessedTaskDefinitionArtifact",
+                "createServerGroupDescription.spelProcessedTaskDefinitionArtifact.not.nullable",
+                "Task definition artifact can not be null: evaluateTaskDefinitionArtifactExpressions is set but spelProcessedTaskDefinitionArtifact is missing",
+            )),
+        };
+    }
+    let Some(artifact) = &d.resolved_task_definition_artifact else {
+        return Err(FieldError::new(
+            "resolvedTaskDefinitionArtifact",
+            "createServerGroupDescription.resolvedTaskDefinitionArtifact.not.nullable",
+            "useTaskDefinitionArtifact is set but there is no artifact: give resolvedTaskDefinitionArtifact, spelProcessedTaskDefinitionArtifact or --artifact FILE",
+        ));
+    };
+    let field = "resolvedTaskDefinitionArtifact";
+    let code = "createServerGroupDescription.resolvedTaskDefinitionArtifact.invalid";
+    match artifact.kind.as_deref() {
+        Some("embedded/base64") => {
+            let reference = artifact.reference.as_deref().unwrap_or_default();
+            let bytes = base64::engine::general_purpose::STANDARD.decode(reference.trim()).map_err(|e| {
+                FieldError::new(format!("{field}.reference"), code, format!("the embedded/base64 artifact's reference is not base64: {e}"))
+            })?;
+            serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+                FieldError::new(
+                    format!("{field}.reference"),
+                    code,
+                    format!("the embedded/base64 artifact is not JSON (line {}, column {}): {e}", e.line(), e.column()),
+                )
+            })
+        }
+        other => Err(FieldError::new(
+            format!("{field}.type"),
+            code,
+            format!(
+                "ecs-deployer reads embedded/base64 artifacts, not `{}`; let the pipeline resolve it to embedded/base64, or pass the file with --artifact",
+                other.unwrap_or("")
+            ),
+        )),
+    }
+}
+
+/// Validates a description (with the CLI's inputs) against clouddriver.yml: every problem at
+/// once, or the typed request. Nothing is read from AWS.
+pub fn validate(config: &Config, mut description: CreateServerGroup, inputs: &Inputs) -> Result<Validated, Vec<FieldError>> {
+    merge_inputs(&mut description, inputs);
+    let mut errors = Vec::new();
+    let account = match description.account_name() {
+        Some(name) => config
+            .account(name)
+            .map_err(|e| errors.push(FieldError::new("credentials", "createServerGroupDescription.credentials.invalid", e.to_string())))
+            .ok(),
+        None => None,
+    };
+    errors.extend(validate_create(&description, account.as_ref()));
+    let source_account = source_account(config, &description, &mut errors);
+    let artifact = match artifact_document(&description, inputs) {
+        Ok(doc) => doc.and_then(|doc| taskdef::load_artifact(doc).map_err(|e| errors.extend(e)).ok()),
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    let Some(account) = account.filter(|_| errors.is_empty()) else {
+        return Err(errors);
+    };
+    let Some(mut request) = DeployRequest::new(description, account, artifact) else {
+        // Validation requires every value the request reads; this is a rule missing from it.
+        let message = "the description passed validation but lacks a value a deploy needs; report this with the description";
+        return Err(vec![FieldError::new("description", "createServerGroupDescription.invalid", message)]);
+    };
+    if let (Some(src), Some(a)) = (request.source.as_mut(), source_account.as_ref()) {
+        src.account_id = a.account_id.clone();
+    }
+    Ok(Validated { request, source_account })
+}
+
+/// The account of a complete `source`, checked to have the source's region.
+fn source_account(config: &Config, description: &CreateServerGroup, errors: &mut Vec<FieldError>) -> Option<Account> {
+    let source = description.source.as_ref().filter(|s| s.is_complete())?;
+    let name = source.account.as_deref().unwrap_or_default();
+    match config.account(name) {
+        Ok(a) => {
+            let region = source.region.as_deref().unwrap_or_default();
+            if !a.has_region(region) {
+                errors.push(FieldError::new(
+                    "source.region",
+                    "createServerGroupDescription.source.region.not.configured",
+                    format!(
+                        "source region `{region}` is not configured for account `{name}` (its regions: {})",
+                        a.region_names().join(", ")
+                    ),
+                ));
+            }
+            Some(a)
+        }
+        Err(e) => {
+            errors.push(FieldError::new("source.account", "createServerGroupDescription.source.account.invalid", e.to_string()));
+            None
+        }
+    }
+}
+
+/// The description's network mode; None for unset or `default`.
+pub fn declared_network_mode(d: &CreateServerGroup) -> Option<NetworkMode> {
+    d.network_mode.as_deref().and_then(NetworkMode::parse)
+}
+
+impl Launch {
+    /// The description's launch: its launch type, else its capacity provider strategy.
+    pub fn of(d: &CreateServerGroup) -> Launch {
+        match d.launch_type.as_deref().filter(|l| !l.trim().is_empty()) {
+            Some(launch_type) => Launch::Type(launch_type.to_string()),
+            None => Launch::CapacityProviders(d.capacity_provider_strategy.clone().unwrap_or_default()),
+        }
+    }
+}
