@@ -6,6 +6,7 @@
 
 mod cloudwatch;
 mod ecs;
+pub mod fetch;
 mod lookup;
 mod scaling;
 
@@ -128,7 +129,7 @@ pub fn check_endpoint_env() -> Result<(), String> {
 
 /// The SDK configuration every session starts from: the standard credential chain and
 /// `AWS_ENDPOINT_URL`, bounded standard retries (throttling and 5xx, with backoff) and timeouts.
-async fn base_config(region: &str) -> aws_config::SdkConfig {
+pub(crate) async fn base_config(region: &str) -> aws_config::SdkConfig {
     let max_attempts = crate::core::settings::get().max_attempts;
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client())

@@ -116,6 +116,9 @@ struct RawConfig {
     aws: RawAws,
     #[serde(default)]
     ecs: RawEcs,
+    /// Clouddriver's artifact accounts, read by [`crate::core::artifact::accounts`].
+    #[serde(default)]
+    artifacts: Option<Value>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -288,6 +291,12 @@ impl Config {
             serde_path_to_error::deserialize(value).map_err(|e| Error::Config(format!("{where_}: `{}`: {}", e.path(), e.inner())))?
         };
         Ok(Config { files, raw })
+    }
+
+    /// The artifact accounts (`artifacts:`), or every problem of that section.
+    pub fn artifact_accounts(&self) -> std::result::Result<Vec<crate::core::artifact::ArtifactAccount>, Vec<Problem>> {
+        crate::core::artifact::accounts(self.raw.artifacts.as_ref())
+            .map_err(|problems| problems.into_iter().map(|p| Problem { key: p.key, message: p.message }).collect())
     }
 
     /// Names of all ECS accounts.
@@ -469,6 +478,9 @@ impl Config {
         }
         if let Err(e) = naming_strategy(ecs.default_naming_strategy.as_deref()) {
             p("ecs.defaultNamingStrategy".into(), e);
+        }
+        if let Err(artifact_problems) = self.artifact_accounts() {
+            problems.extend(artifact_problems);
         }
         problems
     }

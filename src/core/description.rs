@@ -198,19 +198,8 @@ pub struct CapacityProviderStrategyItem {
     pub base: Option<i64>,
 }
 
-/// A Spinnaker (kork) artifact as Orca resolves it.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Artifact {
-    #[serde(default, rename = "type", deserialize_with = "lenient_string")]
-    pub kind: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub reference: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub name: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
-    pub artifact_account: Option<String>,
-}
+/// A kork `Artifact` (the keys a deploy reads).
+pub use crate::core::artifact::ArtifactRef as Artifact;
 
 /// Orca's `imageDescription`: an image id or its parts.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

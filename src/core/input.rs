@@ -8,6 +8,7 @@
 use std::io::Read;
 use std::path::Path;
 
+use serde::Deserialize;
 use serde_yaml_ng::Value;
 
 use crate::core::error::{Error, Result};
@@ -88,6 +89,20 @@ pub fn parse_yaml(text: &str) -> std::result::Result<Value, String> {
         return Err(format!("nested {depth} levels deep; the limit is {MAX_YAML_DEPTH}"));
     }
     let mut value: Value = serde_yaml_ng::from_str(text).map_err(|e| format!("invalid YAML: {e}"))?;
+    value.apply_merge().map_err(|e| format!("invalid YAML merge key: {e}"))?;
+    Ok(value)
+}
+
+/// The first document of a YAML stream (as SnakeYAML's `loadAll` gives Orca document 0), with
+/// the same depth bound and merge keys as [`parse_yaml`].
+pub fn first_yaml_document(text: &str) -> std::result::Result<Value, String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let depth = yaml_depth(text);
+    if depth > MAX_YAML_DEPTH {
+        return Err(format!("nested {depth} levels deep; the limit is {MAX_YAML_DEPTH}"));
+    }
+    let first = serde_yaml_ng::Deserializer::from_str(text).next().ok_or("it holds no YAML document")?;
+    let mut value = Value::deserialize(first).map_err(|e| format!("invalid YAML: {e}"))?;
     value.apply_merge().map_err(|e| format!("invalid YAML merge key: {e}"))?;
     Ok(value)
 }

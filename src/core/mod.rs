@@ -4,6 +4,7 @@
 //! judgement and deploy strategies. Nothing here names the engine, AWS, the CLI or `serve`.
 
 pub mod access;
+pub mod artifact;
 pub mod config;
 pub mod description;
 pub mod error;

@@ -205,6 +205,12 @@ fn task_definition(req: &DeployRequest, naming: &Naming, roles: &Roles) -> Resul
     match &req.task_definition {
         TaskDefinitionSource::Inputs => Ok(taskdef::from_inputs(&req.description, req.platform(), &names, roles)),
         TaskDefinitionSource::Artifact(artifact) => taskdef::from_artifact(artifact, &req.description, req.platform(), &names, roles),
+        // The shell downloads the artifact before planning; a plan without it is a bug there.
+        TaskDefinitionSource::Download(d) => Err(vec![FieldError::new(
+            "resolvedTaskDefinitionArtifact",
+            "createServerGroupDescription.resolvedTaskDefinitionArtifact.invalid",
+            format!("the {} was not downloaded before planning; report this", d.artifact.label()),
+        )]),
     }
 }
 

@@ -9,6 +9,7 @@ use base64::Engine;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::core::artifact::{self, ArtifactAccount, ArtifactRef, Fetch};
 use crate::core::config::{Account, Config};
 use crate::core::description::{CreateServerGroup, ImageDescription};
 use crate::core::error::FieldError;
@@ -68,6 +69,23 @@ pub enum TaskDefinitionSource {
     Inputs,
     /// The checked artifact, with the deploy's names, images and roles applied (artifact mode).
     Artifact(Map<String, Value>),
+    /// An artifact still to download (`s3/object`, `http/file`, `github/file`, …): the shell
+    /// fetches it before anything is written and reads it with [`DeployRequest::with_downloaded`].
+    Download(Box<Download>),
+}
+
+/// A referenced artifact, the account that downloads it and the request that does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Download {
+    pub artifact: ArtifactRef,
+    pub account: ArtifactAccount,
+    pub fetch: Fetch,
+}
+
+/// Where an artifact-mode description's task definition is.
+enum ArtifactInput {
+    Document(Value),
+    Download(Box<Download>),
 }
 
 /// The previous server group named by `source`.
@@ -86,7 +104,7 @@ pub struct SourceRef {
 impl DeployRequest {
     /// Reads a validated description as typed values: None when a value validation requires is
     /// absent (validation reported it), so nothing here falls back to a default.
-    fn new(description: CreateServerGroup, account: Account, artifact: Option<Map<String, Value>>) -> Option<Self> {
+    fn new(description: CreateServerGroup, account: Account, task_definition: TaskDefinitionSource) -> Option<Self> {
         let present = |s: Option<&str>| s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
         let region = present(description.target_region())?;
         let ecs_cluster = present(description.ecs_cluster_name.as_deref())?;
@@ -111,12 +129,7 @@ impl DeployRequest {
         });
         let c = description.capacity.as_ref()?;
         let capacity = Capacity { desired: c.desired?, min: c.min?, max: c.max? };
-        let network_mode = declared_network_mode(&description)
-            .or_else(|| artifact.as_ref().and_then(|a| a.get("networkMode")).and_then(Value::as_str).and_then(NetworkMode::parse));
-        let task_definition = match artifact {
-            Some(artifact) => TaskDefinitionSource::Artifact(artifact),
-            None => TaskDefinitionSource::Inputs,
-        };
+        let network_mode = declared_network_mode(&description).or_else(|| artifact_network_mode(&task_definition));
         Some(DeployRequest {
             launch: Launch::of(&description),
             load_balancers: load_balancer_entries(&description),
@@ -136,8 +149,28 @@ impl DeployRequest {
     pub fn artifact(&self) -> Option<&Map<String, Value>> {
         match &self.task_definition {
             TaskDefinitionSource::Artifact(a) => Some(a),
-            TaskDefinitionSource::Inputs => None,
+            TaskDefinitionSource::Inputs | TaskDefinitionSource::Download(_) => None,
         }
+    }
+
+    /// The artifact still to download, if there is one.
+    pub fn pending_download(&self) -> Option<&Download> {
+        match &self.task_definition {
+            TaskDefinitionSource::Download(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// The request with its downloaded artifact read in (JSON or YAML, checked like any
+    /// artifact); the network mode follows the artifact's when the description gives none.
+    pub fn with_downloaded(mut self, bytes: &[u8]) -> Result<DeployRequest, Vec<FieldError>> {
+        let Some(download) = self.pending_download() else { return Ok(self) };
+        let label = format!("{} (artifact account `{}`)", download.artifact.label(), download.account.name);
+        let doc = artifact::parse_document(bytes, &label, "resolvedTaskDefinitionArtifact").map_err(|e| vec![e])?;
+        let task_definition = TaskDefinitionSource::Artifact(taskdef::load_artifact(doc)?);
+        self.network_mode = declared_network_mode(&self.description).or_else(|| artifact_network_mode(&task_definition));
+        self.task_definition = task_definition;
+        Ok(self)
     }
 
     /// Launch and network mode, for the task definition.
@@ -230,18 +263,19 @@ fn merge_inputs(d: &mut CreateServerGroup, options: &Inputs) {
     }
 }
 
-/// The artifact document of an artifact-mode description (§3.2): `--artifact`, the SpEL-processed
-/// inline object, or a resolved `embedded/base64` artifact.
-fn artifact_document(d: &CreateServerGroup, options: &Inputs) -> Result<Option<Value>, FieldError> {
+/// Where an artifact-mode description's task definition is (§3.2): `--artifact`, the
+/// SpEL-processed inline object, an `embedded/base64` artifact (JSON or YAML), or a reference
+/// to download with one of the configured artifact accounts.
+fn artifact_input(config: &Config, d: &CreateServerGroup, options: &Inputs) -> Result<Option<ArtifactInput>, FieldError> {
     if let Some(doc) = &options.artifact {
-        return Ok(Some(doc.clone()));
+        return Ok(Some(ArtifactInput::Document(doc.clone())));
     }
     if !d.artifact_mode() {
         return Ok(None);
     }
     if d.evaluate_task_definition_artifact_expressions == Some(true) {
         return match &d.spel_processed_task_definition_artifact {
-            Some(v) if !v.is_null() => Ok(Some(v.clone())),
+            Some(v) if !v.is_null() => Ok(Some(ArtifactInput::Document(v.clone()))),
             _ => Err(FieldError::new(
                 "spelProcessedTaskDefinitionArtifact",
                 "createServerGroupDescription.spelProcessedTaskDefinitionArtifact.not.nullable",
@@ -249,38 +283,34 @@ fn artifact_document(d: &CreateServerGroup, options: &Inputs) -> Result<Option<V
             )),
         };
     }
+    let field = "resolvedTaskDefinitionArtifact";
     let Some(artifact) = &d.resolved_task_definition_artifact else {
         return Err(FieldError::new(
-            "resolvedTaskDefinitionArtifact",
+            field,
             "createServerGroupDescription.resolvedTaskDefinitionArtifact.not.nullable",
             "useTaskDefinitionArtifact is set but there is no artifact: give resolvedTaskDefinitionArtifact, spelProcessedTaskDefinitionArtifact or --artifact FILE",
         ));
     };
-    let field = "resolvedTaskDefinitionArtifact";
-    let code = "createServerGroupDescription.resolvedTaskDefinitionArtifact.invalid";
-    match artifact.kind.as_deref() {
-        Some("embedded/base64") => {
-            let reference = artifact.reference.as_deref().unwrap_or_default();
-            let bytes = base64::engine::general_purpose::STANDARD.decode(reference.trim()).map_err(|e| {
-                FieldError::new(format!("{field}.reference"), code, format!("the embedded/base64 artifact's reference is not base64: {e}"))
-            })?;
-            serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-                FieldError::new(
-                    format!("{field}.reference"),
-                    code,
-                    format!("the embedded/base64 artifact is not JSON (line {}, column {}): {e}", e.line(), e.column()),
-                )
-            })
-        }
-        other => Err(FieldError::new(
-            format!("{field}.type"),
-            code,
-            format!(
-                "ecs-deployer reads embedded/base64 artifacts, not `{}`; let the pipeline resolve it to embedded/base64, or pass the file with --artifact",
-                other.unwrap_or("")
-            ),
-        )),
+    if artifact.kind.as_deref() == Some("embedded/base64") {
+        let reference = artifact.reference.as_deref().unwrap_or_default();
+        let code = "createServerGroupDescription.resolvedTaskDefinitionArtifact.invalid";
+        let bytes = base64::engine::general_purpose::STANDARD.decode(reference.trim()).map_err(|e| {
+            FieldError::new(format!("{field}.reference"), code, format!("the embedded/base64 artifact's reference is not base64: {e}"))
+        })?;
+        return artifact::parse_document(&bytes, "embedded/base64 artifact", &format!("{field}.reference"))
+            .map(|v| Some(ArtifactInput::Document(v)));
     }
+    let accounts = config.artifact_accounts().map_err(|problems| {
+        let text: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.key, p.message)).collect();
+        FieldError::new(
+            "artifacts",
+            "createServerGroupDescription.resolvedTaskDefinitionArtifact.invalid",
+            format!("the artifacts configuration is invalid: {}", text.join("; ")),
+        )
+    })?;
+    let account = artifact::choose_account(&accounts, artifact, d.task_definition_artifact_account.as_deref(), field)?;
+    let fetch = artifact::fetch_of(account, artifact, field)?;
+    Ok(Some(ArtifactInput::Download(Box::new(Download { artifact: artifact.clone(), account: account.clone(), fetch }))))
 }
 
 /// Validates a description (with the CLI's inputs) against clouddriver.yml: every problem at
@@ -297,17 +327,25 @@ pub fn validate(config: &Config, mut description: CreateServerGroup, inputs: &In
     };
     errors.extend(validate_create(&description, account.as_ref()));
     let source_account = source_account(config, &description, &mut errors);
-    let artifact = match artifact_document(&description, inputs) {
-        Ok(doc) => doc.and_then(|doc| taskdef::load_artifact(doc).map_err(|e| errors.extend(e)).ok()),
+    let task_definition = match artifact_input(config, &description, inputs) {
+        Ok(None) => TaskDefinitionSource::Inputs,
+        Ok(Some(ArtifactInput::Document(doc))) => match taskdef::load_artifact(doc) {
+            Ok(a) => TaskDefinitionSource::Artifact(a),
+            Err(e) => {
+                errors.extend(e);
+                TaskDefinitionSource::Inputs
+            }
+        },
+        Ok(Some(ArtifactInput::Download(download))) => TaskDefinitionSource::Download(download),
         Err(e) => {
             errors.push(e);
-            None
+            TaskDefinitionSource::Inputs
         }
     };
     let Some(account) = account.filter(|_| errors.is_empty()) else {
         return Err(errors);
     };
-    let Some(mut request) = DeployRequest::new(description, account, artifact) else {
+    let Some(mut request) = DeployRequest::new(description, account, task_definition) else {
         // Validation requires every value the request reads; this is a rule missing from it.
         let message = "the description passed validation but lacks a value a deploy needs; report this with the description";
         return Err(vec![FieldError::new("description", "createServerGroupDescription.invalid", message)]);
@@ -341,6 +379,14 @@ fn source_account(config: &Config, description: &CreateServerGroup, errors: &mut
             errors.push(FieldError::new("source.account", "createServerGroupDescription.source.account.invalid", e.to_string()));
             None
         }
+    }
+}
+
+/// The artifact's network mode, when it has one.
+fn artifact_network_mode(source: &TaskDefinitionSource) -> Option<NetworkMode> {
+    match source {
+        TaskDefinitionSource::Artifact(a) => a.get("networkMode").and_then(Value::as_str).and_then(NetworkMode::parse),
+        _ => None,
     }
 }
 

@@ -23,6 +23,7 @@ use crate::core::plan::{self, DeployPlan, Observed, TASK_DEFINITION_ARN};
 use crate::core::request::{self, DeployRequest, Inputs, SourceRef};
 use crate::core::scaling::{self, ScalingCopyPlan, Skipped, SourceScaling};
 use crate::core::strategy::{self, Peer, Step, Strategy, StrategyOptions};
+use crate::engine::artifacts;
 use crate::engine::journal;
 use crate::engine::lifecycle::{self, OperationResult, Progress};
 use crate::engine::locks;
@@ -600,12 +601,28 @@ pub async fn deploy(
     deploy_prepared(prepared, options, progress).await
 }
 
+/// Downloads a prepared deploy's referenced artifact and reads it in (nothing to do without one).
+pub async fn resolve_prepared(prepared: &mut Prepared) -> Result<()> {
+    if prepared.req.pending_download().is_some() {
+        prepared.req = artifacts::resolve(prepared.req.clone()).await?;
+    }
+    Ok(())
+}
+
 /// Runs a prepared deploy (see [`deploy`]).
 pub async fn deploy_prepared(prepared: Prepared, options: &DeployOptions, progress: &mut dyn Progress) -> Result<DeployOutcome> {
     journal::status("Initializing Create Amazon ECS Server Group Operation...");
     let Prepared { req, source_account, run } = prepared;
     let source_account = source_account.filter(|_| req.source.is_some());
-    let (session, source_session) = connect(&req, source_account.as_ref()).await?;
+    // The artifact download does not depend on AWS: it runs while the sessions open.
+    let download = async {
+        match req.pending_download() {
+            Some(_) => artifacts::resolve(req.clone()).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let ((session, source_session), downloaded) = tokio::try_join!(connect(&req, source_account.as_ref()), download)?;
+    let req = downloaded.unwrap_or(req);
     let source_session = source_session.as_ref().or(req.source.as_ref().map(|_| &session));
     let reads = source_reads(&req, source_session);
 
@@ -1097,7 +1114,7 @@ mod tests {
             (json!({"useTaskDefinitionArtifact": true}), "resolvedTaskDefinitionArtifact"),
             (
                 json!({"useTaskDefinitionArtifact": true, "resolvedTaskDefinitionArtifact": {"type": "s3/object", "reference": "s3://b/k"}}),
-                "embedded/base64",
+                "artifacts.s3",
             ),
             (
                 json!({"useTaskDefinitionArtifact": true, "resolvedTaskDefinitionArtifact": {"type": "embedded/base64", "reference": "%%%"}}),

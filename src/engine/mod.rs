@@ -3,6 +3,7 @@
 //! Clouddriver tasks, preflight checks — with the locks, the journal of status lines and the
 //! interrupt handling they share. Nothing here names the CLI.
 
+pub mod artifacts;
 pub mod deploy;
 pub mod doctor;
 pub mod interrupt;

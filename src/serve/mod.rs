@@ -9,6 +9,7 @@
 //! its owner, to principals that may read all its accounts, and to admins. State changes and
 //! denials go to the [`audit`] log.
 
+mod artifacts;
 pub mod audit;
 pub mod listener;
 pub mod principals;
@@ -123,6 +124,12 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
         max_body_bytes: options.max_body_bytes,
     });
     let router = router(app.clone(), options.max_body_bytes, options.limits.request_timeout);
+    // A download must fit in a post's time: three tries with their backoff within the request timeout.
+    crate::engine::artifacts::set_limits(crate::aws::fetch::FetchLimits {
+        max_bytes: options.max_body_bytes as u64,
+        timeout: (options.limits.request_timeout / 4).min(Duration::from_secs(30)),
+        attempts: 3,
+    });
     if app.store_is_exclusive {
         // This process owns the store file: every task still running was cut short by the last
         // one's end. Undo their work before serving, so the first poll sees them ended.
@@ -190,6 +197,7 @@ fn router(app: Arc<App>, max_body_bytes: usize, request_timeout: Duration) -> Ro
         .route("/features/stages", get(features_stages))
         .route("/cache/{provider}/{kind}", post(post_cache).get(|| async { axum::Json(json!([])) }))
         .merge(read::routes())
+        .merge(artifacts::routes())
         .layer(middleware::from_fn_with_state(app.clone(), authenticate))
         .layer(middleware::from_fn_with_state(app.clone(), guard))
         .route("/health", get(|| async { axum::Json(json!({"status": "UP"})) }))
@@ -197,7 +205,8 @@ fn router(app: Arc<App>, max_body_bytes: usize, request_timeout: Duration) -> Ro
             problem(
                 StatusCode::NOT_FOUND,
                 "no such endpoint: use POST /ecs/ops, POST /ecs/ops/{operation}, GET /task/{id}, GET /task, GET /features/stages, \
-                 POST /cache/ecs/{type}, the read API (GET /applications/..., /serverGroups/..., /instances/...) or GET /health",
+                 POST /cache/ecs/{type}, the read API (GET /applications/..., /serverGroups/..., /instances/...), \
+                 PUT /artifacts/fetch, GET /artifacts/credentials or GET /health",
                 Vec::new(),
             )
         })
@@ -419,6 +428,8 @@ struct Checked {
     text: String,
     names: Vec<String>,
     accounts: Vec<String>,
+    /// A deploy's task definition is to be downloaded (checked before the post is accepted).
+    downloads: bool,
 }
 
 /// Parses and validates a post's body (CPU-bound for a large body: run off the async runtime).
@@ -430,9 +441,12 @@ fn check_body(config: &Config, operation: Option<&str>, body: &[u8]) -> std::res
     };
     let text = value.to_string();
     match ops::parse(config, value) {
-        Ok(operations) => {
-            Ok(Checked { text, names: operations.names().into_iter().map(str::to_string).collect(), accounts: operations.accounts() })
-        }
+        Ok(operations) => Ok(Checked {
+            text,
+            names: operations.names().into_iter().map(str::to_string).collect(),
+            accounts: operations.accounts(),
+            downloads: operations.has_downloads(),
+        }),
         Err(Error::Invalid(errors)) => Err(Box::new(problem(StatusCode::BAD_REQUEST, "Validation Failed", errors))),
         Err(e) => Err(Box::new(problem(StatusCode::BAD_REQUEST, &e.to_string(), Vec::new()))),
     }
@@ -487,6 +501,11 @@ async fn submit(app: &Arc<App>, mut post: Audited, operation: Option<String>, bo
         let response = access_denied(account, &post.identity);
         return post.answer(app, "denied", response);
     }
+    if checked.downloads
+        && let Err(response) = download_artifacts(app, &checked.text).await
+    {
+        return post.answer(app, "invalid", *response);
+    }
     let id = uuid::Uuid::new_v4().to_string();
     let created = now_ms();
     let mut task = Task::new();
@@ -522,6 +541,22 @@ async fn submit(app: &Arc<App>, mut post: Audited, operation: Option<String>, bo
     };
     post.event.task_id = Some(id.clone());
     post.answer(app, outcome, axum::Json(json!({"id": id, "resourceUri": format!("/task/{id}")})).into_response())
+}
+
+/// Downloads and checks the deploys' artifacts of an accepted-to-be post: a missing object, a
+/// refusal or a bad body is a 400 and nothing starts; an unreachable store a 502. The task reuses
+/// the bytes (see [`crate::engine::artifacts`]).
+async fn download_artifacts(app: &App, text: &str) -> std::result::Result<(), Box<Response>> {
+    let parsed = serde_json::from_str(text).map_err(|e| Error::Failed { message: e.to_string(), report: Vec::new() });
+    let downloaded = match parsed.and_then(|v| ops::parse(&app.config, v)) {
+        Ok(mut operations) => operations.download_artifacts().await,
+        Err(e) => Err(e),
+    };
+    match downloaded {
+        Ok(()) => Ok(()),
+        Err(Error::Invalid(errors)) => Err(Box::new(problem(StatusCode::BAD_REQUEST, "Validation Failed", errors))),
+        Err(e) => Err(Box::new(problem(StatusCode::BAD_GATEWAY, &format!("{e}; nothing was started"), Vec::new()))),
+    }
 }
 
 /// The operations `serve` runs, as Clouddriver's `GET /features/stages` lists stage features

@@ -324,7 +324,7 @@ async fn bad_inputs_exit_2_with_a_clear_message_and_write_nothing() {
         (json!({"strategy": "bluegreen"}), "strategy"),
         (
             json!({"useTaskDefinitionArtifact": true, "resolvedTaskDefinitionArtifact": {"type": "s3/object", "reference": "s3://b/k"}}),
-            "embedded/base64",
+            "artifacts.s3",
         ),
         (serde_json::from_str(r#"{"capacity": {"min": 1, "max": 18446744073709551616, "desired": 1}}"#).unwrap(), "capacity.max"),
     ];

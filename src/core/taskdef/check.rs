@@ -1,7 +1,8 @@
 //! Checks a task-definition JSON document against the `RegisterTaskDefinition` key tree in
-//! [`super::schema`]: every key must be one AWS accepts, with the JSON type AWS expects. Numbers
-//! given for string fields (`"cpu": 256`) are turned into strings, as the AWS CLI's users expect,
-//! and `null`s are dropped. Every problem is reported with its JSON path.
+//! [`super::schema`]: every key must be one AWS accepts, with the JSON type AWS expects. Scalars
+//! are coerced as Clouddriver's Jackson mapper coerces them (`"cpu": 256` → `"256"`,
+//! `"essential": "true"` → `true`, `"interval": "30"` → `30`, `1.0` → `1`), and `null`s are
+//! dropped; what no coercion makes fit is refused. Every problem is reported with its JSON path.
 
 use serde_json::Value;
 
@@ -55,37 +56,38 @@ fn closest<'a>(key: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&
     candidates.map(|c| (distance(key, c), c)).filter(|(d, c)| *d <= 2.max(c.len() / 4)).min_by_key(|(d, _)| *d).map(|(_, c)| c)
 }
 
+/// `value` as the scalar `kind`, coerced as Jackson's default mapper does; None when it cannot be.
+fn coerce(value: &Value, kind: &Kind) -> Option<Value> {
+    match (kind, value) {
+        (Kind::Str, Value::String(_)) | (Kind::Bool, Value::Bool(_)) => Some(value.clone()),
+        (Kind::Str, Value::Number(n)) => Some(Value::String(n.to_string())),
+        (Kind::Str, Value::Bool(b)) => Some(Value::String(b.to_string())),
+        (Kind::Int, Value::Number(n)) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => Some(Value::from(i)),
+            (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some(Value::from(f as i64)),
+            _ => None,
+        },
+        (Kind::Int, Value::String(s)) => s.trim().parse::<i64>().ok().map(Value::from),
+        (Kind::Float, Value::Number(_)) => Some(value.clone()),
+        (Kind::Float, Value::String(s)) => {
+            s.trim().parse::<f64>().ok().filter(|f| f.is_finite()).and_then(serde_json::Number::from_f64).map(Value::Number)
+        }
+        (Kind::Bool, Value::String(s)) if s.eq_ignore_ascii_case("true") => Some(Value::Bool(true)),
+        (Kind::Bool, Value::String(s)) if s.eq_ignore_ascii_case("false") => Some(Value::Bool(false)),
+        _ => None,
+    }
+}
+
 /// Checks and normalises `value` as `kind` at `path`, appending problems to `errors`.
 pub fn check(value: &mut Value, kind: &Kind, path: &str, prefix: &str, errors: &mut Vec<FieldError>) {
     let mut fail = |message: String| {
         errors.push(FieldError::new(format!("{prefix}{path}"), "createServerGroupDescription.taskDefinitionArtifact.invalid", message))
     };
     match kind {
-        Kind::Str => match value {
-            Value::String(_) => {}
-            Value::Number(n) => *value = Value::String(n.to_string()),
-            other => fail(format!("`{path}` must be {}, found {}", describe(kind), found(other, path))),
+        Kind::Str | Kind::Int | Kind::Float | Kind::Bool => match coerce(value, kind) {
+            Some(v) => *value = v,
+            None => fail(format!("`{path}` must be {}, found {}", describe(kind), found(value, path))),
         },
-        Kind::Int => {
-            if let Value::String(s) = value
-                && let Ok(n) = s.trim().parse::<i64>()
-            {
-                *value = Value::from(n);
-            }
-            if value.as_i64().is_none() {
-                fail(format!("`{path}` must be {}, found {}", describe(kind), found(value, path)));
-            }
-        }
-        Kind::Float => {
-            if !value.is_number() {
-                fail(format!("`{path}` must be {}, found {}", describe(kind), found(value, path)));
-            }
-        }
-        Kind::Bool => {
-            if !value.is_boolean() {
-                fail(format!("`{path}` must be {}, found {}", describe(kind), found(value, path)));
-            }
-        }
         Kind::List(item) => match value {
             Value::Array(items) => {
                 for (i, v) in items.iter_mut().enumerate() {
@@ -174,6 +176,26 @@ mod tests {
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(v["cpu"], json!("256"));
         assert!(v.get("taskRoleArn").is_none());
+    }
+
+    #[test]
+    fn scalars_in_string_form_coerce_as_jackson_does() {
+        let (v, errors) = run(json!({
+            "family": "web", "memory": 512,
+            "containerDefinitions": [{
+                "name": "web", "image": "nginx", "essential": "true", "privileged": "FALSE", "cpu": "128", "memory": 256.0,
+                "healthCheck": {"command": ["CMD", "true"], "interval": "30", "retries": 3},
+                "portMappings": [{"containerPort": "80", "hostPort": 80.0}],
+                "user": 1000
+            }]
+        }));
+        assert!(errors.is_empty(), "{errors:?}");
+        let c = &v["containerDefinitions"][0];
+        assert_eq!((&c["essential"], &c["privileged"], &c["cpu"], &c["memory"]), (&json!(true), &json!(false), &json!(128), &json!(256)));
+        assert_eq!((&c["healthCheck"]["interval"], &c["portMappings"][0]["containerPort"]), (&json!(30), &json!(80)));
+        assert_eq!((&v["memory"], &c["user"]), (&json!("512"), &json!("1000")));
+        let (_, errors) = run(json!({"containerDefinitions": [{"name": "a", "essential": "yes", "cpu": 1.5, "memory": [1]}]}));
+        assert_eq!(errors.len(), 3, "what no coercion fits is refused: {errors:?}");
     }
 
     #[test]

@@ -45,6 +45,37 @@ impl Operations {
         self.0.iter().map(|(name, _)| name.as_str()).collect()
     }
 
+    /// True when a deploy's task definition is still to be downloaded.
+    pub fn has_downloads(&self) -> bool {
+        self.0.iter().any(|(_, op)| matches!(op, Op::Create(p) if p.request().pending_download().is_some()))
+    }
+
+    /// Downloads every deploy's referenced artifact (concurrently) and checks it: what `serve`
+    /// does before it accepts a post, so a missing or unreadable artifact is a 400 with nothing
+    /// started. Problems are reported at once, with the operation's index.
+    pub async fn download_artifacts(&mut self) -> Result<()> {
+        let downloads = self.0.iter_mut().enumerate().filter_map(|(i, (name, op))| match op {
+            Op::Create(prepared) if prepared.request().pending_download().is_some() => Some((i, name.clone(), prepared)),
+            _ => None,
+        });
+        let results = futures::future::join_all(
+            downloads.map(|(i, name, prepared)| async move { deploy::resolve_prepared(prepared).await.map_err(|e| (i, name, e)) }),
+        )
+        .await;
+        let mut errors = Vec::new();
+        for result in results {
+            match result {
+                Ok(()) => {}
+                Err((i, name, Error::Invalid(e))) => errors.extend(e.into_iter().map(|mut fe| {
+                    fe.field = format!("[{i}].{name}.{}", fe.field);
+                    fe
+                })),
+                Err((_, _, e)) => return Err(e),
+            }
+        }
+        if errors.is_empty() { Ok(()) } else { Err(Error::Invalid(errors)) }
+    }
+
     /// Every account the operations act on: each one's own, and a deploy's `source` account (it
     /// reads the source and, with a red/black strategy, disables its peers in its own account).
     pub fn accounts(&self) -> Vec<String> {

@@ -1,0 +1,90 @@
+//! Downloading task-definition artifacts for deploys and for `PUT /artifacts/fetch`: the
+//! account's request (from [`crate::core::artifact`]) sent through [`crate::aws::fetch`], its
+//! failure said as an input problem (a 4xx, a missing object, a bad body: exit 2, HTTP 400) or
+//! as an unavailable store (exit 1), naming the artifact and the account, never a credential.
+//! A body fetched in the last minute for the same account and request is reused, so the check
+//! `serve` makes before accepting a deploy and the deploy itself read the same bytes once.
+
+use std::time::{Duration, Instant};
+
+use crate::aws::fetch::{self, FetchError, FetchLimits};
+use crate::core::artifact::{self, ArtifactAccount, ArtifactRef, Fetch};
+use crate::core::config::Config;
+use crate::core::error::{Error, FieldError, Result};
+use crate::core::request::DeployRequest;
+
+const CODE: &str = "createServerGroupDescription.resolvedTaskDefinitionArtifact.invalid";
+const REUSE_FOR: Duration = Duration::from_secs(60);
+const KEPT: usize = 32;
+
+static LIMITS: std::sync::Mutex<Option<FetchLimits>> = std::sync::Mutex::new(None);
+
+/// Sets the limits downloads use in this process (`serve`: its `--max-body-bytes`).
+pub fn set_limits(limits: FetchLimits) {
+    *LIMITS.lock().expect("not poisoned") = Some(limits);
+}
+
+fn limits() -> FetchLimits {
+    LIMITS.lock().expect("not poisoned").unwrap_or_default()
+}
+
+type Recent = Vec<((String, String), Instant, Vec<u8>)>;
+static RECENT: std::sync::Mutex<Recent> = std::sync::Mutex::new(Vec::new());
+
+fn recent(key: &(String, String)) -> Option<Vec<u8>> {
+    let mut recent = RECENT.lock().expect("not poisoned");
+    recent.retain(|(_, at, _)| at.elapsed() < REUSE_FOR);
+    recent.iter().find(|(k, _, _)| k == key).map(|(_, _, body)| body.clone())
+}
+
+fn remember(key: (String, String), body: &[u8]) {
+    let mut recent = RECENT.lock().expect("not poisoned");
+    recent.retain(|(k, _, _)| *k != key);
+    if recent.len() >= KEPT {
+        recent.remove(0);
+    }
+    recent.push((key, Instant::now(), body.to_vec()));
+}
+
+/// Downloads `fetch` with `account`; `label` names the artifact in errors.
+async fn download(account: &ArtifactAccount, fetch: &Fetch, label: &str, field: &str) -> Result<Vec<u8>> {
+    let key = (account.name.clone(), format!("{fetch:?}"));
+    if let Some(body) = recent(&key) {
+        return Ok(body);
+    }
+    let what = format!("could not download the {label} with artifact account `{}`", account.name);
+    match fetch::download(account, fetch, limits()).await {
+        Ok(body) => {
+            remember(key, &body);
+            Ok(body)
+        }
+        Err(FetchError::Refused(reason)) => Err(Error::invalid(field, CODE, format!("{what}: {reason}"))),
+        Err(FetchError::Unavailable(reason)) => {
+            Err(Error::Failed { message: format!("{what}: {reason}"), report: vec!["nothing was written".into()] })
+        }
+    }
+}
+
+/// The request with its referenced artifact downloaded and checked (unchanged when it has none).
+pub async fn resolve(req: DeployRequest) -> Result<DeployRequest> {
+    let Some(pending) = req.pending_download() else { return Ok(req) };
+    let label = pending.artifact.label();
+    let body = download(&pending.account, &pending.fetch, &label, "resolvedTaskDefinitionArtifact").await?;
+    req.with_downloaded(&body).map_err(Error::Invalid)
+}
+
+/// `PUT /artifacts/fetch`: the artifact's bytes, downloaded with the account it names (or the
+/// type's only account).
+pub async fn fetch_artifact(config: &Config, artifact: &ArtifactRef) -> Result<Vec<u8>> {
+    let accounts = config
+        .artifact_accounts()
+        .map_err(|problems| Error::Config(problems.iter().map(|p| format!("{}: {}", p.key, p.message)).collect::<Vec<_>>().join("; ")))?;
+    let account = artifact::choose_account(&accounts, artifact, None, "artifact").map_err(|e| Error::Invalid(vec![e]))?;
+    let fetch = artifact::fetch_of(account, artifact, "artifact").map_err(|e| Error::Invalid(vec![e]))?;
+    download(account, &fetch, &artifact.label(), "artifact").await
+}
+
+/// Whether `error` is an unknown artifact account (Clouddriver answers 404 for it).
+pub fn is_missing_account(error: &Error) -> bool {
+    matches!(error, Error::Invalid(errors) if errors.iter().any(|e: &FieldError| e.field.ends_with("artifactAccount")))
+}
