@@ -573,6 +573,10 @@ def exit_with_parent(pid):
 
 
 if __name__ == "__main__":
+    # S3: AWS refuses another account's bucket unless a bucket policy grants it (403
+    # AccessDenied); moto serves any account's buckets to everyone unless told otherwise.
+    import os
+    os.environ["MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS"] = "false"
     from moto.server import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import run_simple
 

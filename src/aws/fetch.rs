@@ -27,7 +27,7 @@ pub struct FetchLimits {
 
 impl Default for FetchLimits {
     fn default() -> Self {
-        FetchLimits { max_bytes: 8 * 1024 * 1024, timeout: Duration::from_secs(30), attempts: 3 }
+        FetchLimits { max_bytes: 8 * 1024 * 1024, timeout: crate::core::settings::get().artifact_timeout, attempts: 3 }
     }
 }
 

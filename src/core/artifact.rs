@@ -454,6 +454,38 @@ pub fn fetch_of(account: &ArtifactAccount, artifact: &ArtifactRef, field: &str) 
     }
 }
 
+/// What OkHttp's `addQueryParameter` encodes in a query value (`QUERY_COMPONENT_ENCODE_SET`).
+const QUERY_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'!')
+    .add(b'"')
+    .add(b'#')
+    .add(b'$')
+    .add(b'&')
+    .add(b'\'')
+    .add(b'(')
+    .add(b')')
+    .add(b',')
+    .add(b'/')
+    .add(b':')
+    .add(b';')
+    .add(b'<')
+    .add(b'=')
+    .add(b'>')
+    .add(b'?')
+    .add(b'@')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}')
+    .add(b'~')
+    .add(b'+')
+    .add(b'%');
+
 fn http_fetch(account: &ArtifactAccount, kind: Kind, reference: &str, version: Option<&str>) -> Fetch {
     let auth = &account.auth;
     let token = |prefix: &'static str| auth.token.clone().map(|token| Header::Token { prefix, token });
@@ -461,7 +493,7 @@ fn http_fetch(account: &ArtifactAccount, kind: Kind, reference: &str, version: O
     let with_ref = || {
         let sep = if reference.contains('?') { '&' } else { '?' };
         let version = version.unwrap_or("master");
-        format!("{reference}{sep}ref={}", percent_encoding::utf8_percent_encode(version, percent_encoding::NON_ALPHANUMERIC))
+        format!("{reference}{sep}ref={}", percent_encoding::utf8_percent_encode(version, QUERY_COMPONENT))
     };
     let mut headers = Vec::new();
     let (url, then_download_url) = match kind {

@@ -201,6 +201,16 @@ pub struct CapacityProviderStrategyItem {
 /// A kork `Artifact` (the keys a deploy reads).
 pub use crate::core::artifact::ArtifactRef as Artifact;
 
+/// Orca's `taskDefinitionArtifact` stage field: an artifact id to bind, or the artifact itself.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct StageArtifact {
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub artifact_id: Option<String>,
+    #[serde(default)]
+    pub artifact: Option<Artifact>,
+}
+
 /// Orca's `imageDescription`: an image id or its parts.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -421,6 +431,10 @@ pub struct CreateServerGroup {
     #[serde(default, deserialize_with = "lenient_bool")]
     pub evaluate_task_definition_artifact_expressions: Option<bool>,
     pub resolved_task_definition_artifact: Option<Artifact>,
+    /// Orca's stage field (`{artifactId | artifact}`); its inline `artifact` is used when
+    /// `resolvedTaskDefinitionArtifact` is absent (a stage posted without Orca's binding).
+    #[serde(default)]
+    pub task_definition_artifact: Option<StageArtifact>,
     pub spel_processed_task_definition_artifact: Option<Value>,
     #[serde(default, deserialize_with = "lenient_string")]
     pub task_definition_artifact_account: Option<String>,

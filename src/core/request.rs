@@ -284,7 +284,8 @@ fn artifact_input(config: &Config, d: &CreateServerGroup, options: &Inputs) -> R
         };
     }
     let field = "resolvedTaskDefinitionArtifact";
-    let Some(artifact) = &d.resolved_task_definition_artifact else {
+    let stage_artifact = d.task_definition_artifact.as_ref().and_then(|t| t.artifact.as_ref());
+    let Some(artifact) = d.resolved_task_definition_artifact.as_ref().or(stage_artifact) else {
         return Err(FieldError::new(
             field,
             "createServerGroupDescription.resolvedTaskDefinitionArtifact.not.nullable",

@@ -1,5 +1,6 @@
 //! The knobs a deployment (or a test) may turn through the environment — the first retry's
-//! backoff, how many attempts an AWS call gets, how often a wait polls — as plain values. The
+//! backoff, how many attempts an AWS call gets, how often a wait polls, how long an artifact
+//! download may take — as plain values. The
 //! shell reads the environment once at start (the command line's `run`) and installs them here; the
 //! engine and the AWS layer read them from here, never from the environment.
 
@@ -15,11 +16,18 @@ pub struct Settings {
     pub max_attempts: u32,
     /// How often a wait for health looks.
     pub poll_interval: Duration,
+    /// How long one artifact download request may take (connect, headers and body).
+    pub artifact_timeout: Duration,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { initial_backoff: Duration::from_millis(200), max_attempts: 4, poll_interval: Duration::from_secs(3) }
+        Settings {
+            initial_backoff: Duration::from_millis(200),
+            max_attempts: 4,
+            poll_interval: Duration::from_secs(3),
+            artifact_timeout: Duration::from_secs(30),
+        }
     }
 }
 

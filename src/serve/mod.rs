@@ -127,7 +127,7 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
     // A download must fit in a post's time: three tries with their backoff within the request timeout.
     crate::engine::artifacts::set_limits(crate::aws::fetch::FetchLimits {
         max_bytes: options.max_body_bytes as u64,
-        timeout: (options.limits.request_timeout / 4).min(Duration::from_secs(30)),
+        timeout: (options.limits.request_timeout / 4).min(crate::core::settings::get().artifact_timeout),
         attempts: 3,
     });
     if app.store_is_exclusive {

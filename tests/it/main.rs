@@ -3,6 +3,8 @@
 //! the shared emulator (the binary assumes a role into it), so tests run in parallel.
 
 mod accounts;
+mod artifact_server;
+mod artifacts;
 mod defects;
 mod deploy;
 mod harness;
