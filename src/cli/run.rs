@@ -245,6 +245,10 @@ async fn accounts_command(cli: &Cli, config: &config::Config, command: &cli::Acc
             for f in &files {
                 problems.extend(accounts::validate_text(&accounts::read(f)?, &f.display().to_string()));
             }
+            let files_named = files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(" + ");
+            for (key, message) in crate::engine::artifacts::unreadable_credentials(config) {
+                problems.push(accounts::Problem { file: files_named.clone(), key, message });
+            }
             if problems.is_empty() {
                 output::message(cli.output, &format!("configuration is valid: {} ECS accounts", config.ecs_account_names().len()));
                 Ok(())

@@ -299,6 +299,11 @@ impl Config {
             .map_err(|problems| problems.into_iter().map(|p| Problem { key: p.key, message: p.message }).collect())
     }
 
+    /// The artifact accounts that can be read, even when others cannot (for checks that report on each).
+    pub fn readable_artifact_accounts(&self) -> Vec<crate::core::artifact::ArtifactAccount> {
+        crate::core::artifact::read_accounts(self.raw.artifacts.as_ref()).0
+    }
+
     /// Names of all ECS accounts.
     pub fn ecs_account_names(&self) -> Vec<&str> {
         self.raw.ecs.accounts.iter().map(|a| a.name.as_str()).collect()

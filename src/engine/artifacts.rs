@@ -84,6 +84,22 @@ pub async fn fetch_artifact(config: &Config, artifact: &ArtifactRef) -> Result<V
     download(account, &fetch, &artifact.label(), "artifact").await
 }
 
+/// The artifact accounts' credential files that cannot be read, as (key, message): what
+/// `accounts validate` and `doctor` report (a deploy would fail on them).
+pub fn unreadable_credentials(config: &Config) -> Vec<(String, String)> {
+    let accounts = config.readable_artifact_accounts();
+    let mut problems = Vec::new();
+    for account in &accounts {
+        for (key, path) in account.credential_files() {
+            if let Err(e) = crate::core::input::read_path(std::path::Path::new(path), 64 * 1024) {
+                let where_ = format!("artifacts.{}.accounts[{}].{key}", account.kind.config_key(), account.name);
+                problems.push((where_, format!("cannot read {path} for artifact account `{}`: {e}", account.name)));
+            }
+        }
+    }
+    problems
+}
+
 /// Whether `error` is an unknown artifact account (Clouddriver answers 404 for it).
 pub fn is_missing_account(error: &Error) -> bool {
     matches!(error, Error::Invalid(errors) if errors.iter().any(|e: &FieldError| e.field.ends_with("artifactAccount")))

@@ -98,10 +98,41 @@ pub async fn doctor(
         let status = if description.is_some() { Status::Failed } else { Status::Warning };
         checks.push(role_trusts(&session, "Fargate execution role", r, &["ecs-tasks.amazonaws.com"], status).await);
     }
+    checks.extend(artifact_checks(config));
     if let Some((d, options)) = description {
         checks.extend(description_checks(config, &session, d, options).await);
     }
     Ok(checks)
+}
+
+/// The artifact accounts: the `artifacts:` section reads, and their credential files can be
+/// read. (A bucket or repository is read when a description names an artifact in it.)
+fn artifact_checks(config: &Config) -> Vec<Check> {
+    match config.artifact_accounts() {
+        Err(problems) => problems
+            .into_iter()
+            .map(|p| check(&format!("artifact accounts: {}", p.key), Status::Failed, p.message, Some("fix clouddriver.yml".into())))
+            .collect(),
+        Ok(accounts) => {
+            let unreadable = crate::engine::artifacts::unreadable_credentials(config);
+            let mut checks: Vec<Check> = unreadable
+                .into_iter()
+                .map(|(key, message)| {
+                    check(
+                        &format!("artifact accounts: {key}"),
+                        Status::Failed,
+                        message,
+                        Some("make the file readable by ecs-deployer".into()),
+                    )
+                })
+                .collect();
+            if checks.is_empty() && accounts.len() > 1 {
+                let names: Vec<&str> = accounts.iter().skip(1).map(|a| a.name.as_str()).collect();
+                checks.push(check("artifact accounts", Status::Ok, format!("credentials readable: {}", names.join(", ")), None));
+            }
+            checks
+        }
+    }
 }
 
 /// Whether the credentials work, and whose they are.

@@ -364,3 +364,38 @@ async fn serve_and_ops_download_with_orcas_payloads_and_serve_the_artifact_endpo
     assert_eq!(run.code, 0, "{run:?}");
     assert!(aws.service("opsa-web-v000").await.is_some());
 }
+
+#[tokio::test]
+async fn accounts_validate_and_doctor_cover_artifact_accounts() {
+    let env = TestEnv::new("accounts_validate_and_doctor_cover_artifacts", false);
+    append_config(
+        &env,
+        "artifacts:\n  gihub: {enabled: true}\n  gcs: {enabled: true}\n  github:\n    enabled: true\n    accounts:\n      - {name: gh, tokenFile: /nonexistent/gh-token}\n",
+    );
+    let run = env.run(&["accounts", "validate"], None);
+    assert_eq!(run.code, 2, "{run:?}");
+    let fields: Vec<&str> = run.json["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert!(fields.iter().any(|f| f.ends_with("artifacts.gihub")), "a typo is an unknown provider: {fields:?}");
+    assert!(!fields.iter().any(|f| f.ends_with("artifacts.gcs")), "Clouddriver's other providers may stay: {fields:?}");
+    assert!(fields.iter().any(|f| f.ends_with("artifacts.github.accounts[gh].tokenFile")), "{fields:?}");
+
+    // doctor: the unreadable token file, and an artifact in a bucket the deployer may not read.
+    let config = std::fs::read_to_string(&env.config).unwrap().replace("  gihub: {enabled: true}\n", "");
+    std::fs::write(&env.config, format!("{config}  s3:\n    enabled: true\n    accounts:\n      - {{name: s3-main, region: us-west-2}}\n"))
+        .unwrap();
+    let description = referencing(
+        "doca",
+        json!({"type": "s3/object", "reference": "s3://no-such-bucket-for-doctor/td.json", "artifactAccount": "s3-main"}),
+    );
+    let file = env.file("d.json", &description);
+    let run = env.run(&["doctor", "--account", "ecs-main", "--region", "us-west-2", "--description", &file], None);
+    assert_eq!(run.code, 1, "{run:?}");
+    let checks = run.json["checks"].as_array().or(run.json.as_array()).cloned().unwrap_or_default();
+    let failed: Vec<String> =
+        checks.iter().filter(|c| c["status"] == "failed").map(|c| format!("{} {}", c["check"], c["detail"])).collect();
+    assert!(failed.iter().any(|c| c.contains("tokenFile") && c.contains("/nonexistent/gh-token")), "{failed:?}");
+    assert!(
+        failed.iter().any(|c| c.contains("resolvedTaskDefinitionArtifact") && c.contains("s3://no-such-bucket-for-doctor/td.json")),
+        "{failed:?}"
+    );
+}
