@@ -17,7 +17,7 @@ fn main() -> std::process::ExitCode {
     // Never log what can carry credentials or secrets, whatever RUST_LOG says: request signing
     // (canonical requests hold session tokens), request and response bodies (task definitions
     // name secrets), raw HTTP traffic. The SDK's own messages above debug stay.
-    const CAPS: [&str; 20] = [
+    const CAPS: [&str; 21] = [
         "aws_sigv4=off",
         "aws_credential_types=off",
         "aws_config=warn",
@@ -36,6 +36,7 @@ fn main() -> std::process::ExitCode {
         "aws_sdk_ec2=info",
         "aws_sdk_iam=info",
         "aws_sdk_sts=info",
+        "aws_sdk_s3=info",
         "hyper=off",
         "h2=off",
     ];
@@ -59,5 +60,22 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(1);
         }
     };
-    std::process::ExitCode::from(runtime.block_on(ecs_deployer::run(cli)))
+    // The runtime runs on a thread with a large stack: `serve` polls deploys nested inside its
+    // task runner and lock guards, and unoptimised builds keep every future's state in the frame.
+    // The stack is reserved, not committed: only what is used costs memory.
+    let runner = std::thread::Builder::new()
+        .name("ecs-deployer".into())
+        .stack_size(RUNTIME_STACK)
+        .spawn(move || runtime.block_on(ecs_deployer::run(cli)));
+    match runner.map(|thread| thread.join()) {
+        Ok(Ok(code)) => std::process::ExitCode::from(code),
+        Ok(Err(_)) => std::process::ExitCode::from(1),
+        Err(e) => {
+            tracing::error!("cannot start the runtime's thread: {e}");
+            std::process::ExitCode::from(1)
+        }
+    }
 }
+
+/// The runtime thread's stack: 64 MiB of address space (8 MiB is the usual main thread's).
+const RUNTIME_STACK: usize = 64 * 1024 * 1024;

@@ -615,12 +615,13 @@ pub async fn deploy_prepared(prepared: Prepared, options: &DeployOptions, progre
     let Prepared { req, source_account, run } = prepared;
     let source_account = source_account.filter(|_| req.source.is_some());
     // The artifact download does not depend on AWS: it runs while the sessions open.
-    let download = async {
+    // Boxed: a request is large, and in `serve` the deploy future is deep already.
+    let download = Box::pin(async {
         match req.pending_download() {
             Some(_) => artifacts::resolve(req.clone()).await.map(Some),
             None => Ok(None),
         }
-    };
+    });
     let ((session, source_session), downloaded) = tokio::try_join!(connect(&req, source_account.as_ref()), download)?;
     let req = downloaded.unwrap_or(req);
     let source_session = source_session.as_ref().or(req.source.as_ref().map(|_| &session));

@@ -330,7 +330,8 @@ pub async fn run(ops: Operations, state: &TaskState, progress: &mut dyn Progress
         state.update(|t| t.push(op_phase, format!("Processing op: {name}")));
         let work = async {
             match op {
-                Op::Create(prepared) => deploy::deploy_prepared(*prepared, &DeployOptions::default(), &mut progress)
+                // Boxed: the deploy's state is large, and this future runs deep inside `serve`'s.
+                Op::Create(prepared) => Box::pin(deploy::deploy_prepared(*prepared, &DeployOptions::default(), &mut progress))
                     .await
                     .map(|o| serde_json::to_value(o).unwrap_or_default()),
                 Op::Lifecycle(kind, target) => {
