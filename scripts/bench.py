@@ -144,6 +144,24 @@ def description(app, source=None, artifact=True):
     return d
 
 
+def s3_artifact_deploy(acct):
+    """A first deploy whose task definition is an `s3/object` artifact: the GetObject runs while
+    the session opens and the deploy observes, so the chain is the embedded deploy's."""
+    import boto3
+    s3 = boto3.client("s3", endpoint_url=ENDPOINT, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test")
+    bucket = f"bench-td-{acct.id}"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    with open(os.path.join(ROOT, "task-definitions/web-fargate.json"), "rb") as f:
+        s3.put_object(Bucket=bucket, Key="web/td.json", Body=f.read())
+    with open(acct.config, "a") as f:
+        f.write(f"artifacts:\n  s3:\n    enabled: true\n    accounts:\n      - {{name: s3, region: {REGION}}}\n")
+    d = description("s3td")
+    del d["spelProcessedTaskDefinitionArtifact"]
+    d["evaluateTaskDefinitionArtifactExpressions"] = False
+    d["resolvedTaskDefinitionArtifact"] = {"type": "s3/object", "reference": f"s3://{bucket}/web/td.json", "artifactAccount": "s3"}
+    return acct.run(["deploy"], d)
+
+
 def add_scaling(acct, service):
     aas, cw = acct.client("application-autoscaling"), acct.client("cloudwatch")
     rid = f"service/{CLUSTER}/{service}"
@@ -319,6 +337,8 @@ def main():
     Account(0).run(["deploy"], description("warmup"), measured=False)
     a = Account(1)
     row("first deploy (Fargate, awsvpc, target group, tags)", a.run(["deploy"], description("first")))
+
+    row("first deploy, task definition downloaded from S3 (s3/object)", s3_artifact_deploy(Account(7)))
 
     redeploy, base = redeploy_with_scaling(Account(2), "scaled")
     row("redeploy, copying 4 policies, 3 alarms, 2 scheduled actions", redeploy)

@@ -614,23 +614,17 @@ pub async fn deploy_prepared(prepared: Prepared, options: &DeployOptions, progre
     journal::status("Initializing Create Amazon ECS Server Group Operation...");
     let Prepared { req, source_account, run } = prepared;
     let source_account = source_account.filter(|_| req.source.is_some());
-    // The artifact download does not depend on AWS: it runs while the sessions open.
-    // Boxed: a request is large, and in `serve` the deploy future is deep already.
-    let download = Box::pin(async {
-        match req.pending_download() {
-            Some(_) => artifacts::resolve(req.clone()).await.map(Some),
-            None => Ok(None),
-        }
-    });
-    let ((session, source_session), downloaded) = tokio::try_join!(connect(&req, source_account.as_ref()), download)?;
-    let req = downloaded.unwrap_or(req);
+    // The artifact download depends on nothing AWS says: it runs while the sessions open and the
+    // first attempt observes.
+    let download = Download::start(&req);
+    let (session, source_session) = connect(&req, source_account.as_ref()).await?;
     let source_session = source_session.as_ref().or(req.source.as_ref().map(|_| &session));
     let reads = source_reads(&req, source_session);
 
     // Each lost race re-reads the cluster and takes the next free name; with N concurrent
     // deploys of one cluster, the last one loses at most N - 1 races.
     const MAX_NAME_RACES: u32 = 12;
-    let attempt = Attempt { session: &session, source_session, req: &req, reads: &reads, options };
+    let attempt = Attempt { session: &session, source_session, prepared: &req, download: &download, reads: &reads, options };
     let plan = 'races: {
         for race in 1..=MAX_NAME_RACES {
             match attempt.run().await? {
@@ -649,7 +643,36 @@ pub async fn deploy_prepared(prepared: Prepared, options: &DeployOptions, progre
         });
     };
     let (outcome, plan) = plan;
-    after_created(&session, &req, &plan, *outcome, &run, options, progress).await
+    let req = attempt.request().await?;
+    after_created(&session, req, &plan, *outcome, &run, options, progress).await
+}
+
+/// A referenced artifact being downloaded (a task of its own, aborted if the deploy is dropped)
+/// and, once awaited, the request with it read in.
+struct Download {
+    running: std::sync::Mutex<Option<tokio::task::JoinHandle<Result<DeployRequest>>>>,
+    resolved: tokio::sync::OnceCell<DeployRequest>,
+}
+
+impl Download {
+    fn start(req: &DeployRequest) -> Download {
+        let running = req.pending_download().map(|_| tokio::spawn(artifacts::resolve(req.clone())));
+        Download { running: std::sync::Mutex::new(running), resolved: tokio::sync::OnceCell::new() }
+    }
+}
+
+impl Drop for Download {
+    fn drop(&mut self) {
+        if let Some(handle) = self.running.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            handle.abort();
+        }
+    }
+}
+
+/// Whether observing AWS for `b` reads what observing for `a` read (an artifact's network mode
+/// or task role can change that).
+fn same_observation(a: &DeployRequest, b: &DeployRequest) -> bool {
+    a.is_awsvpc() == b.is_awsvpc() && a.iam_role_to_resolve() == b.iam_role_to_resolve()
 }
 
 /// What one attempt at creating the server group came to.
@@ -666,20 +689,47 @@ enum Next {
 struct Attempt<'a, 'r> {
     session: &'a Session,
     source_session: Option<&'a Session>,
-    req: &'a DeployRequest,
+    /// The request as prepared: its artifact may still be downloading.
+    prepared: &'a DeployRequest,
+    download: &'a Download,
     reads: &'a SourceReads<'r>,
     options: &'a DeployOptions,
 }
 
 impl Attempt<'_, '_> {
+    /// The request to plan with: the prepared one, with its artifact once downloaded.
+    async fn request(&self) -> Result<&DeployRequest> {
+        let Some(handle) = self.download.running.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+            return Ok(self.download.resolved.get().unwrap_or(self.prepared));
+        };
+        let resolved = handle.await.map_err(|e| Error::Failed {
+            message: format!("the artifact download stopped: {e}"),
+            report: vec!["nothing was written".into()],
+        })??;
+        Ok(self.download.resolved.get_or_init(|| async { resolved }).await)
+    }
+
+    /// What AWS holds, read for the prepared request while its artifact downloads; read again
+    /// for the downloaded one only when the artifact changes what is read.
+    async fn observe(&self) -> Result<(Observed, &DeployRequest)> {
+        let observing = async {
+            driving(observe(self.session, self.source_session, self.prepared), self.reads.scaling.clone()).await.map_err(Error::from)
+        };
+        let (observed, req) = tokio::try_join!(observing, self.request())?;
+        if same_observation(self.prepared, req) {
+            return Ok((observed, req));
+        }
+        Ok((driving(observe(self.session, self.source_session, req), self.reads.scaling.clone()).await?, req))
+    }
+
     async fn run(&self) -> Result<Next> {
-        let (req, options) = (self.req, self.options);
+        let (req, options) = (self.prepared, self.options);
         // One version allocation at a time per cluster (`serve` runs many deploys, maybe on several
         // replicas): from the read of the taken names until CreateService has taken the new one.
         let allocation_lock = locks::allocation(&req.account.name, &req.region, &req.ecs_cluster, &req.moniker.cluster());
         let allocation = if options.plan_only { None } else { Some(locks::take(&allocation_lock, "nothing was created").await?) };
         // The source's scaling is read on meanwhile (a shared future progresses only when polled).
-        let observed = driving(observe(self.session, self.source_session, req), self.reads.scaling.clone()).await?;
+        let (observed, req) = self.observe().await?;
         let mut plan = plan::plan(req, &observed).map_err(Error::Invalid)?;
         for w in &plan.warnings {
             warn!("{w}");
