@@ -149,13 +149,17 @@ async fn get_with_retries(url: &str, headers: &[(&'static str, String)], limits:
     Err(FetchError::Refused(format!("more than 5 redirects from {}", display_url(&url))))
 }
 
-/// The URL without its query (which may carry a token) for messages.
-fn display_url(url: &str) -> &str {
-    url.split('?').next().unwrap_or(url)
+/// The URL as messages show it (no credentials, no query).
+fn display_url(url: &str) -> String {
+    crate::core::artifact::shown_url(url)
 }
 
 async fn get_once(url: &str, headers: &[(&'static str, String)], limits: FetchLimits) -> Result<Answer, FetchError> {
     let shown = display_url(url);
+    let shown = shown.as_str();
+    if crate::core::artifact::is_forbidden_host(url) {
+        return Err(FetchError::Refused(format!("{shown} is a link-local address (instance metadata); artifacts are never read from one")));
+    }
     let mut request = HttpRequest::new(SdkBody::empty());
     request.set_uri(url).map_err(|_| FetchError::Refused(format!("Malformed URL: {shown}")))?;
     for (name, value) in headers {

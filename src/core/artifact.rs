@@ -342,8 +342,42 @@ impl ArtifactRef {
     /// How the artifact is named in messages: its type and reference (never credentials).
     pub fn label(&self) -> String {
         let reference = self.reference.as_deref().unwrap_or_default();
-        let reference = if self.kind.as_deref() == Some("embedded/base64") { "(embedded)" } else { reference };
+        let reference = if self.kind.as_deref() == Some("embedded/base64") { "(embedded)".to_string() } else { shown_url(reference) };
         format!("{} artifact {reference}", self.kind.as_deref().unwrap_or("untyped"))
+    }
+}
+
+/// A URL as messages show it: without `user:password@` and without its query (either may
+/// carry a credential).
+pub fn shown_url(url: &str) -> String {
+    let url = url.split('?').next().unwrap_or(url);
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_once('/').map(|(a, p)| (a, format!("/{p}"))).unwrap_or((rest, String::new()));
+            let host = authority.rsplit_once('@').map(|(_, h)| h).unwrap_or(authority);
+            format!("{scheme}://{host}{path}")
+        }
+        None => url.to_string(),
+    }
+}
+
+/// Whether a URL's host is one a download must never reach: the instance metadata and other
+/// link-local addresses (169.254.0.0/16, fe80::/10, fd00:ec2::254), where a deploy host's own
+/// credentials live.
+pub fn is_forbidden_host(url: &str) -> bool {
+    let Some(rest) = url.split_once("://").map(|(_, r)| r) else { return false };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit_once('@').map(|(_, h)| h).unwrap_or(authority);
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default().to_string(),
+        None => host.split(':').next().unwrap_or_default().to_string(),
+    };
+    match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => ip.is_link_local(),
+        Ok(std::net::IpAddr::V6(ip)) => {
+            (ip.segments()[0] & 0xffc0) == 0xfe80 || ip == "fd00:ec2::254".parse::<std::net::Ipv6Addr>().expect("an address")
+        }
+        Err(_) => host.eq_ignore_ascii_case("metadata.google.internal"),
     }
 }
 
@@ -449,8 +483,18 @@ pub fn fetch_of(account: &ArtifactAccount, artifact: &ArtifactRef, field: &str) 
         }
         kind => {
             if !(reference.starts_with("https://") || reference.starts_with("http://")) {
-                let message =
-                    format!("Malformed content URL in reference: `{reference}`; a {} reference is an http(s) URL", artifact.label());
+                let message = format!(
+                    "Malformed content URL in reference: `{}`; a {} reference is an http(s) URL",
+                    shown_url(reference),
+                    artifact.label()
+                );
+                return Err(FieldError::new(format!("{field}.reference"), code, message));
+            }
+            if is_forbidden_host(reference) {
+                let message = format!(
+                    "the {} points at a link-local address (instance metadata); artifacts are never read from one",
+                    artifact.label()
+                );
                 return Err(FieldError::new(format!("{field}.reference"), code, message));
             }
             Ok(http_fetch(account, kind, reference, version))
@@ -666,6 +710,24 @@ bitbucket: {enabled: true, accounts: [{name: bb, username: u, password: p}, {nam
         };
         assert!(matches!(&headers[0], ("Authorization", Header::Basic(Basic::Pair { .. }))));
         assert!(fetch("web", artifact("http/file", "ftp://x", None)).unwrap_err().message.contains("Malformed content URL"));
+    }
+
+    #[test]
+    fn urls_are_shown_without_credentials_and_never_reach_instance_metadata() {
+        assert_eq!(shown_url("https://user:pa55@host:8443/path/td.json?token=x"), "https://host:8443/path/td.json");
+        for url in
+            ["http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/x", "http://[fd00:ec2::254]/x", "http://u:p@169.254.170.2:80/v2"]
+        {
+            assert!(is_forbidden_host(url), "{url}");
+        }
+        for url in ["http://127.0.0.1:8080/td.json", "https://api.github.com/repos/o/r/contents/x", "http://10.0.0.1/x"] {
+            assert!(!is_forbidden_host(url), "{url}");
+        }
+        let accounts = accounts(None).unwrap();
+        let mut http = accounts[0].clone();
+        http.kind = Kind::Http;
+        let a = artifact("http/file", "http://169.254.169.254/latest/meta-data/iam/security-credentials/role", None);
+        assert!(fetch_of(&http, &a, "f").unwrap_err().message.contains("link-local"));
     }
 
     #[test]

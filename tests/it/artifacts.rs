@@ -141,6 +141,19 @@ async fn s3_objects_plain_versioned_yaml_missing_and_forbidden() {
     assert!(aws.task_definition_arns().await.is_empty());
     assert!(aws.service_names().await.is_empty());
 
+    // Through serve, with Orca's payload shape: the account from taskDefinitionArtifactAccount.
+    let server = Server::start(&env, &[]);
+    let mut context = orca_artifact_context("s3d", kork("s3/object", &format!("s3://{bucket}/web/td.json"), None));
+    context["taskDefinitionArtifactAccount"] = json!("s3-main");
+    let (task, _) = server.wait(&server.submit(&json!([{"createServerGroup": context}])));
+    assert_eq!(task["status"]["failed"], false, "{task}");
+    assert!(aws.service("s3d-web-v000").await.is_some());
+    let forbidden = kork("s3/object", &format!("s3://{private}/td.json"), Some("s3-main"));
+    let (status, body) = server.post("/ecs/ops", &json!([{"createServerGroup": orca_artifact_context("s3e", forbidden)}]));
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("AccessDenied"), "{body}");
+    drop(server);
+
     // And a real deploy from S3 registers the downloaded task definition.
     let run = env.deploy(&referencing("s3c", s3(&format!("s3://{bucket}/web/td.json"), None)), &[]);
     assert_eq!(run.code, 0, "{run:?}");
@@ -159,6 +172,7 @@ fn http_config(store: &FakeStore, dir: &std::path::Path) -> String {
     enabled: true
     accounts:
       - {{name: web, username: {user}, password: {password}}}
+      - {{name: wrong, username: {user}, password: not-the-password}}
   github:
     enabled: true
     accounts:
@@ -263,6 +277,16 @@ async fn http_failures_are_named_retried_only_when_worth_it_and_bounded() {
         assert!(message.contains(&format!("Received {status} status code")) && message.contains("`web`"), "{stdout}");
         assert_eq!(store.seen(path).len(), 1, "a {status} is not retried");
     }
+    let wrong = env.file(
+        "d.json",
+        &referencing("hfb", json!({"type": "http/file", "reference": store.url("/http/td.json"), "artifactAccount": "wrong"})),
+    );
+    let run = env.run(&["deploy", "--description", &wrong], None);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stdout.contains("Received 401 status code") && run.stdout.contains("`wrong`") && !run.stdout.contains("not-the-password"),
+        "{run:?}"
+    );
     let (code, json, stdout) = deploy("/faults/huge.json");
     assert_eq!(code, 2, "{stdout}");
     assert!(json["errors"][0]["message"].as_str().unwrap_or_default().contains("larger than the 8388608-byte limit"), "{stdout}");
@@ -349,8 +373,8 @@ async fn serve_and_ops_download_with_orcas_payloads_and_serve_the_artifact_endpo
     let (status, body) = server.request("GET", "/artifacts/credentials", "");
     assert_eq!(status, 200);
     let names: Vec<&str> = body.as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["embedded-artifact", "web", "gh-raw", "gh-metadata", "gl", "bb"]);
-    assert_eq!(body[2], json!({"name": "gh-raw", "types": ["github/file"], "type": "artifacts-github"}));
+    assert_eq!(names, ["embedded-artifact", "web", "wrong", "gh-raw", "gh-metadata", "gl", "bb"]);
+    assert_eq!(body[3], json!({"name": "gh-raw", "types": ["github/file"], "type": "artifacts-github"}));
     assert_no_secret(&body.to_string());
     let (status, body) = server.request("GET", "/artifacts/account/gh-raw/names?type=github/file", "");
     assert_eq!(status, 501, "{body}");
