@@ -100,6 +100,11 @@ impl HttpClient for BuiltOnFirstUse {
     }
 }
 
+/// `time` as RFC 3339 in UTC, with the SDK's formatter.
+pub fn rfc3339(time: std::time::SystemTime) -> String {
+    aws_smithy_types::DateTime::from(time).fmt(aws_smithy_types::date_time::Format::DateTime).unwrap_or_default()
+}
+
 /// The time now as RFC 3339 in UTC (`2026-12-01T12:02:48.295683Z`), with the SDK's formatter.
 pub fn now_rfc3339() -> String {
     aws_smithy_types::DateTime::from(std::time::SystemTime::now()).fmt(aws_smithy_types::date_time::Format::DateTime).unwrap_or_default()

@@ -11,6 +11,7 @@
 
 mod artifacts;
 pub mod audit;
+mod console;
 pub mod listener;
 pub mod principals;
 mod read;
@@ -81,6 +82,10 @@ struct App {
     task_retention: Duration,
     max_body_bytes: usize,
     reader: Arc<crate::engine::read::Reader>,
+    /// The console's signed-in browsers.
+    console: console::Sessions,
+    /// Served over TLS (the console's cookie is then `Secure`).
+    tls: bool,
 }
 
 fn now_ms() -> i64 {
@@ -122,6 +127,8 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
         audit: options.audit,
         task_retention: options.task_retention,
         max_body_bytes: options.max_body_bytes,
+        console: console::Sessions::default(),
+        tls: options.tls.is_some(),
     });
     let router = router(app.clone(), options.max_body_bytes, options.limits.request_timeout);
     // A download must fit in a post's time: three tries with their backoff within the request timeout.
@@ -198,7 +205,9 @@ fn router(app: Arc<App>, max_body_bytes: usize, request_timeout: Duration) -> Ro
         .route("/cache/{provider}/{kind}", post(post_cache).get(|| async { axum::Json(json!([])) }))
         .merge(read::routes())
         .merge(artifacts::routes())
+        .merge(console::routes())
         .layer(middleware::from_fn_with_state(app.clone(), authenticate))
+        .merge(console::open_routes())
         .layer(middleware::from_fn_with_state(app.clone(), guard))
         .route("/health", get(|| async { axum::Json(json!({"status": "UP"})) }))
         .fallback(|| async {
@@ -270,7 +279,7 @@ fn host_name(authority: &str) -> String {
 /// Why a request is refused before authentication, if it is: a `Host` that is not ours (DNS
 /// rebinding), a state change from a foreign `Origin` (a web page's cross-site post), a body
 /// that is not `application/json` (a CORS "simple request" needs no preflight).
-fn refusal(app: &App, method: &Method, headers: &HeaderMap) -> Option<(StatusCode, String)> {
+fn refusal(app: &App, method: &Method, path: &str, headers: &HeaderMap) -> Option<(StatusCode, String)> {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(host_name).unwrap_or_default();
     if !app.hosts.contains(&host) {
         return Some((
@@ -296,7 +305,12 @@ fn refusal(app: &App, method: &Method, headers: &HeaderMap) -> Option<(StatusCod
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-    if has_body && !json {
+    let console_form = console::is_console(path)
+        && headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+    if has_body && !json && !console_form {
         return Some((StatusCode::UNSUPPORTED_MEDIA_TYPE, "a request body must be sent as Content-Type: application/json".into()));
     }
     None
@@ -307,7 +321,7 @@ fn refusal(app: &App, method: &Method, headers: &HeaderMap) -> Option<(StatusCod
 struct Peer(Option<SocketAddr>);
 
 async fn guard(State(app): State<Arc<App>>, mut request: Request, next: Next) -> Response {
-    let Some((status, message)) = refusal(&app, request.method(), request.headers()) else {
+    let Some((status, message)) = refusal(&app, request.method(), request.uri().path(), request.headers()) else {
         let peer = Peer(peer_of(&request));
         request.extensions_mut().insert(peer);
         return next.run(request).await;
@@ -324,8 +338,15 @@ async fn guard(State(app): State<Arc<App>>, mut request: Request, next: Next) ->
 /// extensions; 401 (audited) without one.
 async fn authenticate(State(app): State<Arc<App>>, mut request: Request, next: Next) -> Response {
     let headers = request.headers();
-    let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    // The console's browsers carry a session cookie instead; its token is checked again each time.
+    let from_session =
+        if bearer.is_none() && console::is_console(request.uri().path()) { console::session_token(&app, headers) } else { None };
+    let token = bearer.or(from_session.as_deref());
     let Some(principal) = app.principals.get().authenticate(token) else {
+        if console::is_console(request.uri().path()) && request.method() == Method::GET {
+            return console::to_sign_in();
+        }
         let mut event = event_of(request.method(), request.uri().path(), peer_of(&request));
         event.outcome = "unauthenticated";
         event.status = 401;

@@ -5,6 +5,7 @@
 mod accounts;
 mod artifact_server;
 mod artifacts;
+mod console;
 mod defects;
 mod deploy;
 mod harness;

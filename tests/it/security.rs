@@ -24,7 +24,7 @@ pub(crate) const AUDITOR: &str = "auditor-token-0123456789";
 pub(crate) const OPS: &str = "ops-token-0123456789abcdef";
 const DEPLOYER: &str = "deployer-token-0123456789";
 const DEPLOYER2: &str = "deployer2-token-012345678";
-const ROOT: &str = "root-token-0123456789abcdef";
+pub(crate) const ROOT: &str = "root-token-0123456789abcdef";
 
 /// aws-main (so ecs-main, ecs-tags, ecs-legacy): READ payments and auditors, WRITE payments and
 /// deployers. aws-second (ecs-second): the legacy `requiredGroupMembership: [ops]`.

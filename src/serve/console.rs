@@ -1,0 +1,726 @@
+//! The web console for manual blue/green, served by `serve` on the read API's views and the
+//! operations engine it already runs — no second backend. Server-rendered HTML (maud escapes
+//! every interpolated string, so an env value or a service event holding `<script>` is text), a
+//! small stylesheet, no script: a running task's page refreshes itself. Signing in takes a
+//! principal's bearer token and keeps it server-side behind an `HttpOnly`, `SameSite=Strict`
+//! session cookie (`Secure` over TLS) that expires; every state-changing form carries the
+//! session's CSRF token; every page is sent with a strict Content-Security-Policy,
+//! `X-Frame-Options: DENY` and `Referrer-Policy: no-referrer`. Actions are offered only on
+//! accounts the caller may write, behind a confirmation that says what will happen.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Extension;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use maud::{DOCTYPE, Markup, html};
+use serde_json::{Value, json};
+
+use super::{App, Audited, Peer, denied};
+use crate::core::access::{Authorization, Identity};
+
+/// The session cookie's name.
+pub(super) const COOKIE: &str = "ecsd_session";
+/// How long a console session lasts.
+const SESSION_FOR: Duration = Duration::from_secs(8 * 3600);
+const MAX_SESSIONS: usize = 10_000;
+
+/// One signed-in browser: the token it signed in with (checked again on every request, so a
+/// revoked token ends the session), its CSRF token and when it expires.
+struct ConsoleSession {
+    token: Option<String>,
+    csrf: String,
+    expires: Instant,
+}
+
+/// The console's sessions, in this process.
+#[derive(Default)]
+pub(super) struct Sessions(Mutex<HashMap<String, ConsoleSession>>);
+
+impl Sessions {
+    fn create(&self, token: Option<String>) -> (String, String) {
+        let id = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+        let csrf = uuid::Uuid::new_v4().simple().to_string();
+        let mut sessions = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        sessions.retain(|_, s| s.expires > now);
+        if sessions.len() >= MAX_SESSIONS {
+            let oldest = sessions.iter().min_by_key(|(_, s)| s.expires).map(|(k, _)| k.clone());
+            if let Some(k) = oldest {
+                sessions.remove(&k);
+            }
+        }
+        sessions.insert(id.clone(), ConsoleSession { token, csrf: csrf.clone(), expires: now + SESSION_FOR });
+        (id, csrf)
+    }
+
+    /// The session's token and CSRF token, while it lasts.
+    fn get(&self, id: &str) -> Option<(Option<String>, String)> {
+        let sessions = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        sessions.get(id).filter(|s| s.expires > Instant::now()).map(|s| (s.token.clone(), s.csrf.clone()))
+    }
+
+    fn remove(&self, id: &str) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+    }
+}
+
+/// The session id a request's cookie names.
+pub(super) fn session_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| kv.trim().strip_prefix(&format!("{COOKIE}=")).map(str::to_string))
+}
+
+/// The bearer token a console request's session carries (None: no session, or one of an open serve).
+pub(super) fn session_token(app: &App, headers: &HeaderMap) -> Option<String> {
+    session_id(headers).and_then(|id| app.console.get(&id)).and_then(|(token, _)| token)
+}
+
+/// Whether a path is the console's (unauthenticated requests to it are sent to the sign-in page).
+pub(super) fn is_console(path: &str) -> bool {
+    path == "/" || path == "/console" || path.starts_with("/console/")
+}
+
+/// Where an unauthenticated browser goes.
+pub(super) fn to_sign_in() -> Response {
+    redirect("/console/sign-in")
+}
+
+/// The console's pages behind authentication.
+pub(super) fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/", get(|| async { redirect("/console") }))
+        .route("/console", get(home))
+        .route("/console/applications/{app}", get(application))
+        .route("/console/server-groups/{account}/{region}/{name}", get(server_group))
+        .route("/console/confirm/{action}/{account}/{region}/{name}", get(confirm))
+        .route("/console/actions/{action}/{account}/{region}/{name}", post(act))
+        .route("/console/tasks/{id}", get(task))
+        .route("/console/sign-out", post(sign_out))
+}
+
+/// The pages anyone may load: the sign-in form and the stylesheet.
+pub(super) fn open_routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/console/sign-in", get(sign_in_form).post(sign_in))
+        .route("/console/style.css", get(|| async { with_headers(([(header::CONTENT_TYPE, "text/css")], STYLE).into_response()) }))
+}
+
+const STYLE: &str = include_str!("console.css");
+
+/// Every console answer's security headers.
+fn with_headers(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    let set = |h: &mut HeaderMap, name: &'static str, value: &'static str| {
+        h.insert(name, HeaderValue::from_static(value));
+    };
+    set(
+        h,
+        "content-security-policy",
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    );
+    set(h, "x-frame-options", "DENY");
+    set(h, "referrer-policy", "no-referrer");
+    set(h, "x-content-type-options", "nosniff");
+    set(h, "cache-control", "no-store");
+    response
+}
+
+fn redirect(to: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(to) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    with_headers(response)
+}
+
+fn page(title: &str, csrf: Option<&str>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " — ecs-deployer" }
+                link rel="stylesheet" href="/console/style.css";
+            }
+            body {
+                header {
+                    a.brand href="/console" { "ecs-deployer" }
+                    @if let Some(csrf) = csrf {
+                        form.signout method="post" action="/console/sign-out" {
+                            input type="hidden" name="csrf" value=(csrf);
+                            button type="submit" { "Sign out" }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+/// A console page answer: the markup with the security headers, and the session cookie when
+/// one was made for this request.
+fn answer(status: StatusCode, markup: Markup, cookie: Option<String>) -> Response {
+    let mut response = (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], markup.into_string()).into_response();
+    if let Some(c) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        response.headers_mut().insert(header::SET_COOKIE, c);
+    }
+    with_headers(response)
+}
+
+fn cookie_for(app: &App, id: &str) -> String {
+    let secure = if app.tls { "; Secure" } else { "" };
+    format!("{COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}", SESSION_FOR.as_secs())
+}
+
+/// The request's session's CSRF token, making a session (and its cookie) when there is none:
+/// on an open serve the first page makes it; after sign-in it exists.
+fn csrf_of(app: &App, headers: &HeaderMap) -> (String, Option<String>) {
+    match session_id(headers).and_then(|id| app.console.get(&id)) {
+        Some((_, csrf)) => (csrf, None),
+        None => {
+            let (id, csrf) = app.console.create(None);
+            (csrf, Some(cookie_for(app, &id)))
+        }
+    }
+}
+
+/// `application/x-www-form-urlencoded` pairs.
+fn form(body: &[u8]) -> HashMap<String, String> {
+    let decode = |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| kv.split_once('=').unwrap_or((kv, "")))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect()
+}
+
+/// A path segment or query value: everything but RFC 3986's unreserved characters encoded.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+fn encode(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()
+}
+
+async fn sign_in_form(State(app): State<Arc<App>>) -> Response {
+    answer(StatusCode::OK, sign_in_page(&app, None), None)
+}
+
+fn sign_in_page(app: &App, error: Option<&str>) -> Markup {
+    let open = app.principals.get().authenticate(None).is_some();
+    page(
+        "Sign in",
+        None,
+        html! {
+            h1 { "Sign in" }
+            @if open {
+                p { "This serve needs no token (loopback, no principals): " a href="/console" { "open the console" } "." }
+            } @else {
+                @if let Some(error) = error { p.error { (error) } }
+                form method="post" action="/console/sign-in" {
+                    label for="token" { "Bearer token" }
+                    input #token type="password" name="token" autocomplete="off" required;
+                    button type="submit" { "Sign in" }
+                }
+            }
+        },
+    )
+}
+
+async fn sign_in(State(app): State<Arc<App>>, Extension(Peer(peer)): Extension<Peer>, body: Bytes) -> Response {
+    let token = form(&body).remove("token").unwrap_or_default();
+    let mut event = super::event_of(&Method::POST, "/console/sign-in", peer);
+    match app.principals.get().authenticate(Some(&token)) {
+        Some(principal) => {
+            event.principal = Some(principal.name.clone());
+            event.outcome = "signed-in";
+            event.status = 303;
+            app.audit.record(event);
+            let (id, _) = app.console.create(Some(token));
+            let mut response = redirect("/console");
+            if let Ok(c) = HeaderValue::from_str(&cookie_for(&app, &id)) {
+                response.headers_mut().insert(header::SET_COOKIE, c);
+            }
+            response
+        }
+        None => {
+            event.outcome = "unauthenticated";
+            event.status = 401;
+            app.audit.record(event);
+            answer(StatusCode::UNAUTHORIZED, sign_in_page(&app, Some("That token is not valid.")), None)
+        }
+    }
+}
+
+async fn sign_out(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(id) = session_id(&headers)
+        && app.console.get(&id).is_some_and(|(_, csrf)| csrf_matches(&csrf, form(&body).get("csrf")))
+    {
+        app.console.remove(&id);
+    }
+    let mut response = redirect("/console/sign-in");
+    let expired = format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    if let Ok(c) = HeaderValue::from_str(&expired) {
+        response.headers_mut().insert(header::SET_COOKIE, c);
+    }
+    response
+}
+
+fn csrf_matches(expected: &str, given: Option<&String>) -> bool {
+    use subtle::ConstantTimeEq;
+    given.is_some_and(|g| g.len() == expected.len() && bool::from(g.as_bytes().ct_eq(expected.as_bytes())))
+}
+
+/// The ECS accounts the caller may read.
+fn readable(app: &App, identity: &Identity) -> Vec<String> {
+    app.config
+        .ecs_account_names()
+        .into_iter()
+        .filter(|name| denied(&app.config, identity, &[name.to_string()], Authorization::Read).is_none())
+        .map(str::to_string)
+        .collect()
+}
+
+fn may_write(app: &App, identity: &Identity, account: &str) -> bool {
+    denied(&app.config, identity, &[account.to_string()], Authorization::Write).is_none()
+}
+
+async fn home(
+    State(app): State<Arc<App>>,
+    Extension(identity): Extension<Identity>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    if let Some(name) = query.as_deref().map(|q| form(q.as_bytes())).and_then(|mut f| f.remove("app")).filter(|a| !a.trim().is_empty()) {
+        return redirect(&format!("/console/applications/{}", encode(name.trim())));
+    }
+    let (csrf, cookie) = csrf_of(&app, &headers);
+    let accounts = readable(&app, &identity);
+    let body = html! {
+        h1 { "Applications" }
+        form.search method="get" action="/console" {
+            label for="app" { "Application" }
+            input #app type="text" name="app" placeholder="orders" required;
+            button type="submit" { "Show its clusters" }
+        }
+        p.muted { "Signed in as " (identity.principal.name) ". Accounts you may read: " (accounts.join(", ")) "." }
+    };
+    answer(StatusCode::OK, page("Applications", Some(&csrf), body), cookie)
+}
+
+/// The health bar's counts of a server group view: up, starting, down, unknown.
+fn counts(sg: &Value) -> (i64, i64, i64, i64) {
+    let c = &sg["instanceCounts"];
+    let n = |k: &str| c[k].as_i64().unwrap_or(0);
+    (n("up"), n("starting"), n("down") + n("outOfService"), n("unknown"))
+}
+
+fn health_bar(sg: &Value) -> Markup {
+    let (up, starting, down, unknown) = counts(sg);
+    let total = (up + starting + down + unknown).max(1);
+    // Widths in 5 % steps as classes: the Content-Security-Policy allows no inline style.
+    let part = |kind: &str, n: i64| format!("{kind} w{}", (n * 20 + total / 2) / total);
+    html! {
+        div.health title=(format!("{up} up, {starting} starting, {down} down, {unknown} unknown")) {
+            @if up > 0 { span class=(part("up", up)) {} }
+            @if starting > 0 { span class=(part("starting", starting)) {} }
+            @if down > 0 { span class=(part("down", down)) {} }
+            @if unknown > 0 { span class=(part("unknown", unknown)) {} }
+        }
+        span.counts { (up) " up · " (starting) " starting · " (down) " down · " (unknown) " unknown" }
+    }
+}
+
+/// "3 minutes ago", with the exact time on hover.
+fn created(ms: i64) -> Markup {
+    let now = super::now_ms();
+    let secs = ((now - ms) / 1000).max(0);
+    let text = match secs {
+        s if s < 60 => format!("{s} s ago"),
+        s if s < 3600 => format!("{} min ago", s / 60),
+        s if s < 86_400 => format!("{} h ago", s / 3600),
+        s => format!("{} d ago", s / 86_400),
+    };
+    let exact = aws_smithy_time(ms);
+    html! { time datetime=(exact) title=(exact) { (text) } }
+}
+
+fn aws_smithy_time(ms: i64) -> String {
+    crate::aws::rfc3339(std::time::UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64))
+}
+
+async fn application(
+    State(app): State<Arc<App>>,
+    Extension(identity): Extension<Identity>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Response {
+    let (csrf, cookie) = csrf_of(&app, &headers);
+    let accounts = readable(&app, &identity);
+    let reads = futures::future::join_all(accounts.iter().map(|a| app.reader.groups(a, &name, None))).await;
+    let mut clusters: Vec<(String, String, Vec<Value>)> = Vec::new();
+    let mut problems = Vec::new();
+    for (account, read) in accounts.iter().zip(reads) {
+        match read {
+            Ok(groups) => {
+                for sg in groups.as_array().cloned().unwrap_or_default() {
+                    let cluster = sg["cluster"].as_str().unwrap_or_default().to_string();
+                    match clusters.iter_mut().find(|(a, c, _)| a == account && *c == cluster) {
+                        Some((_, _, list)) => list.push(sg),
+                        None => clusters.push((account.clone(), cluster, vec![sg])),
+                    }
+                }
+            }
+            Err(e) => problems.push(format!("{account}: {}", e.into_error())),
+        }
+    }
+    let body = html! {
+        h1 { "Application " (name) }
+        @for p in &problems { p.error { (p) } }
+        @if clusters.is_empty() && problems.is_empty() { p { "No server group of " (name) " in the accounts you may read." } }
+        @for (account, cluster, groups) in &clusters {
+            section.cluster {
+                h2 { (cluster) " " span.muted { "in " (account) } }
+                (cluster_table(&app, &identity, account, groups))
+            }
+        }
+    };
+    answer(StatusCode::OK, page(&name, Some(&csrf), body), cookie)
+}
+
+fn cluster_table(app: &App, identity: &Identity, account: &str, groups: &[Value]) -> Markup {
+    let writable = may_write(app, identity, account);
+    html! {
+        table {
+            thead { tr {
+                th { "Server group" } th { "Region" } th { "State" } th { "Desired / running / pending" } th { "Capacity" }
+                th { "Health" } th { "Target groups" } th { "Task definition" } th { "Created" }
+                @if writable { th { "Actions" } }
+            } }
+            tbody {
+                @for sg in groups {
+                    @let name = sg["name"].as_str().unwrap_or_default();
+                    @let region = sg["region"].as_str().unwrap_or_default();
+                    @let enabled = sg["isDisabled"] != json!(true);
+                    @let (up, starting, _, _) = counts(sg);
+                    tr class=(if enabled { "enabled" } else { "disabled" }) {
+                        td { a href=(format!("/console/server-groups/{}/{}/{}", encode(account), encode(region), encode(name))) { (name) } }
+                        td { (region) }
+                        td { span class=(if enabled { "badge on" } else { "badge off" }) { (if enabled { "enabled" } else { "disabled" }) } }
+                        td { (sg["capacity"]["desired"].as_i64().unwrap_or(0)) " / " (up) " / " (starting) }
+                        td { (sg["capacity"]["min"].as_i64().unwrap_or(0)) "–" (sg["capacity"]["max"].as_i64().unwrap_or(0)) }
+                        td { (health_bar(sg)) }
+                        td { @for tg in sg["targetGroups"].as_array().map(Vec::as_slice).unwrap_or_default() { span.tag { (tg.as_str().unwrap_or_default()) } } }
+                        td { (sg["taskDefinition"]["taskName"].as_str().unwrap_or("")) br; span.muted { (sg["image"]["imageId"].as_str().unwrap_or("")) } }
+                        td { (created(sg["createdTime"].as_i64().unwrap_or(0))) }
+                        @if writable { td.actions { (action_links(account, region, name, enabled)) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn action_links(account: &str, region: &str, name: &str, enabled: bool) -> Markup {
+    let href = |action: &str| format!("/console/confirm/{action}/{}/{}/{}", encode(account), encode(region), encode(name));
+    html! {
+        @if enabled { a href=(href("disable")) { "Disable" } } @else { a href=(href("enable")) { "Enable" } }
+        " " a href=(href("resize")) { "Resize" }
+        " " a href=(href("destroy")) { "Destroy" }
+    }
+}
+
+async fn server_group(
+    State(app): State<Arc<App>>,
+    Extension(identity): Extension<Identity>,
+    headers: HeaderMap,
+    Path((account, region, name)): Path<(String, String, String)>,
+) -> Response {
+    let (csrf, cookie) = csrf_of(&app, &headers);
+    if denied(&app.config, &identity, std::slice::from_ref(&account), Authorization::Read).is_some() {
+        return answer(
+            StatusCode::FORBIDDEN,
+            page("Access denied", Some(&csrf), html! { p.error { "Access denied to account " (account) } }),
+            cookie,
+        );
+    }
+    let sg = match app.reader.server_group(&account, &region, &name).await {
+        Ok(sg) => sg,
+        Err(e) => return answer(StatusCode::NOT_FOUND, page(&name, Some(&csrf), html! { p.error { (e.into_error()) } }), cookie),
+    };
+    let history = history_of(&app, &identity, &name).await;
+    let enabled = sg["isDisabled"] != json!(true);
+    let body = html! {
+        h1 { (name) " " span class=(if enabled { "badge on" } else { "badge off" }) { (if enabled { "enabled" } else { "disabled" }) } }
+        p.muted { (account) " · " (region) " · ECS cluster " (sg["ecsCluster"].as_str().unwrap_or_default()) " · created " (created(sg["createdTime"].as_i64().unwrap_or(0))) }
+        (health_bar(&sg))
+        @if may_write(&app, &identity, &account) { p.actions { (action_links(&account, &region, &name, enabled)) } }
+        h2 { "Tasks" }
+        table {
+            thead { tr { th { "Task" } th { "Health" } th { "Checks" } th { "Zone" } } }
+            tbody {
+                @for i in sg["instances"].as_array().map(Vec::as_slice).unwrap_or_default() {
+                    tr {
+                        td { (i["name"].as_str().unwrap_or_default()) }
+                        td { span class=(format!("state {}", i["healthState"].as_str().unwrap_or("Unknown").to_lowercase())) { (i["healthState"].as_str().unwrap_or("Unknown")) } }
+                        td { @for h in i["health"].as_array().map(Vec::as_slice).unwrap_or_default() {
+                            span.tag { (h["type"].as_str().unwrap_or_default()) ": " (h["state"].as_str().unwrap_or_default()) }
+                        } }
+                        td { (i["availabilityZone"].as_str().unwrap_or_default()) }
+                    }
+                }
+            }
+        }
+        h2 { "Task definition" }
+        @let td = &sg["taskDefinition"];
+        dl {
+            dt { "Revision" } dd { (td["taskName"].as_str().unwrap_or_default()) }
+            dt { "Image" } dd { (td["containerImage"].as_str().unwrap_or_default()) }
+            dt { "Port" } dd { (td["containerPort"].as_i64().unwrap_or(0)) }
+            dt { "CPU / memory" } dd { (td["cpuUnits"].as_i64().unwrap_or(0)) " / " (td["memoryLimit"].as_i64().unwrap_or(0)) }
+            dt { "Environment" } dd { @for e in td["environmentVariables"].as_array().map(Vec::as_slice).unwrap_or_default() {
+                code { (e["name"].as_str().unwrap_or_default()) "=" (e["value"].as_str().unwrap_or_default()) } " "
+            } }
+        }
+        h2 { "Scaling alarms" }
+        ul { @for a in sg["metricAlarms"].as_array().map(Vec::as_slice).unwrap_or_default() { li { (a["alarmName"].as_str().unwrap_or_default()) } } }
+        h2 { "Operations run through serve" }
+        (history)
+    };
+    answer(StatusCode::OK, page(&name, Some(&csrf), body), cookie)
+}
+
+/// The tasks run through `serve` on a server group (newest first), that the caller may see.
+async fn history_of(app: &App, identity: &Identity, name: &str) -> Markup {
+    let tasks = app.store.list(500).await.unwrap_or_default();
+    let needle = format!("\"{name}\"");
+    let mine: Vec<_> = tasks
+        .into_iter()
+        .filter(|t| super::may_see(&app.config, identity, t))
+        .filter(|t| serde_json::to_string(t).is_ok_and(|s| s.contains(&needle)))
+        .take(20)
+        .collect();
+    html! {
+        @if mine.is_empty() { p.muted { "None yet." } }
+        ul {
+            @for t in &mine {
+                li {
+                    a href=(format!("/console/tasks/{}", t.id.as_deref().unwrap_or_default())) { (t.status.status) }
+                    " — " (t.principal.as_deref().unwrap_or_default()) " — " (created(t.start_time_ms.unwrap_or(0) as i64))
+                }
+            }
+        }
+    }
+}
+
+/// What an action does, said in the confirmation.
+fn describe(action: &str, name: &str, others: &[String]) -> Option<String> {
+    let serving = if others.is_empty() {
+        "no other server group of its cluster is enabled".to_string()
+    } else {
+        format!("{} keeps serving", others.join(", "))
+    };
+    Some(match action {
+        "disable" => {
+            format!("disable {name}: suspend its scaling, deregister it from its target groups and set its desired count to 0; {serving}")
+        }
+        "enable" => format!("enable {name}: restore its desired count and scaling and register it with its target groups"),
+        "resize" => format!("resize {name} to the capacity below"),
+        "destroy" => format!("destroy {name}: delete its service, scalable target, scaling policies and alarms; this cannot be undone"),
+        _ => return None,
+    })
+}
+
+/// The other enabled server groups of a server group's cluster.
+async fn enabled_peers(app: &App, account: &str, sg: &Value) -> Vec<String> {
+    let (Some(app_name), Some(cluster)) = (sg["moniker"]["app"].as_str(), sg["cluster"].as_str()) else { return Vec::new() };
+    let Ok(groups) = app.reader.groups(account, app_name, Some(cluster)).await else { return Vec::new() };
+    groups
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter(|g| g["name"] != sg["name"] && g["isDisabled"] != json!(true))
+        .filter_map(|g| g["name"].as_str().map(str::to_string))
+        .collect()
+}
+
+async fn confirm(
+    State(app): State<Arc<App>>,
+    Extension(identity): Extension<Identity>,
+    headers: HeaderMap,
+    Path((action, account, region, name)): Path<(String, String, String, String)>,
+) -> Response {
+    let (csrf, cookie) = csrf_of(&app, &headers);
+    if !may_write(&app, &identity, &account) {
+        return answer(
+            StatusCode::FORBIDDEN,
+            page("Access denied", Some(&csrf), html! { p.error { "Access denied to account " (account) } }),
+            cookie,
+        );
+    }
+    let sg = match app.reader.server_group(&account, &region, &name).await {
+        Ok(sg) => sg,
+        Err(e) => return answer(StatusCode::NOT_FOUND, page(&name, Some(&csrf), html! { p.error { (e.into_error()) } }), cookie),
+    };
+    let others = enabled_peers(&app, &account, &sg).await;
+    let Some(what) = describe(&action, &name, &others) else {
+        return answer(
+            StatusCode::NOT_FOUND,
+            page("Unknown action", Some(&csrf), html! { p.error { "No such action: " (action) } }),
+            cookie,
+        );
+    };
+    let leaves_none = matches!(action.as_str(), "disable" | "destroy") && sg["isDisabled"] != json!(true) && others.is_empty();
+    let target = format!("/console/actions/{}/{}/{}/{}", encode(&action), encode(&account), encode(&region), encode(&name));
+    let body = html! {
+        h1 { "Confirm" }
+        p.confirm { (what) "." }
+        form method="post" action=(target) {
+            input type="hidden" name="csrf" value=(csrf);
+            @if action == "resize" {
+                @let c = &sg["capacity"];
+                label { "Min " input type="number" name="min" min="0" value=(c["min"].as_i64().unwrap_or(0)); }
+                label { "Max " input type="number" name="max" min="0" value=(c["max"].as_i64().unwrap_or(0)); }
+                label { "Desired " input type="number" name="desired" min="0" value=(c["desired"].as_i64().unwrap_or(0)); }
+            }
+            @if action == "destroy" {
+                label { "Type " code { (name) } " to confirm " input type="text" name="confirmName" autocomplete="off" required; }
+            }
+            @if leaves_none {
+                p.warning { "This leaves the cluster with no enabled server group: nothing will take traffic." }
+                label { input type="checkbox" name="acknowledge" value="yes" required; " I understand that nothing will serve" }
+            }
+            button type="submit" { "Yes, " (action) " " (name) }
+            " " a href=(format!("/console/server-groups/{}/{}/{}", encode(&account), encode(&region), encode(&name))) { "Cancel" }
+        }
+    };
+    answer(StatusCode::OK, page("Confirm", Some(&csrf), body), cookie)
+}
+
+/// The Clouddriver operation an action posts.
+fn operation(action: &str, account: &str, region: &str, name: &str, fields: &HashMap<String, String>) -> Result<Value, String> {
+    let base = json!({"serverGroupName": name, "region": region, "credentials": account, "account": account, "cloudProvider": "ecs"});
+    let (op, mut description) = match action {
+        "disable" => ("disableServerGroup", base),
+        "enable" => ("enableServerGroup", base),
+        "destroy" => {
+            if fields.get("confirmName").map(|n| n.trim()) != Some(name) {
+                return Err(format!("type the server group's name ({name}) to destroy it"));
+            }
+            ("destroyServerGroup", base)
+        }
+        "resize" => {
+            let number =
+                |k: &str| fields.get(k).and_then(|v| v.trim().parse::<i64>().ok()).ok_or_else(|| format!("{k} must be a whole number"));
+            let mut d = base;
+            d["capacity"] = json!({"min": number("min")?, "max": number("max")?, "desired": number("desired")?});
+            ("resizeServerGroup", d)
+        }
+        other => return Err(format!("no such action: {other}")),
+    };
+    description["asgName"] = json!(name);
+    Ok(json!([{ op: description }]))
+}
+
+async fn act(
+    State(app): State<Arc<App>>,
+    Extension(identity): Extension<Identity>,
+    Extension(Peer(peer)): Extension<Peer>,
+    headers: HeaderMap,
+    Path((action, account, region, name)): Path<(String, String, String, String)>,
+    body: Bytes,
+) -> Response {
+    let fields = form(&body);
+    let path = format!("/console/actions/{action}/{account}/{region}/{name}");
+    let mut post = Audited::new(identity, &Method::POST, &path, peer);
+    let session = session_id(&headers).and_then(|id| app.console.get(&id));
+    if !session.as_ref().is_some_and(|(_, csrf)| csrf_matches(csrf, fields.get("csrf"))) {
+        post.event.reason = Some("missing or wrong CSRF token".into());
+        let markup = page(
+            "Refused",
+            None,
+            html! { p.error { "This form is stale or was not sent by the console (missing CSRF token). Nothing was changed." } },
+        );
+        return post.answer(&app, "refused", answer(StatusCode::FORBIDDEN, markup, None));
+    }
+    let (_, csrf) = session.unwrap_or_default();
+    let ops = match operation(&action, &account, &region, &name, &fields) {
+        Ok(ops) => ops,
+        Err(message) => {
+            let markup = page("Not done", Some(&csrf), html! { p.error { (message) ". Nothing was changed." } });
+            return post.answer(&app, "invalid", answer(StatusCode::BAD_REQUEST, markup, None));
+        }
+    };
+    let response = super::submit(&app, post, None, Bytes::from(ops.to_string()), None).await;
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap_or_default();
+    let answer_json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    match answer_json["id"].as_str() {
+        Some(id) if status.is_success() => redirect(&format!("/console/tasks/{}", encode(id))),
+        _ => {
+            let message = answer_json["message"].as_str().unwrap_or("the operation was not accepted").to_string();
+            let details: Vec<String> = answer_json["errors"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|e| e["message"].as_str().map(str::to_string))
+                .collect();
+            let markup = page("Not done", Some(&csrf), html! { p.error { (message) } ul { @for d in &details { li { (d) } } } });
+            answer(status, markup, None)
+        }
+    }
+}
+
+async fn task(
+    State(app): State<Arc<App>>,
+    Extension(identity): Extension<Identity>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let (csrf, cookie) = csrf_of(&app, &headers);
+    let task = match app.store.get(&id).await {
+        Ok(Some(t)) if super::may_see(&app.config, &identity, &t) => t,
+        Ok(Some(_)) => {
+            return answer(
+                StatusCode::FORBIDDEN,
+                page("Access denied", Some(&csrf), html! { p.error { "Access denied to task " (id) } }),
+                cookie,
+            );
+        }
+        _ => {
+            return answer(
+                StatusCode::NOT_FOUND,
+                page("Not found", Some(&csrf), html! { p.error { "Task not found (id: " (id) ")" } }),
+                cookie,
+            );
+        }
+    };
+    let done = task.status.completed;
+    let body = html! {
+        h1 { "Task " span.muted { (id) } }
+        p class=(if task.status.failed { "error" } else if done { "ok" } else { "running" }) #status { (task.status.status) }
+        ol.history { @for line in &task.history { li { span.muted { (line.phase) } " " (line.status) } } }
+        @if done { p { a href="/console" { "Back to the applications" } } }
+    };
+    let mut response = answer(StatusCode::OK, page("Task", Some(&csrf), body), cookie);
+    if !done {
+        // Polled until it finishes: the browser reloads the page every second (no script).
+        response.headers_mut().insert("refresh", HeaderValue::from_static("1"));
+    }
+    response
+}

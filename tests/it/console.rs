@@ -1,0 +1,192 @@
+//! The web console over HTTP (as a browser sends it: GETs, form posts with the session cookie):
+//! what the cluster and server group pages show, the confirmation, a disable that runs as a task
+//! and changes the state, the CSRF token a form must carry, sign-in with a token and its cookie,
+//! the security headers, and AWS-derived text escaped.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::deploy::fargate;
+use crate::harness::TestEnv;
+use crate::serve::Server;
+
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// One HTTP/1.1 request as a browser would send it.
+fn send(port: u16, method: &str, path: &str, headers: &str, body: &str) -> Answer {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    let _ = stream.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let headers = lines.filter_map(|l| l.split_once(':')).map(|(n, v)| (n.trim().to_lowercase(), v.trim().to_string())).collect();
+    Answer { status, headers, body: body.to_string() }
+}
+
+/// The part of an application page about one account's cluster.
+fn section<'a>(body: &'a str, account: &str) -> &'a str {
+    let start = body.find(&format!("in {account}</span>")).expect("the account's cluster");
+    let rest = &body[start..];
+    &rest[..rest.find("<section").unwrap_or(rest.len())]
+}
+
+fn cookie_of(answer: &Answer) -> String {
+    answer.header("set-cookie").and_then(|c| c.split(';').next()).expect("a session cookie").to_string()
+}
+
+fn csrf_of(body: &str) -> String {
+    body.split("name=\"csrf\" value=\"").nth(1).and_then(|rest| rest.split('"').next()).expect("a CSRF field").to_string()
+}
+
+fn form_post(port: u16, path: &str, cookie: &str, body: &str) -> Answer {
+    let headers = format!("Cookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nOrigin: http://127.0.0.1:{port}\r\n");
+    send(port, "POST", path, &headers, body)
+}
+
+async fn two_server_groups(env: &TestEnv, app: &str) {
+    for marker in ["<script>alert('v0')</script>", "plain"] {
+        let mut d = fargate(app);
+        d["spelProcessedTaskDefinitionArtifact"]["containerDefinitions"][0]["environment"] = json!([{"name": "BANNER", "value": marker}]);
+        let run = env.deploy(&d, &[]);
+        assert_eq!(run.code, 0, "{run:?}");
+    }
+    let aws = env.aws().await;
+    for name in [format!("{app}-web-v000"), format!("{app}-web-v001")] {
+        aws.reconcile(&name).await;
+    }
+}
+
+#[tokio::test]
+async fn the_console_shows_a_cluster_and_disables_its_old_server_group_through_a_confirmation() {
+    let env = TestEnv::new("console_shows_and_disables", false);
+    two_server_groups(&env, "cona").await;
+    let server = Server::start(&env, &["--store-file", "tasks.db"]);
+    let port = server.port;
+
+    assert_eq!(send(port, "GET", "/", "", "").header("location"), Some("/console"));
+    let page = send(port, "GET", "/console/applications/cona", "", "");
+    assert_eq!(page.status, 200, "{}", page.body);
+    for (header, value) in [("x-frame-options", "DENY"), ("referrer-policy", "no-referrer"), ("x-content-type-options", "nosniff")] {
+        assert_eq!(page.header(header), Some(value));
+    }
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(csp.contains("default-src 'none'") && !csp.contains("unsafe-inline") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    let cookie = page.header("set-cookie").unwrap();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Max-Age="), "{cookie}");
+    assert!(!page.body.contains("<script") && !page.body.contains("style="), "no script, no inline style (the CSP allows neither)");
+    let v0 = page.body.find("cona-web-v000").expect("v000 listed");
+    let v1 = page.body.find("cona-web-v001").expect("v001 listed");
+    assert!(v1 < v0, "newest first");
+    // (The test's configuration has three ECS accounts on one AWS account: each lists the cluster.)
+    assert_eq!(section(&page.body, "ecs-main").matches("badge on").count(), 2, "both enabled: {}", page.body);
+    assert!(page.body.contains("3 up · 0 starting · 0 down · 0 unknown"), "{}", page.body);
+    assert!(page.body.contains("web-tg"));
+
+    // The old one's page: its env value is text, never markup.
+    let details = send(port, "GET", "/console/server-groups/ecs-main/us-west-2/cona-web-v000", "", "");
+    assert_eq!(details.status, 200);
+    assert!(
+        details.body.contains("BANNER=&lt;script&gt;alert(&#39;v0&#39;)&lt;/script&gt;")
+            || details.body.contains("BANNER=&lt;script&gt;alert('v0')&lt;/script&gt;"),
+        "{}",
+        details.body
+    );
+    assert!(!details.body.contains("<script>alert"));
+
+    // The confirmation says what will happen, and who keeps serving.
+    let cookie = cookie_of(&page);
+    let confirm = send(port, "GET", "/console/confirm/disable/ecs-main/us-west-2/cona-web-v000", &format!("Cookie: {cookie}\r\n"), "");
+    assert_eq!(confirm.status, 200);
+    assert!(
+        confirm.body.contains("disable cona-web-v000: suspend its scaling") && confirm.body.contains("cona-web-v001 keeps serving"),
+        "{}",
+        confirm.body
+    );
+    let csrf = csrf_of(&confirm.body);
+
+    // Without the CSRF token: 403 and nothing changed.
+    let refused = form_post(port, "/console/actions/disable/ecs-main/us-west-2/cona-web-v000", &cookie, "");
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    let refused = form_post(port, "/console/actions/disable/ecs-main/us-west-2/cona-web-v000", &cookie, "csrf=wrong");
+    assert_eq!(refused.status, 403);
+    let aws = env.aws().await;
+    assert_eq!(aws.service("cona-web-v000").await.unwrap().desired_count, 3);
+
+    // With it: a task, whose page refreshes until it is done; then the state has changed.
+    let done = form_post(port, "/console/actions/disable/ecs-main/us-west-2/cona-web-v000", &cookie, &format!("csrf={csrf}"));
+    assert_eq!(done.status, 303, "{}", done.body);
+    let task_page = done.header("location").unwrap().to_string();
+    assert!(task_page.starts_with("/console/tasks/"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let t = send(port, "GET", &task_page, &format!("Cookie: {cookie}\r\n"), "");
+        assert_eq!(t.status, 200);
+        if t.header("refresh").is_none() {
+            assert!(t.body.contains("Orchestration completed"), "{}", t.body);
+            break;
+        }
+        assert!(Instant::now() < deadline, "the task did not finish: {}", t.body);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(aws.service("cona-web-v000").await.unwrap().desired_count, 0);
+    let page = send(port, "GET", "/console/applications/cona", "", "");
+    assert_eq!(section(&page.body, "ecs-main").matches("badge on").count(), 1, "only v001 is enabled now");
+    let details = send(port, "GET", "/console/server-groups/ecs-main/us-west-2/cona-web-v000", "", "");
+    assert!(details.body.contains("Orchestration completed"), "the server group's history: {}", details.body);
+
+    // Destroy needs the typed name; disabling the last enabled one asks for a second confirmation.
+    let confirm = send(port, "GET", "/console/confirm/disable/ecs-main/us-west-2/cona-web-v001", &format!("Cookie: {cookie}\r\n"), "");
+    assert!(confirm.body.contains("no enabled server group") && confirm.body.contains("name=\"acknowledge\""), "{}", confirm.body);
+    let refused =
+        form_post(port, "/console/actions/destroy/ecs-main/us-west-2/cona-web-v000", &cookie, &format!("csrf={csrf}&confirmName=wrong"));
+    assert_eq!(refused.status, 400);
+    assert!(aws.service("cona-web-v000").await.is_some());
+}
+
+#[tokio::test]
+async fn with_principals_the_console_signs_in_with_a_token_and_keeps_it_server_side() {
+    let env = TestEnv::new("console_sign_in", false);
+    crate::security::write_principals(&env);
+    let server = Server::start(&env, &["--store-file", "tasks.db", "--principals", "principals.yml"]);
+    let port = server.port;
+    let page = send(port, "GET", "/console", "", "");
+    assert_eq!((page.status, page.header("location")), (303, Some("/console/sign-in")));
+    let form = send(port, "GET", "/console/sign-in", "", "");
+    assert!(form.status == 200 && form.body.contains("type=\"password\""));
+    let headers = format!("Content-Type: application/x-www-form-urlencoded\r\nOrigin: http://127.0.0.1:{port}\r\n");
+    let wrong = send(port, "POST", "/console/sign-in", &headers, "token=nope");
+    assert_eq!(wrong.status, 401);
+    let ok = send(port, "POST", "/console/sign-in", &headers, &format!("token={}", crate::security::ROOT));
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    let cookie = ok.header("set-cookie").unwrap();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && !cookie.contains(crate::security::ROOT), "{cookie}");
+    let home = send(port, "GET", "/console", &format!("Cookie: {}\r\n", cookie_of(&ok)), "");
+    assert_eq!(home.status, 200, "{}", home.body);
+    assert!(home.body.contains("Signed in as root") && !home.body.contains(crate::security::ROOT));
+    // A forged cookie gets nowhere; the API still wants its bearer token.
+    let forged = send(port, "GET", "/console", "Cookie: ecsd_session=0123\r\n", "");
+    assert_eq!(forged.status, 303);
+    let api = send(port, "GET", "/task", &format!("Cookie: {}\r\n", cookie_of(&ok)), "");
+    assert_eq!(api.status, 401, "the session cookie is the console's only");
+}
