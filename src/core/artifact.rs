@@ -372,10 +372,10 @@ pub fn is_forbidden_host(url: &str) -> bool {
         Some(v6) => v6.split(']').next().unwrap_or_default().to_string(),
         None => host.split(':').next().unwrap_or_default().to_string(),
     };
-    match host.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V4(ip)) => ip.is_link_local(),
-        Ok(std::net::IpAddr::V6(ip)) => {
-            (ip.segments()[0] & 0xffc0) == 0xfe80 || ip == "fd00:ec2::254".parse::<std::net::Ipv6Addr>().expect("an address")
+    match host.parse::<::core::net::IpAddr>() {
+        Ok(::core::net::IpAddr::V4(ip)) => ip.is_link_local(),
+        Ok(::core::net::IpAddr::V6(ip)) => {
+            (ip.segments()[0] & 0xffc0) == 0xfe80 || ip == "fd00:ec2::254".parse::<::core::net::Ipv6Addr>().expect("an address")
         }
         Err(_) => host.eq_ignore_ascii_case("metadata.google.internal"),
     }

@@ -144,6 +144,42 @@ pub fn task_definition(td: &Value) -> Value {
     })
 }
 
+/// Every container of a task definition as the console shows it: name, image, ports, environment,
+/// and the names of its secrets — never `valueFrom`, never `repositoryCredentials`.
+pub fn containers(td: &Value) -> Vec<Value> {
+    td.get("containerDefinitions")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|c| {
+            let ports: Vec<Value> = c
+                .get("portMappings")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .map(|p| p["containerPort"].clone())
+                .collect();
+            let secrets: Vec<Value> = c
+                .get("secrets")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .map(|s| s["name"].clone())
+                .collect();
+            json!({
+                "name": c.get("name").cloned().unwrap_or(Value::Null),
+                "image": c.get("image").cloned().unwrap_or(Value::Null),
+                "ports": ports,
+                "environment": c.get("environment").cloned().unwrap_or_else(|| json!([])),
+                "secretNames": secrets,
+            })
+        })
+        .collect()
+}
+
 /// `disabled` (§4.2): desired count 0, and nothing else.
 pub fn disabled(desired: i64) -> bool {
     desired == 0
@@ -253,6 +289,11 @@ pub fn instance(facts: &ServerGroupFacts, task: &Value) -> Value {
     if let Some(ms) = epoch_ms(task.get("startedAt")) {
         out["launchTime"] = json!(ms);
     }
+    for key in ["lastStatus", "stoppedReason"] {
+        if let Some(text) = task.get(key).and_then(Value::as_str) {
+            out[key] = json!(text);
+        }
+    }
     if let Some(zone) = task.get("availabilityZone").and_then(Value::as_str) {
         out["zone"] = json!(zone);
         out["availabilityZone"] = json!(zone);
@@ -334,6 +375,10 @@ pub fn server_group(facts: &ServerGroupFacts) -> Value {
     if let Some(td) = td {
         out["taskDefinition"] = td;
     }
+    // Additions for the console (Orca and Deck ignore keys they do not know).
+    out["serviceEvents"] =
+        json!(service.events.iter().take(10).map(|e| json!({"createdAt": e.created_at, "message": e.message})).collect::<Vec<_>>());
+    out["containers"] = json!(facts.task_definition.as_ref().map(containers).unwrap_or_default());
     let warnings = warnings(facts);
     if !warnings.is_empty() {
         out["warnings"] = json!(warnings);

@@ -5,7 +5,7 @@
 //! principal's bearer token and keeps it server-side behind an `HttpOnly`, `SameSite=Strict`
 //! session cookie (`Secure` over TLS) that expires; every state-changing form carries the
 //! session's CSRF token; every page is sent with a strict Content-Security-Policy,
-//! `X-Frame-Options: DENY` and `Referrer-Policy: no-referrer`. Actions are offered only on
+//! `X-Frame-Options: DENY` and `Referrer-Policy: same-origin`. Actions are offered only on
 //! accounts the caller may write, behind a confirmation that says what will happen.
 
 use std::collections::HashMap;
@@ -130,7 +130,9 @@ fn with_headers(mut response: Response) -> Response {
         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     );
     set(h, "x-frame-options", "DENY");
-    set(h, "referrer-policy", "no-referrer");
+    // same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on a form post,
+    // which the guard refuses as cross-origin.
+    set(h, "referrer-policy", "same-origin");
     set(h, "x-content-type-options", "nosniff");
     set(h, "cache-control", "no-store");
     response
@@ -470,7 +472,7 @@ async fn server_group(
         @if may_write(&app, &identity, &account) { p.actions { (action_links(&account, &region, &name, enabled)) } }
         h2 { "Tasks" }
         table {
-            thead { tr { th { "Task" } th { "Health" } th { "Checks" } th { "Zone" } } }
+            thead { tr { th { "Task" } th { "Health" } th { "Checks" } th { "Status" } th { "Zone" } } }
             tbody {
                 @for i in sg["instances"].as_array().map(Vec::as_slice).unwrap_or_default() {
                     tr {
@@ -479,22 +481,30 @@ async fn server_group(
                         td { @for h in i["health"].as_array().map(Vec::as_slice).unwrap_or_default() {
                             span.tag { (h["type"].as_str().unwrap_or_default()) ": " (h["state"].as_str().unwrap_or_default()) }
                         } }
+                        td { (i["lastStatus"].as_str().unwrap_or_default()) @if let Some(r) = i["stoppedReason"].as_str() { br; span.muted { (r) } } }
                         td { (i["availabilityZone"].as_str().unwrap_or_default()) }
                     }
                 }
             }
         }
-        h2 { "Task definition" }
-        @let td = &sg["taskDefinition"];
-        dl {
-            dt { "Revision" } dd { (td["taskName"].as_str().unwrap_or_default()) }
-            dt { "Image" } dd { (td["containerImage"].as_str().unwrap_or_default()) }
-            dt { "Port" } dd { (td["containerPort"].as_i64().unwrap_or(0)) }
-            dt { "CPU / memory" } dd { (td["cpuUnits"].as_i64().unwrap_or(0)) " / " (td["memoryLimit"].as_i64().unwrap_or(0)) }
-            dt { "Environment" } dd { @for e in td["environmentVariables"].as_array().map(Vec::as_slice).unwrap_or_default() {
-                code { (e["name"].as_str().unwrap_or_default()) "=" (e["value"].as_str().unwrap_or_default()) } " "
-            } }
+        h2 { "Task definition " span.muted { (sg["taskDefinition"]["taskName"].as_str().unwrap_or_default()) } }
+        @for container in sg["containers"].as_array().map(Vec::as_slice).unwrap_or_default() {
+            dl {
+                dt { "Container" } dd { strong { (container["name"].as_str().unwrap_or_default()) } }
+                dt { "Image" } dd { (container["image"].as_str().unwrap_or_default()) }
+                dt { "Ports" } dd { @for p in container["ports"].as_array().map(Vec::as_slice).unwrap_or_default() { span.tag { (p) } } }
+                dt { "Environment" } dd { @for e in container["environment"].as_array().map(Vec::as_slice).unwrap_or_default() {
+                    code { (e["name"].as_str().unwrap_or_default()) "=" (e["value"].as_str().unwrap_or_default()) } " "
+                } }
+                dt { "Secrets" } dd { @for s in container["secretNames"].as_array().map(Vec::as_slice).unwrap_or_default() {
+                    code { (s.as_str().unwrap_or_default()) } " "
+                } }
+            }
         }
+        h2 { "Latest ECS service events" }
+        ul.events { @for e in sg["serviceEvents"].as_array().map(Vec::as_slice).unwrap_or_default() {
+            li { (created(e["createdAt"].as_i64().map(|s| s * 1000).unwrap_or(0))) " " (e["message"].as_str().unwrap_or_default()) }
+        } }
         h2 { "Scaling alarms" }
         ul { @for a in sg["metricAlarms"].as_array().map(Vec::as_slice).unwrap_or_default() { li { (a["alarmName"].as_str().unwrap_or_default()) } } }
         h2 { "Operations run through serve" }

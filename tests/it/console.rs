@@ -64,7 +64,7 @@ fn form_post(port: u16, path: &str, cookie: &str, body: &str) -> Answer {
     send(port, "POST", path, &headers, body)
 }
 
-async fn two_server_groups(env: &TestEnv, app: &str) {
+pub(crate) async fn two_server_groups(env: &TestEnv, app: &str) {
     for marker in ["<script>alert('v0')</script>", "plain"] {
         let mut d = fargate(app);
         d["spelProcessedTaskDefinitionArtifact"]["containerDefinitions"][0]["environment"] = json!([{"name": "BANNER", "value": marker}]);
@@ -87,7 +87,7 @@ async fn the_console_shows_a_cluster_and_disables_its_old_server_group_through_a
     assert_eq!(send(port, "GET", "/", "", "").header("location"), Some("/console"));
     let page = send(port, "GET", "/console/applications/cona", "", "");
     assert_eq!(page.status, 200, "{}", page.body);
-    for (header, value) in [("x-frame-options", "DENY"), ("referrer-policy", "no-referrer"), ("x-content-type-options", "nosniff")] {
+    for (header, value) in [("x-frame-options", "DENY"), ("referrer-policy", "same-origin"), ("x-content-type-options", "nosniff")] {
         assert_eq!(page.header(header), Some(value));
     }
     let csp = page.header("content-security-policy").unwrap();

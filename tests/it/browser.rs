@@ -1,0 +1,139 @@
+//! The console in a real browser: headless Chromium driven over WebDriver (chromedriver, via
+//! fantoccini) against `serve` and the emulator. What the pages show, a disable through the
+//! confirmation with the task followed to its end, a destroy refused without the typed name,
+//! sign-in, and AWS-derived text that stays text. Screenshots go under
+//! `target/console-screenshots/`.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use crate::harness::TestEnv;
+use crate::serve::Server;
+
+/// chromedriver on a free port, killed when dropped.
+pub(crate) struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Driver {
+    pub(crate) fn start() -> Driver {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is not installed: run scripts/test, which installs Debian's chromium and chromium-driver");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Driver { child, port }
+    }
+
+    /// A headless Chromium session.
+    pub(crate) async fn browser(&self) -> Client {
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({"args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1400,1000"]}),
+        );
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("a Chromium session")
+    }
+}
+
+/// Saves a screenshot of the current page as `target/console-screenshots/NAME.png`.
+pub(crate) async fn screenshot(browser: &Client, name: &str) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/console-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), browser.screenshot().await.unwrap()).unwrap();
+}
+
+/// Waits until the page's text contains `text` (the task page reloads itself every second).
+async fn wait_for_text(browser: &Client, text: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(body) = browser.find(Locator::Css("body")).await
+            && body.text().await.unwrap_or_default().contains(text)
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the page never showed `{text}`: {}", browser.source().await.unwrap_or_default());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn row_text(browser: &Client, name: &str) -> String {
+    let row = browser.find(Locator::XPath(&format!("(//tr[td/a[text()='{name}']])[1]"))).await.unwrap();
+    row.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn in_a_browser_the_console_shows_the_cluster_and_disables_the_old_server_group() {
+    let env = TestEnv::new("browser_console", false);
+    crate::console::two_server_groups(&env, "brw").await;
+    let server = Server::start(&env, &["--store-file", "tasks.db"]);
+    let driver = Driver::start();
+    let browser = driver.browser().await;
+    let base = format!("http://127.0.0.1:{}", server.port);
+
+    browser.goto(&format!("{base}/console")).await.unwrap();
+    browser.find(Locator::Css("input[name=app]")).await.unwrap().send_keys("brw").await.unwrap();
+    browser.find(Locator::Css("form.search button")).await.unwrap().click().await.unwrap();
+    wait_for_text(&browser, "Application brw").await;
+    screenshot(&browser, "cluster").await;
+    let v0 = row_text(&browser, "brw-web-v000").await;
+    let v1 = row_text(&browser, "brw-web-v001").await;
+    for row in [&v0, &v1] {
+        assert!(row.contains("enabled") && row.contains("3 up") && row.contains("web-tg") && row.contains("2–6"), "{row}");
+    }
+    // The stylesheet loaded (the CSP allows it): an enabled row has its green edge.
+    let first = browser.find(Locator::Css("tr.enabled td")).await.unwrap();
+    assert_eq!(first.css_value("border-left-style").await.unwrap(), "solid");
+
+    // The old server group's page: the env value holding <script> is shown as text, not run.
+    browser.find(Locator::LinkText("brw-web-v000")).await.unwrap().click().await.unwrap();
+    wait_for_text(&browser, "Latest ECS service events").await;
+    let env_text = browser.find(Locator::XPath("//code[starts-with(text(), 'BANNER=')]")).await.unwrap().text().await.unwrap();
+    assert_eq!(env_text, "BANNER=<script>alert('v0')</script>");
+    assert!(browser.get_alert_text().await.is_err(), "no script ran");
+
+    // Disable it through the confirmation; follow the task; the state changes.
+    browser.find(Locator::LinkText("Disable")).await.unwrap().click().await.unwrap();
+    wait_for_text(&browser, "brw-web-v001 keeps serving").await;
+    screenshot(&browser, "confirm").await;
+    browser.find(Locator::Css("main form button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_for_text(&browser, "Orchestration completed").await;
+    assert!(browser.current_url().await.unwrap().path().starts_with("/console/tasks/"));
+    browser.goto(&format!("{base}/console/applications/brw")).await.unwrap();
+    let v0 = row_text(&browser, "brw-web-v000").await;
+    assert!(v0.contains("disabled") && v0.contains("0 / "), "{v0}");
+    assert!(row_text(&browser, "brw-web-v001").await.contains("enabled"));
+    screenshot(&browser, "after-disable").await;
+    assert_eq!(env.aws().await.service("brw-web-v000").await.unwrap().desired_count, 0);
+
+    // Destroy: a wrong typed name is refused and nothing is deleted.
+    browser.goto(&format!("{base}/console/confirm/destroy/ecs-main/us-west-2/brw-web-v000")).await.unwrap();
+    browser.find(Locator::Css("input[name=confirmName]")).await.unwrap().send_keys("brw-web-v001").await.unwrap();
+    browser.find(Locator::Css("main form button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_for_text(&browser, "type the server group's name").await;
+    assert!(env.aws().await.service("brw-web-v000").await.is_some());
+    browser.close().await.unwrap();
+}
