@@ -439,7 +439,7 @@ fn cluster_table(app: &App, identity: &Identity, account: &str, groups: &[Value]
 fn action_links(account: &str, region: &str, name: &str, enabled: bool) -> Markup {
     let href = |action: &str| format!("/console/confirm/{action}/{}/{}/{}", encode(account), encode(region), encode(name));
     html! {
-        @if enabled { a href=(href("disable")) { "Disable" } } @else { a href=(href("enable")) { "Enable" } }
+        @if enabled { a href=(href("disable")) { "Disable" } } @else { a href=(href("enable")) { "Enable" } " " a href=(href("rollback")) { "Roll back to this" } }
         " " a href=(href("resize")) { "Resize" }
         " " a href=(href("destroy")) { "Destroy" }
     }
@@ -549,6 +549,10 @@ fn describe(action: &str, name: &str, others: &[String]) -> Option<String> {
         }
         "enable" => format!("enable {name}: restore its desired count and scaling and register it with its target groups"),
         "resize" => format!("resize {name} to the capacity below"),
+        "rollback" => match others.first() {
+            Some(current) => format!("roll back to {name}: enable it, wait until it is healthy, then disable {current}"),
+            None => return None,
+        },
         "destroy" => format!("destroy {name}: delete its service, scalable target, scaling policies and alarms; this cannot be undone"),
         _ => return None,
     })
@@ -601,6 +605,7 @@ async fn confirm(
         p.confirm { (what) "." }
         form method="post" action=(target) {
             input type="hidden" name="csrf" value=(csrf);
+            @if action == "rollback" { input type="hidden" name="current" value=(others.first().cloned().unwrap_or_default()); }
             @if action == "resize" {
                 @let c = &sg["capacity"];
                 label { "Min " input type="number" name="min" min="0" value=(c["min"].as_i64().unwrap_or(0)); }
@@ -639,6 +644,15 @@ fn operation(action: &str, account: &str, region: &str, name: &str, fields: &Has
             let mut d = base;
             d["capacity"] = json!({"min": number("min")?, "max": number("max")?, "desired": number("desired")?});
             ("resizeServerGroup", d)
+        }
+        "rollback" => {
+            let current =
+                fields.get("current").map(|c| c.trim()).filter(|c| !c.is_empty()).ok_or("the server group to roll back from is missing")?;
+            let context = json!({"restoreServerGroupName": name, "rollbackServerGroupName": current});
+            return Ok(
+                json!([{"rollbackServerGroup": {"credentials": account, "account": account, "region": region, "cloudProvider": "ecs",
+                "rollbackType": "EXPLICIT", "rollbackContext": context}}]),
+            );
         }
         other => return Err(format!("no such action: {other}")),
     };

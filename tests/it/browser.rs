@@ -86,8 +86,9 @@ async fn row_text(browser: &Client, name: &str) -> String {
 }
 
 #[tokio::test]
-async fn in_a_browser_the_console_shows_the_cluster_and_disables_the_old_server_group() {
+async fn in_a_browser_the_console_shows_the_cluster_disables_rolls_back_and_refuses_an_unconfirmed_destroy() {
     let env = TestEnv::new("browser_console", false);
+    crate::harness::ecs_behaviour("brw-web", "healthy");
     crate::console::two_server_groups(&env, "brw").await;
     let server = Server::start(&env, &["--store-file", "tasks.db"]);
     let driver = Driver::start();
@@ -129,11 +130,24 @@ async fn in_a_browser_the_console_shows_the_cluster_and_disables_the_old_server_
     screenshot(&browser, "after-disable").await;
     assert_eq!(env.aws().await.service("brw-web-v000").await.unwrap().desired_count, 0);
 
+    // Roll back to it: enabled, waited for, then the current one disabled.
+    browser.find(Locator::LinkText("brw-web-v000")).await.unwrap().click().await.unwrap();
+    wait_for_text(&browser, "Latest ECS service events").await;
+    browser.find(Locator::LinkText("Roll back to this")).await.unwrap().click().await.unwrap();
+    wait_for_text(&browser, "roll back to brw-web-v000: enable it, wait until it is healthy, then disable brw-web-v001").await;
+    browser.find(Locator::Css("main form button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_for_text(&browser, "Orchestration completed").await;
+    let aws = env.aws().await;
+    assert!(aws.service("brw-web-v000").await.unwrap().desired_count > 0);
+    assert_eq!(aws.service("brw-web-v001").await.unwrap().desired_count, 0);
+    browser.goto(&format!("{base}/console/applications/brw")).await.unwrap();
+    assert!(row_text(&browser, "brw-web-v001").await.contains("disabled"));
+
     // Destroy: a wrong typed name is refused and nothing is deleted.
-    browser.goto(&format!("{base}/console/confirm/destroy/ecs-main/us-west-2/brw-web-v000")).await.unwrap();
-    browser.find(Locator::Css("input[name=confirmName]")).await.unwrap().send_keys("brw-web-v001").await.unwrap();
+    browser.goto(&format!("{base}/console/confirm/destroy/ecs-main/us-west-2/brw-web-v001")).await.unwrap();
+    browser.find(Locator::Css("input[name=confirmName]")).await.unwrap().send_keys("brw-web-v000").await.unwrap();
     browser.find(Locator::Css("main form button[type=submit]")).await.unwrap().click().await.unwrap();
     wait_for_text(&browser, "type the server group's name").await;
-    assert!(env.aws().await.service("brw-web-v000").await.is_some());
+    assert!(aws.service("brw-web-v001").await.is_some());
     browser.close().await.unwrap();
 }

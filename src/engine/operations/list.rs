@@ -22,6 +22,55 @@ use crate::engine::operations::{self, Kind, Target};
 enum Op {
     Create(Box<deploy::Prepared>),
     Lifecycle(Kind, Box<Target>),
+    /// Clouddriver's explicit `rollbackServerGroup` (`rollbackContext`): the target is the server
+    /// group to restore; the name, the one to disable once the restored one is healthy.
+    Rollback(Box<Target>, String),
+}
+
+/// How long a rollback waits for the restored server group to be healthy.
+const ROLLBACK_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// `rollbackServerGroup` as Clouddriver's AWS provider takes it: `rollbackType: EXPLICIT` with
+/// `rollbackContext.restoreServerGroupName` and `rollbackServerGroupName`.
+fn rollback_of(config: &Config, body: Value) -> Result<Op> {
+    let context = body.get("rollbackContext").cloned().unwrap_or(Value::Null);
+    let name = |key: &str| context.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let (restore, current) = (name("restoreServerGroupName"), name("rollbackServerGroupName"));
+    let mut errors = Vec::new();
+    for (key, value) in [("restoreServerGroupName", &restore), ("rollbackServerGroupName", &current)] {
+        if value.is_none() {
+            let message = format!("rollbackContext.{key} is required (an explicit rollback names both server groups)");
+            errors.push(crate::core::error::FieldError::new(
+                format!("rollbackContext.{key}"),
+                "rollbackServerGroupDescription.invalid",
+                message,
+            ));
+        }
+    }
+    let mut described = body.clone();
+    described["serverGroupName"] = json!(restore.clone().unwrap_or_default());
+    let target =
+        server_group_operation_from_json(described, "rollbackServerGroup").and_then(|op| operations::validate(Kind::Enable, config, &op));
+    match (target, restore, current) {
+        (Ok(t), Some(_), Some(current)) if errors.is_empty() => Ok(Op::Rollback(Box::new(t), current)),
+        (Err(Error::Invalid(e)), _, _) => {
+            errors.extend(e);
+            Err(Error::Invalid(errors))
+        }
+        (Err(e), _, _) => Err(e),
+        _ => Err(Error::Invalid(errors)),
+    }
+}
+
+/// Runs an explicit rollback: enable the restored server group, wait until it is healthy,
+/// disable the current one.
+async fn rollback(target: &Target, current: &str, progress: &mut dyn Progress) -> Result<Value> {
+    journal::status("Initializing Rollback Amazon ECS Server Group Operation...");
+    let session = crate::aws::Session::connect(&target.account, &target.region).await?;
+    let results =
+        crate::engine::lifecycle::rollback(&session, target.ecs_cluster.as_deref(), &target.server_group, current, ROLLBACK_WAIT, progress)
+            .await?;
+    Ok(serde_json::to_value(results).unwrap_or_default())
 }
 
 /// The operations an operations list may hold, in Clouddriver's names.
@@ -87,7 +136,7 @@ impl Operations {
                     accounts.insert(req.account.name.clone());
                     accounts.extend(req.source.as_ref().map(|s| s.account.clone()));
                 }
-                Op::Lifecycle(_, target) => {
+                Op::Lifecycle(_, target) | Op::Rollback(target, _) => {
                     accounts.insert(target.account.name.clone());
                 }
             }
@@ -265,6 +314,17 @@ pub fn parse(config: &Config, value: Value) -> Result<Operations> {
             "enableServerGroup" => Some(Kind::Enable),
             "resizeServerGroup" => Some(Kind::Resize),
             "destroyServerGroup" => Some(Kind::Destroy),
+            "rollbackServerGroup" => {
+                match rollback_of(config, body) {
+                    Ok(op) => ops.push((name, op)),
+                    Err(Error::Invalid(e)) => errors.extend(e.into_iter().map(|mut fe| {
+                        fe.field = format!("[{i}].{name}.{}", fe.field);
+                        fe
+                    })),
+                    Err(e) => return Err(e),
+                }
+                continue;
+            }
             other => {
                 errors.push(crate::core::error::FieldError::new(
                     format!("[{i}]"),
@@ -325,6 +385,7 @@ pub async fn run(ops: Operations, state: &TaskState, progress: &mut dyn Progress
         let op_phase = match &op {
             Op::Create(_) => "CREATE_ECS_SERVER_GROUP",
             Op::Lifecycle(kind, _) => kind.phase(),
+            Op::Rollback(..) => "ROLLBACK_ECS_SERVER_GROUP",
         };
         *phase.lock().unwrap_or_else(|e| e.into_inner()) = op_phase.to_string();
         state.update(|t| t.push(op_phase, format!("Processing op: {name}")));
@@ -337,6 +398,7 @@ pub async fn run(ops: Operations, state: &TaskState, progress: &mut dyn Progress
                 Op::Lifecycle(kind, target) => {
                     operations::run(kind, &target, None).await.map(|r| serde_json::to_value(r).unwrap_or_default())
                 }
+                Op::Rollback(target, current) => rollback(&target, &current, &mut progress).await,
             }
         };
         match journal::scope(journal.clone(), work).await {
