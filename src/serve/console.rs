@@ -441,6 +441,7 @@ fn action_links(account: &str, region: &str, name: &str, enabled: bool) -> Marku
     html! {
         @if enabled { a href=(href("disable")) { "Disable" } } @else { a href=(href("enable")) { "Enable" } " " a href=(href("rollback")) { "Roll back to this" } }
         " " a href=(href("resize")) { "Resize" }
+        " " a href=(href("redeploy")) { "Deploy new version" }
         " " a href=(href("destroy")) { "Destroy" }
     }
 }
@@ -536,6 +537,41 @@ async fn history_of(app: &App, identity: &Identity, name: &str) -> Markup {
     }
 }
 
+/// The createServerGroup description (as posted to `serve`) of the task that created `name`.
+async fn creating_description(app: &App, identity: &Identity, name: &str) -> Option<Value> {
+    let suffix = format!(":{name}\"");
+    let tasks = app.store.list(500).await.ok()?;
+    let task = tasks
+        .into_iter()
+        .filter(|t| super::may_see(&app.config, identity, t) && !t.status.failed)
+        .find(|t| t.result_objects.iter().any(|r| r["serverGroupNames"].to_string().contains(&suffix)))?;
+    let text = app.store.operations(task.id.as_deref()?).await.ok()??;
+    let ops: Value = serde_json::from_str(&text).ok()?;
+    ops.as_array()?.iter().find_map(|op| op.get("createServerGroup").cloned())
+}
+
+/// The images a new version may replace: the artifact's mapped containers, or the one image of inputs mode.
+fn image_fields(description: &Value, sg: &Value) -> Vec<(String, String)> {
+    if description["useTaskDefinitionArtifact"] == json!(true) {
+        let current: HashMap<String, String> = sg["containers"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|c| Some((c["name"].as_str()?.to_string(), c["image"].as_str()?.to_string())))
+            .collect();
+        let mapped: Vec<String> = description["containerToImageMap"].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
+        return mapped
+            .into_iter()
+            .map(|container| {
+                let image = current.get(&container).cloned().unwrap_or_default();
+                (container, image)
+            })
+            .collect();
+    }
+    vec![("image".into(), sg["image"]["imageId"].as_str().unwrap_or_default().to_string())]
+}
+
 /// What an action does, said in the confirmation.
 fn describe(action: &str, name: &str, others: &[String]) -> Option<String> {
     let serving = if others.is_empty() {
@@ -549,6 +585,9 @@ fn describe(action: &str, name: &str, others: &[String]) -> Option<String> {
         }
         "enable" => format!("enable {name}: restore its desired count and scaling and register it with its target groups"),
         "resize" => format!("resize {name} to the capacity below"),
+        "redeploy" => format!(
+            "deploy a new version of {name}'s cluster from {name}'s description and task definition, with the images below; {name} keeps serving until you disable it"
+        ),
         "rollback" => match others.first() {
             Some(current) => format!("roll back to {name}: enable it, wait until it is healthy, then disable {current}"),
             None => return None,
@@ -598,6 +637,18 @@ async fn confirm(
             cookie,
         );
     };
+    let images = match action.as_str() {
+        "redeploy" => match creating_description(&app, &identity, &name).await {
+            Some(d) => image_fields(&d, &sg),
+            None => {
+                let message = format!(
+                    "{name} was not deployed through this serve, so its description is not known here; deploy the new version with `ecs-deployer deploy` or a pipeline"
+                );
+                return answer(StatusCode::NOT_FOUND, page("Not possible", Some(&csrf), html! { p.error { (message) } }), cookie);
+            }
+        },
+        _ => Vec::new(),
+    };
     let leaves_none = matches!(action.as_str(), "disable" | "destroy") && sg["isDisabled"] != json!(true) && others.is_empty();
     let target = format!("/console/actions/{}/{}/{}/{}", encode(&action), encode(&account), encode(&region), encode(&name));
     let body = html! {
@@ -606,6 +657,11 @@ async fn confirm(
         form method="post" action=(target) {
             input type="hidden" name="csrf" value=(csrf);
             @if action == "rollback" { input type="hidden" name="current" value=(others.first().cloned().unwrap_or_default()); }
+            @if action == "redeploy" {
+                @for (field, image) in &images {
+                    label { "Image of " code { (field) } " " input type="text" name=(format!("image.{field}")) value=(image) required; }
+                }
+            }
             @if action == "resize" {
                 @let c = &sg["capacity"];
                 label { "Min " input type="number" name="min" min="0" value=(c["min"].as_i64().unwrap_or(0)); }
@@ -682,7 +738,12 @@ async fn act(
         return post.answer(&app, "refused", answer(StatusCode::FORBIDDEN, markup, None));
     }
     let (_, csrf) = session.unwrap_or_default();
-    let ops = match operation(&action, &account, &region, &name, &fields) {
+    let ops = if action == "redeploy" {
+        redeploy(&app, &post.identity, &account, &region, &name, &fields).await
+    } else {
+        operation(&action, &account, &region, &name, &fields)
+    };
+    let ops = match ops {
         Ok(ops) => ops,
         Err(message) => {
             let markup = page("Not done", Some(&csrf), html! { p.error { (message) ". Nothing was changed." } });
@@ -708,6 +769,44 @@ async fn act(
             answer(status, markup, None)
         }
     }
+}
+
+/// A createServerGroup from the description that created `name`, with the images given and
+/// `name` as its source (capacity and scaling copied): a manual red/black's first step.
+async fn redeploy(
+    app: &App,
+    identity: &Identity,
+    account: &str,
+    region: &str,
+    name: &str,
+    fields: &HashMap<String, String>,
+) -> Result<Value, String> {
+    let mut d = creating_description(app, identity, name)
+        .await
+        .ok_or_else(|| format!("{name} was not deployed through this serve; its description is not known here"))?;
+    let images: Vec<(String, String)> = fields
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix("image.")?.to_string(), v.trim().to_string())))
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    if images.is_empty() {
+        return Err("give the new version's image".into());
+    }
+    if d["useTaskDefinitionArtifact"] == json!(true) {
+        let map: serde_json::Map<String, Value> = images.into_iter().map(|(c, i)| (c, json!(i))).collect();
+        d["containerToImageMap"] = Value::Object(map);
+        if let Some(o) = d.as_object_mut() {
+            o.remove("containerMappings");
+        }
+    } else {
+        d["dockerImageAddress"] = json!(images[0].1);
+        if let Some(o) = d.as_object_mut() {
+            o.remove("imageDescription");
+        }
+    }
+    d["source"] = json!({"account": account, "region": region, "asgName": name, "useSourceCapacity": true});
+    d["strategy"] = json!("");
+    Ok(json!([{"createServerGroup": d}]))
 }
 
 async fn task(

@@ -322,6 +322,18 @@ impl Store {
         })
     }
 
+    /// The operations list task `id` was posted with, as stored.
+    pub async fn operations(&self, id: &str) -> StoreResult<Option<String>> {
+        let sql = "SELECT operations FROM ecs_deployer_tasks WHERE id = $1";
+        Ok(match self {
+            Store::Sqlite(c) => {
+                let id = id.to_string();
+                Store::sqlite(c, move |c| Ok(c.query_row(sql, [id], |r| r.get(0)).optional()?)).await?
+            }
+            Store::Postgres(c) => c.query_opt(sql, &[&id]).await?.map(|r| r.get(0)),
+        })
+    }
+
     /// The newest `limit` tasks, newest first.
     pub async fn list(&self, limit: i64) -> StoreResult<Vec<Task>> {
         let sql = "SELECT task FROM ecs_deployer_tasks ORDER BY created_ms DESC, id DESC LIMIT $1";

@@ -190,3 +190,42 @@ async fn with_principals_the_console_signs_in_with_a_token_and_keeps_it_server_s
     let api = send(port, "GET", "/task", &format!("Cookie: {}\r\n", cookie_of(&ok)), "");
     assert_eq!(api.status, 401, "the session cookie is the console's only");
 }
+
+#[tokio::test]
+async fn a_new_version_is_deployed_from_an_existing_one_with_a_new_image() {
+    let env = TestEnv::new("console_redeploy", false);
+    let server = Server::start(&env, &["--store-file", "tasks.db"]);
+    let port = server.port;
+    let (task, _) = server.wait(&server.submit(&json!([{"createServerGroup": fargate("cond")}])));
+    assert_eq!(task["status"]["failed"], false, "{task}");
+    env.aws().await.reconcile("cond-web-v000").await;
+
+    let page = send(port, "GET", "/console/confirm/redeploy/ecs-main/us-west-2/cond-web-v000", "", "");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("name=\"image.web\" value=\"nginx:1.27.9\""), "{}", page.body);
+    let cookie = cookie_of(&page);
+    let csrf = csrf_of(&page.body);
+    let posted = form_post(
+        port,
+        "/console/actions/redeploy/ecs-main/us-west-2/cond-web-v000",
+        &cookie,
+        &format!("csrf={csrf}&image.web=nginx%3A1.28.0"),
+    );
+    assert_eq!(posted.status, 303, "{}", posted.body);
+    let id = posted.header("location").unwrap().rsplit('/').next().unwrap().to_string();
+    let (task, _) = server.wait(&id);
+    assert_eq!(task["status"]["failed"], false, "{task}");
+    let aws = env.aws().await;
+    let new = aws.service("cond-web-v001").await.expect("the new version");
+    let td = aws.task_definition(new.task_definition.as_deref().unwrap()).await;
+    assert_eq!(td.container_definitions()[0].image(), Some("nginx:1.28.0"));
+    assert_eq!(new.desired_count, 3, "the source's capacity");
+    assert_eq!(aws.service("cond-web-v000").await.unwrap().desired_count, 3, "the old one keeps serving");
+
+    // A server group deployed some other way: its description is not known here.
+    let run = env.deploy(&fargate("cone"), &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let page = send(port, "GET", "/console/confirm/redeploy/ecs-main/us-west-2/cone-web-v000", "", "");
+    assert_eq!(page.status, 404);
+    assert!(page.body.contains("was not deployed through this serve"), "{}", page.body);
+}
