@@ -237,6 +237,10 @@ class Serve:
         except urllib.error.HTTPError as e:
             return {"status": e.code}
 
+    def page(self, path):
+        """An HTML page (the console), as text."""
+        return urllib.request.urlopen(self.base + path).read().decode()
+
     def stop(self):
         self.proc.terminate()
         self.proc.wait()
@@ -279,6 +283,23 @@ def serve_rows(acct):
         row(f"serve: 50 pollers x 10 s every 200 ms ({len(lat)} reads; p50 {p50:.0f} ms, p99 {p99:.0f} ms)", polls)
         ops = [{"createServerGroup": dict(description("sv"), account="ecs", credentials="ecs")}]
         row("serve: a deploy through POST /ecs/ops (warm credentials)", measured(lambda: deploy_through(server, ops)))
+    finally:
+        server.stop()
+
+
+def console_rows(acct):
+    """The console's cluster page with 10 server groups: from the read API's views (no AWS
+    request while they are fresh), and after a force-refresh (the views' own reads)."""
+    for _ in range(10):
+        acct.run(["deploy"], description("cn"), measured=False)
+    server = Serve(acct, "--read-ttl", "5s")
+    try:
+        server.page("/console/applications/cn")  # opens the session, reads the views
+        warm = measured(lambda: server.page("/console/applications/cn"))
+        assert warm["result"].count("cn-web-v0") >= 10, "the page lists the 10 server groups"
+        row("console: cluster page, 10 server groups, views fresh", warm)
+        server.call("POST", "/cache/ecs/ServerGroup", {"account": "ecs", "region": REGION, "serverGroupName": "cn-web-v000"})
+        row("console: cluster page, 10 server groups, read afresh", measured(lambda: server.page("/console/applications/cn")))
     finally:
         server.stop()
 
@@ -362,6 +383,7 @@ def main():
     row("destroy", d.run(["destroy"] + target))
 
     serve_rows(Account(6))
+    console_rows(Account(8))
 
     s = startup()
     print(f"\nredeploy vs sequential baseline: {base['wall'] / redeploy['wall']:.1f}x faster "
