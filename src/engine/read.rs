@@ -97,11 +97,15 @@ impl Reader {
         Arc::new(Reader { config, ttl, views: Mutex::new(HashMap::new()), task_definitions: Mutex::new(HashMap::new()) })
     }
 
-    /// Forgets every view of `account`: the next read goes to AWS (after a write through
-    /// `/ecs/ops`, or Orca's force-cache-refresh). Its list of ECS clusters stays: no operation
-    /// creates one, and a server group not found in it is looked for again in a fresh list.
+    /// Forgets every view of `account` and of the other ECS accounts on its AWS account (they
+    /// see the same services): the next read goes to AWS (after a write through `/ecs/ops`, or
+    /// Orca's force-cache-refresh). The lists of ECS clusters stay: no operation creates one, and
+    /// a server group not found in one is looked for again in a fresh list.
     pub fn invalidate(&self, account: &str) {
-        self.views.lock().expect("not poisoned").retain(|k, _| matches!(k, Key::EcsClusters { .. }) || k.account() != account);
+        let aws_account = |name: &str| self.config.account(name).ok().map(|a| a.account_id);
+        let written = aws_account(account);
+        let same = |name: &str| name == account || (written.is_some() && aws_account(name) == written);
+        self.views.lock().expect("not poisoned").retain(|k, _| matches!(k, Key::EcsClusters { .. }) || !same(k.account()));
     }
 
     fn forget(&self, key: &Key) {

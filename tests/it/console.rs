@@ -152,6 +152,11 @@ async fn the_console_shows_a_cluster_and_disables_its_old_server_group_through_a
     assert_eq!(aws.service("cona-web-v000").await.unwrap().desired_count, 0);
     let page = send(port, "GET", "/console/applications/cona", "", "");
     assert_eq!(section(&page.body, "ecs-main").matches("badge on").count(), 1, "only v001 is enabled now");
+    assert_eq!(
+        section(&page.body, "ecs-tags").matches("badge on").count(),
+        1,
+        "a write is seen through every ECS account on the AWS account"
+    );
     let details = send(port, "GET", "/console/server-groups/ecs-main/us-west-2/cona-web-v000", "", "");
     assert!(details.body.contains("Orchestration completed"), "the server group's history: {}", details.body);
 
