@@ -65,6 +65,7 @@ enum Key {
     ServerGroup { account: String, region: String, name: String },
     Groups { account: String, app: String, cluster: Option<String> },
     Instance { account: String, region: String, task_id: String },
+    Applications { account: String },
 }
 
 impl Key {
@@ -73,7 +74,8 @@ impl Key {
             Key::EcsClusters { account, .. }
             | Key::ServerGroup { account, .. }
             | Key::Groups { account, .. }
-            | Key::Instance { account, .. } => account,
+            | Key::Instance { account, .. }
+            | Key::Applications { account } => account,
         }
     }
 }
@@ -197,6 +199,32 @@ impl Reader {
     async fn find_service(self: &Arc<Self>, session: &Session, name: &str) -> Result<Option<(String, ServiceState)>, ReadError> {
         let found = session.describe_in_each(&self.ecs_clusters(session).await?, name, true).await?;
         Ok(found.into_iter().filter(|(_, s)| s.status == "ACTIVE").max_by_key(|(_, s)| s.created_at_ms))
+    }
+
+    /// The applications with a server group in the account (any region), from the services'
+    /// names alone (ListServices per ECS cluster): the console's list, without describing anything.
+    pub async fn applications(self: &Arc<Self>, account: &str) -> Outcome {
+        let key = Key::Applications { account: account.into() };
+        let (me, account) = (self.clone(), self.account(account)?);
+        self.shared(key, move || async move { me.read_applications(&account).await }.boxed()).await
+    }
+
+    async fn read_applications(self: &Arc<Self>, account: &Account) -> Outcome {
+        let per_region = try_join_all(account.region_names().into_iter().map(|region| async move {
+            let session = self.session(account, region).await?;
+            let clusters = self.ecs_clusters(&session).await?;
+            let names = try_join_all(clusters.iter().map(|c| session.list_service_names(c))).await?;
+            Ok::<_, ReadError>(names.into_iter().flatten().collect::<Vec<String>>())
+        }))
+        .await?;
+        let mut apps: Vec<String> = per_region
+            .into_iter()
+            .flatten()
+            .filter_map(|name| derive_moniker(NamingStrategy::Default, &name, &[]).0.map(|m| m.app))
+            .collect();
+        apps.sort();
+        apps.dedup();
+        Ok(Arc::new(json!(apps)))
     }
 
     /// Every server group of application `app` (of one moniker cluster when given) in every

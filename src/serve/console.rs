@@ -311,12 +311,30 @@ async fn home(
     }
     let (csrf, cookie) = csrf_of(&app, &headers);
     let accounts = readable(&app, &identity);
+    let reads = futures::future::join_all(accounts.iter().map(|a| app.reader.applications(a))).await;
+    let mut apps: Vec<(String, Vec<String>)> = Vec::new();
+    for (account, read) in accounts.iter().zip(reads) {
+        for name in read.ok().and_then(|v| v.as_array().cloned()).unwrap_or_default().iter().filter_map(|v| v.as_str().map(str::to_string))
+        {
+            match apps.iter_mut().find(|(a, _)| *a == name) {
+                Some((_, in_accounts)) => in_accounts.push(account.clone()),
+                None => apps.push((name, vec![account.clone()])),
+            }
+        }
+    }
+    apps.sort();
     let body = html! {
         h1 { "Applications" }
         form.search method="get" action="/console" {
             label for="app" { "Application" }
             input #app type="text" name="app" placeholder="orders" required;
             button type="submit" { "Show its clusters" }
+        }
+        @if apps.is_empty() { p.muted { "No server group in the accounts you may read." } }
+        ul.apps {
+            @for (name, in_accounts) in &apps {
+                li { a href=(format!("/console/applications/{}", encode(name))) { (name) } " " span.muted { (in_accounts.join(", ")) } }
+            }
         }
         p.muted { "Signed in as " (identity.principal.name) ". Accounts you may read: " (accounts.join(", ")) "." }
     };
@@ -597,8 +615,30 @@ fn describe(action: &str, name: &str, others: &[String]) -> Option<String> {
     })
 }
 
-/// The other enabled server groups of a server group's cluster.
-async fn enabled_peers(app: &App, account: &str, sg: &Value) -> Vec<String> {
+/// Why taking `name` away leaves nothing (healthy) serving, if it does: the second confirmation's reason.
+async fn leaves_nothing_serving(app: &App, account: &str, region: &str, name: &str) -> Option<String> {
+    let sg = app.reader.server_group(account, region, name).await.ok()?;
+    if sg["isDisabled"] == json!(true) {
+        return None;
+    }
+    let (others, healthy) = enabled_peers(app, account, &sg).await;
+    if others.is_empty() {
+        Some(format!("{name} is the cluster's only enabled server group"))
+    } else if !healthy && counts(&sg).0 > 0 {
+        Some(format!("{name} is the only server group of its cluster with healthy tasks"))
+    } else {
+        None
+    }
+}
+
+/// The other enabled server groups of a server group's cluster, and whether any has a task up.
+async fn enabled_peers(app: &App, account: &str, sg: &Value) -> (Vec<String>, bool) {
+    let peers = enabled_peer_views(app, account, sg).await;
+    let healthy = peers.iter().any(|g| counts(g).0 > 0);
+    (peers.iter().filter_map(|g| g["name"].as_str().map(str::to_string)).collect(), healthy)
+}
+
+async fn enabled_peer_views(app: &App, account: &str, sg: &Value) -> Vec<Value> {
     let (Some(app_name), Some(cluster)) = (sg["moniker"]["app"].as_str(), sg["cluster"].as_str()) else { return Vec::new() };
     let Ok(groups) = app.reader.groups(account, app_name, Some(cluster)).await else { return Vec::new() };
     groups
@@ -607,7 +647,7 @@ async fn enabled_peers(app: &App, account: &str, sg: &Value) -> Vec<String> {
         .unwrap_or_default()
         .iter()
         .filter(|g| g["name"] != sg["name"] && g["isDisabled"] != json!(true))
-        .filter_map(|g| g["name"].as_str().map(str::to_string))
+        .cloned()
         .collect()
 }
 
@@ -629,7 +669,7 @@ async fn confirm(
         Ok(sg) => sg,
         Err(e) => return answer(StatusCode::NOT_FOUND, page(&name, Some(&csrf), html! { p.error { (e.into_error()) } }), cookie),
     };
-    let others = enabled_peers(&app, &account, &sg).await;
+    let (others, others_healthy) = enabled_peers(&app, &account, &sg).await;
     let Some(what) = describe(&action, &name, &others) else {
         return answer(
             StatusCode::NOT_FOUND,
@@ -649,7 +689,9 @@ async fn confirm(
         },
         _ => Vec::new(),
     };
-    let leaves_none = matches!(action.as_str(), "disable" | "destroy") && sg["isDisabled"] != json!(true) && others.is_empty();
+    let takes_away = matches!(action.as_str(), "disable" | "destroy") && sg["isDisabled"] != json!(true);
+    let leaves_none = takes_away && others.is_empty();
+    let only_healthy = takes_away && !others.is_empty() && !others_healthy && counts(&sg).0 > 0;
     let target = format!("/console/actions/{}/{}/{}/{}", encode(&action), encode(&account), encode(&region), encode(&name));
     let body = html! {
         h1 { "Confirm" }
@@ -674,6 +716,10 @@ async fn confirm(
             @if leaves_none {
                 p.warning { "This leaves the cluster with no enabled server group: nothing will take traffic." }
                 label { input type="checkbox" name="acknowledge" value="yes" required; " I understand that nothing will serve" }
+            }
+            @if only_healthy {
+                p.warning { (name) " is the only server group of its cluster with healthy tasks: " (others.join(", ")) " has none up." }
+                label { input type="checkbox" name="acknowledge" value="yes" required; " I understand that nothing healthy will serve" }
             }
             button type="submit" { "Yes, " (action) " " (name) }
             " " a href=(format!("/console/server-groups/{}/{}/{}", encode(&account), encode(&region), encode(&name))) { "Cancel" }
@@ -738,6 +784,17 @@ async fn act(
         return post.answer(&app, "refused", answer(StatusCode::FORBIDDEN, markup, None));
     }
     let (_, csrf) = session.unwrap_or_default();
+    if matches!(action.as_str(), "disable" | "destroy")
+        && fields.get("acknowledge").map(String::as_str) != Some("yes")
+        && let Some(why) = leaves_nothing_serving(&app, &account, &region, &name).await
+    {
+        let markup = page(
+            "Not done",
+            Some(&csrf),
+            html! { p.error { (why) "; confirm that explicitly on the confirmation page. Nothing was changed." } },
+        );
+        return post.answer(&app, "invalid", answer(StatusCode::BAD_REQUEST, markup, None));
+    }
     let ops = if action == "redeploy" {
         redeploy(&app, &post.identity, &account, &region, &name, &fields).await
     } else {

@@ -151,3 +151,36 @@ async fn in_a_browser_the_console_shows_the_cluster_disables_rolls_back_and_refu
     assert!(aws.service("brw-web-v001").await.is_some());
     browser.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn in_a_browser_signing_in_is_needed_and_a_form_without_its_csrf_token_changes_nothing() {
+    let env = TestEnv::new("browser_sign_in", false);
+    crate::security::write_principals(&env);
+    crate::console::two_server_groups(&env, "brx").await;
+    let server = Server::start(&env, &["--store-file", "tasks.db", "--principals", "principals.yml"]);
+    let driver = Driver::start();
+    let browser = driver.browser().await;
+    let base = format!("http://127.0.0.1:{}", server.port);
+
+    browser.goto(&format!("{base}/console/applications/brx")).await.unwrap();
+    assert_eq!(browser.current_url().await.unwrap().path(), "/console/sign-in");
+    browser.find(Locator::Css("input[name=token]")).await.unwrap().send_keys("not-a-token").await.unwrap();
+    browser.find(Locator::Css("main form button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_for_text(&browser, "That token is not valid.").await;
+    browser.find(Locator::Css("input[name=token]")).await.unwrap().send_keys(crate::security::ROOT).await.unwrap();
+    browser.find(Locator::Css("main form button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_for_text(&browser, "Signed in as root").await;
+    let cookies = browser.get_all_cookies().await.unwrap();
+    let session = cookies.iter().find(|c| c.name() == "ecsd_session").expect("the session cookie");
+    assert_eq!(session.http_only(), Some(true));
+    assert!(!session.value().contains(crate::security::ROOT));
+
+    // A form whose CSRF token was taken out: 403, nothing changed.
+    browser.goto(&format!("{base}/console/confirm/disable/ecs-main/us-west-2/brx-web-v000")).await.unwrap();
+    wait_for_text(&browser, "keeps serving").await;
+    browser.execute("document.querySelector('main input[name=csrf]').remove()", vec![]).await.unwrap();
+    browser.find(Locator::Css("main form button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_for_text(&browser, "missing CSRF token").await;
+    assert_eq!(env.aws().await.service("brx-web-v000").await.unwrap().desired_count, 3);
+    browser.close().await.unwrap();
+}

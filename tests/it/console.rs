@@ -85,6 +85,8 @@ async fn the_console_shows_a_cluster_and_disables_its_old_server_group_through_a
     let port = server.port;
 
     assert_eq!(send(port, "GET", "/", "", "").header("location"), Some("/console"));
+    let home = send(port, "GET", "/console", "", "");
+    assert!(home.body.contains("href=\"/console/applications/cona\""), "the applications are listed: {}", home.body);
     let page = send(port, "GET", "/console/applications/cona", "", "");
     assert_eq!(page.status, 200, "{}", page.body);
     for (header, value) in [("x-frame-options", "DENY"), ("referrer-policy", "same-origin"), ("x-content-type-options", "nosniff")] {
