@@ -144,6 +144,21 @@ pub fn task_definition(td: &Value) -> Value {
     })
 }
 
+/// Each target group of the service with its healthy and registered targets (all of them: what
+/// the load balancer sees, the other server groups' targets included).
+fn target_group_health(facts: &ServerGroupFacts) -> Vec<Value> {
+    facts
+        .service
+        .target_group_arns
+        .iter()
+        .map(|arn| {
+            let targets: Vec<&TargetHealth> = facts.target_health.iter().filter(|t| &t.target_group_arn == arn).collect();
+            let healthy = targets.iter().filter(|t| t.state == "healthy").count();
+            json!({"name": target_group_name(arn), "healthy": healthy, "targets": targets.len()})
+        })
+        .collect()
+}
+
 /// Every container of a task definition as the console shows it: name, image, ports, environment,
 /// and the names of its secrets — never `valueFrom`, never `repositoryCredentials`.
 pub fn containers(td: &Value) -> Vec<Value> {
@@ -379,6 +394,7 @@ pub fn server_group(facts: &ServerGroupFacts) -> Value {
     out["serviceEvents"] =
         json!(service.events.iter().take(10).map(|e| json!({"createdAt": e.created_at, "message": e.message})).collect::<Vec<_>>());
     out["containers"] = json!(facts.task_definition.as_ref().map(containers).unwrap_or_default());
+    out["targetGroupHealth"] = json!(target_group_health(facts));
     let warnings = warnings(facts);
     if !warnings.is_empty() {
         out["warnings"] = json!(warnings);

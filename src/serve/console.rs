@@ -443,7 +443,9 @@ fn cluster_table(app: &App, identity: &Identity, account: &str, groups: &[Value]
                         td { (sg["capacity"]["desired"].as_i64().unwrap_or(0)) " / " (up) " / " (starting) }
                         td { (sg["capacity"]["min"].as_i64().unwrap_or(0)) "–" (sg["capacity"]["max"].as_i64().unwrap_or(0)) }
                         td { (health_bar(sg)) }
-                        td { @for tg in sg["targetGroups"].as_array().map(Vec::as_slice).unwrap_or_default() { span.tag { (tg.as_str().unwrap_or_default()) } } }
+                        td { @for tg in sg["targetGroupHealth"].as_array().map(Vec::as_slice).unwrap_or_default() {
+                            span.tag title="healthy / registered targets" { (tg["name"].as_str().unwrap_or_default()) " " (tg["healthy"]) "/" (tg["targets"]) }
+                        } }
                         td { (sg["taskDefinition"]["taskName"].as_str().unwrap_or("")) br; span.muted { (sg["image"]["imageId"].as_str().unwrap_or("")) } }
                         td { (created(sg["createdTime"].as_i64().unwrap_or(0))) }
                         @if writable { td.actions { (action_links(account, region, name, enabled)) } }
