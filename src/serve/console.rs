@@ -427,7 +427,7 @@ fn cluster_table(app: &App, identity: &Identity, account: &str, groups: &[Value]
         table {
             thead { tr {
                 th { "Server group" } th { "Region" } th { "State" } th { "Desired / running / pending" } th { "Capacity" }
-                th { "Health" } th { "Target groups" } th { "Task definition" } th { "Created" }
+                th { "Health" } th { "Target groups" } th { "Task definition" } th { "Scaling" } th { "Created" }
                 @if writable { th { "Actions" } }
             } }
             tbody {
@@ -447,12 +447,22 @@ fn cluster_table(app: &App, identity: &Identity, account: &str, groups: &[Value]
                             span.tag title="healthy / registered targets" { (tg["name"].as_str().unwrap_or_default()) " " (tg["healthy"]) "/" (tg["targets"]) }
                         } }
                         td { (sg["taskDefinition"]["taskName"].as_str().unwrap_or("")) br; span.muted { (sg["image"]["imageId"].as_str().unwrap_or("")) } }
+                        td { (scaling(sg)) }
                         td { (created(sg["createdTime"].as_i64().unwrap_or(0))) }
                         @if writable { td.actions { (action_links(account, region, name, enabled)) } }
                     }
                 }
             }
         }
+    }
+}
+
+/// The scaling a server group carries: its scalable target's range and its policies' alarms.
+fn scaling(sg: &Value) -> Markup {
+    let alarms: Vec<&str> = sg["metricAlarms"].as_array().map(Vec::as_slice).unwrap_or_default().iter().filter_map(Value::as_str).collect();
+    html! {
+        @if alarms.is_empty() { span.muted { "no alarms" } }
+        @else { span title=(alarms.join(", ")) { (alarms.len()) " alarm" @if alarms.len() > 1 { "s" } } }
     }
 }
 
@@ -527,7 +537,7 @@ async fn server_group(
             li { (created(e["createdAt"].as_i64().map(|s| s * 1000).unwrap_or(0))) " " (e["message"].as_str().unwrap_or_default()) }
         } }
         h2 { "Scaling alarms" }
-        ul { @for a in sg["metricAlarms"].as_array().map(Vec::as_slice).unwrap_or_default() { li { (a["alarmName"].as_str().unwrap_or_default()) } } }
+        ul { @for a in sg["metricAlarms"].as_array().map(Vec::as_slice).unwrap_or_default() { li { (a.as_str().unwrap_or_default()) } } }
         h2 { "Operations run through serve" }
         (history)
     };

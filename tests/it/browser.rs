@@ -66,18 +66,34 @@ pub(crate) async fn screenshot(browser: &Client, name: &str) {
     std::fs::write(dir.join(format!("{name}.png")), browser.screenshot().await.unwrap()).unwrap();
 }
 
+/// The page's text (empty while it is reloading).
+async fn page_text(browser: &Client) -> String {
+    match browser.find(Locator::Css("body")).await {
+        Ok(body) => body.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
 /// Waits until the page's text contains `text` (the task page reloads itself every second).
 async fn wait_for_text(browser: &Client, text: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if let Ok(body) = browser.find(Locator::Css("body")).await
-            && body.text().await.unwrap_or_default().contains(text)
-        {
+        if page_text(browser).await.contains(text) {
             return;
         }
         assert!(Instant::now() < deadline, "the page never showed `{text}`: {}", browser.source().await.unwrap_or_default());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Keeps only `ecs-main` among the ECS accounts (the test configuration has several on one AWS
+/// account, which would each list the cluster), so the screenshots show one cluster.
+fn only_the_main_account(env: &TestEnv) {
+    let text = std::fs::read_to_string(&env.config).unwrap();
+    let (head, ecs) = text.split_once("ecs:\n").unwrap();
+    let main_only = "ecs:\n  enabled: true\n  accounts:\n    - name: ecs-main\n      awsAccount: aws-main\n";
+    assert!(ecs.contains("- name: ecs-main"), "{ecs}");
+    std::fs::write(&env.config, format!("{head}{main_only}")).unwrap();
 }
 
 async fn row_text(browser: &Client, name: &str) -> String {
@@ -90,6 +106,7 @@ async fn in_a_browser_the_console_shows_the_cluster_disables_rolls_back_and_refu
     let env = TestEnv::new("browser_console", false);
     crate::harness::ecs_behaviour("brw-web", "healthy");
     crate::console::two_server_groups(&env, "brw").await;
+    only_the_main_account(&env);
     let server = Server::start(&env, &["--store-file", "tasks.db"]);
     let driver = Driver::start();
     let browser = driver.browser().await;
@@ -123,9 +140,11 @@ async fn in_a_browser_the_console_shows_the_cluster_disables_rolls_back_and_refu
     browser.find(Locator::Css("main form button[type=submit]")).await.unwrap().click().await.unwrap();
     wait_for_text(&browser, "Orchestration completed").await;
     assert!(browser.current_url().await.unwrap().path().starts_with("/console/tasks/"));
+    env.aws().await.reconcile("brw-web-v000").await; // ECS stops its tasks
+    server.request("POST", "/cache/ecs/ServerGroup", &json!({"account": "ecs-main"}).to_string());
     browser.goto(&format!("{base}/console/applications/brw")).await.unwrap();
     let v0 = row_text(&browser, "brw-web-v000").await;
-    assert!(v0.contains("disabled") && v0.contains("0 / "), "{v0}");
+    assert!(v0.contains("disabled") && v0.contains("0 / 0 / 0") && v0.contains("0 up"), "{v0}");
     assert!(row_text(&browser, "brw-web-v001").await.contains("enabled"));
     screenshot(&browser, "after-disable").await;
     assert_eq!(env.aws().await.service("brw-web-v000").await.unwrap().desired_count, 0);
@@ -136,8 +155,14 @@ async fn in_a_browser_the_console_shows_the_cluster_disables_rolls_back_and_refu
     browser.find(Locator::LinkText("Roll back to this")).await.unwrap().click().await.unwrap();
     wait_for_text(&browser, "roll back to brw-web-v000: enable it, wait until it is healthy, then disable brw-web-v001").await;
     browser.find(Locator::Css("main form button[type=submit]")).await.unwrap().click().await.unwrap();
-    wait_for_text(&browser, "Orchestration completed").await;
+    // While the rollback waits for health, the harness plays ECS: it starts the restored tasks.
     let aws = env.aws().await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !page_text(&browser).await.contains("Orchestration completed") {
+        assert!(Instant::now() < deadline, "the rollback did not finish: {}", browser.source().await.unwrap_or_default());
+        aws.reconcile("brw-web-v000").await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     assert!(aws.service("brw-web-v000").await.unwrap().desired_count > 0);
     assert_eq!(aws.service("brw-web-v001").await.unwrap().desired_count, 0);
     browser.goto(&format!("{base}/console/applications/brw")).await.unwrap();

@@ -103,6 +103,7 @@ async fn the_console_shows_a_cluster_and_disables_its_old_server_group_through_a
     // (The test's configuration has three ECS accounts on one AWS account: each lists the cluster.)
     assert_eq!(section(&page.body, "ecs-main").matches("badge on").count(), 2, "both enabled: {}", page.body);
     assert!(page.body.contains("3 up · 0 starting · 0 down · 0 unknown"), "{}", page.body);
+    assert!(page.body.contains("no alarms"), "the scaling column");
     assert!(page.body.contains("web-tg 6/6"), "the target group's healthy / registered targets (both groups'): {}", page.body);
 
     // The old one's page: its env value is text, never markup.
