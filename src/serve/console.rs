@@ -182,6 +182,11 @@ fn answer(status: StatusCode, markup: Markup, cookie: Option<String>) -> Respons
     with_headers(response)
 }
 
+/// A page that only says why nothing is shown or done.
+fn error_page(status: StatusCode, title: &str, csrf: &str, cookie: Option<String>, message: impl maud::Render) -> Response {
+    answer(status, page(title, Some(csrf), html! { p.error { (message) } }), cookie)
+}
+
 fn cookie_for(app: &App, id: &str) -> String {
     let secure = if app.tls { "; Secure" } else { "" };
     format!("{COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}", SESSION_FOR.as_secs())
@@ -484,15 +489,11 @@ async fn server_group(
 ) -> Response {
     let (csrf, cookie) = csrf_of(&app, &headers);
     if denied(&app.config, &identity, std::slice::from_ref(&account), Authorization::Read).is_some() {
-        return answer(
-            StatusCode::FORBIDDEN,
-            page("Access denied", Some(&csrf), html! { p.error { "Access denied to account " (account) } }),
-            cookie,
-        );
+        return error_page(StatusCode::FORBIDDEN, "Access denied", &csrf, cookie, format!("Access denied to account {account}"));
     }
     let sg = match app.reader.server_group(&account, &region, &name).await {
         Ok(sg) => sg,
-        Err(e) => return answer(StatusCode::NOT_FOUND, page(&name, Some(&csrf), html! { p.error { (e.into_error()) } }), cookie),
+        Err(e) => return error_page(StatusCode::NOT_FOUND, &name, &csrf, cookie, e.into_error().to_string()),
     };
     let history = history_of(&app, &identity, &name).await;
     let enabled = sg["isDisabled"] != json!(true);
@@ -671,23 +672,19 @@ async fn confirm(
 ) -> Response {
     let (csrf, cookie) = csrf_of(&app, &headers);
     if !may_write(&app, &identity, &account) {
-        return answer(
-            StatusCode::FORBIDDEN,
-            page("Access denied", Some(&csrf), html! { p.error { "Access denied to account " (account) } }),
-            cookie,
-        );
+        return error_page(StatusCode::FORBIDDEN, "Access denied", &csrf, cookie, format!("Access denied to account {account}"));
     }
     let sg = match app.reader.server_group(&account, &region, &name).await {
         Ok(sg) => sg,
-        Err(e) => return answer(StatusCode::NOT_FOUND, page(&name, Some(&csrf), html! { p.error { (e.into_error()) } }), cookie),
+        Err(e) => return error_page(StatusCode::NOT_FOUND, &name, &csrf, cookie, e.into_error().to_string()),
     };
     let (others, others_healthy) = enabled_peers(&app, &account, &sg).await;
     let Some(what) = describe(&action, &name, &others) else {
-        return answer(
-            StatusCode::NOT_FOUND,
-            page("Unknown action", Some(&csrf), html! { p.error { "No such action: " (action) } }),
-            cookie,
-        );
+        let message = match action.as_str() {
+            "rollback" => format!("{name} has no enabled server group beside it to roll back from"),
+            _ => format!("No such action: {action}"),
+        };
+        return error_page(StatusCode::NOT_FOUND, "Not possible", &csrf, cookie, message);
     };
     let images = match action.as_str() {
         "redeploy" => match creating_description(&app, &identity, &name).await {
@@ -696,7 +693,7 @@ async fn confirm(
                 let message = format!(
                     "{name} was not deployed through this serve, so its description is not known here; deploy the new version with `ecs-deployer deploy` or a pipeline"
                 );
-                return answer(StatusCode::NOT_FOUND, page("Not possible", Some(&csrf), html! { p.error { (message) } }), cookie);
+                return error_page(StatusCode::NOT_FOUND, "Not possible", &csrf, cookie, message);
             }
         },
         _ => Vec::new(),
@@ -887,20 +884,8 @@ async fn task(
     let (csrf, cookie) = csrf_of(&app, &headers);
     let task = match app.store.get(&id).await {
         Ok(Some(t)) if super::may_see(&app.config, &identity, &t) => t,
-        Ok(Some(_)) => {
-            return answer(
-                StatusCode::FORBIDDEN,
-                page("Access denied", Some(&csrf), html! { p.error { "Access denied to task " (id) } }),
-                cookie,
-            );
-        }
-        _ => {
-            return answer(
-                StatusCode::NOT_FOUND,
-                page("Not found", Some(&csrf), html! { p.error { "Task not found (id: " (id) ")" } }),
-                cookie,
-            );
-        }
+        Ok(Some(_)) => return error_page(StatusCode::FORBIDDEN, "Access denied", &csrf, cookie, format!("Access denied to task {id}")),
+        _ => return error_page(StatusCode::NOT_FOUND, "Not found", &csrf, cookie, format!("Task not found (id: {id})")),
     };
     let done = task.status.completed;
     let body = html! {
