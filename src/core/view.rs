@@ -395,6 +395,7 @@ pub fn server_group(facts: &ServerGroupFacts) -> Value {
         json!(service.events.iter().take(10).map(|e| json!({"createdAt": e.created_at, "message": e.message})).collect::<Vec<_>>());
     out["containers"] = json!(facts.task_definition.as_ref().map(containers).unwrap_or_default());
     out["targetGroupHealth"] = json!(target_group_health(facts));
+    out["taskCounts"] = json!({"desired": service.desired_count, "running": service.running_count, "pending": service.pending_count});
     let warnings = warnings(facts);
     if !warnings.is_empty() {
         out["warnings"] = json!(warnings);

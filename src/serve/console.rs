@@ -440,12 +440,11 @@ fn cluster_table(app: &App, identity: &Identity, account: &str, groups: &[Value]
                     @let name = sg["name"].as_str().unwrap_or_default();
                     @let region = sg["region"].as_str().unwrap_or_default();
                     @let enabled = sg["isDisabled"] != json!(true);
-                    @let (up, starting, _, _) = counts(sg);
                     tr class=(if enabled { "enabled" } else { "disabled" }) {
                         td { a href=(format!("/console/server-groups/{}/{}/{}", encode(account), encode(region), encode(name))) { (name) } }
                         td { (region) }
                         td { span class=(if enabled { "badge on" } else { "badge off" }) { (if enabled { "enabled" } else { "disabled" }) } }
-                        td { (sg["capacity"]["desired"].as_i64().unwrap_or(0)) " / " (up) " / " (starting) }
+                        td { @let n = &sg["taskCounts"]; (n["desired"]) " / " (n["running"]) " / " (n["pending"]) }
                         td { (sg["capacity"]["min"].as_i64().unwrap_or(0)) "–" (sg["capacity"]["max"].as_i64().unwrap_or(0)) }
                         td { (health_bar(sg)) }
                         td { @for tg in sg["targetGroupHealth"].as_array().map(Vec::as_slice).unwrap_or_default() {
