@@ -43,9 +43,7 @@ pub enum FetchError {
 /// Downloads what `fetch` names with `account`'s credentials.
 pub async fn download(account: &ArtifactAccount, fetch: &Fetch, limits: FetchLimits) -> Result<Vec<u8>, FetchError> {
     match fetch {
-        Fetch::Embedded(reference) => base64::engine::general_purpose::STANDARD
-            .decode(reference.trim())
-            .map_err(|e| FetchError::Refused(format!("the embedded/base64 artifact's reference is not base64: {e}"))),
+        Fetch::Embedded(reference) => crate::core::artifact::embedded_bytes(reference).map_err(FetchError::Refused),
         Fetch::S3 { bucket, key, version_id } => s3_object(account, bucket, key, version_id.as_deref(), limits).await,
         Fetch::Http { url, headers, then_download_url } => {
             let headers = resolve_headers(headers)?;

@@ -574,6 +574,14 @@ fn http_fetch(account: &ArtifactAccount, kind: Kind, reference: &str, version: O
     Fetch::Http { url, headers, then_download_url }
 }
 
+/// The content of an `embedded/base64` artifact.
+pub fn embedded_bytes(reference: &str) -> Result<Vec<u8>, String> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(reference.trim())
+        .map_err(|e| format!("the embedded/base64 artifact's reference is not base64: {e}"))
+}
+
 /// The task definition in a downloaded body: JSON, or YAML (the first document, as Orca's
 /// SnakeYAML `loadAll` takes it).
 pub fn parse_document(bytes: &[u8], label: &str, field: &str) -> Result<serde_json::Value, FieldError> {

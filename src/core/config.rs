@@ -417,6 +417,11 @@ pub struct Problem {
     pub message: String,
 }
 
+/// Problems on one line: `key: message; key: message`.
+pub fn describe(problems: &[Problem]) -> String {
+    problems.iter().map(|p| format!("{}: {}", p.key, p.message)).collect::<Vec<_>>().join("; ")
+}
+
 impl Config {
     /// Every problem of the configuration at once: what `accounts validate` and the editor report,
     /// by the same rules [`Config::account`] resolves with.

@@ -5,7 +5,6 @@
 //! ECS cluster, moniker, capacity, launch, network mode, task-definition source, load balancers
 //! and source server group. `plan` and `taskdef` read these, never the raw strings. Pure.
 
-use base64::Engine;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -295,18 +294,16 @@ fn artifact_input(config: &Config, d: &CreateServerGroup, options: &Inputs) -> R
     if artifact.kind.as_deref() == Some("embedded/base64") {
         let reference = artifact.reference.as_deref().unwrap_or_default();
         let code = "createServerGroupDescription.resolvedTaskDefinitionArtifact.invalid";
-        let bytes = base64::engine::general_purpose::STANDARD.decode(reference.trim()).map_err(|e| {
-            FieldError::new(format!("{field}.reference"), code, format!("the embedded/base64 artifact's reference is not base64: {e}"))
-        })?;
+        let bytes = artifact::embedded_bytes(reference).map_err(|e| FieldError::new(format!("{field}.reference"), code, e))?;
         return artifact::parse_document(&bytes, "embedded/base64 artifact", &format!("{field}.reference"))
             .map(|v| Some(ArtifactInput::Document(v)));
     }
     let accounts = config.artifact_accounts().map_err(|problems| {
-        let text: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.key, p.message)).collect();
+        let text = crate::core::config::describe(&problems);
         FieldError::new(
             "artifacts",
             "createServerGroupDescription.resolvedTaskDefinitionArtifact.invalid",
-            format!("the artifacts configuration is invalid: {}", text.join("; ")),
+            format!("the artifacts configuration is invalid: {text}"),
         )
     })?;
     let account = artifact::choose_account(&accounts, artifact, d.task_definition_artifact_account.as_deref(), field)?;

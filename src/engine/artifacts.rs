@@ -76,9 +76,7 @@ pub async fn resolve(req: DeployRequest) -> Result<DeployRequest> {
 /// `PUT /artifacts/fetch`: the artifact's bytes, downloaded with the account it names (or the
 /// type's only account).
 pub async fn fetch_artifact(config: &Config, artifact: &ArtifactRef) -> Result<Vec<u8>> {
-    let accounts = config
-        .artifact_accounts()
-        .map_err(|problems| Error::Config(problems.iter().map(|p| format!("{}: {}", p.key, p.message)).collect::<Vec<_>>().join("; ")))?;
+    let accounts = config.artifact_accounts().map_err(|problems| Error::Config(crate::core::config::describe(&problems)))?;
     let account = artifact::choose_account(&accounts, artifact, None, "artifact").map_err(|e| Error::Invalid(vec![e]))?;
     let fetch = artifact::fetch_of(account, artifact, "artifact").map_err(|e| Error::Invalid(vec![e]))?;
     download(account, &fetch, &artifact.label(), "artifact").await

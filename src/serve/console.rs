@@ -291,16 +291,6 @@ fn csrf_matches(expected: &str, given: Option<&String>) -> bool {
     given.is_some_and(|g| g.len() == expected.len() && bool::from(g.as_bytes().ct_eq(expected.as_bytes())))
 }
 
-/// The ECS accounts the caller may read.
-fn readable(app: &App, identity: &Identity) -> Vec<String> {
-    app.config
-        .ecs_account_names()
-        .into_iter()
-        .filter(|name| denied(&app.config, identity, &[name.to_string()], Authorization::Read).is_none())
-        .map(str::to_string)
-        .collect()
-}
-
 fn may_write(app: &App, identity: &Identity, account: &str) -> bool {
     denied(&app.config, identity, &[account.to_string()], Authorization::Write).is_none()
 }
@@ -315,7 +305,7 @@ async fn home(
         return redirect(&format!("/console/applications/{}", encode(name.trim())));
     }
     let (csrf, cookie) = csrf_of(&app, &headers);
-    let accounts = readable(&app, &identity);
+    let accounts = super::readable_accounts(&app.config, &identity);
     let reads = futures::future::join_all(accounts.iter().map(|a| app.reader.applications(a))).await;
     let mut apps: Vec<(String, Vec<String>)> = Vec::new();
     for (account, read) in accounts.iter().zip(reads) {
@@ -379,11 +369,11 @@ fn created(ms: i64) -> Markup {
         s if s < 86_400 => format!("{} h ago", s / 3600),
         s => format!("{} d ago", s / 86_400),
     };
-    let exact = aws_smithy_time(ms);
+    let exact = exact_time(ms);
     html! { time datetime=(exact) title=(exact) { (text) } }
 }
 
-fn aws_smithy_time(ms: i64) -> String {
+fn exact_time(ms: i64) -> String {
     crate::aws::rfc3339(std::time::UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64))
 }
 
@@ -394,7 +384,7 @@ async fn application(
     Path(name): Path<String>,
 ) -> Response {
     let (csrf, cookie) = csrf_of(&app, &headers);
-    let accounts = readable(&app, &identity);
+    let accounts = super::readable_accounts(&app.config, &identity);
     let reads = futures::future::join_all(accounts.iter().map(|a| app.reader.groups(a, &name, None))).await;
     let mut clusters: Vec<(String, String, Vec<Value>)> = Vec::new();
     let mut problems = Vec::new();

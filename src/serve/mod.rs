@@ -491,6 +491,12 @@ fn denied<'a>(config: &Config, identity: &Identity, accounts: &'a [String], auth
     })
 }
 
+/// The configured ECS accounts `identity` may read (the read API's application views, the console).
+fn readable_accounts(config: &Config, identity: &Identity) -> Vec<String> {
+    let names = config.ecs_account_names().into_iter().map(str::to_string);
+    names.filter(|a| denied(config, identity, std::slice::from_ref(a), Authorization::Read).is_none()).collect()
+}
+
 /// Clouddriver's answer to an operation on an account the caller may not write
 /// (`DescriptionAuthorizer`: `authorization.account`, "Access denied to account …").
 fn access_denied(account: &str, identity: &Identity) -> Response {

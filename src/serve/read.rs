@@ -59,12 +59,6 @@ impl Caller {
         let message = format!("Access denied to account {account}");
         Some(read.answer(&self.app, "denied", problem(StatusCode::FORBIDDEN, &message, Vec::new())))
     }
-
-    /// The configured accounts the caller may read.
-    fn readable_accounts(&self) -> Vec<String> {
-        let names = self.app.config.ecs_account_names().into_iter().map(str::to_string);
-        names.filter(|a| denied(&self.app.config, &self.identity, std::slice::from_ref(a), Authorization::Read).is_none()).collect()
-    }
 }
 
 fn caller(app: Arc<App>, identity: Identity, Peer(peer): Peer, path: String) -> Caller {
@@ -235,7 +229,7 @@ async fn instance(
 
 /// The application's server groups in every account the caller may read: (account, groups).
 async fn application_groups(caller: &Caller, application: &str) -> Result<Vec<(String, Vec<Value>)>, ReadError> {
-    let accounts = caller.readable_accounts();
+    let accounts = super::readable_accounts(&caller.app.config, &caller.identity);
     let reads = accounts.iter().map(|a| caller.app.reader.groups(a, application, None));
     let results = futures::future::join_all(reads).await;
     let mut out = Vec::new();
