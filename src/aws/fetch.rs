@@ -1,12 +1,19 @@
 //! Artifact downloads: an S3 GetObject with the artifact account's keys (else the standard
 //! chain) and endpoint, or HTTP GETs through the SDK's own HTTPS connector (hyper 1, rustls with
-//! aws-lc, `HTTPS_PROXY`/`NO_PROXY`) — one client, one TLS stack. Bounded: a per-request
-//! timeout, a size limit read as the body arrives, up to 5 redirects (credentials dropped when
-//! the host changes, as OkHttp does), retries with backoff on 5xx, 429 and connection errors only.
-//! Errors name the artifact, the account and the status; never a credential.
+//! aws-lc, `HTTPS_PROXY`/`NO_PROXY`) — one client, one TLS stack. Every hop (the reference, each
+//! redirect, GitHub's `download_url`) passes the account's URL restrictions before it connects:
+//! its scheme and host name, an IP literal as it is, and a name through a resolver that checks
+//! every address it resolves to and hands the connector only those — no second resolution.
+//! Bounded: a per-request timeout, a size limit read as the body arrives, up to 5 redirects
+//! (credentials kept only while scheme, host and port stay the same), retries with backoff on
+//! 5xx, 429 and connection errors only. Errors name the artifact, the account and the status;
+//! never a credential.
 
+use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use aws_smithy_runtime_api::client::dns::{DnsFuture, ResolveDns, ResolveDnsError};
 use aws_smithy_runtime_api::client::http::{HttpConnector, HttpConnectorSettings, SharedHttpConnector};
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_types::body::SdkBody;
@@ -15,6 +22,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use base64::Engine;
 
 use crate::core::artifact::{ArtifactAccount, Basic, Fetch, Header, Secret};
+use crate::core::url_restrictions::UrlRestrictions;
 
 /// How long, how large, how often.
 #[derive(Debug, Clone, Copy)]
@@ -47,7 +55,7 @@ pub async fn download(account: &ArtifactAccount, fetch: &Fetch, limits: FetchLim
         Fetch::S3 { bucket, key, version_id } => s3_object(account, bucket, key, version_id.as_deref(), limits).await,
         Fetch::Http { url, headers, then_download_url } => {
             let headers = resolve_headers(headers)?;
-            let body = get_with_retries(url, &headers, limits).await?;
+            let body = get_with_retries(account, url, &headers, limits).await?;
             if !then_download_url {
                 return Ok(body);
             }
@@ -61,7 +69,7 @@ pub async fn download(account: &ArtifactAccount, fetch: &Fetch, limits: FetchLim
                             .into(),
                     )
                 })?;
-            get_with_retries(&download_url, &headers, limits).await
+            get_with_retries(account, &download_url, &headers, limits).await
         }
     }
 }
@@ -95,21 +103,96 @@ fn basic(user_password: &str) -> String {
     format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(user_password))
 }
 
-/// The process's one HTTPS connector for downloads, configured as the SDK's.
-fn connector() -> &'static SharedHttpConnector {
-    static CONNECTOR: std::sync::OnceLock<SharedHttpConnector> = std::sync::OnceLock::new();
-    CONNECTOR.get_or_init(|| {
-        use aws_smithy_http_client::proxy::ProxyConfig;
-        use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
-        let settings = HttpConnectorSettings::builder().connect_timeout(Duration::from_secs(5)).build();
-        let connector = aws_smithy_http_client::Connector::builder()
-            .connector_settings(settings)
-            .enable_tcp_nodelay(true)
-            .proxy_config(ProxyConfig::from_env())
-            .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
-            .build();
-        SharedHttpConnector::new(connector)
-    })
+/// What the resolver's refusals start with, so a connector error can be told from the network's.
+const REFUSED: &str = "refused by the URL restrictions: ";
+
+/// Resolves a host name and checks every address against the account's URL restrictions; the
+/// connector connects only to what this returns. A configured proxy's own host is not checked
+/// (the operator chose it; the target is checked before the request, see [`check_target`]).
+#[derive(Debug, Clone)]
+struct CheckedResolver {
+    restrictions: Arc<UrlRestrictions>,
+    proxies: Arc<Vec<String>>,
+}
+
+impl ResolveDns for CheckedResolver {
+    fn resolve_dns<'a>(&'a self, name: &'a str) -> DnsFuture<'a> {
+        DnsFuture::new(Box::pin(async move {
+            let addresses = resolve(name).await.map_err(ResolveDnsError::new)?;
+            if !self.proxies.iter().any(|p| p.eq_ignore_ascii_case(name)) {
+                check_addresses(&self.restrictions, name, &addresses).map_err(ResolveDnsError::new)?;
+            }
+            Ok(addresses)
+        }))
+    }
+}
+
+async fn resolve(name: &str) -> std::io::Result<Vec<IpAddr>> {
+    let addresses: Vec<IpAddr> = tokio::net::lookup_host((name, 0)).await?.map(|a| a.ip()).collect();
+    if addresses.is_empty() {
+        return Err(std::io::Error::other(format!("{name} resolves to no address")));
+    }
+    Ok(addresses)
+}
+
+fn check_addresses(restrictions: &UrlRestrictions, name: &str, addresses: &[IpAddr]) -> std::io::Result<()> {
+    for ip in addresses {
+        restrictions.check_address(*ip).map_err(|why| std::io::Error::other(format!("{REFUSED}{name} resolves to {why}")))?;
+    }
+    Ok(())
+}
+
+/// The hosts of the proxies the environment configures (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`).
+fn proxy_hosts() -> Vec<String> {
+    ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .filter_map(|url| url.parse::<axum::http::Uri>().ok()?.host().map(|h| h.trim_matches(['[', ']']).to_string()))
+        .collect()
+}
+
+/// The HTTPS connector for downloads under `restrictions`, configured as the SDK's; one per
+/// distinct restrictions in the process (accounts rarely differ), built on first use.
+fn connector(restrictions: &UrlRestrictions) -> SharedHttpConnector {
+    static CONNECTORS: std::sync::Mutex<Vec<(UrlRestrictions, SharedHttpConnector)>> = std::sync::Mutex::new(Vec::new());
+    let mut connectors = CONNECTORS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, c)) = connectors.iter().find(|(r, _)| r == restrictions) {
+        return c.clone();
+    }
+    use aws_smithy_http_client::proxy::ProxyConfig;
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+    let settings = HttpConnectorSettings::builder().connect_timeout(Duration::from_secs(5)).build();
+    let resolver = CheckedResolver { restrictions: Arc::new(restrictions.clone()), proxies: Arc::new(proxy_hosts()) };
+    let connector = aws_smithy_http_client::Connector::builder()
+        .connector_settings(settings)
+        .enable_tcp_nodelay(true)
+        .proxy_config(ProxyConfig::from_env())
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .build_with_resolver(resolver);
+    let connector = SharedHttpConnector::new(connector);
+    connectors.push((restrictions.clone(), connector.clone()));
+    connector
+}
+
+/// Checks a hop before any connection: the account's reach (scheme, host name, allowed domains,
+/// an IP literal as it is — the connector does not resolve literals); behind a proxy, which
+/// resolves names itself, the name's addresses too.
+async fn check_target(account: &ArtifactAccount, uri: &axum::http::Uri, url: &str) -> Result<(), FetchError> {
+    crate::core::artifact::check_reach(account, url).map_err(FetchError::Refused)?;
+    if !proxy_hosts().is_empty() {
+        let host = uri.host().unwrap_or_default().trim_matches(['[', ']']);
+        if host.parse::<IpAddr>().is_err() {
+            let addresses = resolve(host).await.map_err(|e| FetchError::Unavailable(format!("resolving {host}: {e}")))?;
+            check_addresses(&account.restrictions, host, &addresses).map_err(|e| FetchError::Refused(refusal(&e.to_string())))?;
+        }
+    }
+    Ok(())
+}
+
+/// The restriction a connector error carries, if it is one.
+fn refusal(text: &str) -> String {
+    let rest = text.split(REFUSED).nth(1).unwrap_or(text);
+    rest.split(": ").next().unwrap_or(rest).trim().to_string()
 }
 
 /// One GET's outcome.
@@ -118,19 +201,29 @@ enum Answer {
     Redirect(String),
 }
 
-fn host_of(url: &str) -> Option<String> {
-    url.parse::<axum::http::Uri>().ok().and_then(|u| u.authority().map(|a| a.to_string()))
+/// Scheme, host and port: a redirect keeps the credentials only while all three stay the same
+/// (an https → http hop on the same host drops them).
+fn origin_of(url: &str) -> Option<(String, String, u16)> {
+    let uri = url.parse::<axum::http::Uri>().ok()?;
+    let scheme = uri.scheme_str()?.to_ascii_lowercase();
+    let port = uri.port_u16().unwrap_or(if scheme == "https" { 443 } else { 80 });
+    Some((scheme, uri.host()?.to_ascii_lowercase(), port))
 }
 
-async fn get_with_retries(url: &str, headers: &[(&'static str, String)], limits: FetchLimits) -> Result<Vec<u8>, FetchError> {
+async fn get_with_retries(
+    account: &ArtifactAccount,
+    url: &str,
+    headers: &[(&'static str, String)],
+    limits: FetchLimits,
+) -> Result<Vec<u8>, FetchError> {
     let mut url = url.to_string();
-    let original_host = host_of(&url);
+    let original = origin_of(&url);
     for _redirect in 0..=5 {
-        let same_host = host_of(&url) == original_host;
-        let sent: Vec<(&'static str, String)> = headers.iter().filter(|(n, _)| same_host || *n == "Accept").cloned().collect();
+        let same_origin = original.is_some() && origin_of(&url) == original;
+        let sent: Vec<(&'static str, String)> = headers.iter().filter(|(n, _)| same_origin || *n == "Accept").cloned().collect();
         let mut attempt = 1;
         let answer = loop {
-            match get_once(&url, &sent, limits).await {
+            match get_once(account, &url, &sent, limits).await {
                 Err(FetchError::Unavailable(e)) if attempt < limits.attempts => {
                     tracing::warn!("{e}; retrying");
                     tokio::time::sleep(crate::aws::initial_backoff() * 2u32.pow(attempt - 1)).await;
@@ -152,12 +245,16 @@ fn display_url(url: &str) -> String {
     crate::core::artifact::shown_url(url)
 }
 
-async fn get_once(url: &str, headers: &[(&'static str, String)], limits: FetchLimits) -> Result<Answer, FetchError> {
+async fn get_once(
+    account: &ArtifactAccount,
+    url: &str,
+    headers: &[(&'static str, String)],
+    limits: FetchLimits,
+) -> Result<Answer, FetchError> {
     let shown = display_url(url);
     let shown = shown.as_str();
-    if crate::core::artifact::is_forbidden_host(url) {
-        return Err(FetchError::Refused(format!("{shown} is a link-local address (instance metadata); artifacts are never read from one")));
-    }
+    let uri = url.parse::<axum::http::Uri>().map_err(|_| FetchError::Refused(format!("Malformed URL: {shown}")))?;
+    check_target(account, &uri, url).await?;
     let mut request = HttpRequest::new(SdkBody::empty());
     request.set_uri(url).map_err(|_| FetchError::Refused(format!("Malformed URL: {shown}")))?;
     for (name, value) in headers {
@@ -165,7 +262,13 @@ async fn get_once(url: &str, headers: &[(&'static str, String)], limits: FetchLi
     }
     request.headers_mut().insert("User-Agent", concat!("ecs-deployer/", env!("CARGO_PKG_VERSION")));
     let exchange = async {
-        let response = connector().call(request).await.map_err(|e| FetchError::Unavailable(format!("GET {shown}: {e}")))?;
+        let response = connector(&account.restrictions).call(request).await.map_err(|e| {
+            let text = aws_smithy_types::error::display::DisplayErrorContext(&e).to_string();
+            match text.contains(REFUSED) {
+                true => FetchError::Refused(format!("{shown}: {}", refusal(&text))),
+                false => FetchError::Unavailable(format!("GET {shown}: {e}")),
+            }
+        })?;
         let status = response.status().as_u16();
         if (300..400).contains(&status)
             && let Some(location) = response.headers().get("location")

@@ -141,6 +141,12 @@ pub struct ServeArgs {
     #[arg(long = "allowed-host", value_name = "NAME")]
     pub allowed_hosts: Vec<String>,
 
+    /// The URL browsers reach serve at through a load balancer (https://deployer.example.com):
+    /// the console's forms may be posted from it, its host is allowed, and the console's cookie
+    /// is `Secure` when its scheme is https. Repeatable.
+    #[arg(long = "external-url", value_name = "URL", value_parser = external_url)]
+    pub external_urls: Vec<String>,
+
     /// PEM certificate chain to serve HTTPS with (with --tls-key); read again on SIGHUP.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -190,6 +196,15 @@ pub struct ServeArgs {
     /// POST /cache/ecs/{type} discard the account's reads at once.
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = bounded_duration(0, 60))]
     pub read_ttl: std::time::Duration,
+}
+
+/// `--external-url`: an http(s) URL with a host.
+fn external_url(s: &str) -> std::result::Result<String, String> {
+    let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://"));
+    match rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or_default()) {
+        Some(authority) if !authority.is_empty() && !authority.contains('@') => Ok(s.to_string()),
+        _ => Err(format!("`{s}` is not an http(s) URL with a host (e.g. https://deployer.example.com)")),
+    }
 }
 
 /// The longest wait for health a command accepts: a day.

@@ -399,6 +399,7 @@ async fn serve_options(args: &cli::ServeArgs) -> Result<serve::ServeOptions> {
         audit,
         task_retention: args.task_retention,
         read_ttl: args.read_ttl,
+        external_urls: args.external_urls.clone(),
     })
 }
 

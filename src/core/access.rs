@@ -24,6 +24,16 @@ pub enum Authorization {
 }
 
 impl Authorization {
+    /// The name as Fiat spells it (`READ`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Authorization::Read => "READ",
+            Authorization::Write => "WRITE",
+            Authorization::Execute => "EXECUTE",
+            Authorization::Create => "CREATE",
+        }
+    }
+
     /// Parses a key of a `permissions` map; Spring binds enum keys case-insensitively.
     pub fn parse(key: &str) -> Option<Authorization> {
         match key.trim().to_ascii_uppercase().as_str() {
@@ -141,6 +151,18 @@ impl Identity {
         }
         self.principal.admin || permissions.allows(&self.principal.roles, authorization)
     }
+
+    /// Whether this identity may download with an artifact account of `permissions`: READ when
+    /// the account names roles (the principal's own roles: `X-SPINNAKER-ACCOUNTS` lists cloud
+    /// accounts, not artifact accounts), else when it `writes_an_ecs_account` — an artifact
+    /// account is used to deploy, so nobody who may deploy nowhere gets its credentials' reach.
+    pub fn may_use_artifact_account(&self, permissions: &Permissions, writes_an_ecs_account: bool) -> bool {
+        match permissions.is_restricted() {
+            _ if self.principal.admin => true,
+            true => permissions.allows(&self.principal.roles, Authorization::Read),
+            false => writes_an_ecs_account,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -196,5 +218,26 @@ mod tests {
 
         let admin = Identity::new(Arc::new(Principal::operator("operator")), None, None);
         assert!(admin.may("prod", &restricted, Authorization::Write));
+    }
+
+    #[test]
+    fn artifact_accounts_are_used_with_read_or_by_those_who_may_deploy_somewhere() {
+        let open = Permissions::default();
+        let readers = Permissions::new(BTreeMap::from([(Authorization::Read, vec!["payments".into()])]), &[]);
+        let nobody = Identity::new(principal("nobody", &[], false), None, None);
+        let team = Identity::new(principal("team", &["payments"], false), None, None);
+        let admin = Identity::new(Arc::new(Principal::operator("operator")), None, None);
+        // (identity, permissions, writes an ECS account, may use)
+        let table = [
+            (&nobody, &open, false, false),
+            (&nobody, &open, true, true),
+            (&nobody, &readers, true, false),
+            (&team, &readers, false, true),
+            (&admin, &readers, false, true),
+            (&admin, &open, false, true),
+        ];
+        for (i, (identity, permissions, writes, expected)) in table.into_iter().enumerate() {
+            assert_eq!(identity.may_use_artifact_account(permissions, writes), expected, "row {i}");
+        }
     }
 }

@@ -10,8 +10,11 @@
 use serde::{Deserialize, Serialize};
 use serde_yaml_ng::Value as Yaml;
 
+use crate::core::access::Permissions;
+use crate::core::config::RawAccess;
 use crate::core::description::lenient_string;
 use crate::core::error::FieldError;
+use crate::core::url_restrictions::{self, UrlRestrictions};
 
 /// The artifact types ecs-deployer downloads, with the account kind that handles each.
 pub const TYPES: [(&str, Kind); 6] = [
@@ -128,6 +131,11 @@ pub struct ArtifactAccount {
     /// GitHub: `useContentAPI` (one request with the raw media type) and `githubAPIVersion`.
     pub use_content_api: bool,
     pub github_api_version: String,
+    /// Who may use it (`permissions`, `requiredGroupMembership`; READ to download with it).
+    pub permissions: Permissions,
+    /// Where its downloads may connect (`urlRestrictions`, over the section's); an account
+    /// with credentials sends them only to its `allowedDomains` (by default its provider's).
+    pub restrictions: UrlRestrictions,
 }
 
 impl ArtifactAccount {
@@ -139,11 +147,13 @@ impl ArtifactAccount {
             s3: S3Settings::default(),
             use_content_api: false,
             github_api_version: "v3".into(),
+            permissions: Permissions::default(),
+            restrictions: UrlRestrictions::default(),
         }
     }
 
     /// True when the account sends credentials (for HTTP's no-auth default account).
-    fn uses_auth(&self) -> bool {
+    pub fn uses_auth(&self) -> bool {
         self.auth.token.is_some() || self.auth.basic.is_some()
     }
 
@@ -205,6 +215,9 @@ struct RawAccount {
     github_api_version: Option<String>,
     #[serde(rename = "useContentAPI")]
     use_content_api: Option<bool>,
+    url_restrictions: Option<Yaml>,
+    #[serde(flatten)]
+    access: RawAccess,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -223,7 +236,28 @@ fn nonblank(s: Option<String>) -> Option<String> {
     s.filter(|s| !s.trim().is_empty())
 }
 
-fn account_of(raw: RawAccount, kind: Kind) -> ArtifactAccount {
+/// The hosts an account of `kind` with credentials sends them to when its `urlRestrictions`
+/// name no `allowedDomains` (Clouddriver's `DEFAULT_ALLOWED_DOMAINS`; an `http` account has none:
+/// it must list its own).
+pub fn default_credential_domains(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::GitHub => &[
+            r"github\.com",
+            r"api\.github\.com",
+            r"codeload\.github\.com",
+            r"raw\.githubusercontent\.com",
+            r"media\.githubusercontent\.com",
+            r"objects\.githubusercontent\.com",
+        ],
+        Kind::GitLab => &[r"gitlab\.com"],
+        Kind::Bitbucket => &[r"bitbucket\.org", r"api\.bitbucket\.org"],
+        Kind::Embedded | Kind::S3 | Kind::Http => &[],
+    }
+}
+
+/// An account from its raw keys, with the section's `urlRestrictions` under its own; problems
+/// as (key below the account, message).
+fn account_of(raw: RawAccount, kind: Kind, section_restrictions: Option<&Yaml>) -> (ArtifactAccount, Vec<(String, String)>) {
     let mut a = ArtifactAccount::new(raw.name.as_deref().unwrap_or_default(), kind);
     let token_file = nonblank(raw.token_file).map(Secret::File);
     a.auth.token = token_file.or(nonblank(raw.token).map(Secret::Inline)).filter(|_| kind != Kind::Http && kind != Kind::S3);
@@ -247,7 +281,25 @@ fn account_of(raw: RawAccount, kind: Kind) -> ArtifactAccount {
         a.use_content_api = raw.use_content_api.unwrap_or(false);
         a.github_api_version = nonblank(raw.github_api_version).unwrap_or_else(|| "v3".into());
     }
-    a
+    a.permissions = raw.access.permissions();
+    let layered = url_restrictions::layered(section_restrictions, raw.url_restrictions.as_ref());
+    // The section's own problems are reported once, under `artifacts.urlRestrictions`.
+    let own = |key: &str| {
+        let key = key.strip_prefix("urlRestrictions.").unwrap_or(key);
+        raw.url_restrictions.as_ref().and_then(Yaml::as_mapping).is_some_and(|m| m.contains_key(key))
+    };
+    let problems = match UrlRestrictions::parse(layered.as_ref()) {
+        Ok(restrictions) if a.uses_auth() => {
+            a.restrictions = restrictions.with_default_domains(default_credential_domains(kind));
+            Vec::new()
+        }
+        Ok(restrictions) => {
+            a.restrictions = restrictions;
+            Vec::new()
+        }
+        Err(problems) => problems.into_iter().filter(|(key, _)| own(key)).collect(),
+    };
+    (a, problems)
 }
 
 /// The artifact accounts of an `artifacts:` section (None: no section), Clouddriver's way: the
@@ -272,13 +324,20 @@ pub fn read_accounts(section: Option<&Yaml>) -> (Vec<ArtifactAccount>, Vec<Confi
         let key = key.as_str().unwrap_or_default();
         // Clouddriver's other providers (gcs, helm, …) may stay in a shared clouddriver.yml: an
         // artifact of their types is refused by type when a deploy names one.
-        let known =
-            PROVIDERS.iter().any(|k| k.config_key() == key) || ["enabled", "embedded"].contains(&key) || OTHER_PROVIDERS.contains(&key);
+        let known = PROVIDERS.iter().any(|k| k.config_key() == key)
+            || ["enabled", "embedded", "urlRestrictions"].contains(&key)
+            || OTHER_PROVIDERS.contains(&key);
         if !known {
             problem(
                 format!("artifacts.{key}"),
                 format!("unknown artifact provider `{key}`; ecs-deployer reads s3, http, github, gitlab and bitbucket"),
             );
+        }
+    }
+    let section_restrictions = map.get("urlRestrictions");
+    if let Err(section_problems) = UrlRestrictions::parse(section_restrictions) {
+        for (key, message) in section_problems {
+            problem(format!("artifacts.{key}"), message);
         }
     }
     for kind in PROVIDERS {
@@ -305,7 +364,10 @@ pub fn read_accounts(section: Option<&Yaml>) -> (Vec<ArtifactAccount>, Vec<Confi
                     continue;
                 }
             };
-            let account = account_of(raw, kind);
+            let (account, account_problems) = account_of(raw, kind, section_restrictions);
+            for (sub, message) in account_problems {
+                problem(format!("{key}.{sub}"), message);
+            }
             if account.name.trim().is_empty() {
                 problem(format!("{key}.name"), "an artifact account needs a name".into());
             } else if names.contains(&account.name) {
@@ -315,7 +377,9 @@ pub fn read_accounts(section: Option<&Yaml>) -> (Vec<ArtifactAccount>, Vec<Confi
             of_kind.push(account);
         }
         if kind == Kind::Http && !of_kind.iter().any(ArtifactAccount::uses_auth) {
-            of_kind.push(ArtifactAccount::new(NO_AUTH_HTTP_ACCOUNT, Kind::Http));
+            let mut no_auth = ArtifactAccount::new(NO_AUTH_HTTP_ACCOUNT, Kind::Http);
+            no_auth.restrictions = UrlRestrictions::parse(section_restrictions).unwrap_or_default();
+            of_kind.push(no_auth);
         }
         out.extend(of_kind);
     }
@@ -361,24 +425,32 @@ pub fn shown_url(url: &str) -> String {
     }
 }
 
-/// Whether a URL's host is one a download must never reach: the instance metadata and other
-/// link-local addresses (169.254.0.0/16, fe80::/10, fd00:ec2::254), where a deploy host's own
-/// credentials live.
-pub fn is_forbidden_host(url: &str) -> bool {
-    let Some(rest) = url.split_once("://").map(|(_, r)| r) else { return false };
+/// A URL's scheme and host (lowercased; an IPv6 literal without brackets), as far as they can
+/// be read before the shell parses the URL it connects to.
+pub fn scheme_and_host(url: &str) -> Option<(String, String)> {
+    let (scheme, rest) = url.split_once("://")?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let host = authority.rsplit_once('@').map(|(_, h)| h).unwrap_or(authority);
     let host = match host.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default().to_string(),
-        None => host.split(':').next().unwrap_or_default().to_string(),
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit())).map(|(h, _)| h).unwrap_or(host),
     };
-    match host.parse::<::core::net::IpAddr>() {
-        Ok(::core::net::IpAddr::V4(ip)) => ip.is_link_local(),
-        Ok(::core::net::IpAddr::V6(ip)) => {
-            (ip.segments()[0] & 0xffc0) == 0xfe80 || ip == "fd00:ec2::254".parse::<::core::net::Ipv6Addr>().expect("an address")
-        }
-        Err(_) => host.eq_ignore_ascii_case("metadata.google.internal"),
+    Some((scheme.to_ascii_lowercase(), host.to_ascii_lowercase()))
+}
+
+/// Whether `account` may download from `url`: its URL restrictions, and for an account with
+/// credentials, that the host is one its credentials are for. The message names the account
+/// and the host.
+pub fn check_reach(account: &ArtifactAccount, url: &str) -> Result<(), String> {
+    let Some((scheme, host)) = scheme_and_host(url) else { return Err(format!("{} is not an absolute URL", shown_url(url))) };
+    let name = &account.name;
+    if account.uses_auth() && account.restrictions.allowed_domains.is_empty() {
+        return Err(format!(
+            "artifact account `{name}` sends credentials but lists no urlRestrictions.allowedDomains; \
+             list the hosts its credentials are for (refused: {host})"
+        ));
     }
+    account.restrictions.check_host(&scheme, &host).map_err(|why| format!("artifact account `{name}` may not reach {host}: {why}"))
 }
 
 /// The account that downloads `artifact`: its `artifactAccount` (or `fallback`, the
@@ -490,12 +562,8 @@ pub fn fetch_of(account: &ArtifactAccount, artifact: &ArtifactRef, field: &str) 
                 );
                 return Err(FieldError::new(format!("{field}.reference"), code, message));
             }
-            if is_forbidden_host(reference) {
-                let message = format!(
-                    "the {} points at a link-local address (instance metadata); artifacts are never read from one",
-                    artifact.label()
-                );
-                return Err(FieldError::new(format!("{field}.reference"), code, message));
+            if let Err(why) = check_reach(account, reference) {
+                return Err(FieldError::new(format!("{field}.reference"), code, format!("the {} is refused: {why}", artifact.label())));
             }
             Ok(http_fetch(account, kind, reference, version))
         }
@@ -616,7 +684,7 @@ mod tests {
     const CONFIG: &str = "
 s3: {enabled: true, accounts: [{name: bucket, region: us-west-2}, {name: minio, apiEndpoint: 'http://minio:9000', apiRegion: us-east-1, awsAccessKeyId: AK, awsSecretAccessKey: SK}]}
 http: {enabled: true, accounts: [{name: web}]}
-github: {enabled: true, accounts: [{name: gh, token: t0ken, useContentAPI: true}, {name: ghe, tokenFile: /run/gh, token: ignored}]}
+github: {enabled: true, accounts: [{name: gh, token: t0ken, useContentAPI: true}, {name: ghe, tokenFile: /run/gh, token: ignored, urlRestrictions: {allowedDomains: ['ghe\\.example\\.com']}}]}
 gitlab: {enabled: true, accounts: [{name: gl, token: glt}]}
 bitbucket: {enabled: true, accounts: [{name: bb, username: u, password: p}, {name: bbt, token: bt}]}
 ";
@@ -695,16 +763,16 @@ bitbucket: {enabled: true, accounts: [{name: bb, username: u, password: p}, {nam
             "ghe",
             ArtifactRef {
                 version: Some("release/1".into()),
-                ..artifact("github/file", "https://ghe/api/v3/repos/o/r/contents/td.json", None)
+                ..artifact("github/file", "https://ghe.example.com/api/v3/repos/o/r/contents/td.json", None)
             },
         )
         .unwrap() else {
             panic!()
         };
-        assert_eq!(url, "https://ghe/api/v3/repos/o/r/contents/td.json?ref=release%2F1");
+        assert_eq!(url, "https://ghe.example.com/api/v3/repos/o/r/contents/td.json?ref=release%2F1");
         assert!(then_download_url, "without useContentAPI the metadata's download_url is fetched");
         let Fetch::Http { headers, .. } =
-            fetch("gl", artifact("gitlab/file", "https://gitlab/api/v4/projects/1/repository/files/td.json/raw", None)).unwrap()
+            fetch("gl", artifact("gitlab/file", "https://gitlab.com/api/v4/projects/1/repository/files/td.json/raw", None)).unwrap()
         else {
             panic!()
         };
@@ -721,21 +789,54 @@ bitbucket: {enabled: true, accounts: [{name: bb, username: u, password: p}, {nam
     }
 
     #[test]
-    fn urls_are_shown_without_credentials_and_never_reach_instance_metadata() {
+    fn urls_are_shown_without_credentials_and_reach_only_what_the_account_may() {
         assert_eq!(shown_url("https://user:pa55@host:8443/path/td.json?token=x"), "https://host:8443/path/td.json");
-        for url in
-            ["http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/x", "http://[fd00:ec2::254]/x", "http://u:p@169.254.170.2:80/v2"]
+        assert_eq!(scheme_and_host("HTTP://u:p@[::FFFF:a9fe:a9fe]:80/x"), Some(("http".into(), "::ffff:a9fe:a9fe".into())));
+        assert_eq!(scheme_and_host("https://Example.com:8443/x?y"), Some(("https".into(), "example.com".into())));
+        let accounts = accounts(Some(&section(CONFIG))).unwrap();
+        let account = |name: &str| accounts.iter().find(|a| a.name == name).unwrap();
+        let refused = |name: &str, url: &str| check_reach(account(name), url).unwrap_err();
+        for url in ["http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/x", "http://127.0.0.1:8080/td.json", "http://10.0.0.1/x"]
         {
-            assert!(is_forbidden_host(url), "{url}");
+            assert!(refused("web", url).contains("`web` may not reach"), "{url}");
         }
-        for url in ["http://127.0.0.1:8080/td.json", "https://api.github.com/repos/o/r/contents/x", "http://10.0.0.1/x"] {
-            assert!(!is_forbidden_host(url), "{url}");
-        }
-        let accounts = accounts(None).unwrap();
-        let mut http = accounts[0].clone();
-        http.kind = Kind::Http;
+        assert!(
+            check_reach(account("web"), "https://files.example.com/td.json").is_ok(),
+            "an account without credentials: any public host"
+        );
+        assert!(refused("gh", "https://evil.example.com/steal").contains("allowed domains"), "a token goes only to GitHub");
+        assert!(check_reach(account("gh"), "https://raw.githubusercontent.com/o/r/main/td.json").is_ok());
+        assert!(refused("ghe", "https://api.github.com/x").contains("allowed domains"), "GitHub Enterprise: only its own hosts");
+        let intranet = accounts_of_config("http: {enabled: true, accounts: [{name: intranet, username: u, password: p}]}\n");
+        assert!(
+            check_reach(&intranet[1], "https://files.example.com/td.json").unwrap_err().contains("lists no urlRestrictions.allowedDomains")
+        );
         let a = artifact("http/file", "http://169.254.169.254/latest/meta-data/iam/security-credentials/role", None);
-        assert!(fetch_of(&http, &a, "f").unwrap_err().message.contains("link-local"));
+        assert!(fetch_of(account("web"), &a, "f").unwrap_err().message.contains("link-local"));
+    }
+
+    fn accounts_of_config(text: &str) -> Vec<ArtifactAccount> {
+        accounts(Some(&section(text))).unwrap()
+    }
+
+    #[test]
+    fn artifact_accounts_take_permissions_and_url_restrictions() {
+        let configured = accounts_of_config(
+            "urlRestrictions: {rejectLocalhost: false, rejectVerbatimIps: false}\n\
+             http: {enabled: true, accounts: [{name: intranet, username: u, password: p, permissions: {READ: [Payments]}, \
+             urlRestrictions: {allowedDomains: ['127\\.0\\.0\\.1']}}]}\n",
+        );
+        let intranet = &configured[1];
+        assert!(intranet.permissions.is_restricted());
+        assert_eq!(intranet.permissions.roles(crate::core::access::Authorization::Read), ["payments"]);
+        assert!(check_reach(intranet, "http://127.0.0.1:9000/td.json").is_ok(), "the section's keys under the account's own");
+        assert!(check_reach(intranet, "http://localhost:9000/td.json").is_err(), "credentials only to the listed host");
+        let problems = accounts(Some(&section(
+            "urlRestrictions: {rejectLinkLocal: false}\nhttp: {enabled: true, accounts: [{name: a}, {name: b, urlRestrictions: {rejectedIps: [x]}}]}\n",
+        )))
+        .unwrap_err();
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(keys, ["artifacts.urlRestrictions.rejectLinkLocal", "artifacts.http.accounts[1].urlRestrictions.rejectedIps"]);
     }
 
     #[test]

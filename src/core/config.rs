@@ -175,7 +175,7 @@ struct RawEcsAccount {
 /// Who may use an account: Fiat's `permissions` and the legacy `requiredGroupMembership`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RawAccess {
+pub(crate) struct RawAccess {
     #[serde(default, deserialize_with = "permissions_map")]
     permissions: Option<BTreeMap<Authorization, Vec<String>>>,
     #[serde(default, deserialize_with = "role_list")]
@@ -183,11 +183,7 @@ struct RawAccess {
 }
 
 impl RawAccess {
-    fn is_given(&self) -> bool {
-        self.permissions.is_some() || self.required_group_membership.is_some()
-    }
-
-    fn permissions(&self) -> Permissions {
+    pub(crate) fn permissions(&self) -> Permissions {
         Permissions::new(self.permissions.clone().unwrap_or_default(), self.required_group_membership.as_deref().unwrap_or_default())
     }
 }
@@ -367,9 +363,58 @@ impl Config {
             session_name: aws.session_name.clone().unwrap_or_else(|| "Spinnaker".to_string()),
             naming_strategy,
             iam_role_mode,
-            permissions: if ecs.access.is_given() { ecs.access.permissions() } else { aws.access.permissions() },
+            permissions: effective_permissions(&ecs.access, &aws.access),
         })
     }
+
+    /// What `accounts validate` and `doctor` warn about without refusing the configuration: an
+    /// ECS account less restricted than its AWS account, and two ECS accounts on one AWS account
+    /// and region with different permissions (each can read and change the other's server
+    /// groups: they list the same services).
+    pub fn warnings(&self) -> Vec<Problem> {
+        let mut warnings = Vec::new();
+        let accounts: Vec<(usize, Account)> =
+            self.raw.ecs.accounts.iter().enumerate().filter_map(|(i, a)| self.account(&a.name).ok().map(|acc| (i, acc))).collect();
+        for (i, account) in &accounts {
+            let Some(aws) = self.raw.aws.accounts.iter().find(|a| a.name == account.aws_account) else { continue };
+            let (own, inherited) = (&account.permissions, aws.access.permissions());
+            let wider = [Authorization::Read, Authorization::Write]
+                .into_iter()
+                .find(|auth| inherited.is_restricted() && own.roles(*auth).iter().any(|r| !inherited.roles(*auth).contains(r)));
+            if let Some(auth) = wider {
+                let message = format!(
+                    "ECS account `{}` gives {} to roles its AWS account `{}` does not ({}); the ECS account's own permissions win",
+                    account.name,
+                    auth.name(),
+                    account.aws_account,
+                    own.roles(auth).join(", ")
+                );
+                warnings.push(Problem { key: format!("ecs.accounts[{i}].permissions"), message });
+            }
+        }
+        for (n, (i, a)) in accounts.iter().enumerate() {
+            for (j, b) in &accounts[n + 1..] {
+                let shared = a.regions.iter().find(|r| b.has_region(&r.name));
+                if let Some(region) = shared.filter(|_| a.aws_account == b.aws_account && a.permissions != b.permissions) {
+                    let message = format!(
+                        "ECS accounts `{}` and `{}` ride on AWS account `{}` in {} with different permissions: whoever may use either \
+                         can read and change the other's server groups (they are the same services); give them the same permissions",
+                        a.name, b.name, a.aws_account, region.name
+                    );
+                    warnings.push(Problem { key: format!("ecs.accounts[{j}].permissions (and ecs.accounts[{i}])"), message });
+                }
+            }
+        }
+        warnings
+    }
+}
+
+/// An ECS account's permissions: its own when they name a role, else its AWS account's (as
+/// Clouddriver's `EcsAccountBuilder` copies them) — `permissions: {}` or
+/// `requiredGroupMembership: []`, which Halyard writes, restrict nothing and so inherit.
+fn effective_permissions(ecs: &RawAccess, aws: &RawAccess) -> Permissions {
+    let own = ecs.permissions();
+    if own.is_restricted() { own } else { aws.permissions() }
 }
 
 /// `namingStrategy` (default `default`).
@@ -584,6 +629,43 @@ ecs:
         assert_eq!((eb.roles(Authorization::Read), eb.roles(Authorization::Write)), (vec!["legacy"], vec!["legacy"]));
         let own = config.account("own").unwrap().permissions;
         assert_eq!((own.roles(Authorization::Read), own.roles(Authorization::Write)), (vec![], vec!["team"]));
+        let bad = Config::from_yaml("aws:\n  accounts:\n    - {name: a, accountId: '1', permissions: {DEPLOY: [x]}}\n").unwrap_err();
+        assert!(bad.to_string().contains("unknown authorization `DEPLOY`"), "{bad}");
+    }
+
+    #[test]
+    fn ecs_accounts_that_name_no_role_inherit_and_wider_or_diverging_ones_are_warned_about() {
+        let aws = "aws:\n  accounts:\n    - {name: a, accountId: '123456789012', regions: [{name: us-west-2}], permissions: {READ: [ops], WRITE: [ops]}}\n";
+        // (the ECS account's keys, whether it inherits the AWS account's restriction)
+        let table = [
+            ("permissions: {}", true),
+            ("requiredGroupMembership: []", true),
+            ("permissions: {READ: [], WRITE: ['  ']}", true),
+            ("permissions: {}, requiredGroupMembership: []", true),
+            ("", true),
+            ("permissions: {WRITE: [team]}", false),
+            ("requiredGroupMembership: [team]", false),
+        ];
+        for (keys, inherits) in table {
+            let text = format!("{aws}ecs:\n  accounts:\n    - {{name: e, awsAccount: a, {keys}}}\n");
+            let permissions = Config::from_yaml(&text).unwrap().account("e").unwrap().permissions;
+            assert_eq!(permissions.roles(Authorization::Write) == ["ops"], inherits, "{keys}");
+            assert!(permissions.is_restricted(), "{keys}: never open when the AWS account is restricted");
+        }
+        let text = format!(
+            "{aws}ecs:\n  accounts:\n    - {{name: e1, awsAccount: a}}\n    - {{name: e2, awsAccount: a, permissions: {{WRITE: [ops, interns]}}}}\n"
+        );
+        let warnings = Config::from_yaml(&text).unwrap().warnings();
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].message.contains("gives WRITE to roles its AWS account `a` does not"), "{}", warnings[0].message);
+        assert!(warnings[1].message.contains("`e1` and `e2` ride on AWS account `a` in us-west-2"), "{}", warnings[1].message);
+        let same =
+            format!("{aws}ecs:\n  accounts:\n    - {{name: e1, awsAccount: a}}\n    - {{name: e2, awsAccount: a, permissions: {{}}}}\n");
+        assert!(Config::from_yaml(&same).unwrap().warnings().is_empty());
+    }
+
+    #[test]
+    fn unknown_authorizations_are_refused() {
         let bad = Config::from_yaml("aws:\n  accounts:\n    - {name: a, accountId: '1', permissions: {DEPLOY: [x]}}\n").unwrap_err();
         assert!(bad.to_string().contains("unknown authorization `DEPLOY`"), "{bad}");
     }

@@ -20,5 +20,6 @@ pub mod scaling;
 pub mod settings;
 pub mod strategy;
 pub mod taskdef;
+pub mod url_restrictions;
 pub mod validate;
 pub mod view;

@@ -74,10 +74,9 @@ pub async fn resolve(req: DeployRequest) -> Result<DeployRequest> {
 }
 
 /// `PUT /artifacts/fetch`: the artifact's bytes, downloaded with the account it names (or the
-/// type's only account).
-pub async fn fetch_artifact(config: &Config, artifact: &ArtifactRef) -> Result<Vec<u8>> {
-    let accounts = config.artifact_accounts().map_err(|problems| Error::Config(crate::core::config::describe(&problems)))?;
-    let account = artifact::choose_account(&accounts, artifact, None, "artifact").map_err(|e| Error::Invalid(vec![e]))?;
+/// type's only account) among `accounts` (those the caller may use).
+pub async fn fetch_artifact(accounts: &[ArtifactAccount], artifact: &ArtifactRef) -> Result<Vec<u8>> {
+    let account = artifact::choose_account(accounts, artifact, None, "artifact").map_err(|e| Error::Invalid(vec![e]))?;
     let fetch = artifact::fetch_of(account, artifact, "artifact").map_err(|e| Error::Invalid(vec![e]))?;
     download(account, &fetch, &artifact.label(), "artifact").await
 }

@@ -5,7 +5,7 @@
 //! a header's value other than the user's name, or a body.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use serde::Serialize;
@@ -29,7 +29,9 @@ pub struct Event {
     pub operations: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
-    /// `accepted`, `repeated`, `denied`, `invalid`, `conflict`, `unauthenticated`, `refused`, `failed`.
+    /// `accepted`, `repeated`, `denied`, `invalid`, `conflict`, `unauthenticated`, `refused`,
+    /// `failed`, `fetched`, `signed-in`, `signed-out`; for `serve`'s own work (principal
+    /// `serve`): `undone` (a task's creations removed at start-up, by adoption or on SIGTERM).
     pub outcome: &'static str,
     pub status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -39,18 +41,29 @@ pub struct Event {
 /// Where audit lines go.
 pub enum Audit {
     Stderr,
-    File(Mutex<std::fs::File>),
+    /// The file and its path (opened again on SIGHUP, after logrotate moved it).
+    File(Mutex<std::fs::File>, PathBuf),
+}
+
+fn open_append(path: &Path) -> Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map_err(|e| Error::Config(format!("--audit-file {}: {e}", path.display())))
 }
 
 impl Audit {
     /// Appends to `path`, creating it readable by its owner only.
     pub fn open(path: &Path) -> Result<Audit> {
-        let mut options = std::fs::OpenOptions::new();
-        options.create(true).append(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(path).map_err(|e| Error::Config(format!("--audit-file {}: {e}", path.display())))?;
-        Ok(Audit::File(Mutex::new(file)))
+        Ok(Audit::File(Mutex::new(open_append(path)?), path.to_path_buf()))
+    }
+
+    /// Opens the file again by its path (SIGHUP: logrotate moved the old one away); when that
+    /// fails the old file stays in use. None when the log goes to stderr.
+    pub fn reopen(&self) -> Option<Result<()>> {
+        let Audit::File(file, path) = self else { return None };
+        Some(open_append(path).map(|new| *file.lock().unwrap_or_else(|e| e.into_inner()) = new))
     }
 
     /// Writes one event.
@@ -59,7 +72,7 @@ impl Audit {
         let line = serde_json::to_string(&event).unwrap_or_default();
         match self {
             Audit::Stderr => tracing::info!(target: "ecs_deployer::audit", "audit {line}"),
-            Audit::File(file) => {
+            Audit::File(file, _) => {
                 let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
                 if let Err(e) = file.write_all(format!("{line}\n").as_bytes()) {
                     tracing::error!("writing the audit log: {e}; the event: {line}");

@@ -22,56 +22,100 @@ use axum::routing::{get, post};
 use maud::{DOCTYPE, Markup, html};
 use serde_json::{Value, json};
 
-use super::{App, Audited, Peer, denied};
+use super::{App, Audited, Peer, audit, denied, principals};
 use crate::core::access::{Authorization, Identity};
 
-/// The session cookie's name.
+/// The session cookie's name. Its value is a signed-in session's id, or — before sign-in, and
+/// on a `serve` that needs no token — a random value that only anchors the CSRF token.
 pub(super) const COOKIE: &str = "ecsd_session";
 /// How long a console session lasts.
 const SESSION_FOR: Duration = Duration::from_secs(8 * 3600);
+/// Sessions one principal may hold at once; signing in again ends its oldest.
+const SESSIONS_PER_PRINCIPAL: usize = 16;
+/// A bound on all sessions, whatever happens to the principals file.
 const MAX_SESSIONS: usize = 10_000;
 
-/// One signed-in browser: the token it signed in with (checked again on every request, so a
-/// revoked token ends the session), its CSRF token and when it expires.
+/// One signed-in browser: who signed in and the SHA-256 of the token it signed in with
+/// (matched against the principals on every request, so a revoked token ends the session; the
+/// token itself is never kept), and when it expires.
 struct ConsoleSession {
-    token: Option<String>,
-    csrf: String,
+    principal: String,
+    digest: [u8; 32],
     expires: Instant,
 }
 
-/// The console's sessions, in this process.
-#[derive(Default)]
-pub(super) struct Sessions(Mutex<HashMap<String, ConsoleSession>>);
+/// The console's signed-in sessions, in this process, and the key its CSRF tokens are made with.
+pub(super) struct Sessions {
+    sessions: Mutex<HashMap<String, ConsoleSession>>,
+    key: [u8; 32],
+}
 
-impl Sessions {
-    fn create(&self, token: Option<String>) -> (String, String) {
-        let id = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-        let csrf = uuid::Uuid::new_v4().simple().to_string();
-        let mut sessions = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        sessions.retain(|_, s| s.expires > now);
-        if sessions.len() >= MAX_SESSIONS {
-            let oldest = sessions.iter().min_by_key(|(_, s)| s.expires).map(|(k, _)| k.clone());
-            if let Some(k) = oldest {
-                sessions.remove(&k);
-            }
-        }
-        sessions.insert(id.clone(), ConsoleSession { token, csrf: csrf.clone(), expires: now + SESSION_FOR });
-        (id, csrf)
-    }
-
-    /// The session's token and CSRF token, while it lasts.
-    fn get(&self, id: &str) -> Option<(Option<String>, String)> {
-        let sessions = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        sessions.get(id).filter(|s| s.expires > Instant::now()).map(|s| (s.token.clone(), s.csrf.clone()))
-    }
-
-    fn remove(&self, id: &str) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+impl Default for Sessions {
+    fn default() -> Self {
+        let key = *uuid::Uuid::new_v4().as_bytes();
+        let key2 = *uuid::Uuid::new_v4().as_bytes();
+        let mut both = [0u8; 32];
+        both[..16].copy_from_slice(&key);
+        both[16..].copy_from_slice(&key2);
+        Sessions { sessions: Mutex::new(HashMap::new()), key: both }
     }
 }
 
-/// The session id a request's cookie names.
+/// A random cookie value (or session id): 256 bits as hex.
+fn random_id() -> String {
+    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
+}
+
+impl Sessions {
+    /// A session for `principal` (signed in with the token of `digest`); only sign-in makes one.
+    fn create(&self, principal: &str, digest: [u8; 32]) -> String {
+        let id = random_id();
+        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        sessions.retain(|_, s| s.expires > now);
+        let mut own: Vec<(String, Instant)> =
+            sessions.iter().filter(|(_, s)| s.principal == principal).map(|(k, s)| (k.clone(), s.expires)).collect();
+        own.sort_by_key(|(_, expires)| *expires);
+        for (k, _) in own.iter().take((own.len() + 1).saturating_sub(SESSIONS_PER_PRINCIPAL)) {
+            sessions.remove(k);
+        }
+        if sessions.len() >= MAX_SESSIONS
+            && let Some(k) = sessions.iter().min_by_key(|(_, s)| s.expires).map(|(k, _)| k.clone())
+        {
+            sessions.remove(&k);
+        }
+        sessions.insert(id.clone(), ConsoleSession { principal: principal.to_string(), digest, expires: now + SESSION_FOR });
+        id
+    }
+
+    /// The digest of the token the session signed in with, while it lasts.
+    fn digest(&self, id: &str) -> Option<[u8; 32]> {
+        let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        sessions.get(id).filter(|s| s.expires > Instant::now()).map(|s| s.digest)
+    }
+
+    /// Ends a session; the principal it was for, if it existed.
+    fn remove(&self, id: &str) -> Option<String> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner()).remove(id).map(|s| s.principal)
+    }
+
+    /// How many sessions are kept (for tests of the bounds).
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// The CSRF token of a cookie value: an HMAC of it under this process's key, so a form's
+    /// token is bound to the browser's cookie and nothing is stored for a page that is only read.
+    fn csrf(&self, cookie: &str) -> String {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.key).expect("any key length");
+        mac.update(cookie.as_bytes());
+        mac.finalize().into_bytes().iter().take(20).map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// The cookie value a request carries.
 pub(super) fn session_id(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
@@ -79,11 +123,12 @@ pub(super) fn session_id(headers: &HeaderMap) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .find_map(|kv| kv.trim().strip_prefix(&format!("{COOKIE}=")).map(str::to_string))
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// The bearer token a console request's session carries (None: no session, or one of an open serve).
-pub(super) fn session_token(app: &App, headers: &HeaderMap) -> Option<String> {
-    session_id(headers).and_then(|id| app.console.get(&id)).and_then(|(token, _)| token)
+/// The token digest a console request's session carries (None: no signed-in session).
+pub(super) fn session_digest(app: &App, headers: &HeaderMap) -> Option<[u8; 32]> {
+    session_id(headers).and_then(|id| app.console.digest(&id))
 }
 
 /// Whether a path is the console's (unauthenticated requests to it are sent to the sign-in page).
@@ -182,26 +227,54 @@ fn answer(status: StatusCode, markup: Markup, cookie: Option<String>) -> Respons
     with_headers(response)
 }
 
+/// A page refusing what the caller may not see or do, audited as a denial.
+fn denied_page(
+    app: &App,
+    identity: Identity,
+    peer: Option<std::net::SocketAddr>,
+    path: &str,
+    what: (Vec<String>, Option<String>),
+    csrf: &str,
+    cookie: Option<String>,
+) -> Response {
+    let (accounts, task_id) = what;
+    let message = match (&task_id, accounts.first()) {
+        (Some(id), _) => format!("Access denied to task {id}"),
+        (None, Some(account)) => format!("Access denied to account {account}"),
+        (None, None) => "Access denied".to_string(),
+    };
+    let mut audited = Audited::new(identity, &Method::GET, path, peer);
+    audited.event.accounts = accounts;
+    audited.event.task_id = task_id;
+    audited.event.reason = Some(message.clone());
+    audited.answer(app, "denied", error_page(StatusCode::FORBIDDEN, "Access denied", csrf, cookie, message))
+}
+
 /// A page that only says why nothing is shown or done.
 fn error_page(status: StatusCode, title: &str, csrf: &str, cookie: Option<String>, message: impl maud::Render) -> Response {
     answer(status, page(title, Some(csrf), html! { p.error { (message) } }), cookie)
 }
 
 fn cookie_for(app: &App, id: &str) -> String {
-    let secure = if app.tls { "; Secure" } else { "" };
+    let secure = if app.secure_cookie { "; Secure" } else { "" };
     format!("{COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}", SESSION_FOR.as_secs())
 }
 
-/// The request's session's CSRF token, making a session (and its cookie) when there is none:
-/// on an open serve the first page makes it; after sign-in it exists.
+/// The request's CSRF token, from its cookie; a request without one gets a new random cookie
+/// (nothing is stored: the token is the cookie's HMAC).
 fn csrf_of(app: &App, headers: &HeaderMap) -> (String, Option<String>) {
-    match session_id(headers).and_then(|id| app.console.get(&id)) {
-        Some((_, csrf)) => (csrf, None),
+    match session_id(headers) {
+        Some(id) => (app.console.csrf(&id), None),
         None => {
-            let (id, csrf) = app.console.create(None);
-            (csrf, Some(cookie_for(app, &id)))
+            let id = random_id();
+            (app.console.csrf(&id), Some(cookie_for(app, &id)))
         }
     }
+}
+
+/// Whether a form's `csrf` field is the token of the request's cookie.
+fn csrf_ok(app: &App, headers: &HeaderMap, fields: &HashMap<String, String>) -> bool {
+    session_id(headers).is_some_and(|id| csrf_matches(&app.console.csrf(&id), fields.get("csrf")))
 }
 
 /// `application/x-www-form-urlencoded` pairs.
@@ -222,11 +295,14 @@ fn encode(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()
 }
 
-async fn sign_in_form(State(app): State<Arc<App>>) -> Response {
-    answer(StatusCode::OK, sign_in_page(&app, None), None)
+async fn sign_in_form(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let (csrf, cookie) = csrf_of(&app, &headers);
+    answer(StatusCode::OK, sign_in_page(&app, &csrf, None), cookie)
 }
 
-fn sign_in_page(app: &App, error: Option<&str>) -> Markup {
+/// The sign-in form carries the token of the browser's pre-session cookie: a sign-in posted
+/// from anywhere else (login CSRF) is refused.
+fn sign_in_page(app: &App, csrf: &str, error: Option<&str>) -> Markup {
     let open = app.principals.get().authenticate(None).is_some();
     page(
         "Sign in",
@@ -238,6 +314,7 @@ fn sign_in_page(app: &App, error: Option<&str>) -> Markup {
             } @else {
                 @if let Some(error) = error { p.error { (error) } }
                 form method="post" action="/console/sign-in" {
+                    input type="hidden" name="csrf" value=(csrf);
                     label for="token" { "Bearer token" }
                     input #token type="password" name="token" autocomplete="off" required;
                     button type="submit" { "Sign in" }
@@ -247,37 +324,59 @@ fn sign_in_page(app: &App, error: Option<&str>) -> Markup {
     )
 }
 
-async fn sign_in(State(app): State<Arc<App>>, Extension(Peer(peer)): Extension<Peer>, body: Bytes) -> Response {
-    let token = form(&body).remove("token").unwrap_or_default();
+async fn sign_in(State(app): State<Arc<App>>, Extension(Peer(peer)): Extension<Peer>, headers: HeaderMap, body: Bytes) -> Response {
     let mut event = super::event_of(&Method::POST, "/console/sign-in", peer);
-    match app.principals.get().authenticate(Some(&token)) {
-        Some(principal) => {
+    let mut fields = form(&body);
+    let (csrf, cookie) = csrf_of(&app, &headers);
+    let refuse = |mut event: audit::Event, outcome: &'static str, status: StatusCode, reason: &str, message: &str| {
+        event.outcome = outcome;
+        event.status = status.as_u16();
+        event.reason = Some(reason.to_string());
+        app.audit.record(event);
+        answer(status, sign_in_page(&app, &csrf, Some(message)), cookie.clone())
+    };
+    if !csrf_ok(&app, &headers, &fields) {
+        let message = "This sign-in form is stale or was not sent by the console; sign in again.";
+        return refuse(event, "refused", StatusCode::FORBIDDEN, "missing or wrong pre-session token", message);
+    }
+    let token = fields.remove("token").unwrap_or_default();
+    if token.len() > principals::MAX_TOKEN_BYTES {
+        let message = "That token is not valid.";
+        return refuse(event, "unauthenticated", StatusCode::UNAUTHORIZED, "a token longer than 4096 bytes", message);
+    }
+    let principals = app.principals.get();
+    let digest = principals::digest_of(&token);
+    match principals.authenticate_digest(&digest) {
+        Some(principal) if !principals.is_open() => {
             event.principal = Some(principal.name.clone());
             event.outcome = "signed-in";
             event.status = 303;
             app.audit.record(event);
-            let (id, _) = app.console.create(Some(token));
+            let id = app.console.create(&principal.name, digest);
             let mut response = redirect("/console");
             if let Ok(c) = HeaderValue::from_str(&cookie_for(&app, &id)) {
                 response.headers_mut().insert(header::SET_COOKIE, c);
             }
             response
         }
-        None => {
-            event.outcome = "unauthenticated";
-            event.status = 401;
-            app.audit.record(event);
-            answer(StatusCode::UNAUTHORIZED, sign_in_page(&app, Some("That token is not valid.")), None)
-        }
+        _ => refuse(event, "unauthenticated", StatusCode::UNAUTHORIZED, "no principal has that token", "That token is not valid."),
     }
 }
 
-async fn sign_out(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Some(id) = session_id(&headers)
-        && app.console.get(&id).is_some_and(|(_, csrf)| csrf_matches(&csrf, form(&body).get("csrf")))
-    {
-        app.console.remove(&id);
+async fn sign_out(State(app): State<Arc<App>>, Extension(Peer(peer)): Extension<Peer>, headers: HeaderMap, body: Bytes) -> Response {
+    let mut event = super::event_of(&Method::POST, "/console/sign-out", peer);
+    event.status = 303;
+    match session_id(&headers).filter(|_| csrf_ok(&app, &headers, &form(&body))) {
+        Some(id) => {
+            event.principal = app.console.remove(&id);
+            event.outcome = "signed-out";
+        }
+        None => {
+            event.outcome = "refused";
+            event.reason = Some("missing or wrong CSRF token".into());
+        }
     }
+    app.audit.record(event);
     let mut response = redirect("/console/sign-in");
     let expired = format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
     if let Ok(c) = HeaderValue::from_str(&expired) {
@@ -473,12 +572,14 @@ fn action_links(account: &str, region: &str, name: &str, enabled: bool) -> Marku
 async fn server_group(
     State(app): State<Arc<App>>,
     Extension(identity): Extension<Identity>,
+    Extension(Peer(peer)): Extension<Peer>,
     headers: HeaderMap,
     Path((account, region, name)): Path<(String, String, String)>,
 ) -> Response {
     let (csrf, cookie) = csrf_of(&app, &headers);
     if denied(&app.config, &identity, std::slice::from_ref(&account), Authorization::Read).is_some() {
-        return error_page(StatusCode::FORBIDDEN, "Access denied", &csrf, cookie, format!("Access denied to account {account}"));
+        let path = format!("/console/server-groups/{account}/{region}/{name}");
+        return denied_page(&app, identity, peer, &path, (vec![account], None), &csrf, cookie);
     }
     let sg = match app.reader.server_group(&account, &region, &name).await {
         Ok(sg) => sg,
@@ -656,12 +757,14 @@ async fn enabled_peer_views(app: &App, account: &str, sg: &Value) -> Vec<Value> 
 async fn confirm(
     State(app): State<Arc<App>>,
     Extension(identity): Extension<Identity>,
+    Extension(Peer(peer)): Extension<Peer>,
     headers: HeaderMap,
     Path((action, account, region, name)): Path<(String, String, String, String)>,
 ) -> Response {
     let (csrf, cookie) = csrf_of(&app, &headers);
     if !may_write(&app, &identity, &account) {
-        return error_page(StatusCode::FORBIDDEN, "Access denied", &csrf, cookie, format!("Access denied to account {account}"));
+        let path = format!("/console/confirm/{action}/{account}/{region}/{name}");
+        return denied_page(&app, identity, peer, &path, (vec![account], None), &csrf, cookie);
     }
     let sg = match app.reader.server_group(&account, &region, &name).await {
         Ok(sg) => sg,
@@ -771,8 +874,7 @@ async fn act(
     let fields = form(&body);
     let path = format!("/console/actions/{action}/{account}/{region}/{name}");
     let mut post = Audited::new(identity, &Method::POST, &path, peer);
-    let session = session_id(&headers).and_then(|id| app.console.get(&id));
-    if !session.as_ref().is_some_and(|(_, csrf)| csrf_matches(csrf, fields.get("csrf"))) {
+    if !csrf_ok(&app, &headers, &fields) {
         post.event.reason = Some("missing or wrong CSRF token".into());
         let markup = page(
             "Refused",
@@ -781,7 +883,7 @@ async fn act(
         );
         return post.answer(&app, "refused", answer(StatusCode::FORBIDDEN, markup, None));
     }
-    let (_, csrf) = session.unwrap_or_default();
+    let (csrf, _) = csrf_of(&app, &headers);
     if matches!(action.as_str(), "disable" | "destroy")
         && fields.get("acknowledge").map(String::as_str) != Some("yes")
         && let Some(why) = leaves_nothing_serving(&app, &account, &region, &name).await
@@ -867,13 +969,14 @@ async fn redeploy(
 async fn task(
     State(app): State<Arc<App>>,
     Extension(identity): Extension<Identity>,
+    Extension(Peer(peer)): Extension<Peer>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
     let (csrf, cookie) = csrf_of(&app, &headers);
     let task = match app.store.get(&id).await {
         Ok(Some(t)) if super::may_see(&app.config, &identity, &t) => t,
-        Ok(Some(_)) => return error_page(StatusCode::FORBIDDEN, "Access denied", &csrf, cookie, format!("Access denied to task {id}")),
+        Ok(Some(t)) => return denied_page(&app, identity, peer, &format!("/console/tasks/{id}"), (t.accounts, Some(id)), &csrf, cookie),
         _ => return error_page(StatusCode::NOT_FOUND, "Not found", &csrf, cookie, format!("Task not found (id: {id})")),
     };
     let done = task.status.completed;
@@ -889,4 +992,26 @@ async fn task(
         response.headers_mut().insert("refresh", HeaderValue::from_static("1"));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_are_made_per_sign_in_capped_per_principal_and_csrf_tokens_bound_to_the_cookie() {
+        let sessions = Sessions::default();
+        let first = sessions.create("alice", [1; 32]);
+        let later: Vec<String> = (0..SESSIONS_PER_PRINCIPAL).map(|_| sessions.create("alice", [1; 32])).collect();
+        let bob = sessions.create("bob", [2; 32]);
+        assert_eq!(sessions.digest(&first), None, "alice's oldest session ended when she passed the cap");
+        assert!(later.iter().all(|id| sessions.digest(id) == Some([1; 32])));
+        assert_eq!(sessions.digest(&bob), Some([2; 32]), "another principal's sessions are untouched");
+        assert_eq!(sessions.len(), SESSIONS_PER_PRINCIPAL + 1);
+        assert_eq!(sessions.remove(&bob).as_deref(), Some("bob"));
+        let (a, b) = (random_id(), random_id());
+        assert_eq!(sessions.csrf(&a), sessions.csrf(&a));
+        assert_ne!(sessions.csrf(&a), sessions.csrf(&b));
+        assert_ne!(sessions.csrf(&a), Sessions::default().csrf(&a), "the key is the process's own");
+    }
 }

@@ -13,6 +13,7 @@ mod artifacts;
 pub mod audit;
 mod console;
 pub mod listener;
+mod pg_tls;
 pub mod principals;
 mod read;
 pub mod store;
@@ -36,6 +37,7 @@ use tokio::sync::{Notify, Semaphore};
 use tracing::{error, info, warn};
 
 use crate::core::access::{Authorization, Identity};
+use crate::core::artifact::ArtifactAccount;
 use crate::core::config::Config;
 use crate::core::error::{Error, FieldError, Result};
 use crate::engine::lifecycle::Quiet;
@@ -65,6 +67,8 @@ pub struct ServeOptions {
     pub task_retention: Duration,
     /// How long a finished read of the read API is reused.
     pub read_ttl: Duration,
+    /// The URLs browsers reach `serve` at through a load balancer (`--external-url`).
+    pub external_urls: Vec<String>,
 }
 
 struct App {
@@ -84,22 +88,75 @@ struct App {
     reader: Arc<crate::engine::read::Reader>,
     /// The console's signed-in browsers.
     console: console::Sessions,
-    /// Served over TLS (the console's cookie is then `Secure`).
+    /// Served over TLS.
     tls: bool,
+    /// The console's cookie is `Secure`: over TLS, off loopback (a TLS load balancer in front),
+    /// or as `--external-url`'s scheme says.
+    secure_cookie: bool,
+    /// Origins a state change may come from besides this `serve`'s own (`--external-url`).
+    external_origins: Vec<String>,
+    /// `serve` listens on loopback only.
+    loopback: bool,
 }
 
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
 }
 
-/// The host names a request may name: loopback's, the listen address's and `--allowed-host`s.
-fn allowed_hosts(listen: SocketAddr, extra: &[String]) -> BTreeSet<String> {
+/// The host names a request may name: loopback's, the listen address's, `--allowed-host`s and
+/// the `--external-url`s' hosts.
+fn allowed_hosts(listen: SocketAddr, extra: &[String], external_urls: &[String]) -> BTreeSet<String> {
     let mut hosts: BTreeSet<String> = ["localhost", "127.0.0.1", "::1"].iter().map(|h| h.to_string()).collect();
     if !listen.ip().is_unspecified() {
         hosts.insert(listen.ip().to_string());
     }
     hosts.extend(extra.iter().map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase()));
+    let external = external_urls.iter().filter_map(|u| origin(u)).filter_map(|o| o.split_once("://").map(|(_, a)| host_name(a)));
+    hosts.extend(external);
     hosts
+}
+
+/// Whether the console's cookie is `Secure`: `--external-url`'s scheme when given, else over TLS
+/// or off loopback (the documented set-up: `--plaintext` behind a TLS load balancer).
+fn secure_cookie(tls: bool, listen: SocketAddr, external_urls: &[String]) -> bool {
+    match external_urls.first().and_then(|u| origin(u)) {
+        Some(origin) => origin.starts_with("https://"),
+        None => tls || !listen.ip().is_loopback(),
+    }
+}
+
+/// A URL's origin as browsers send it (`scheme://host[:port]`, lowercased, the scheme's default
+/// port left out); None when it is not an http(s) URL.
+fn origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.trim().split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "http" => ":80",
+        "https" => ":443",
+        _ => return None,
+    };
+    let authority = rest.split(['/', '?', '#']).next()?.to_ascii_lowercase();
+    let authority = authority.rsplit_once('@').map(|(_, h)| h.to_string()).unwrap_or(authority);
+    if authority.is_empty() {
+        return None;
+    }
+    Some(format!("{scheme}://{}", authority.strip_suffix(default_port).unwrap_or(&authority)))
+}
+
+/// Whether a state change's `Origin` is this `serve`: the scheme it is served with and the
+/// request's own `Host` (host and port, already checked), or `https` and the `Host` when it runs
+/// `--plaintext` off loopback behind a TLS load balancer, or an `--external-url`.
+fn same_origin(app: &App, origin_header: &str, host_header: &str) -> bool {
+    let Some(given) = origin(origin_header) else { return false };
+    if app.external_origins.contains(&given) {
+        return true;
+    }
+    let own = if app.tls { "https" } else { "http" };
+    let behind_tls = !app.tls && !app.loopback;
+    [Some(own), behind_tls.then_some("https")]
+        .into_iter()
+        .flatten()
+        .any(|scheme| origin(&format!("{scheme}://{host_header}")) == Some(given.clone()))
 }
 
 /// Runs the HTTP API and the task worker until SIGTERM / Ctrl-C; then stops taking tasks,
@@ -123,12 +180,15 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
         wake: Notify::new(),
         lease: options.lease,
         store_is_exclusive,
-        hosts: allowed_hosts(options.listen, &options.allowed_hosts),
+        hosts: allowed_hosts(options.listen, &options.allowed_hosts, &options.external_urls),
         audit: options.audit,
         task_retention: options.task_retention,
         max_body_bytes: options.max_body_bytes,
         console: console::Sessions::default(),
         tls: options.tls.is_some(),
+        secure_cookie: secure_cookie(options.tls.is_some(), options.listen, &options.external_urls),
+        external_origins: options.external_urls.iter().filter_map(|u| origin(u)).collect(),
+        loopback: options.listen.ip().is_loopback(),
     });
     let router = router(app.clone(), options.max_body_bytes, options.limits.request_timeout);
     // A download must fit in a post's time: three tries with their backoff within the request timeout.
@@ -143,7 +203,7 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
         adopt_abandoned(&app, i64::MAX).await;
     }
     let tls = options.tls.map(Arc::new);
-    tokio::spawn(reload_on_hangup(app.principals.clone(), tls.clone()));
+    tokio::spawn(reload_on_hangup(app.clone(), tls.clone()));
     let scheme = if tls.is_some() { "https" } else { "http" };
     let plain = if tls.is_none() && !address.ip().is_loopback() { ", plaintext (--plaintext: TLS ends in front of serve)" } else { "" };
     let who = match app.principals.get() {
@@ -170,15 +230,20 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
         .await
 }
 
-/// SIGHUP: the principals file and the TLS certificate are read again; what fails to load
-/// leaves what is in use.
-async fn reload_on_hangup(principals: Current, tls: Option<Arc<Tls>>) {
+/// SIGHUP: the principals file and the TLS certificate are read again and the audit file is
+/// opened again (after logrotate); what fails to load leaves what is in use.
+async fn reload_on_hangup(app: Arc<App>, tls: Option<Arc<Tls>>) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
         let Ok(mut hangup) = signal(SignalKind::hangup()) else { return };
         while hangup.recv().await.is_some() {
-            match principals.reload() {
+            match app.audit.reopen() {
+                Some(Ok(())) => info!("SIGHUP: audit file opened again"),
+                Some(Err(e)) => error!("SIGHUP: the audit file did not open, lines go to the previous one: {e}"),
+                None => {}
+            }
+            match app.principals.reload() {
                 Some(Ok(count)) => info!("SIGHUP: {count} principal(s) loaded"),
                 Some(Err(e)) => error!("SIGHUP: the principals file did not load, the previous principals stay: {e}"),
                 None => {}
@@ -192,7 +257,7 @@ async fn reload_on_hangup(principals: Current, tls: Option<Arc<Tls>>) {
         }
     }
     #[cfg(not(unix))]
-    let _ = (principals, tls);
+    let _ = (app, tls);
 }
 
 fn router(app: Arc<App>, max_body_bytes: usize, request_timeout: Duration) -> Router {
@@ -280,7 +345,8 @@ fn host_name(authority: &str) -> String {
 /// rebinding), a state change from a foreign `Origin` (a web page's cross-site post), a body
 /// that is not `application/json` (a CORS "simple request" needs no preflight).
 fn refusal(app: &App, method: &Method, path: &str, headers: &HeaderMap) -> Option<(StatusCode, String)> {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(host_name).unwrap_or_default();
+    let host_header = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+    let host = host_name(host_header);
     if !app.hosts.contains(&host) {
         return Some((
             StatusCode::MISDIRECTED_REQUEST,
@@ -288,12 +354,10 @@ fn refusal(app: &App, method: &Method, path: &str, headers: &HeaderMap) -> Optio
         ));
     }
     let changes_state = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
-    if let Some(origin) = headers.get(header::ORIGIN).filter(|_| changes_state) {
-        let origin = origin.to_str().unwrap_or_default();
-        let authority = origin.split_once("://").map(|(_, a)| a).unwrap_or("");
-        if !app.hosts.contains(&host_name(authority)) {
-            return Some((StatusCode::FORBIDDEN, "a cross-origin request may not change anything (its Origin is not this serve)".into()));
-        }
+    if let Some(origin) = headers.get(header::ORIGIN).filter(|_| changes_state)
+        && !same_origin(app, origin.to_str().unwrap_or_default(), host_header)
+    {
+        return Some((StatusCode::FORBIDDEN, "a cross-origin request may not change anything (its Origin is not this serve)".into()));
     }
     let length = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
     if length.is_some_and(|n| n > app.max_body_bytes as u64) {
@@ -341,9 +405,13 @@ async fn authenticate(State(app): State<Arc<App>>, mut request: Request, next: N
     let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
     // The console's browsers carry a session cookie instead; its token is checked again each time.
     let from_session =
-        if bearer.is_none() && console::is_console(request.uri().path()) { console::session_token(&app, headers) } else { None };
-    let token = bearer.or(from_session.as_deref());
-    let Some(principal) = app.principals.get().authenticate(token) else {
+        if bearer.is_none() && console::is_console(request.uri().path()) { console::session_digest(&app, headers) } else { None };
+    let principals = app.principals.get();
+    let principal = match from_session {
+        Some(digest) => principals.authenticate_digest(&digest),
+        None => principals.authenticate(bearer),
+    };
+    let Some(principal) = principal else {
         if console::is_console(request.uri().path()) && request.method() == Method::GET {
             return console::to_sign_in();
         }
@@ -449,27 +517,53 @@ struct Checked {
     text: String,
     names: Vec<String>,
     accounts: Vec<String>,
+    /// The artifact accounts its deploys download with.
+    artifact_accounts: Vec<ArtifactAccount>,
     /// A deploy's task definition is to be downloaded (checked before the post is accepted).
     downloads: bool,
 }
 
-/// Parses and validates a post's body (CPU-bound for a large body: run off the async runtime).
-fn check_body(config: &Config, operation: Option<&str>, body: &[u8]) -> std::result::Result<Checked, Box<Response>> {
-    let value = parse_body(body).map_err(|e| Box::new(problem(StatusCode::BAD_REQUEST, "the request body is not valid JSON", vec![e])))?;
+/// Why a post was not accepted: the audit outcome, the reason logged, the answer.
+struct Rejected {
+    outcome: &'static str,
+    reason: Option<String>,
+    response: Response,
+}
+
+impl Rejected {
+    fn invalid(response: Response) -> Box<Rejected> {
+        Box::new(Rejected { outcome: "invalid", reason: None, response })
+    }
+}
+
+/// Parses a post's body, authorizes the accounts it names, then validates it (CPU-bound for a
+/// large body: run off the async runtime). Authorizing first means validation never tells a
+/// caller about accounts it may not write (that an account exists, its regions, the others).
+fn check_body(config: &Config, identity: &Identity, operation: Option<&str>, body: &[u8]) -> std::result::Result<Checked, Box<Rejected>> {
+    let value =
+        parse_body(body).map_err(|e| Rejected::invalid(problem(StatusCode::BAD_REQUEST, "the request body is not valid JSON", vec![e])))?;
     let value = match operation {
         Some(operation) => ops::single(operation, value),
         None => value,
     };
+    let named = ops::named_accounts(&value);
+    if !identity.principal.admin
+        && let Some(account) = denied(config, identity, &named, Authorization::Write)
+    {
+        let reason = Some(format!("no WRITE on {account}"));
+        return Err(Box::new(Rejected { outcome: "denied", reason, response: access_denied(account, identity) }));
+    }
     let text = value.to_string();
     match ops::parse(config, value) {
         Ok(operations) => Ok(Checked {
             text,
             names: operations.names().into_iter().map(str::to_string).collect(),
             accounts: operations.accounts(),
+            artifact_accounts: operations.artifact_accounts(),
             downloads: operations.has_downloads(),
         }),
-        Err(Error::Invalid(errors)) => Err(Box::new(problem(StatusCode::BAD_REQUEST, "Validation Failed", errors))),
-        Err(e) => Err(Box::new(problem(StatusCode::BAD_REQUEST, &e.to_string(), Vec::new()))),
+        Err(Error::Invalid(errors)) => Err(Rejected::invalid(problem(StatusCode::BAD_REQUEST, "Validation Failed", errors))),
+        Err(e) => Err(Rejected::invalid(problem(StatusCode::BAD_REQUEST, &e.to_string(), Vec::new()))),
     }
 }
 
@@ -477,10 +571,20 @@ fn check_body(config: &Config, operation: Option<&str>, body: &[u8]) -> std::res
 /// to check, and the runtime serves every other request meanwhile.
 async fn check_in_background(
     config: Arc<Config>,
+    identity: Identity,
     operation: Option<String>,
     body: Bytes,
-) -> std::result::Result<std::result::Result<Checked, Box<Response>>, tokio::task::JoinError> {
-    tokio::task::spawn_blocking(move || check_body(&config, operation.as_deref(), &body)).await
+) -> std::result::Result<std::result::Result<Checked, Box<Rejected>>, tokio::task::JoinError> {
+    tokio::task::spawn_blocking(move || check_body(&config, &identity, operation.as_deref(), &body)).await
+}
+
+/// Whether `identity` may download with `account` (see
+/// [`Identity::may_use_artifact_account`]); the embedded account reaches nothing and is anyone's.
+fn may_use_artifact(config: &Config, identity: &Identity, account: &ArtifactAccount) -> bool {
+    let writes_an_ecs_account =
+        || config.ecs_account_names().into_iter().any(|name| denied(config, identity, &[name.to_string()], Authorization::Write).is_none());
+    account.kind == crate::core::artifact::Kind::Embedded
+        || identity.may_use_artifact_account(&account.permissions, !account.permissions.is_restricted() && writes_an_ecs_account())
 }
 
 /// The first account of `accounts` that `identity` may not use with `authorization`.
@@ -513,9 +617,12 @@ async fn submit(app: &Arc<App>, mut post: Audited, operation: Option<String>, bo
         Ok(id) => id,
         Err(error) => return post.answer(app, "invalid", problem(StatusCode::BAD_REQUEST, "Validation Failed", vec![error])),
     };
-    let checked = match check_in_background(app.config.clone(), operation, body).await {
+    let checked = match check_in_background(app.config.clone(), post.identity.clone(), operation, body).await {
         Ok(Ok(checked)) => checked,
-        Ok(Err(response)) => return post.answer(app, "invalid", *response),
+        Ok(Err(rejected)) => {
+            post.event.reason = rejected.reason;
+            return post.answer(app, rejected.outcome, rejected.response);
+        }
         Err(e) => {
             error!("checking a post: {e}");
             return post.answer(app, "failed", problem(StatusCode::INTERNAL_SERVER_ERROR, "the post could not be checked", Vec::new()));
@@ -527,6 +634,12 @@ async fn submit(app: &Arc<App>, mut post: Audited, operation: Option<String>, bo
         post.event.reason = Some(format!("no WRITE on {account}"));
         let response = access_denied(account, &post.identity);
         return post.answer(app, "denied", response);
+    }
+    if let Some(account) = checked.artifact_accounts.iter().find(|a| !may_use_artifact(&app.config, &post.identity, a)) {
+        post.event.reason = Some(format!("may not use artifact account {}", account.name));
+        let message = format!("Access denied to artifact account {}", account.name);
+        let errors = vec![FieldError::new("artifactAccount", "authorization.artifactAccount", message.clone())];
+        return post.answer(app, "denied", problem(StatusCode::FORBIDDEN, &message, errors));
     }
     if checked.downloads
         && let Err(response) = download_artifacts(app, &checked.text).await
@@ -741,6 +854,7 @@ async fn adopt_abandoned(app: &App, before_ms: i64) {
             report.push("it had not started creating anything".to_string());
         }
         let message = store::abandoned_message(&previous_owner);
+        audit_own_work(app, &id, &task.accounts, &report);
         let phase = task.status.phase.clone();
         task.push(&phase, format!("Failed: {message}"));
         report.iter().for_each(|line| task.push(&phase, line.clone()));
@@ -751,6 +865,22 @@ async fn adopt_abandoned(app: &App, before_ms: i64) {
             Err(e) => error!("task {id}: {e}"),
         }
     }
+}
+
+/// Audits what `serve` removed on its own (no request asked for it): an abandoned task's
+/// creations undone at start-up or by adoption, a task's work undone on SIGTERM.
+fn audit_own_work(app: &App, id: &str, accounts: &[String], report: &[String]) {
+    app.audit.record(Event {
+        principal: Some("serve".into()),
+        source: format!("replica {}", app.replica),
+        method: "UNDO".into(),
+        path: format!("/task/{id}"),
+        accounts: accounts.to_vec(),
+        task_id: Some(id.to_string()),
+        outcome: "undone",
+        reason: Some(report.join("; ").chars().take(2048).collect()),
+        ..Event::default()
+    });
 }
 
 /// One report line: what became of a server group an abandoned task was creating.
@@ -876,6 +1006,11 @@ async fn run_task(app: Arc<App>, claimed: Claimed) {
         task = work => task,
         _ = saver => unreachable!("the saver never ends"),
     };
+    if task.status.failed && crate::engine::interrupt::requested() {
+        let report = task.exception.as_ref().and_then(|e| e.get("report")).and_then(Value::as_array).cloned().unwrap_or_default();
+        let lines: Vec<String> = report.iter().filter_map(|l| l.as_str().map(str::to_string)).collect();
+        audit_own_work(app, &id, &task.accounts, &lines);
+    }
     // Before the task reads as finished: a poller that then reads a view sees what it wrote.
     for account in &task.accounts {
         app.reader.invalidate(account);
@@ -912,7 +1047,8 @@ mod tests {
         let body = Bytes::from(Value::Array(vec![op; 22_489]).to_string());
         let order = std::sync::Mutex::new(Vec::new());
         let check = async {
-            let checked = check_in_background(config, None, body).await.unwrap();
+            let identity = Identity::new(Arc::new(crate::core::access::Principal::operator("operator")), None, None);
+            let checked = check_in_background(config, identity, None, body).await.unwrap();
             assert!(checked.is_err(), "every operation is invalid");
             order.lock().unwrap().push("checked");
         };
@@ -930,7 +1066,21 @@ mod tests {
         assert_eq!(host_name("[::1]:7002"), "::1");
         assert_eq!(host_name("127.0.0.1"), "127.0.0.1");
         assert_eq!(host_name("example.com."), "example.com");
-        let hosts = allowed_hosts("0.0.0.0:7002".parse().unwrap(), &["lb.example".into()]);
+        let hosts = allowed_hosts("0.0.0.0:7002".parse().unwrap(), &["lb.example".into()], &["https://Console.Example:8443/x".into()]);
         assert!(hosts.contains("localhost") && hosts.contains("lb.example") && !hosts.contains("0.0.0.0"));
+        assert!(hosts.contains("console.example"));
+    }
+
+    #[test]
+    fn origins_compare_scheme_host_and_port() {
+        assert_eq!(origin("HTTPS://Deployer.Example:443/path").as_deref(), Some("https://deployer.example"));
+        assert_eq!(origin("http://localhost:9999").as_deref(), Some("http://localhost:9999"));
+        assert_eq!(origin("null"), None);
+        let loopback: SocketAddr = "127.0.0.1:7002".parse().unwrap();
+        let public: SocketAddr = "0.0.0.0:7002".parse().unwrap();
+        assert!(!secure_cookie(false, loopback, &[]), "plain http on loopback: a browser would drop a Secure cookie");
+        assert!(secure_cookie(false, public, &[]), "--plaintext off loopback is behind TLS");
+        assert!(secure_cookie(true, loopback, &[]));
+        assert!(!secure_cookie(false, public, &["http://deployer.internal".into()]), "--external-url says how browsers come");
     }
 }

@@ -86,12 +86,20 @@ impl Principals {
         self.known.is_empty()
     }
 
-    /// The principal whose token `token` is. Every digest is compared, in constant time each.
+    /// The principal a bearer token belongs to (every request is the anonymous operator's on an
+    /// open `serve`); None for an unknown token or one longer than [`MAX_TOKEN_BYTES`].
     pub fn authenticate(&self, token: Option<&str>) -> Option<Arc<Principal>> {
         if self.is_open() {
             return Some(Arc::new(Principal::operator("anonymous")));
         }
-        let digest: [u8; 32] = Sha256::digest(token?.trim().as_bytes()).into();
+        self.authenticate_digest(&digest_of(token.filter(|t| t.len() <= MAX_TOKEN_BYTES)?))
+    }
+
+    /// The principal whose token has `digest` (compared with every known digest in constant time).
+    pub fn authenticate_digest(&self, digest: &[u8; 32]) -> Option<Arc<Principal>> {
+        if self.is_open() {
+            return Some(Arc::new(Principal::operator("anonymous")));
+        }
         let mut found = None;
         for (principal, known) in &self.known {
             if bool::from(digest.ct_eq(known)) {
@@ -100,6 +108,14 @@ impl Principals {
         }
         found
     }
+}
+
+/// The longest bearer token accepted (hashing a larger one is work for nothing).
+pub const MAX_TOKEN_BYTES: usize = 4096;
+
+/// The SHA-256 of a token as principals are matched: surrounding whitespace removed.
+pub fn digest_of(token: &str) -> [u8; 32] {
+    Sha256::digest(token.trim().as_bytes()).into()
 }
 
 /// The principals named in the file's `principals:` list.

@@ -20,7 +20,8 @@ pub enum StoreError {
     /// Opening, reading or writing failed.
     #[error("task store: {0}")]
     Failed(String),
-    /// The SQLite file is held by another `serve`: a choice to make, not a failure to retry.
+    /// The SQLite file is held by another `serve`, or the store's URL is wrong: a choice to
+    /// make, not a failure to retry.
     #[error("task store: {0}")]
     InUse(String),
 }
@@ -35,6 +36,32 @@ impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
         StoreError::Failed(e.to_string())
     }
+}
+
+/// Connects, and drives the connection in the background until it closes.
+async fn connect<T>(url: &str, tls: T) -> StoreResult<tokio_postgres::Client>
+where
+    T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket>,
+    T::Stream: Send + 'static,
+{
+    let (client, connection) = tokio_postgres::connect(url, tls).await.map_err(|e| StoreError::Failed(with_causes(&e)))?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::error!("PostgreSQL connection closed: {e}");
+        }
+    });
+    Ok(client)
+}
+
+/// An error with its causes (a TLS handshake's says why the certificate was refused).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
 }
 
 impl From<serde_json::Error> for StoreError {
@@ -187,14 +214,17 @@ impl Store {
         Ok((Store::Sqlite(Arc::new(Mutex::new(conn))), lock))
     }
 
-    /// Connects to PostgreSQL (`postgres://user@host:port/db`) and creates the table if needed.
+    /// Connects to PostgreSQL (`postgres://user@host:port/db`, with libpq's `sslmode` and
+    /// `sslrootcert`: see [`super::pg_tls`]) and creates the table if needed.
     pub async fn open_postgres(url: &str) -> StoreResult<Store> {
-        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::error!("PostgreSQL connection closed: {e}");
+        let target = super::pg_tls::target(url).map_err(StoreError::InUse)?;
+        let client = match target.mode {
+            super::pg_tls::SslMode::Disable => connect(&target.url, tokio_postgres::NoTls).await?,
+            _ => {
+                let config = super::pg_tls::client_config(&target).map_err(StoreError::InUse)?;
+                connect(&target.url, super::pg_tls::Connector::new(config)).await?
             }
-        });
+        };
         client.batch_execute(SCHEMA).await?;
         client.batch_execute(STATE_INDEX).await?;
         for column in ADDED_COLUMNS {

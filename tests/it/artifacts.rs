@@ -168,6 +168,7 @@ fn http_config(store: &FakeStore, dir: &std::path::Path) -> String {
     let _ = store;
     format!(
         "artifacts:
+  urlRestrictions: {{rejectLocalhost: false, rejectVerbatimIps: false, allowedDomains: ['127\\.0\\.0\\.1']}}
   http:
     enabled: true
     accounts:

@@ -13,20 +13,20 @@ use crate::deploy::fargate;
 use crate::harness::TestEnv;
 use crate::serve::Server;
 
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: String,
 }
 
 impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 }
 
 /// One HTTP/1.1 request as a browser would send it.
-fn send(port: u16, method: &str, path: &str, headers: &str, body: &str) -> Answer {
+pub(crate) fn send(port: u16, method: &str, path: &str, headers: &str, body: &str) -> Answer {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     write!(
         stream,
@@ -51,15 +51,15 @@ fn section<'a>(body: &'a str, account: &str) -> &'a str {
     &rest[..rest.find("<section").unwrap_or(rest.len())]
 }
 
-fn cookie_of(answer: &Answer) -> String {
+pub(crate) fn cookie_of(answer: &Answer) -> String {
     answer.header("set-cookie").and_then(|c| c.split(';').next()).expect("a session cookie").to_string()
 }
 
-fn csrf_of(body: &str) -> String {
+pub(crate) fn csrf_of(body: &str) -> String {
     body.split("name=\"csrf\" value=\"").nth(1).and_then(|rest| rest.split('"').next()).expect("a CSRF field").to_string()
 }
 
-fn form_post(port: u16, path: &str, cookie: &str, body: &str) -> Answer {
+pub(crate) fn form_post(port: u16, path: &str, cookie: &str, body: &str) -> Answer {
     let headers = format!("Cookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nOrigin: http://127.0.0.1:{port}\r\n");
     send(port, "POST", path, &headers, body)
 }
@@ -182,10 +182,12 @@ async fn with_principals_the_console_signs_in_with_a_token_and_keeps_it_server_s
     assert_eq!((page.status, page.header("location")), (303, Some("/console/sign-in")));
     let form = send(port, "GET", "/console/sign-in", "", "");
     assert!(form.status == 200 && form.body.contains("type=\"password\""));
-    let headers = format!("Content-Type: application/x-www-form-urlencoded\r\nOrigin: http://127.0.0.1:{port}\r\n");
-    let wrong = send(port, "POST", "/console/sign-in", &headers, "token=nope");
+    let (pre_session, csrf) = (cookie_of(&form), csrf_of(&form.body));
+    let headers =
+        format!("Cookie: {pre_session}\r\nContent-Type: application/x-www-form-urlencoded\r\nOrigin: http://127.0.0.1:{port}\r\n");
+    let wrong = send(port, "POST", "/console/sign-in", &headers, &format!("csrf={csrf}&token=nope"));
     assert_eq!(wrong.status, 401);
-    let ok = send(port, "POST", "/console/sign-in", &headers, &format!("token={}", crate::security::ROOT));
+    let ok = send(port, "POST", "/console/sign-in", &headers, &format!("csrf={csrf}&token={}", crate::security::ROOT));
     assert_eq!(ok.status, 303, "{}", ok.body);
     let cookie = ok.header("set-cookie").unwrap();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && !cookie.contains(crate::security::ROOT), "{cookie}");

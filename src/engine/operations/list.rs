@@ -125,6 +125,21 @@ impl Operations {
         if errors.is_empty() { Ok(()) } else { Err(Error::Invalid(errors)) }
     }
 
+    /// The artifact accounts the deploys download with (whoever posts them must be allowed to
+    /// use each).
+    pub fn artifact_accounts(&self) -> Vec<crate::core::artifact::ArtifactAccount> {
+        let mut out: Vec<crate::core::artifact::ArtifactAccount> = Vec::new();
+        for (_, op) in &self.0 {
+            if let Op::Create(prepared) = op
+                && let Some(download) = prepared.request().pending_download()
+                && !out.iter().any(|a| a.name == download.account.name)
+            {
+                out.push(download.account.clone());
+            }
+        }
+        out
+    }
+
     /// Every account the operations act on: each one's own, and a deploy's `source` account (it
     /// reads the source and, with a red/black strategy, disables its peers in its own account).
     pub fn accounts(&self) -> Vec<String> {
@@ -364,6 +379,21 @@ pub fn parse(config: &Config, value: Value) -> Result<Operations> {
         ));
     }
     if errors.is_empty() { Ok(Operations(ops)) } else { Err(Error::Invalid(errors)) }
+}
+
+/// The accounts an operations list names, read before it is validated (`credentials` /
+/// `account` of each operation, a deploy's `source.account`), so that `serve` authorizes on
+/// them before validation could tell a caller anything about accounts it may not use.
+pub fn named_accounts(value: &Value) -> Vec<String> {
+    let mut names = std::collections::BTreeSet::new();
+    for item in value.as_array().map(Vec::as_slice).unwrap_or_default() {
+        for body in item.as_object().into_iter().flat_map(|o| o.values()) {
+            let named = [body.get("credentials"), body.get("account"), body.get("source").and_then(|s| s.get("account"))];
+            names
+                .extend(named.into_iter().flatten().filter_map(Value::as_str).map(str::trim).filter(|n| !n.is_empty()).map(str::to_string));
+        }
+    }
+    names.into_iter().collect()
 }
 
 /// The JSON body of one operation (`POST /ecs/ops/{operation}`) as an operations list.
