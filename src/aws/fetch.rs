@@ -375,3 +375,26 @@ async fn s3_object(
     }
     read_limited(out.body, limits.max_bytes, &shown).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_follow_a_redirect_only_within_one_origin() {
+        assert_eq!(origin_of("https://files.example/x"), origin_of("https://FILES.example:443/y"));
+        assert_ne!(origin_of("https://files.example/x"), origin_of("http://files.example/x"), "https → http on the same host");
+        assert_ne!(origin_of("http://files.example/x"), origin_of("http://files.example:8080/x"));
+        assert_ne!(origin_of("http://files.example/x"), origin_of("http://other.example/x"));
+    }
+
+    #[test]
+    fn a_resolver_refusal_is_told_from_a_network_error() {
+        let text = format!("dispatch failure: io error: {REFUSED}2130706433 resolves to 127.0.0.1 is a loopback address: more");
+        assert_eq!(refusal(&text), "2130706433 resolves to 127.0.0.1 is a loopback address");
+        let restrictions = UrlRestrictions::default();
+        let refused = check_addresses(&restrictions, "x.example", &["10.1.2.3".parse().unwrap()]).unwrap_err();
+        assert!(refused.to_string().starts_with(REFUSED), "{refused}");
+        assert!(check_addresses(&restrictions, "x.example", &["140.82.112.6".parse().unwrap()]).is_ok());
+    }
+}

@@ -293,6 +293,23 @@ pub fn message(format: OutputFormat, message: &str) {
     }
 }
 
+/// Prints a confirmation with the warnings that do not make it fail (`accounts validate`):
+/// `warning: KEY: MESSAGE` lines after it, or `{"ok", "message", "warnings": [{key, message}]}`.
+pub fn message_with_warnings(format: OutputFormat, message: &str, warnings: &[crate::core::config::Problem]) {
+    match format {
+        OutputFormat::Json => {
+            let warnings: Vec<serde_json::Value> = warnings.iter().map(|w| json!({"key": w.key, "message": w.message})).collect();
+            json_out(&json!({"ok": true, "message": message, "warnings": warnings}))
+        }
+        OutputFormat::Text => {
+            println!("{message}");
+            for w in warnings {
+                println!("warning: {}: {}", w.key, w.message);
+            }
+        }
+    }
+}
+
 /// Prints any serialisable result as JSON on stdout.
 pub fn json_out<T: Serialize>(value: &T) {
     println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());

@@ -250,7 +250,8 @@ async fn accounts_command(cli: &Cli, config: &config::Config, command: &cli::Acc
                 problems.push(accounts::Problem { file: files_named.clone(), key, message });
             }
             if problems.is_empty() {
-                output::message(cli.output, &format!("configuration is valid: {} ECS accounts", config.ecs_account_names().len()));
+                let message = format!("configuration is valid: {} ECS accounts", config.ecs_account_names().len());
+                output::message_with_warnings(cli.output, &message, &config.warnings());
                 Ok(())
             } else {
                 Err(Error::Invalid(

@@ -405,6 +405,19 @@ impl Config {
                 }
             }
         }
+        for artifact in self.readable_artifact_accounts() {
+            if artifact.uses_auth() && artifact.restrictions.allowed_domains.is_empty() {
+                let message = format!(
+                    "artifact account `{}` sends credentials but lists no urlRestrictions.allowedDomains: every download with it \
+                     is refused until the hosts its credentials are for are listed",
+                    artifact.name
+                );
+                warnings.push(Problem {
+                    key: format!("artifacts.{}.accounts[{}].urlRestrictions", artifact.kind.config_key(), artifact.name),
+                    message,
+                });
+            }
+        }
         warnings
     }
 }

@@ -9,8 +9,8 @@
 //! ([`UrlRestrictions::check_address`], IPv4 embedded in IPv6 unwrapped). The shell resolves
 //! and connects only to addresses that passed. Pure.
 
+use ::core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 use serde_yaml_ng::Value as Yaml;

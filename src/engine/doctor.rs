@@ -99,6 +99,7 @@ pub async fn doctor(
         checks.push(role_trusts(&session, "Fargate execution role", r, &["ecs-tasks.amazonaws.com"], status).await);
     }
     checks.extend(artifact_checks(config));
+    checks.extend(config.warnings().into_iter().map(|w| check(&format!("configuration: {}", w.key), Status::Warning, w.message, None)));
     if let Some((d, options)) = description {
         checks.extend(description_checks(config, &session, d, options).await);
     }

@@ -2,7 +2,8 @@
 //! host, GitLab's repository files API, Bitbucket's src API) for the artifact tests. Each route
 //! checks the credentials and the request shape its API expects and answers in one write with
 //! `TCP_NODELAY`; fault routes answer 404, 403, a 500 before a 200, an answer slower than the
-//! client's timeout, or a body larger than its limit. Every request is recorded.
+//! client's timeout, or a body larger than its limit; `/redirect?to=URL` answers 302 to URL.
+//! Every request is recorded.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -94,6 +95,12 @@ fn serve_one(mut stream: TcpStream, shared: &Shared, log: &Mutex<Vec<Seen>>) {
         .collect();
     let seen = Seen { target: target.clone(), headers };
     log.lock().unwrap().push(seen.clone());
+    if let Some(to) = target.strip_prefix("/redirect?to=") {
+        let to = percent_encoding::percent_decode_str(to).decode_utf8_lossy().into_owned();
+        let out = format!("HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        let _ = stream.write_all(out.as_bytes());
+        return;
+    }
     let (status, content_type, body, declared) = answer(&seen, shared);
     let length = declared.unwrap_or(body.len());
     let mut out =

@@ -25,15 +25,12 @@ impl Answer {
     }
 }
 
-/// One HTTP/1.1 request as a browser would send it.
+/// One HTTP/1.1 request as a browser would send it (`Host: 127.0.0.1:PORT` unless `headers`
+/// start with a `Host` of their own).
 pub(crate) fn send(port: u16, method: &str, path: &str, headers: &str, body: &str) -> Answer {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
+    let host = if headers.starts_with("Host: ") { String::new() } else { format!("Host: 127.0.0.1:{port}\r\n") };
+    write!(stream, "{method} {path} HTTP/1.1\r\n{host}{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
     let mut out = Vec::new();
     let _ = stream.read_to_end(&mut out);
     let text = String::from_utf8_lossy(&out).into_owned();

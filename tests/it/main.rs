@@ -9,6 +9,7 @@ mod browser;
 mod console;
 mod defects;
 mod deploy;
+mod exposure;
 mod harness;
 mod lifecycle;
 mod orca;

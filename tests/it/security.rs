@@ -197,7 +197,7 @@ fn wait_for_status(port: u16, token: &str, expected: u16) {
     }
 }
 
-fn hangup(server: &Server) {
+pub(crate) fn hangup(server: &Server) {
     let status = std::process::Command::new("kill").args(["-HUP", &server.child.id().to_string()]).status().unwrap();
     assert!(status.success());
 }
@@ -453,7 +453,7 @@ async fn the_task_store_is_private_and_finished_tasks_are_pruned() {
 
 /// A certificate for localhost and 127.0.0.1 signed by a CA of its own, made with the emulator's
 /// Python (moto depends on `cryptography`): (CA certificate, certificate chain, key).
-fn certificate(dir: &std::path::Path, name: &str) -> (String, String, String) {
+pub(crate) fn certificate(dir: &std::path::Path, name: &str) -> (String, String, String) {
     let script = r#"
 import sys, datetime, ipaddress
 from cryptography import x509

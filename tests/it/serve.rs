@@ -24,7 +24,12 @@ pub(crate) struct Server {
 impl Server {
     /// Starts `serve --listen 127.0.0.1:0 ARGS…` and waits until it listens.
     pub(crate) fn start(env: &TestEnv, args: &[&str]) -> Server {
-        let mut all = vec!["serve", "--listen", "127.0.0.1:0"];
+        Server::start_listening(env, "127.0.0.1:0", args)
+    }
+
+    /// Starts `serve --listen LISTEN ARGS…` and waits until it listens.
+    pub(crate) fn start_listening(env: &TestEnv, listen: &str, args: &[&str]) -> Server {
+        let mut all = vec!["serve", "--listen", listen];
         all.extend_from_slice(args);
         let mut child = env.spawn_with_env(&all, &[("ECS_DEPLOYER_POLL_INTERVAL_MS", "150")]);
         let stderr = child.stderr.take().unwrap();
@@ -368,8 +373,13 @@ async fn a_restart_keeps_finished_tasks_runs_queued_ones_and_fails_the_interrupt
     server.kill();
     env.http("POST", "/_harness", &json!({"delayMs": 0}).to_string());
 
-    let server = Server::start(&env, &["--store-file", "tasks.db"]);
+    let server = Server::start(&env, &["--store-file", "tasks.db", "--audit-file", "audit.log"]);
     let task = server.task(&cut);
+    let audit = std::fs::read_to_string(env.dir.path().join("audit.log")).unwrap();
+    let undone: Value =
+        audit.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find(|l| l["outcome"] == "undone").expect(&audit);
+    assert_eq!((&undone["principal"], &undone["taskId"]), (&json!("serve"), &json!(cut)), "serve's own undo is audited: {undone}");
+    assert!(undone["reason"].as_str().unwrap().contains("cut-prod-v000"), "{undone}");
     let cut_history = task["history"].clone();
     assert_eq!(task["status"]["completed"], true, "{task}");
     assert_eq!(task["status"]["failed"], true);
@@ -429,8 +439,13 @@ async fn a_serve_killed_mid_deploy_undoes_the_half_made_server_group_when_it_res
     env.http("POST", "/_harness", &json!({"clearRules": true}).to_string());
     assert!(aws.service("undo-prod-v001").await.is_some_and(|s| s.status.as_deref() == Some("ACTIVE")), "half made");
 
-    let server = Server::start(&env, &["--store-file", "tasks.db"]);
+    let server = Server::start(&env, &["--store-file", "tasks.db", "--audit-file", "audit.log"]);
     let task = server.task(&cut);
+    let audit = std::fs::read_to_string(env.dir.path().join("audit.log")).unwrap();
+    let undone: Value =
+        audit.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find(|l| l["outcome"] == "undone").expect(&audit);
+    assert_eq!((&undone["principal"], &undone["taskId"]), (&json!("serve"), &json!(cut)), "serve's own undo is audited: {undone}");
+    assert!(undone["reason"].as_str().unwrap().contains("removed undo-prod-v001"), "{undone}");
     assert_eq!((task["status"]["completed"].clone(), task["status"]["failed"].clone()), (json!(true), json!(true)), "{task}");
     let report = task["exception"]["report"].to_string();
     assert!(report.contains("removed undo-prod-v001, which this task had left incomplete"), "{task}");
@@ -472,7 +487,7 @@ async fn serve_and_the_deploy_command_make_the_same_aws_calls() {
 }
 
 /// A fresh database on the test PostgreSQL (scripts/test starts one).
-async fn postgres_database(name: &str) -> String {
+pub(crate) async fn postgres_database(name: &str) -> String {
     let url = std::env::var("ECS_DEPLOYER_TEST_POSTGRES_URL")
         .expect("ECS_DEPLOYER_TEST_POSTGRES_URL is not set: run the tests with scripts/test, which starts PostgreSQL");
     let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
@@ -654,7 +669,7 @@ async fn on_postgres_a_crashed_replicas_task_is_failed_by_another_after_its_leas
 #[tokio::test]
 async fn sigterm_lets_the_running_task_stop_cleanly_and_saves_it() {
     let env = TestEnv::dedicated("serve_sigterm");
-    let mut server = Server::start(&env, &["--store-file", "tasks.db"]);
+    let mut server = Server::start(&env, &["--store-file", "tasks.db", "--audit-file", "audit.log"]);
     env.http("POST", "/_harness", &json!({"delayMs": 300}).to_string());
     let id = server.submit(&json!([{"createServerGroup": orca_create("termed")}]));
     server.wait_until_running(&id);
@@ -672,4 +687,8 @@ async fn sigterm_lets_the_running_task_stop_cleanly_and_saves_it() {
     assert!(text.contains("Interrupted") && !text.contains("stopped while this task was running"), "{task}");
     let service = env.aws().await.service("termed-prod-v000").await;
     assert!(service.is_none_or(|s| s.status.as_deref() == Some("INACTIVE")), "the new server group was removed again");
+    let audit = std::fs::read_to_string(env.dir.path().join("audit.log")).unwrap();
+    let undone: Value =
+        audit.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find(|l| l["outcome"] == "undone").expect(&audit);
+    assert_eq!((&undone["principal"], &undone["taskId"]), (&json!("serve"), &json!(id)), "the undo on SIGTERM is audited: {undone}");
 }
