@@ -130,6 +130,7 @@ impl Session {
 
     /// Creates or replaces the alarm.
     pub async fn put_metric_alarm(&self, a: &Alarm) -> Result<(), AwsError> {
+        super::fence::check("cloudwatch:PutMetricAlarm")?;
         let metrics: Vec<MetricDataQuery> = a
             .metrics
             .iter()
@@ -191,6 +192,7 @@ impl Session {
 
     /// Deletes alarms (missing names are ignored by CloudWatch).
     pub async fn delete_alarms(&self, names: &[String]) -> Result<(), AwsError> {
+        super::fence::check("cloudwatch:DeleteAlarms")?;
         try_join_all(names.chunks(100).map(|chunk| async move {
             self.cloudwatch
                 .delete_alarms()

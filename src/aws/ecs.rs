@@ -136,6 +136,7 @@ impl Session {
     /// one this request would have created (same containers, images and `SERVER_GROUP`) before
     /// sending it again.
     pub async fn register_task_definition(&self, body: &Value) -> Result<String, AwsError> {
+        super::fence::check("ecs:RegisterTaskDefinition")?;
         let family = body.get("family").and_then(Value::as_str).unwrap_or_default().to_string();
         let mut last = None;
         for attempt in 0..4u32 {
@@ -289,6 +290,7 @@ impl Session {
     }
 
     pub async fn deregister_task_definition(&self, task_definition_arn: &str) -> Result<(), AwsError> {
+        super::fence::check("ecs:DeregisterTaskDefinition")?;
         self.ecs
             .deregister_task_definition()
             .task_definition(task_definition_arn)
@@ -300,6 +302,7 @@ impl Session {
 
     /// Creates the service `body` (a CreateService request); returns the service as created.
     pub async fn create_service(&self, body: &Value) -> Result<ServiceState, AwsError> {
+        super::fence::check("ecs:CreateService")?;
         let name = body.get("serviceName").and_then(Value::as_str).unwrap_or_default().to_string();
         let out = send_json!(self.ecs.create_service().service_name(name), body).map_err(|e| aws_error("ecs:CreateService", e))?;
         out.service().map(service_state).ok_or_else(|| AwsError {
@@ -311,11 +314,13 @@ impl Session {
 
     /// Removes the tag `key` from the ECS resource `arn` (a service).
     pub async fn untag_resource(&self, arn: &str, key: &str) -> Result<(), AwsError> {
+        super::fence::check("ecs:UntagResource")?;
         self.ecs.untag_resource().resource_arn(arn).tag_keys(key).send().await.map_err(|e| aws_error("ecs:UntagResource", e))?;
         Ok(())
     }
 
     pub async fn update_desired_count(&self, ecs_cluster: &str, service: &str, desired: i64) -> Result<ServiceState, AwsError> {
+        super::fence::check("ecs:UpdateService")?;
         let out = self
             .ecs
             .update_service()
@@ -329,6 +334,7 @@ impl Session {
     }
 
     pub async fn delete_service(&self, ecs_cluster: &str, service: &str) -> Result<(), AwsError> {
+        super::fence::check("ecs:DeleteService")?;
         self.ecs.delete_service().cluster(ecs_cluster).service(service).send().await.map_err(|e| aws_error("ecs:DeleteService", e))?;
         Ok(())
     }

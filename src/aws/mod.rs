@@ -6,6 +6,7 @@
 
 mod cloudwatch;
 mod ecs;
+pub mod fence;
 pub mod fetch;
 mod lookup;
 mod scaling;
@@ -135,7 +136,8 @@ pub fn check_endpoint_env() -> Result<(), String> {
 /// The SDK configuration every session starts from: the standard credential chain and
 /// `AWS_ENDPOINT_URL`, bounded standard retries (throttling and 5xx, with backoff) and timeouts.
 pub(crate) async fn base_config(region: &str) -> aws_config::SdkConfig {
-    let max_attempts = crate::core::settings::get().max_attempts;
+    let settings = crate::core::settings::get();
+    let max_attempts = settings.max_attempts;
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client())
         .region(aws_config::Region::new(region.to_string()))
@@ -143,8 +145,8 @@ pub(crate) async fn base_config(region: &str) -> aws_config::SdkConfig {
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(5))
-                .operation_attempt_timeout(Duration::from_secs(30))
-                .operation_timeout(Duration::from_secs(120))
+                .operation_attempt_timeout(Duration::from_secs(30).min(settings.aws_call_timeout))
+                .operation_timeout(settings.aws_call_timeout)
                 .build(),
         )
         .load()

@@ -38,6 +38,7 @@ impl Session {
 
     /// Sends a RegisterScalableTarget request `body`.
     pub async fn register_scalable_target(&self, body: &Value) -> Result<(), AwsError> {
+        super::fence::check("application-autoscaling:RegisterScalableTarget")?;
         let builder = self
             .scaling
             .register_scalable_target()
@@ -49,6 +50,7 @@ impl Session {
 
     /// Deregisters the scalable target of `resource_id`; AWS deletes its policies with it.
     pub async fn deregister_scalable_target(&self, resource_id: &str) -> Result<(), AwsError> {
+        super::fence::check("application-autoscaling:DeregisterScalableTarget")?;
         self.scaling
             .deregister_scalable_target()
             .service_namespace(ServiceNamespace::Ecs)
@@ -114,6 +116,7 @@ impl Session {
 
     /// Sends a PutScalingPolicy request `body`; returns the policy ARN.
     pub async fn put_scaling_policy(&self, body: &Value) -> Result<String, AwsError> {
+        super::fence::check("application-autoscaling:PutScalingPolicy")?;
         let name = body.get("PolicyName").and_then(Value::as_str).unwrap_or_default().to_string();
         let builder = self.scaling.put_scaling_policy().policy_name(name).service_namespace(ServiceNamespace::Ecs);
         let out = send_json!(builder, body).map_err(|e| aws_error("application-autoscaling:PutScalingPolicy", e))?;
@@ -122,6 +125,7 @@ impl Session {
 
     /// Sends a PutScheduledAction request `body`.
     pub async fn put_scheduled_action(&self, body: &Value) -> Result<(), AwsError> {
+        super::fence::check("application-autoscaling:PutScheduledAction")?;
         let name = body.get("ScheduledActionName").and_then(Value::as_str).unwrap_or_default().to_string();
         let builder = self.scaling.put_scheduled_action().scheduled_action_name(name).service_namespace(ServiceNamespace::Ecs);
         send_json!(builder, body).map_err(|e| aws_error("application-autoscaling:PutScheduledAction", e))?;
@@ -130,6 +134,7 @@ impl Session {
 
     /// Sets the suspended state of a scalable target without touching its capacity.
     pub async fn set_scaling_suspended(&self, resource_id: &str, suspended: bool) -> Result<(), AwsError> {
+        super::fence::check("application-autoscaling:RegisterScalableTarget")?;
         let body = serde_json::json!({
             "ServiceNamespace": SCALING_NAMESPACE,
             "ResourceId": resource_id,
@@ -162,6 +167,7 @@ impl Session {
 
     /// Deletes a scheduled action.
     pub async fn delete_scheduled_action(&self, resource_id: &str, name: &str) -> Result<(), AwsError> {
+        super::fence::check("application-autoscaling:DeleteScheduledAction")?;
         self.scaling
             .delete_scheduled_action()
             .service_namespace(ServiceNamespace::Ecs)
@@ -176,6 +182,7 @@ impl Session {
 
     /// Deletes a scaling policy (AWS deletes the target-tracking alarms it created with it).
     pub async fn delete_scaling_policy(&self, resource_id: &str, name: &str) -> Result<(), AwsError> {
+        super::fence::check("application-autoscaling:DeleteScalingPolicy")?;
         self.scaling
             .delete_scaling_policy()
             .service_namespace(ServiceNamespace::Ecs)
@@ -190,6 +197,7 @@ impl Session {
 
     /// Sets min and max of a scalable target, leaving its suspended state as it is.
     pub async fn set_scalable_capacity(&self, resource_id: &str, min: i64, max: i64) -> Result<(), AwsError> {
+        super::fence::check("application-autoscaling:RegisterScalableTarget")?;
         let body = serde_json::json!({
             "ServiceNamespace": SCALING_NAMESPACE,
             "ResourceId": resource_id,

@@ -76,7 +76,8 @@ async fn cleanup_command(cli: &Cli, config: &config::Config, args: &cli::Cleanup
 }
 
 /// The settings the environment may override (`ECS_DEPLOYER_INITIAL_BACKOFF_MS`,
-/// `ECS_DEPLOYER_MAX_ATTEMPTS`, `ECS_DEPLOYER_POLL_INTERVAL_MS`, `ECS_DEPLOYER_ARTIFACT_TIMEOUT_MS`), read once.
+/// `ECS_DEPLOYER_MAX_ATTEMPTS`, `ECS_DEPLOYER_POLL_INTERVAL_MS`, `ECS_DEPLOYER_ARTIFACT_TIMEOUT_MS`,
+/// `ECS_DEPLOYER_AWS_CALL_TIMEOUT_MS`), read once.
 fn settings_from_env() -> crate::core::settings::Settings {
     let number = |name: &str| std::env::var(name).ok().and_then(|v| v.trim().parse::<u64>().ok());
     let defaults = crate::core::settings::Settings::default();
@@ -91,6 +92,9 @@ fn settings_from_env() -> crate::core::settings::Settings {
         artifact_timeout: number("ECS_DEPLOYER_ARTIFACT_TIMEOUT_MS")
             .map(|ms| std::time::Duration::from_millis(ms.clamp(100, 600_000)))
             .unwrap_or(defaults.artifact_timeout),
+        aws_call_timeout: number("ECS_DEPLOYER_AWS_CALL_TIMEOUT_MS")
+            .map(|ms| std::time::Duration::from_millis(ms.clamp(1_000, 600_000)))
+            .unwrap_or(defaults.aws_call_timeout),
     }
 }
 

@@ -1,6 +1,6 @@
 //! The knobs a deployment (or a test) may turn through the environment — the first retry's
-//! backoff, how many attempts an AWS call gets, how often a wait polls, how long an artifact
-//! download may take — as plain values. The
+//! backoff, how many attempts an AWS call gets, how long one may take, how often a wait polls, how
+//! long an artifact download may take — as plain values. The
 //! shell reads the environment once at start (the command line's `run`) and installs them here; the
 //! engine and the AWS layer read them from here, never from the environment.
 
@@ -18,6 +18,9 @@ pub struct Settings {
     pub poll_interval: Duration,
     /// How long one artifact download request may take (connect, headers and body).
     pub artifact_timeout: Duration,
+    /// The longest one AWS call may take, its retries included (each attempt at most 30 s): what
+    /// `serve` waits beyond a lease before adopting the task (a write in flight has ended by then).
+    pub aws_call_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -27,6 +30,7 @@ impl Default for Settings {
             max_attempts: 4,
             poll_interval: Duration::from_secs(3),
             artifact_timeout: Duration::from_secs(30),
+            aws_call_timeout: Duration::from_secs(120),
         }
     }
 }

@@ -792,7 +792,9 @@ async fn worker(app: Arc<App>, slots: Arc<Semaphore>, poll: Duration) {
         if tokio::time::Instant::now() >= next_sweep {
             next_sweep = tokio::time::Instant::now() + app.lease / 2;
             let app = app.clone();
-            tokio::task::spawn_local(async move { adopt_abandoned(&app, now_ms()).await });
+            // A lease that ended may still cover a write sent just before: wait for the longest AWS call.
+            let grace = crate::core::settings::get().aws_call_timeout.as_millis() as i64;
+            tokio::task::spawn_local(async move { adopt_abandoned(&app, now_ms() - grace).await });
         }
         if tokio::time::Instant::now() >= next_prune {
             next_prune = tokio::time::Instant::now() + PRUNE_EVERY;
@@ -800,11 +802,12 @@ async fn worker(app: Arc<App>, slots: Arc<Semaphore>, poll: Duration) {
             tokio::task::spawn_local(async move { prune(&app).await });
         }
         let Ok(slot) = slots.clone().acquire_owned().await else { return };
-        match app.store.claim(&app.replica, now_ms() + app.lease.as_millis() as i64).await {
+        let lease_until = now_ms() + app.lease.as_millis() as i64;
+        match app.store.claim(&app.replica, lease_until).await {
             Ok(Some(claimed)) => {
                 let app = app.clone();
                 tokio::task::spawn_local(async move {
-                    run_task(app, claimed).await;
+                    run_task(app, claimed, crate::aws::fence::Fence::until(lease_until)).await;
                     drop(slot);
                 });
             }
@@ -958,8 +961,9 @@ impl Drop for SharedLock {
     }
 }
 
-/// Runs one claimed task, saving its state on every change and renewing the lease meanwhile.
-async fn run_task(app: Arc<App>, claimed: Claimed) {
+/// Runs one claimed task, saving its state on every change and renewing the lease meanwhile; its
+/// AWS writes are fenced by the lease (see [`crate::aws::fence`]).
+async fn run_task(app: Arc<App>, claimed: Claimed, fence: crate::aws::fence::Fence) {
     let Claimed { id, operations, mut task } = claimed;
     let sink = creating_sink(app.clone(), id.clone());
     let app = &*app;
@@ -973,6 +977,7 @@ async fn run_task(app: Arc<App>, claimed: Claimed) {
             Ok(operations) => {
                 let mut quiet = Quiet;
                 let run = crate::engine::journal::recording_creates(sink, ops::run(operations, &state, &mut quiet));
+                let run = crate::aws::fence::scope(fence.clone(), run);
                 match &app.store {
                     Store::Postgres(_) => crate::engine::locks::across(shared_locks(app.store.clone()), run).await,
                     Store::Sqlite(_) => run.await,
@@ -993,12 +998,14 @@ async fn run_task(app: Arc<App>, claimed: Claimed) {
                 _ = state.changed() => {}
                 _ = tokio::time::sleep(app.lease / 3) => {}
             }
-            match app.store.save(&id, &app.replica, &state.snapshot(), lease(), false).await {
-                Ok(true) => {}
+            let until = lease();
+            match app.store.save(&id, &app.replica, &state.snapshot(), until, false).await {
+                Ok(true) => fence.extend(until),
                 Ok(false) => {
-                    warn!("task {id}: this replica no longer holds it (its lease ran out); the work goes on, its result cannot be saved")
+                    fence.close();
+                    warn!("task {id}: this replica no longer holds it (its lease ran out); it stops before its next AWS write")
                 }
-                Err(e) => error!("task {id}: {e}"),
+                Err(e) => error!("task {id}: renewing its lease failed, it stops writing when the lease ends: {e}"),
             }
         }
     };

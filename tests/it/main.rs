@@ -15,6 +15,7 @@ mod lifecycle;
 mod orca;
 mod read_api;
 mod reliability;
+mod replicas;
 mod scaling;
 mod security;
 mod serve;

@@ -31,7 +31,8 @@ impl Server {
     pub(crate) fn start_listening(env: &TestEnv, listen: &str, args: &[&str]) -> Server {
         let mut all = vec!["serve", "--listen", listen];
         all.extend_from_slice(args);
-        let mut child = env.spawn_with_env(&all, &[("ECS_DEPLOYER_POLL_INTERVAL_MS", "150")]);
+        // A short bound on one AWS call: adoption waits the lease and this on top.
+        let mut child = env.spawn_with_env(&all, &[("ECS_DEPLOYER_POLL_INTERVAL_MS", "150"), ("ECS_DEPLOYER_AWS_CALL_TIMEOUT_MS", "8000")]);
         let stderr = child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(String::new()));
         let (tx, rx) = std::sync::mpsc::channel();
