@@ -197,11 +197,6 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
         timeout: (options.limits.request_timeout / 4).min(crate::core::settings::get().artifact_timeout),
         attempts: 3,
     });
-    if app.store_is_exclusive {
-        // This process owns the store file: every task still running was cut short by the last
-        // one's end. Undo their work before serving, so the first poll sees them ended.
-        adopt_abandoned(&app, i64::MAX).await;
-    }
     let tls = options.tls.map(Arc::new);
     tokio::spawn(reload_on_hangup(app.clone(), tls.clone()));
     let scheme = if tls.is_some() { "https" } else { "http" };
@@ -215,6 +210,12 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
     let local = tokio::task::LocalSet::new();
     local
         .run_until(async {
+            if app.store_is_exclusive {
+                // This process owns the store file: every task still running was cut short by the
+                // last one's end. Undo their work in the background; they read as being undone.
+                let app = app.clone();
+                tokio::task::spawn_local(async move { adopt_abandoned(&app, i64::MAX).await });
+            }
             let worker = tokio::task::spawn_local(worker(app.clone(), slots.clone(), options.poll));
             let shutdown = async {
                 while !crate::engine::interrupt::requested() {
@@ -841,14 +842,31 @@ async fn prune(app: &App) {
 }
 
 /// Takes over the tasks whose replica went away while running them (leases ended before
-/// `before_ms`), undoes what each was creating and ends it as failed, saying what it removed.
-async fn adopt_abandoned(app: &App, before_ms: i64) {
+/// `before_ms`) and undoes each in the background: it reads as being undone at once, then ends
+/// failed, saying what was removed. Serving never waits for an undo.
+async fn adopt_abandoned(app: &Arc<App>, before_ms: i64) {
     let lease = now_ms() + app.lease.as_millis() as i64;
     let adopted = match app.store.adopt_abandoned(before_ms, &app.replica, lease).await {
         Ok(adopted) => adopted,
         Err(e) => return error!("{e}"),
     };
-    for Abandoned { id, previous_owner, mut task, creating } in adopted {
+    for abandoned in adopted {
+        tokio::task::spawn_local(undo_abandoned(app.clone(), abandoned));
+    }
+}
+
+/// Undoes what an abandoned task was creating, renewing this replica's lease on it meanwhile, and
+/// ends it failed with the report.
+async fn undo_abandoned(app: Arc<App>, abandoned: Abandoned) {
+    let Abandoned { id, previous_owner, mut task, creating } = abandoned;
+    let lease = || now_ms() + app.lease.as_millis() as i64;
+    let message = store::abandoned_message(&previous_owner);
+    let phase = task.status.phase.clone();
+    task.push(&phase, format!("Being undone: {message}; removing what it left incomplete"));
+    if let Err(e) = app.store.save(&id, &app.replica, &task, lease(), false).await {
+        error!("task {id}: {e}");
+    }
+    let undo = async {
         let mut report = Vec::new();
         for c in &creating {
             report.push(undo_create(&app.config, c).await);
@@ -856,17 +874,28 @@ async fn adopt_abandoned(app: &App, before_ms: i64) {
         if creating.is_empty() {
             report.push("it had not started creating anything".to_string());
         }
-        let message = store::abandoned_message(&previous_owner);
-        audit_own_work(app, &id, &task.accounts, &report);
-        let phase = task.status.phase.clone();
-        task.push(&phase, format!("Failed: {message}"));
-        report.iter().for_each(|line| task.push(&phase, line.clone()));
-        task.fail("task", "TaskAbandoned", &message, 1, report);
-        match app.store.save(&id, &app.replica, &task, lease, true).await {
-            Ok(true) => warn!("task {id} was running when ecs-deployer stopped; marked failed after undoing its work"),
-            Ok(false) => warn!("task {id}: another replica took it over while this one was undoing it"),
-            Err(e) => error!("task {id}: {e}"),
+        report
+    };
+    let renew = async {
+        loop {
+            tokio::time::sleep(app.lease / 3).await;
+            if let Err(e) = app.store.save(&id, &app.replica, &task, lease(), false).await {
+                error!("task {id}: renewing the lease while undoing: {e}");
+            }
         }
+    };
+    let report = tokio::select! {
+        report = undo => report,
+        _ = renew => unreachable!("renewing never ends"),
+    };
+    audit_own_work(&app, &id, &task.accounts, &report);
+    task.push(&phase, format!("Failed: {message}"));
+    report.iter().for_each(|line| task.push(&phase, line.clone()));
+    task.fail("task", "TaskAbandoned", &message, 1, report);
+    match app.store.save(&id, &app.replica, &task, lease(), true).await {
+        Ok(true) => warn!("task {id} was running when ecs-deployer stopped; marked failed after undoing its work"),
+        Ok(false) => warn!("task {id}: another replica took it over while this one was undoing it"),
+        Err(e) => error!("task {id}: {e}"),
     }
 }
 

@@ -100,3 +100,29 @@ async fn a_replica_cut_off_from_postgres_stops_before_its_next_write_and_the_ado
     link.resume();
     assert!(!aws.service_names().await.iter().any(|n| n == "pgpart-prod-v001"), "nothing was deployed twice");
 }
+
+#[tokio::test]
+async fn serve_answers_at_once_while_it_undoes_abandoned_tasks_in_the_background() {
+    let env = TestEnv::dedicated_with("replica_undo_background", true);
+    let server = Server::start(&env, &["--store-file", "tasks.db"]);
+    env.http("POST", "/_harness", &json!({"delayMs": 300}).to_string());
+    let cut = server.submit(&json!([{"createServerGroup": orca_create("bgundo")}]));
+    env.wait_for_request("CreateService");
+    server.kill();
+    env.wait_until_idle();
+    // STS as slow as a blackholed endpoint: the undo's AssumeRole takes 6 s.
+    let slow = json!({"delayMs": 0, "rules": [{"operation": "AssumeRole", "action": "slow", "ms": 6000, "times": 1}]});
+    env.http("POST", "/_harness", &slow.to_string());
+    let started = std::time::Instant::now();
+    let server = Server::start(&env, &["--store-file", "tasks.db"]);
+    let (status, health) = server.request("GET", "/health", "");
+    assert_eq!((status, &health["status"]), (200, &json!("UP")));
+    let task = server.task(&cut);
+    assert!(started.elapsed() < Duration::from_secs(5), "serve waited for the undo: {:?}", started.elapsed());
+    assert_eq!(task["status"]["completed"], false, "{task}");
+    assert!(task["status"]["status"].as_str().unwrap().starts_with("Being undone"), "{task}");
+    let (task, _) = server.wait(&cut);
+    assert_eq!(task["status"]["failed"], true, "{task}");
+    assert!(task["exception"]["report"].to_string().contains("removed bgundo-prod-v000"), "{task}");
+    env.http("POST", "/_harness", &json!({"clearRules": true}).to_string());
+}

@@ -375,7 +375,7 @@ async fn a_restart_keeps_finished_tasks_runs_queued_ones_and_fails_the_interrupt
     env.http("POST", "/_harness", &json!({"delayMs": 0}).to_string());
 
     let server = Server::start(&env, &["--store-file", "tasks.db", "--audit-file", "audit.log"]);
-    let task = server.task(&cut);
+    let (task, _) = server.wait(&cut);
     let audit = std::fs::read_to_string(env.dir.path().join("audit.log")).unwrap();
     let undone: Value =
         audit.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find(|l| l["outcome"] == "undone").expect(&audit);
@@ -385,7 +385,12 @@ async fn a_restart_keeps_finished_tasks_runs_queued_ones_and_fails_the_interrupt
     assert_eq!(task["status"]["completed"], true, "{task}");
     assert_eq!(task["status"]["failed"], true);
     assert!(task.to_string().contains("stopped while this task was running"), "{task}");
-    assert!(server.log.lock().unwrap().contains(&format!("task {cut} was running when ecs-deployer stopped")));
+    let logged = format!("task {cut} was running when ecs-deployer stopped");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !server.log.lock().unwrap().contains(&logged) {
+        assert!(Instant::now() < deadline, "{}", server.log.lock().unwrap());
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert_eq!(server.task(&done)["status"]["failed"], false, "finished tasks survive");
     let (task, _) = server.wait(&queued);
     assert_eq!(task["resultObjects"][0]["serverGroupName"], "queued-prod-v000", "the queued task ran after the restart: {task}");
@@ -441,7 +446,7 @@ async fn a_serve_killed_mid_deploy_undoes_the_half_made_server_group_when_it_res
     assert!(aws.service("undo-prod-v001").await.is_some_and(|s| s.status.as_deref() == Some("ACTIVE")), "half made");
 
     let server = Server::start(&env, &["--store-file", "tasks.db", "--audit-file", "audit.log"]);
-    let task = server.task(&cut);
+    let (task, _) = server.wait(&cut);
     let audit = std::fs::read_to_string(env.dir.path().join("audit.log")).unwrap();
     let undone: Value =
         audit.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find(|l| l["outcome"] == "undone").expect(&audit);
