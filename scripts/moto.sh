@@ -3,6 +3,7 @@
 # Source it:  . scripts/moto.sh; moto_start   (moto_stop runs on EXIT)
 MOTO_VERSION="5.2.5"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+. "$ROOT/scripts/exit.sh"
 MOTO_VENV="${MOTO_VENV:-$ROOT/.venv}"
 
 moto_install() {
@@ -23,7 +24,7 @@ moto_start() {
   MOTO_LOG="${MOTO_LOG:-${TMPDIR:-/tmp}/moto-$MOTO_PORT.log}"
   "$MOTO_VENV/bin/python" "$ROOT/scripts/moto_server.py" 127.0.0.1 "$MOTO_PORT" >"$MOTO_LOG" 2>&1 &
   MOTO_PID=$!
-  trap moto_stop EXIT
+  on_exit moto_stop
   for _ in $(seq 1 150); do
     if "$MOTO_VENV/bin/python" -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$MOTO_PORT/moto-api/')" 2>/dev/null; then
       export AWS_ENDPOINT_URL="http://127.0.0.1:$MOTO_PORT" AWS_REGION="${AWS_REGION:-us-west-2}" \

@@ -4,6 +4,8 @@
 # throwaway CA) and exports ECS_DEPLOYER_TEST_POSTGRES_URL and ECS_DEPLOYER_TEST_POSTGRES_CA (the
 # CA's PEM) for the serve tests.
 
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/exit.sh"
+
 pg_bin() {
     ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
 }
@@ -49,7 +51,7 @@ pg_start() {
         -o "-k $PG_DIR -p $port -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 -c ssl=on -c ssl_cert_file=$PG_DIR/server.crt -c ssl_key_file=$PG_DIR/server.key" start >/dev/null
     export ECS_DEPLOYER_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
     export ECS_DEPLOYER_TEST_POSTGRES_CA="$PG_DIR/ca.crt"
-    trap pg_stop EXIT
+    on_exit pg_stop
 }
 
 pg_stop() {

@@ -637,8 +637,8 @@ async fn server_group(
 
 /// The tasks run through `serve` on a server group (newest first), that the caller may see.
 async fn history_of(app: &App, identity: &Identity, name: &str) -> Markup {
-    let tasks = app.store.list(500).await.unwrap_or_default();
     let needle = format!("\"{name}\"");
+    let tasks = app.store.list(&super::visible_to(&app.config, identity, Some(&needle)), 100).await.unwrap_or_default();
     let mine: Vec<_> = tasks
         .into_iter()
         .filter(|t| super::may_see(&app.config, identity, t))
@@ -659,16 +659,22 @@ async fn history_of(app: &App, identity: &Identity, name: &str) -> Markup {
 }
 
 /// The createServerGroup description (as posted to `serve`) of the task that created `name`.
-async fn creating_description(app: &App, identity: &Identity, name: &str) -> Option<Value> {
-    let suffix = format!(":{name}\"");
-    let tasks = app.store.list(500).await.ok()?;
+async fn creating_description(app: &App, identity: &Identity, account: &str, region: &str, name: &str) -> Option<Value> {
+    let qualified = format!("{region}:{name}");
+    let filter = super::visible_to(&app.config, identity, Some(&format!("\"{qualified}\"")));
+    let tasks = app.store.list(&filter, 100).await.ok()?;
+    let created = |r: &Value| r["account"] == json!(account) && r["serverGroupNames"].as_array().is_some_and(|n| n.contains(&json!(qualified)));
     let task = tasks
         .into_iter()
         .filter(|t| super::may_see(&app.config, identity, t) && !t.status.failed)
-        .find(|t| t.result_objects.iter().any(|r| r["serverGroupNames"].to_string().contains(&suffix)))?;
+        .find(|t| t.result_objects.iter().any(created))?;
     let text = app.store.operations(task.id.as_deref()?).await.ok()??;
     let ops: Value = serde_json::from_str(&text).ok()?;
-    ops.as_array()?.iter().find_map(|op| op.get("createServerGroup").cloned())
+    let described_here = |d: &Value| {
+        let named = d.get("credentials").or_else(|| d.get("account")).and_then(Value::as_str) == Some(account);
+        named && d.get("availabilityZones").and_then(Value::as_object).is_some_and(|z| z.contains_key(region))
+    };
+    ops.as_array()?.iter().filter_map(|op| op.get("createServerGroup")).find(|d| described_here(d)).cloned()
 }
 
 /// The images a new version may replace: the artifact's mapped containers, or the one image of inputs mode.
@@ -779,7 +785,7 @@ async fn confirm(
         return error_page(StatusCode::NOT_FOUND, "Not possible", &csrf, cookie, message);
     };
     let images = match action.as_str() {
-        "redeploy" => match creating_description(&app, &identity, &name).await {
+        "redeploy" => match creating_description(&app, &identity, &account, &region, &name).await {
             Some(d) => image_fields(&d, &sg),
             None => {
                 let message = format!(
@@ -938,7 +944,7 @@ async fn redeploy(
     name: &str,
     fields: &HashMap<String, String>,
 ) -> Result<Value, String> {
-    let mut d = creating_description(app, identity, name)
+    let mut d = creating_description(app, identity, account, region, name)
         .await
         .ok_or_else(|| format!("{name} was not deployed through this serve; its description is not known here"))?;
     let images: Vec<(String, String)> = fields

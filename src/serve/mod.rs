@@ -772,8 +772,23 @@ async fn get_task(
     }
 }
 
+/// The store's filter for the tasks `identity` may see (mentioning `needle` when given): its own,
+/// and those whose every account it may read; every task for an admin. [`may_see`] stays the
+/// final word on each.
+fn visible_to(config: &Config, identity: &Identity, needle: Option<&str>) -> store::TaskFilter {
+    let unreadable = (!identity.principal.admin).then(|| {
+        let names = config.ecs_account_names().into_iter().map(str::to_string);
+        names.filter(|a| denied(config, identity, std::slice::from_ref(a), Authorization::Read).is_some()).collect()
+    });
+    store::TaskFilter {
+        own: Some((identity.principal.name.clone(), identity.owner().to_string())),
+        unreadable_accounts: unreadable,
+        mentioning: needle.map(str::to_string),
+    }
+}
+
 async fn list_tasks(State(app): State<Arc<App>>, Extension(identity): Extension<Identity>) -> Response {
-    match app.store.list(500).await {
+    match app.store.list(&visible_to(&app.config, &identity, None), 500).await {
         Ok(tasks) => {
             let visible: Vec<Task> = tasks.into_iter().filter(|t| may_see(&app.config, &identity, t)).collect();
             axum::Json(visible).into_response()

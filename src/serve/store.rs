@@ -86,7 +86,65 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS ecs_deployer_tasks (
 /// retries up to 3 times with the same id) finds the task it already made, on any replica.
 /// `creating`: the JSON list of server groups the task's deploys were about to create, written
 /// before each one's first write, so what a crash cut short can be undone.
-const ADDED_COLUMNS: [&str; 3] = ["client_request_id TEXT", "body_sha256 TEXT", "creating TEXT"];
+/// `principal`, `owner_id` and `accounts` (`,a,b,`): who may see the task, so listings filter in
+/// the query (a principal's tasks stay listed however many others post).
+const ADDED_COLUMNS: [&str; 6] =
+    ["client_request_id TEXT", "body_sha256 TEXT", "creating TEXT", "principal TEXT", "owner_id TEXT", "accounts TEXT"];
+
+/// The `accounts` column of a task: its accounts between commas, so one can be matched with LIKE.
+fn accounts_column(accounts: &[String]) -> String {
+    format!(",{},", accounts.join(","))
+}
+
+/// A LIKE pattern matching `text` anywhere, its `%`, `_` and `\` taken literally.
+fn containing(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// Which tasks a listing returns: those a caller may see (None: every task, for an admin) and,
+/// optionally, only those whose operations, task or creations mention `mentioning`.
+#[derive(Debug, Clone, Default)]
+pub struct TaskFilter {
+    /// (principal, owner): the tasks this principal posted for this owner are visible.
+    pub own: Option<(String, String)>,
+    /// Every task whose accounts avoid these is visible too; None: every task is (an admin).
+    pub unreadable_accounts: Option<Vec<String>>,
+    pub mentioning: Option<String>,
+}
+
+impl TaskFilter {
+    /// The WHERE clause with `$N` parameters from 2 on (1 is the limit) and their values.
+    fn clause(&self) -> (String, Vec<String>) {
+        let mut params: Vec<String> = Vec::new();
+        let mut param = |value: String| {
+            params.push(value);
+            format!("${}", params.len() + 1)
+        };
+        let mut conditions = Vec::new();
+        if let Some(hidden) = &self.unreadable_accounts {
+            let mut visible = Vec::new();
+            if let Some((principal, owner)) = &self.own {
+                visible.push(format!("(principal = {} AND owner_id = {})", param(principal.clone()), param(owner.clone())));
+            }
+            let mut readable = vec!["(accounts IS NOT NULL AND accounts <> ',,'".to_string()];
+            for account in hidden {
+                readable.push(format!("accounts NOT LIKE {} ESCAPE '\\'", param(containing(&format!(",{account},")))));
+            }
+            visible.push(format!("{})", readable.join(" AND ")));
+            conditions.push(format!("({})", visible.join(" OR ")));
+        }
+        if let Some(needle) = &self.mentioning {
+            let like = containing(needle);
+            let (a, b, c) = (param(like.clone()), param(like.clone()), param(like));
+            conditions.push(format!(
+                "(operations LIKE {a} ESCAPE '\\' OR task LIKE {b} ESCAPE '\\' OR COALESCE(creating, '') LIKE {c} ESCAPE '\\')"
+            ));
+        }
+        let clause = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+        (clause, params)
+    }
+}
 const CLIENT_REQUEST_INDEX: &str =
     "CREATE UNIQUE INDEX IF NOT EXISTS ecs_deployer_tasks_client_request ON ecs_deployer_tasks (client_request_id)";
 
@@ -211,7 +269,9 @@ impl Store {
         })
         .await
         .map_err(|e| StoreError::Failed(e.to_string()))??;
-        Ok((Store::Sqlite(Arc::new(Mutex::new(conn))), lock))
+        let store = Store::Sqlite(Arc::new(Mutex::new(conn)));
+        store.backfill_visibility().await?;
+        Ok((store, lock))
     }
 
     /// Connects to PostgreSQL (`postgres://user@host:port/db`, with libpq's `sslmode` and
@@ -231,7 +291,9 @@ impl Store {
             client.batch_execute(&format!("ALTER TABLE ecs_deployer_tasks ADD COLUMN IF NOT EXISTS {column}")).await?;
         }
         client.batch_execute(CLIENT_REQUEST_INDEX).await?;
-        Ok(Store::Postgres(Arc::new(client)))
+        let store = Store::Postgres(Arc::new(client));
+        store.backfill_visibility().await?;
+        Ok(store)
     }
 
     async fn sqlite<T: Send + 'static>(
@@ -254,17 +316,20 @@ impl Store {
         task: &Task,
         client_request_id: Option<&str>,
     ) -> StoreResult<Inserted> {
-        let task = serde_json::to_string(task)?;
+        let text = serde_json::to_string(task)?;
         let body_sha256 = crate::serve::sha256_hex(operations.as_bytes());
-        let sql = "INSERT INTO ecs_deployer_tasks (id, created_ms, state, operations, task, client_request_id, body_sha256)
-                   VALUES ($1, $2, 'queued', $3, $4, $5, $6) ON CONFLICT (client_request_id) DO NOTHING";
+        let sql = "INSERT INTO ecs_deployer_tasks
+                   (id, created_ms, state, operations, task, client_request_id, body_sha256, principal, owner_id, accounts)
+                   VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (client_request_id) DO NOTHING";
+        let (principal, owner_id, accounts) = (task.principal.clone(), task.owner_id.clone(), accounts_column(&task.accounts));
         let select = "SELECT id, body_sha256 FROM ecs_deployer_tasks WHERE client_request_id = $1";
         let client = client_request_id.map(str::to_string);
         let (n, existing): (u64, Option<(String, Option<String>)>) = match self {
             Store::Sqlite(c) => {
                 let (id, operations, hash) = (id.to_string(), operations.to_string(), body_sha256.clone());
                 Store::sqlite(c, move |c| {
-                    let n = c.execute(sql, rusqlite::params![id, created_ms, operations, task, client, hash])? as u64;
+                    let values = rusqlite::params![id, created_ms, operations, text, client, hash, principal, owner_id, accounts];
+                    let n = c.execute(sql, values)? as u64;
                     let existing = match (&client, n) {
                         (Some(client), 0) => c.query_row(select, [client], |r| Ok((r.get(0)?, r.get(1)?))).optional()?,
                         _ => None,
@@ -274,7 +339,9 @@ impl Store {
                 .await?
             }
             Store::Postgres(c) => {
-                let n = c.execute(sql, &[&id, &created_ms, &operations, &task, &client, &body_sha256]).await?;
+                let n = c
+                    .execute(sql, &[&id, &created_ms, &operations, &text, &client, &body_sha256, &principal, &owner_id, &accounts])
+                    .await?;
                 let existing = match (&client, n) {
                     (Some(client), 0) => c.query_opt(select, &[client]).await?.map(|r| (r.get(0), r.get(1))),
                     _ => None,
@@ -365,20 +432,57 @@ impl Store {
     }
 
     /// The newest `limit` tasks, newest first.
-    pub async fn list(&self, limit: i64) -> StoreResult<Vec<Task>> {
-        let sql = "SELECT task FROM ecs_deployer_tasks ORDER BY created_ms DESC, id DESC LIMIT $1";
+    pub async fn list(&self, filter: &TaskFilter, limit: i64) -> StoreResult<Vec<Task>> {
+        let (clause, params) = filter.clause();
+        let sql = format!("SELECT task FROM ecs_deployer_tasks {clause} ORDER BY created_ms DESC, id DESC LIMIT $1");
         let texts: Vec<String> = match self {
             Store::Sqlite(c) => {
                 Store::sqlite(c, move |c| {
-                    let mut stmt = c.prepare(sql)?;
-                    let rows = stmt.query_map([limit], |r| r.get(0))?;
+                    let mut stmt = c.prepare(&sql)?;
+                    let mut values: Vec<&dyn rusqlite::ToSql> = vec![&limit];
+                    values.extend(params.iter().map(|p| p as &dyn rusqlite::ToSql));
+                    let rows = stmt.query_map(values.as_slice(), |r| r.get(0))?;
                     Ok(rows.collect::<Result<Vec<String>, _>>()?)
                 })
                 .await?
             }
-            Store::Postgres(c) => c.query(sql, &[&limit]).await?.into_iter().map(|r| r.get(0)).collect(),
+            Store::Postgres(c) => {
+                let mut values: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&limit];
+                values.extend(params.iter().map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync)));
+                c.query(&sql, &values).await?.into_iter().map(|r| r.get(0)).collect()
+            }
         };
         texts.iter().map(|t| Ok(serde_json::from_str(t)?)).collect()
+    }
+
+    /// Fills `principal`, `owner_id` and `accounts` of tasks stored before those columns existed.
+    async fn backfill_visibility(&self) -> StoreResult<()> {
+        let select = "SELECT id, task FROM ecs_deployer_tasks WHERE accounts IS NULL";
+        let update = "UPDATE ecs_deployer_tasks SET principal = $1, owner_id = $2, accounts = $3 WHERE id = $4";
+        let rows: Vec<(String, String)> = match self {
+            Store::Sqlite(c) => {
+                Store::sqlite(c, move |c| {
+                    let mut stmt = c.prepare(select)?;
+                    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+                })
+                .await?
+            }
+            Store::Postgres(c) => c.query(select, &[]).await?.into_iter().map(|r| (r.get(0), r.get(1))).collect(),
+        };
+        for (id, text) in rows {
+            let task: Task = serde_json::from_str(&text)?;
+            let (principal, owner, accounts) = (task.principal, task.owner_id, accounts_column(&task.accounts));
+            match self {
+                Store::Sqlite(c) => {
+                    Store::sqlite(c, move |c| Ok(c.execute(update, rusqlite::params![principal, owner, accounts, id])?)).await?;
+                }
+                Store::Postgres(c) => {
+                    c.execute(update, &[&principal, &owner, &accounts, &id]).await?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Deletes the finished tasks created before `before_ms`; returns how many.

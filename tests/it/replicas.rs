@@ -126,3 +126,24 @@ async fn serve_answers_at_once_while_it_undoes_abandoned_tasks_in_the_background
     assert!(task["exception"]["report"].to_string().contains("removed bgundo-prod-v000"), "{task}");
     env.http("POST", "/_harness", &json!({"clearRules": true}).to_string());
 }
+
+#[tokio::test]
+async fn the_demo_stops_the_emulator_and_serve_it_started() {
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/demo");
+    let out = std::process::Command::new(demo)
+        .env("ECS_DEPLOYER_BIN", env!("CARGO_BIN_EXE_ecs-deployer"))
+        .env_remove("AWS_ENDPOINT_URL")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let port_of = |text: &str, marker: &str| -> u16 {
+        let rest = text.split(marker).nth(1).unwrap_or_else(|| panic!("no {marker} in {text}"));
+        rest.split(['/', ' ', '\n']).next().unwrap().rsplit(':').next().unwrap().parse().unwrap()
+    };
+    let emulator = port_of(&stderr, "AWS emulator on http://");
+    let console = port_of(&stdout, "console: http://");
+    for port in [emulator, console] {
+        assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "port {port} still answers after the demo exited");
+    }
+}
