@@ -46,8 +46,14 @@ def main():
     tg2 = elb.create_target_group(Name="admin-tg", Protocol="HTTP", Port=81, VpcId=vpc, TargetType="instance")["TargetGroups"][0]["TargetGroupArn"]
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
     untrusted = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-    task_role = iam.create_role(RoleName="app-task", Path="/apps/", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
-    iam.create_role(RoleName="ec2-only", AssumeRolePolicyDocument=json.dumps(untrusted))
+    # IAM is global: a second region of the same account finds the roles there already.
+    def role(name, policy, **extra):
+        try:
+            return iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(policy), **extra)["Role"]["Arn"]
+        except iam.exceptions.EntityAlreadyExistsException:
+            return iam.get_role(RoleName=name)["Role"]["Arn"]
+    task_role = role("app-task", trust, Path="/apps/")
+    role("ec2-only", untrusted)
     print(json.dumps({"vpc": vpc, "subnets": subnets, "securityGroup": sg, "otherSecurityGroup": other_sg,
                       "targetGroup": tg, "adminTargetGroup": tg2, "taskRole": task_role}))
 

@@ -686,6 +686,13 @@ pub async fn rollback(
 ) -> Result<Vec<OperationResult>> {
     let ((restore_cluster, restore_service), (current_cluster, current_service)) =
         tokio::try_join!(locate(session, restore, ecs_cluster), locate(session, current, ecs_cluster))?;
+    if restore_cluster != current_cluster {
+        return Err(Error::invalid(
+            "rollbackContext",
+            "rollbackServerGroupDescription.invalid",
+            format!("{restore} is in ECS cluster {restore_cluster} and {current} in {current_cluster}; a rollback stays in one ECS cluster"),
+        ));
+    }
     match session.task_definition_status(&restore_service.task_definition).await? {
         Some(status) if status != "DELETE_IN_PROGRESS" => {}
         _ => {

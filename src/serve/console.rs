@@ -724,40 +724,56 @@ fn describe(action: &str, name: &str, others: &[String]) -> Option<String> {
     })
 }
 
-/// Why taking `name` away leaves nothing (healthy) serving, if it does: the second confirmation's reason.
-async fn leaves_nothing_serving(app: &App, account: &str, region: &str, name: &str) -> Option<String> {
-    let sg = app.reader.server_group(account, region, name).await.ok()?;
+/// Why taking `name` away leaves nothing (healthy) serving, if it does: the second
+/// confirmation's reason. Err when that cannot be checked — a check that cannot be made refuses.
+async fn leaves_nothing_serving(app: &App, account: &str, region: &str, name: &str) -> Result<Option<String>, String> {
+    let sg = app.reader.server_group(account, region, name).await.map_err(|e| e.into_error().to_string())?;
     if sg["isDisabled"] == json!(true) {
-        return None;
+        return Ok(None);
     }
-    let (others, healthy) = enabled_peers(app, account, &sg).await;
-    if others.is_empty() {
+    let (others, healthy) = enabled_peers(app, account, &sg).await?;
+    Ok(if others.is_empty() {
         Some(format!("{name} is the cluster's only enabled server group"))
     } else if !healthy && counts(&sg).0 > 0 {
         Some(format!("{name} is the only server group of its cluster with healthy tasks"))
     } else {
         None
+    })
+}
+
+/// Whether an action takes a server group out of service: a disable, a destroy, a resize to
+/// desired 0 (what needs the second confirmation when nothing else serves).
+fn takes_out_of_service(action: &str, fields: &HashMap<String, String>) -> bool {
+    match action {
+        "disable" | "destroy" => true,
+        "resize" => fields.get("desired").and_then(|d| d.trim().parse::<i64>().ok()) == Some(0),
+        _ => false,
     }
 }
 
-/// The other enabled server groups of a server group's cluster, and whether any has a task up.
-async fn enabled_peers(app: &App, account: &str, sg: &Value) -> (Vec<String>, bool) {
-    let peers = enabled_peer_views(app, account, sg).await;
+/// The other enabled server groups of a server group's cluster — same account, region and ECS
+/// cluster — and whether any has a task up; Err when they cannot be read.
+async fn enabled_peers(app: &App, account: &str, sg: &Value) -> Result<(Vec<String>, bool), String> {
+    let peers = enabled_peer_views(app, account, sg).await?;
     let healthy = peers.iter().any(|g| counts(g).0 > 0);
-    (peers.iter().filter_map(|g| g["name"].as_str().map(str::to_string)).collect(), healthy)
+    Ok((peers.iter().filter_map(|g| g["name"].as_str().map(str::to_string)).collect(), healthy))
 }
 
-async fn enabled_peer_views(app: &App, account: &str, sg: &Value) -> Vec<Value> {
-    let (Some(app_name), Some(cluster)) = (sg["moniker"]["app"].as_str(), sg["cluster"].as_str()) else { return Vec::new() };
-    let Ok(groups) = app.reader.groups(account, app_name, Some(cluster)).await else { return Vec::new() };
-    groups
+/// The peers' views, newest first.
+async fn enabled_peer_views(app: &App, account: &str, sg: &Value) -> Result<Vec<Value>, String> {
+    let (Some(app_name), Some(cluster)) = (sg["moniker"]["app"].as_str(), sg["cluster"].as_str()) else {
+        return Err(format!("{} has no moniker, so its cluster is not known", sg["name"]));
+    };
+    let groups = app.reader.groups(account, app_name, Some(cluster)).await.map_err(|e| e.into_error().to_string())?;
+    let same_place = |g: &Value| g["region"] == sg["region"] && g["ecsCluster"] == sg["ecsCluster"];
+    Ok(groups
         .as_array()
         .map(Vec::as_slice)
         .unwrap_or_default()
         .iter()
-        .filter(|g| g["name"] != sg["name"] && g["isDisabled"] != json!(true))
+        .filter(|g| g["name"] != sg["name"] && g["isDisabled"] != json!(true) && same_place(g))
         .cloned()
-        .collect()
+        .collect())
 }
 
 async fn confirm(
@@ -776,8 +792,12 @@ async fn confirm(
         Ok(sg) => sg,
         Err(e) => return error_page(StatusCode::NOT_FOUND, &name, &csrf, cookie, e.into_error().to_string()),
     };
-    let (others, others_healthy) = enabled_peers(&app, &account, &sg).await;
-    let Some(what) = describe(&action, &name, &others) else {
+    let (peers, unchecked) = match enabled_peers(&app, &account, &sg).await {
+        Ok(peers) => (peers, None),
+        Err(e) => ((Vec::new(), false), Some(e)),
+    };
+    let (others, others_healthy) = peers;
+    let Some(what) = describe(&action, &name, &others).filter(|_| unchecked.is_none() || action != "rollback") else {
         let message = match action.as_str() {
             "rollback" => format!("{name} has no enabled server group beside it to roll back from"),
             _ => format!("No such action: {action}"),
@@ -796,15 +816,19 @@ async fn confirm(
         },
         _ => Vec::new(),
     };
-    let takes_away = matches!(action.as_str(), "disable" | "destroy") && sg["isDisabled"] != json!(true);
-    let leaves_none = takes_away && others.is_empty();
-    let only_healthy = takes_away && !others.is_empty() && !others_healthy && counts(&sg).0 > 0;
+    let takes_away = matches!(action.as_str(), "disable" | "destroy" | "resize") && sg["isDisabled"] != json!(true);
+    let leaves_none = takes_away && unchecked.is_none() && others.is_empty();
+    let only_healthy = takes_away && unchecked.is_none() && !others.is_empty() && !others_healthy && counts(&sg).0 > 0;
+    // A resize leaves nothing serving only at desired 0: its acknowledgement is asked for, not required.
+    let required = action != "resize";
     let target = format!("/console/actions/{}/{}/{}/{}", encode(&action), encode(&account), encode(&region), encode(&name));
     let body = html! {
         h1 { "Confirm" }
         p.confirm { (what) "." }
         form method="post" action=(target) {
             input type="hidden" name="csrf" value=(csrf);
+            // One-time: the same form posted twice (a double click) is one task.
+            input type="hidden" name="form" value=(random_id());
             @if action == "rollback" { input type="hidden" name="current" value=(others.first().cloned().unwrap_or_default()); }
             @if action == "redeploy" {
                 @for (field, image) in &images {
@@ -820,13 +844,20 @@ async fn confirm(
             @if action == "destroy" {
                 label { "Type " code { (name) } " to confirm " input type="text" name="confirmName" autocomplete="off" required; }
             }
+            @if let (true, Some(why)) = (takes_away, &unchecked) {
+                p.warning { "Could not check what keeps serving (" (why) "): this may leave nothing serving." }
+                label { input type="checkbox" name="acknowledge" value="yes" required[required]; " I understand that nothing may serve" }
+            }
             @if leaves_none {
-                p.warning { "This leaves the cluster with no enabled server group: nothing will take traffic." }
-                label { input type="checkbox" name="acknowledge" value="yes" required; " I understand that nothing will serve" }
+                p.warning {
+                    @if action == "resize" { "At desired 0 this leaves" } @else { "This leaves" }
+                    " the cluster with no enabled server group: nothing will take traffic."
+                }
+                label { input type="checkbox" name="acknowledge" value="yes" required[required]; " I understand that nothing will serve" }
             }
             @if only_healthy {
                 p.warning { (name) " is the only server group of its cluster with healthy tasks: " (others.join(", ")) " has none up." }
-                label { input type="checkbox" name="acknowledge" value="yes" required; " I understand that nothing healthy will serve" }
+                label { input type="checkbox" name="acknowledge" value="yes" required[required]; " I understand that nothing healthy will serve" }
             }
             button type="submit" { "Yes, " (action) " " (name) }
             " " a href=(format!("/console/server-groups/{}/{}/{}", encode(&account), encode(&region), encode(&name))) { "Cancel" }
@@ -853,15 +884,6 @@ fn operation(action: &str, account: &str, region: &str, name: &str, fields: &Has
             let mut d = base;
             d["capacity"] = json!({"min": number("min")?, "max": number("max")?, "desired": number("desired")?});
             ("resizeServerGroup", d)
-        }
-        "rollback" => {
-            let current =
-                fields.get("current").map(|c| c.trim()).filter(|c| !c.is_empty()).ok_or("the server group to roll back from is missing")?;
-            let context = json!({"restoreServerGroupName": name, "rollbackServerGroupName": current});
-            return Ok(
-                json!([{"rollbackServerGroup": {"credentials": account, "account": account, "region": region, "cloudProvider": "ecs",
-                "rollbackType": "EXPLICIT", "rollbackContext": context}}]),
-            );
         }
         other => return Err(format!("no such action: {other}")),
     };
@@ -890,21 +912,26 @@ async fn act(
         return post.answer(&app, "refused", answer(StatusCode::FORBIDDEN, markup, None));
     }
     let (csrf, _) = csrf_of(&app, &headers);
-    if matches!(action.as_str(), "disable" | "destroy")
-        && fields.get("acknowledge").map(String::as_str) != Some("yes")
-        && let Some(why) = leaves_nothing_serving(&app, &account, &region, &name).await
-    {
-        let markup = page(
-            "Not done",
-            Some(&csrf),
-            html! { p.error { (why) "; confirm that explicitly on the confirmation page. Nothing was changed." } },
-        );
-        return post.answer(&app, "invalid", answer(StatusCode::BAD_REQUEST, markup, None));
+    let not_done = |message: String| page("Not done", Some(&csrf), html! { p.error { (message) " Nothing was changed." } });
+    if takes_out_of_service(&action, &fields) && fields.get("acknowledge").map(String::as_str) != Some("yes") {
+        let refusal = match leaves_nothing_serving(&app, &account, &region, &name).await {
+            Ok(None) => None,
+            Ok(Some(why)) => Some(format!("{why}; confirm that explicitly on the confirmation page.")),
+            Err(e) => Some(format!("Could not check what keeps serving ({e}); confirm explicitly on the confirmation page.")),
+        };
+        if let Some(message) = refusal {
+            post.event.reason = Some(message.clone());
+            return post.answer(&app, "invalid", answer(StatusCode::BAD_REQUEST, not_done(message), None));
+        }
     }
-    let ops = if action == "redeploy" {
-        redeploy(&app, &post.identity, &account, &region, &name, &fields).await
-    } else {
-        operation(&action, &account, &region, &name, &fields)
+    let Some(form_id) = fields.get("form").filter(|f| f.len() == 64 && f.bytes().all(|b| b.is_ascii_hexdigit())) else {
+        let message = "This form is stale (it has no one-time token); open the confirmation page again.".to_string();
+        return post.answer(&app, "invalid", answer(StatusCode::BAD_REQUEST, not_done(message), None));
+    };
+    let ops = match action.as_str() {
+        "redeploy" => redeploy(&app, &post.identity, &account, &region, &name, &fields).await,
+        "rollback" => rollback_from_current(&app, &account, &region, &name, &fields).await,
+        _ => operation(&action, &account, &region, &name, &fields),
     };
     let ops = match ops {
         Ok(ops) => ops,
@@ -913,7 +940,8 @@ async fn act(
             return post.answer(&app, "invalid", answer(StatusCode::BAD_REQUEST, markup, None));
         }
     };
-    let response = super::submit(&app, post, None, Bytes::from(ops.to_string()), None).await;
+    let query = format!("clientRequestId=console-{form_id}");
+    let response = super::submit(&app, post, None, Bytes::from(ops.to_string()), Some(&query)).await;
     let status = response.status();
     let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap_or_default();
     let answer_json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
@@ -932,6 +960,21 @@ async fn act(
             answer(status, markup, None)
         }
     }
+}
+
+/// The rollback onto `name`, from the server group the console finds current — the newest other
+/// enabled one of its cluster in the same account, region and ECS cluster — which must be the one
+/// the confirmation named (else the cluster changed meanwhile and the person confirms again).
+async fn rollback_from_current(app: &App, account: &str, region: &str, name: &str, fields: &HashMap<String, String>) -> Result<Value, String> {
+    let sg = app.reader.server_group(account, region, name).await.map_err(|e| e.into_error().to_string())?;
+    let peers = enabled_peer_views(app, account, &sg).await.map_err(|e| format!("could not read {name}'s cluster ({e})"))?;
+    let current = peers.first().and_then(|g| g["name"].as_str()).ok_or_else(|| format!("{name} has no enabled server group beside it to roll back from"))?;
+    if fields.get("current").map(|c| c.trim()) != Some(current) {
+        return Err(format!("the cluster changed since the confirmation: the current server group is now {current}; confirm again"));
+    }
+    let context = json!({"restoreServerGroupName": name, "rollbackServerGroupName": current});
+    Ok(json!([{"rollbackServerGroup": {"credentials": account, "account": account, "region": region, "cloudProvider": "ecs",
+        "rollbackType": "EXPLICIT", "rollbackContext": context}}]))
 }
 
 /// A createServerGroup from the description that created `name`, with the images given and

@@ -437,6 +437,8 @@ impl Store {
         let sql = format!("SELECT task FROM ecs_deployer_tasks {clause} ORDER BY created_ms DESC, id DESC LIMIT $1");
         let texts: Vec<String> = match self {
             Store::Sqlite(c) => {
+                // SQLite numbers `$N` parameters by first appearance; `?N` binds by N.
+                let sql = sql.replace('$', "?");
                 Store::sqlite(c, move |c| {
                     let mut stmt = c.prepare(&sql)?;
                     let mut values: Vec<&dyn rusqlite::ToSql> = vec![&limit];

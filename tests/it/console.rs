@@ -56,6 +56,11 @@ pub(crate) fn csrf_of(body: &str) -> String {
     body.split("name=\"csrf\" value=\"").nth(1).and_then(|rest| rest.split('"').next()).expect("a CSRF field").to_string()
 }
 
+/// A confirmation form's one-time token.
+pub(crate) fn form_of(body: &str) -> String {
+    body.split("name=\"form\" value=\"").nth(1).and_then(|rest| rest.split('"').next()).expect("a one-time form token").to_string()
+}
+
 pub(crate) fn form_post(port: u16, path: &str, cookie: &str, body: &str) -> Answer {
     let headers = format!("Cookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nOrigin: http://127.0.0.1:{port}\r\n");
     send(port, "POST", path, &headers, body)
@@ -134,7 +139,8 @@ async fn the_console_shows_a_cluster_and_disables_its_old_server_group_through_a
     assert_eq!(aws.service("cona-web-v000").await.unwrap().desired_count, 3);
 
     // With it: a task, whose page refreshes until it is done; then the state has changed.
-    let done = form_post(port, "/console/actions/disable/ecs-main/us-west-2/cona-web-v000", &cookie, &format!("csrf={csrf}"));
+    let form = form_of(&confirm.body);
+    let done = form_post(port, "/console/actions/disable/ecs-main/us-west-2/cona-web-v000", &cookie, &format!("csrf={csrf}&form={form}"));
     assert_eq!(done.status, 303, "{}", done.body);
     let task_page = done.header("location").unwrap().to_string();
     assert!(task_page.starts_with("/console/tasks/"));
@@ -164,7 +170,7 @@ async fn the_console_shows_a_cluster_and_disables_its_old_server_group_through_a
     let confirm = send(port, "GET", "/console/confirm/disable/ecs-main/us-west-2/cona-web-v001", &format!("Cookie: {cookie}\r\n"), "");
     assert!(confirm.body.contains("no enabled server group") && confirm.body.contains("name=\"acknowledge\""), "{}", confirm.body);
     let refused =
-        form_post(port, "/console/actions/destroy/ecs-main/us-west-2/cona-web-v000", &cookie, &format!("csrf={csrf}&confirmName=wrong"));
+        form_post(port, "/console/actions/destroy/ecs-main/us-west-2/cona-web-v000", &cookie, &format!("csrf={csrf}&form={form}&confirmName=wrong"));
     assert_eq!(refused.status, 400);
     assert!(aws.service("cona-web-v000").await.is_some());
 }
@@ -211,16 +217,17 @@ async fn a_new_version_is_deployed_from_an_existing_one_with_a_new_image() {
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("name=\"image.web\" value=\"nginx:1.27.9\""), "{}", page.body);
     let cookie = cookie_of(&page);
-    let csrf = csrf_of(&page.body);
-    let posted = form_post(
-        port,
-        "/console/actions/redeploy/ecs-main/us-west-2/cond-web-v000",
-        &cookie,
-        &format!("csrf={csrf}&image.web=nginx%3A1.28.0"),
-    );
+    let (csrf, form) = (csrf_of(&page.body), form_of(&page.body));
+    let body = format!("csrf={csrf}&form={form}&image.web=nginx%3A1.28.0");
+    let path = "/console/actions/redeploy/ecs-main/us-west-2/cond-web-v000";
+    let posted = form_post(port, path, &cookie, &body);
     assert_eq!(posted.status, 303, "{}", posted.body);
+    // A double click: the same form posted again is the same task, not a second deploy.
+    let again = form_post(port, path, &cookie, &body);
+    assert_eq!((again.status, again.header("location")), (303, posted.header("location")), "{}", again.body);
     let id = posted.header("location").unwrap().rsplit('/').next().unwrap().to_string();
     let (task, _) = server.wait(&id);
+    assert!(env.aws().await.service("cond-web-v002").await.is_none(), "one deploy for the double click");
     assert_eq!(task["status"]["failed"], false, "{task}");
     let aws = env.aws().await;
     let new = aws.service("cond-web-v001").await.expect("the new version");
@@ -235,4 +242,86 @@ async fn a_new_version_is_deployed_from_an_existing_one_with_a_new_image() {
     let page = send(port, "GET", "/console/confirm/redeploy/ecs-main/us-west-2/cone-web-v000", "", "");
     assert_eq!(page.status, 404);
     assert!(page.body.contains("was not deployed through this serve"), "{}", page.body);
+}
+
+/// `fargate(app)` in `region` (whose fixtures must exist).
+fn fargate_in(app: &str, region: &str) -> serde_json::Value {
+    let mut d = fargate(app);
+    d["availabilityZones"] = json!({ region: [format!("{region}a"), format!("{region}b")] });
+    d
+}
+
+#[tokio::test]
+async fn console_actions_act_on_the_account_region_and_ecs_cluster_of_the_page() {
+    let env = TestEnv::new("console_scope", false);
+    env.fixtures_in(&env.account_id, "us-east-1");
+    // us-east-1 has scope-web-v000 and v001 enabled; us-west-2 only scope-web-v000.
+    for region in ["us-east-1", "us-east-1", "us-west-2"] {
+        let run = env.deploy(&fargate_in("scope", region), &[]);
+        assert_eq!(run.code, 0, "{run:?}");
+    }
+    let server = Server::start(&env, &["--store-file", "tasks.db", "--read-ttl", "0s"]);
+    let port = server.port;
+    let confirm = send(port, "GET", "/console/confirm/disable/ecs-main/us-west-2/scope-web-v000", "", "");
+    assert!(confirm.body.contains("no other server group of its cluster is enabled"), "peers are of one region: {}", confirm.body);
+    assert!(confirm.body.contains("name=\"acknowledge\""), "{}", confirm.body);
+    let (cookie, csrf, form) = (cookie_of(&confirm), csrf_of(&confirm.body), form_of(&confirm.body));
+    let refused = form_post(port, "/console/actions/disable/ecs-main/us-west-2/scope-web-v000", &cookie, &format!("csrf={csrf}&form={form}"));
+    assert_eq!(refused.status, 400, "the only enabled group of us-west-2 needs the second confirmation: {}", refused.body);
+
+    // A resize to 0/0/0 of the last enabled group asks too.
+    let confirm = send(port, "GET", "/console/confirm/resize/ecs-main/us-west-2/scope-web-v000", &format!("Cookie: {cookie}\r\n"), "");
+    let form = form_of(&confirm.body);
+    let path = "/console/actions/resize/ecs-main/us-west-2/scope-web-v000";
+    let refused = form_post(port, path, &cookie, &format!("csrf={csrf}&form={form}&min=0&max=0&desired=0"));
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    let aws = env.aws().await;
+    assert_eq!(aws.service("scope-web-v000").await.unwrap().desired_count, 3, "nothing changed");
+
+    // When what keeps serving cannot be read, the check refuses instead of going on.
+    let deny = json!({"rules": [{"operation": "DescribeServices", "match": "scope-web", "action": "deny", "times": 20,
+        "status": 400, "code": "AccessDeniedException", "message": "injected: not authorized to perform ecs:DescribeServices"}]});
+    env.http("POST", "/_harness", &deny.to_string());
+    let disable = "/console/actions/disable/ecs-main/us-east-1/scope-web-v001";
+    let refused = form_post(port, disable, &cookie, &format!("csrf={csrf}&form={form}"));
+    env.http("POST", "/_harness", &json!({"clearRules": true}).to_string());
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("Could not check what keeps serving"), "{}", refused.body);
+
+    // A rollback's current group is the console's own finding, never the post's.
+    let confirm = send(port, "GET", "/console/confirm/rollback/ecs-main/us-east-1/scope-web-v000", &format!("Cookie: {cookie}\r\n"), "");
+    assert!(confirm.body.contains("then disable scope-web-v001"), "{}", confirm.body);
+    let form = form_of(&confirm.body);
+    let forged = format!("csrf={csrf}&form={form}&current=scope-web-v000");
+    let refused = form_post(port, "/console/actions/rollback/ecs-main/us-east-1/scope-web-v000", &cookie, &forged);
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert_eq!(aws.service("scope-web-v000").await.unwrap().desired_count, 3, "us-west-2's group was not touched");
+}
+
+#[tokio::test]
+async fn a_new_version_comes_from_the_description_of_that_region_and_rollbacks_stay_in_one_cluster() {
+    let env = TestEnv::new("console_scope_redeploy", false);
+    env.fixtures_in(&env.account_id, "us-east-1");
+    let server = Server::start(&env, &["--store-file", "tasks.db"]);
+    let port = server.port;
+    // Deployed through serve in us-east-1, by the CLI in us-west-2: both named rdx-web-v000.
+    let (task, _) = server.wait(&server.submit(&json!([{"createServerGroup": fargate_in("rdx", "us-east-1")}])));
+    assert_eq!(task["status"]["failed"], false, "{task}");
+    let run = env.deploy(&fargate("rdx"), &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let page = send(port, "GET", "/console/confirm/redeploy/ecs-main/us-west-2/rdx-web-v000", "", "");
+    assert_eq!(page.status, 404, "the us-east-1 description is not us-west-2's: {}", page.body);
+    assert!(page.body.contains("was not deployed through this serve"), "{}", page.body);
+    let page = send(port, "GET", "/console/confirm/redeploy/ecs-main/us-east-1/rdx-web-v000", "", "");
+    assert_eq!(page.status, 200, "{}", page.body);
+
+    // Rollbacks: never onto itself, never across clusters (through /ecs/ops as through the console).
+    let rollback = |restore: &str, current: &str| {
+        json!([{"rollbackServerGroup": {"credentials": "ecs-main", "region": "us-west-2", "rollbackType": "EXPLICIT",
+            "rollbackContext": {"restoreServerGroupName": restore, "rollbackServerGroupName": current}}}])
+    };
+    for (restore, current) in [("rdx-web-v000", "rdx-web-v000"), ("rdx-web-v000", "other-web-v001")] {
+        let (status, answer) = server.post("/ecs/ops", &rollback(restore, current));
+        assert_eq!(status, 400, "{restore} / {current}: {answer}");
+    }
 }

@@ -147,3 +147,40 @@ async fn the_demo_stops_the_emulator_and_serve_it_started() {
         assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "port {port} still answers after the demo exited");
     }
 }
+
+#[tokio::test]
+async fn a_principals_tasks_stay_listed_however_many_others_post() {
+    use crate::security::{PAYMENTS, ROOT, auth, restrict_accounts, write_principals};
+    let env = TestEnv::new("replica_task_list", false);
+    restrict_accounts(&env);
+    write_principals(&env);
+    let server = Server::start(&env, &["--store-file", "tasks.db", "--principals", "principals.yml"]);
+    let ops = json!([{"disableServerGroup": {"credentials": "ecs-main", "region": "us-west-2", "serverGroupName": "nosuch-prod-v000"}}]);
+    let (status, posted) = crate::serve::request(server.port, "POST", "/ecs/ops", &ops.to_string(), &auth(PAYMENTS, ""));
+    assert_eq!(status, 200, "{posted}");
+    let mine = posted["id"].as_str().unwrap().to_string();
+    // 600 newer tasks of another principal on another account, as if posted since.
+    let db = rusqlite::Connection::open(env.dir.path().join("tasks.db")).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    for i in 0..600 {
+        let task = json!({"id": format!("other-{i}"), "principal": "root", "ownerId": "root", "accounts": ["ecs-second"],
+            "status": {"phase": "ORCHESTRATION", "status": "Orchestration completed.", "completed": true, "failed": false, "retryable": false},
+            "history": [], "resultObjects": []});
+        db.execute(
+            "INSERT INTO ecs_deployer_tasks (id, created_ms, state, operations, task, principal, owner_id, accounts)
+             VALUES (?1, ?2, 'done', '[]', ?3, 'root', 'root', ',ecs-second,')",
+            rusqlite::params![format!("other-{i}"), now + 1000 + i, task.to_string()],
+        )
+        .unwrap();
+    }
+    drop(db);
+    let listed = |token: &str| -> Vec<String> {
+        let (_, tasks) = crate::serve::request(server.port, "GET", "/task", "", &auth(token, ""));
+        tasks.as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_string()).collect()
+    };
+    let own = listed(PAYMENTS);
+    assert_eq!(own, [mine.clone()], "payments sees its own task and none of the others'");
+    let all = listed(ROOT);
+    assert_eq!(all.len(), 500, "an admin sees the newest 500");
+    assert!(!all.contains(&mine));
+}

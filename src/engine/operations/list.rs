@@ -47,6 +47,11 @@ fn rollback_of(config: &Config, body: Value) -> Result<Op> {
             ));
         }
     }
+    if let (Some(r), Some(c)) = (&restore, &current)
+        && let Some(message) = rollback_pair_problem(r, c)
+    {
+        errors.push(crate::core::error::FieldError::new("rollbackContext", "rollbackServerGroupDescription.invalid", message));
+    }
     let mut described = body.clone();
     described["serverGroupName"] = json!(restore.clone().unwrap_or_default());
     let target =
@@ -59,6 +64,19 @@ fn rollback_of(config: &Config, body: Value) -> Result<Op> {
         }
         (Err(e), _, _) => Err(e),
         _ => Err(Error::Invalid(errors)),
+    }
+}
+
+/// Why two server groups cannot be rolled between, if they cannot: the same one, or groups of
+/// different clusters (a rollback restores an older version of one cluster).
+fn rollback_pair_problem(restore: &str, current: &str) -> Option<String> {
+    if restore == current {
+        return Some(format!("restoreServerGroupName and rollbackServerGroupName are both {restore}: name the version to restore and the current one"));
+    }
+    let cluster = |name: &str| crate::core::moniker::parse_name(name).moniker.map(|m| m.cluster());
+    match (cluster(restore), cluster(current)) {
+        (Some(a), Some(b)) if a == b => None,
+        _ => Some(format!("{restore} and {current} are not versions of one cluster; a rollback restores an older version of the same cluster")),
     }
 }
 
