@@ -451,6 +451,14 @@ impl Audited {
         app.audit.record(self.event);
         response
     }
+
+    /// [`Audited::answer`] for a caller that keeps the record (its event is taken).
+    fn clone_answer(&mut self, app: &App, outcome: &'static str, response: Response) -> Response {
+        self.event.outcome = outcome;
+        self.event.status = response.status().as_u16();
+        app.audit.record(std::mem::take(&mut self.event));
+        response
+    }
 }
 
 async fn post_ops(
@@ -618,6 +626,11 @@ async fn submit(app: &Arc<App>, mut post: Audited, operation: Option<String>, bo
         Ok(id) => id,
         Err(error) => return post.answer(app, "invalid", problem(StatusCode::BAD_REQUEST, "Validation Failed", vec![error])),
     };
+    if let Some(id) = &client_request_id
+        && let Some(response) = repeated(app, &mut post, id, operation.as_deref(), &body).await
+    {
+        return response;
+    }
     let checked = match check_in_background(app.config.clone(), post.identity.clone(), operation, body).await {
         Ok(Ok(checked)) => checked,
         Ok(Err(rejected)) => {
@@ -682,6 +695,49 @@ async fn submit(app: &Arc<App>, mut post: Audited, operation: Option<String>, bo
     };
     post.event.task_id = Some(id.clone());
     post.answer(app, outcome, axum::Json(json!({"id": id, "resourceUri": format!("/task/{id}")})).into_response())
+}
+
+/// The answer to a post whose `clientRequestId` is stored already (an Orca retry, maybe on
+/// another replica), looked up before anything else — no validation, no download: its task when
+/// the body is the same and the caller may see it, 409 for another body, 403 for someone else's.
+async fn repeated(app: &Arc<App>, post: &mut Audited, client_request_id: &str, operation: Option<&str>, body: &Bytes) -> Option<Response> {
+    let found = match app.store.find_client_request(client_request_id).await {
+        Ok(found) => found,
+        Err(e) => {
+            error!("{e}");
+            let response = problem(StatusCode::SERVICE_UNAVAILABLE, "the task store is unavailable; nothing was started, post again", Vec::new());
+            return Some(post.clone_answer(app, "failed", response));
+        }
+    };
+    let (id, stored_hash) = found?;
+    let (operation, bytes) = (operation.map(str::to_string), body.clone());
+    let canonical = tokio::task::spawn_blocking(move || {
+        let value = parse_body(&bytes).ok()?;
+        let value = match operation {
+            Some(operation) => ops::single(&operation, value),
+            None => value,
+        };
+        Some(sha256_hex(value.to_string().as_bytes()))
+    })
+    .await
+    .ok()
+    .flatten();
+    post.event.task_id = Some(id.clone());
+    let task = app.store.get(&id).await.ok().flatten();
+    if !task.as_ref().is_some_and(|t| may_see(&app.config, &post.identity, t)) {
+        post.event.reason = Some("a clientRequestId of a task the caller may not see".into());
+        let message = format!("clientRequestId {client_request_id} belongs to a task you may not see; nothing was started");
+        return Some(post.clone_answer(app, "denied", problem(StatusCode::FORBIDDEN, &message, Vec::new())));
+    }
+    if canonical.is_none() || canonical != stored_hash {
+        let message = format!(
+            "clientRequestId {client_request_id} was already used for a different operations list (task {id}); nothing was started: \
+             post a new operation under a new clientRequestId"
+        );
+        return Some(post.clone_answer(app, "conflict", problem(StatusCode::CONFLICT, &message, Vec::new())));
+    }
+    info!("task {id}: posted again with the same clientRequestId; nothing new started");
+    Some(post.clone_answer(app, "repeated", axum::Json(json!({"id": id, "resourceUri": format!("/task/{id}")})).into_response()))
 }
 
 /// Downloads and checks the deploys' artifacts of an accepted-to-be post: a missing object, a

@@ -356,6 +356,16 @@ impl Store {
         }
     }
 
+    /// The task stored under a `clientRequestId`, with the SHA-256 of the body it was posted with.
+    pub async fn find_client_request(&self, client_request_id: &str) -> StoreResult<Option<(String, Option<String>)>> {
+        let sql = "SELECT id, body_sha256 FROM ecs_deployer_tasks WHERE client_request_id = $1";
+        let id = client_request_id.to_string();
+        match self {
+            Store::Sqlite(c) => Store::sqlite(c, move |c| Ok(c.query_row(sql, [id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?)).await,
+            Store::Postgres(c) => Ok(c.query_opt(sql, &[&id]).await?.map(|r| (r.get(0), r.get(1)))),
+        }
+    }
+
     /// Takes the oldest queued task for `owner`, with a lease until `lease_until_ms`. Exactly
     /// one caller gets each task, whatever the number of replicas.
     pub async fn claim(&self, owner: &str, lease_until_ms: i64) -> StoreResult<Option<Claimed>> {

@@ -160,6 +160,18 @@ fn answer(seen: &Seen, shared: &Shared) -> Answer {
             *n += 1;
             if *n == 1 { ("500 Internal Server Error", "text/plain", "try again".into(), None) } else { content(shared, false) }
         }
+        "/faults/slow-after-first.json" => {
+            let n = {
+                let mut counts = shared.counts.lock().unwrap();
+                let n = counts.entry(path.to_string()).or_insert(0);
+                *n += 1;
+                *n
+            };
+            if n > 1 {
+                std::thread::sleep(Duration::from_secs(10));
+            }
+            content(shared, false)
+        }
         "/faults/slow.json" => {
             std::thread::sleep(Duration::from_secs(5));
             content(shared, false)

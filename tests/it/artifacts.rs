@@ -424,3 +424,26 @@ async fn accounts_validate_and_doctor_cover_artifact_accounts() {
         "{failed:?}"
     );
 }
+
+#[tokio::test]
+async fn a_retry_on_another_replica_is_answered_from_its_client_request_id_without_downloading_again() {
+    let env = TestEnv::new("artifact_retry_client_request", false);
+    let store = FakeStore::start(&task_definition("retried"));
+    append_config(&env, &http_config(&store, env.dir.path()));
+    let url = crate::serve::postgres_database("retry_crid").await;
+    let a = Server::start(&env, &["--postgres-url", &url]);
+    let b = Server::start(&env, &["--postgres-url", &url]);
+    // The store answers the first download at once and every later one after 10 s.
+    let artifact = json!({"type": "http/file", "reference": store.url("/faults/slow-after-first.json"), "artifactAccount": "web"});
+    let ops = json!([{"createServerGroup": referencing("retried", artifact)}]);
+    let (status, first) = a.post("/ecs/ops?clientRequestId=orca-stage-1", &ops);
+    assert_eq!(status, 200, "{first}");
+    let started = std::time::Instant::now();
+    let (status, again) = b.post("/ecs/ops?clientRequestId=orca-stage-1", &ops);
+    assert_eq!((status, &again["id"]), (200, &first["id"]), "{again}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3), "the retry waited for a download: {:?}", started.elapsed());
+    let mut other = ops.clone();
+    other[0]["createServerGroup"]["capacity"]["desired"] = json!(1);
+    let (status, conflict) = b.post("/ecs/ops?clientRequestId=orca-stage-1", &other);
+    assert_eq!(status, 409, "{conflict}");
+}
