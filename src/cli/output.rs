@@ -320,7 +320,7 @@ pub fn error(format: OutputFormat, err: &Error) {
     match format {
         OutputFormat::Json => {
             let body = match err {
-                Error::Invalid(errors) => json!({ "errors": errors }),
+                Error::Invalid(errors) => json!({ "errors": crate::core::error::shown(errors) }),
                 Error::Config(message) => {
                     json!({ "errors": [{"field": "config", "code": "config.invalid", "message": message}] })
                 }
@@ -343,7 +343,7 @@ pub fn error(format: OutputFormat, err: &Error) {
                     errors.len(),
                     if errors.len() == 1 { "" } else { "s" }
                 );
-                for e in errors {
+                for e in crate::core::error::shown(errors) {
                     eprintln!("  - {}: {} [{}]", e.field, e.message, e.code);
                 }
             }

@@ -79,9 +79,23 @@ pub enum Error {
     Interrupted { report: Vec<String> },
 }
 
-/// Every field problem on one line.
+/// Every field problem on one line (at most [`MAX_SHOWN`] of them).
 fn one_line(errors: &[FieldError]) -> String {
-    errors.iter().map(|f| format!("{}: {} ({})", f.field, f.message, f.code)).collect::<Vec<_>>().join("; ")
+    shown(errors).iter().map(|f| format!("{}: {} ({})", f.field, f.message, f.code)).collect::<Vec<_>>().join("; ")
+}
+
+/// The most problems any answer, report or task history shows.
+pub const MAX_SHOWN: usize = 50;
+
+/// The problems as they are shown: the first [`MAX_SHOWN`], then one line saying how many more
+/// there are — so a body of 700,000 unknown keys is a short answer, not a 200 MB one.
+pub fn shown(errors: &[FieldError]) -> Vec<FieldError> {
+    let mut out: Vec<FieldError> = errors.iter().take(MAX_SHOWN).cloned().collect();
+    if errors.len() > MAX_SHOWN {
+        let more = errors.len() - MAX_SHOWN;
+        out.push(FieldError::new("…", "errors.more", format!("… and {more} more problem{} (fix these first)", if more == 1 { "" } else { "s" })));
+    }
+    out
 }
 
 /// The code an interrupted step boundary reports as ([`AwsError::interrupted`]).
@@ -130,6 +144,22 @@ impl AwsError {
 
     pub fn is_interrupt(&self) -> bool {
         self.operation == "interrupt" && self.code.as_deref() == Some(INTERRUPTED)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_most_fifty_problems_are_shown_then_how_many_more() {
+        let many: Vec<FieldError> = (0..700).map(|i| FieldError::new(format!("k{i}"), "unknown", "unknown key")).collect();
+        let shown = shown(&many);
+        assert_eq!(shown.len(), MAX_SHOWN + 1);
+        assert_eq!(shown[MAX_SHOWN].message, "… and 650 more problems (fix these first)");
+        let line = Error::Invalid(many).to_string();
+        assert!(line.contains("k49:") && !line.contains("k50:") && line.contains("650 more"), "{line}");
+        assert_eq!(super::shown(&[FieldError::new("a", "b", "c")]).len(), 1);
     }
 }
 

@@ -70,7 +70,9 @@ pub async fn resolve(req: DeployRequest) -> Result<DeployRequest> {
     let Some(pending) = req.pending_download() else { return Ok(req) };
     let label = pending.artifact.label();
     let body = download(&pending.account, &pending.fetch, &label, "resolvedTaskDefinitionArtifact").await?;
-    req.with_downloaded(&body).map_err(Error::Invalid)
+    // Parsing and checking megabytes of JSON or YAML is CPU work: off the async runtime.
+    let checked = tokio::task::spawn_blocking(move || req.with_downloaded(&body)).await;
+    checked.map_err(|e| Error::Failed { message: format!("checking the downloaded artifact: {e}"), report: Vec::new() })?.map_err(Error::Invalid)
 }
 
 /// `PUT /artifacts/fetch`: the artifact's bytes, downloaded with the account it names (or the

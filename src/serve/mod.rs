@@ -308,7 +308,7 @@ fn problem(status: StatusCode, message: &str, errors: Vec<FieldError>) -> Respon
         "error": status.canonical_reason().unwrap_or(""),
         "status": status.as_u16(),
         "message": message,
-        "errors": errors,
+        "errors": crate::core::error::shown(&errors),
     });
     (status, axum::Json(body)).into_response()
 }

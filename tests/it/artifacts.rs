@@ -447,3 +447,40 @@ async fn a_retry_on_another_replica_is_answered_from_its_client_request_id_witho
     let (status, conflict) = b.post("/ecs/ops?clientRequestId=orca-stage-1", &other);
     assert_eq!(status, 409, "{conflict}");
 }
+
+#[tokio::test]
+async fn an_artifact_of_a_hundred_thousand_unknown_keys_gets_a_short_answer() {
+    let env = TestEnv::new("artifact_many_problems", false);
+    let mut td = task_definition("many");
+    for i in 0..100_000 {
+        td[format!("unknownKey{i}")] = json!(1);
+    }
+    let store = FakeStore::start(&td);
+    append_config(&env, &http_config(&store, env.dir.path()));
+    let server = Server::start(&env, &[]);
+    let artifact = json!({"type": "http/file", "reference": store.url("/http/td.json"), "artifactAccount": "web"});
+    let body = json!([{"createServerGroup": referencing("many", artifact)}]).to_string();
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    use std::io::{Read, Write};
+    write!(
+        stream,
+        "POST /ecs/ops HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        server.port,
+        body.len()
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    assert!(answer.len() < 64 * 1024, "the answer is {} bytes", answer.len());
+    let text = String::from_utf8_lossy(&answer);
+    let json: Value = serde_json::from_str(text.split_once("\r\n\r\n").unwrap().1).unwrap();
+    let errors = json["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 51, "{json}");
+    assert_eq!(errors[50]["message"], "… and 99950 more problems (fix these first)");
+    // The CLI shows the same.
+    let path = env.dir.path().join("td.json");
+    std::fs::write(&path, td.to_string()).unwrap();
+    let run = env.deploy(&crate::deploy::fargate("manycli"), &["--artifact", path.to_str().unwrap()]);
+    assert_eq!(run.code, 2);
+    assert_eq!(run.json["errors"].as_array().unwrap().len(), 51, "{}", run.stdout.len());
+}

@@ -114,10 +114,11 @@ pub fn check(value: &mut Value, kind: &Kind, path: &str, prefix: &str, errors: &
                     match fields.iter().find(|f| f.key == k) {
                         Some(field) => check(v, &field.kind, &child, prefix, errors),
                         None => {
-                            let hint =
-                                closest(k, fields.iter().map(|f| f.key)).map(|c| format!("; did you mean `{c}`?")).unwrap_or_else(|| {
-                                    "; remove it (see `aws ecs register-task-definition help` for the keys AWS accepts)".into()
-                                });
+                            // Past what is shown, no hint is worth its edit distances.
+                            let shown = errors.len() < crate::core::error::MAX_SHOWN;
+                            let hint = closest(k, fields.iter().map(|f| f.key).filter(|_| shown))
+                                .map(|c| format!("; did you mean `{c}`?"))
+                                .unwrap_or_else(|| "; remove it (see `aws ecs register-task-definition help` for the keys AWS accepts)".into());
                             errors.push(FieldError::new(
                                 format!("{prefix}{child}"),
                                 "createServerGroupDescription.taskDefinitionArtifact.invalid",
