@@ -93,7 +93,11 @@ pub fn shown(errors: &[FieldError]) -> Vec<FieldError> {
     let mut out: Vec<FieldError> = errors.iter().take(MAX_SHOWN).cloned().collect();
     if errors.len() > MAX_SHOWN {
         let more = errors.len() - MAX_SHOWN;
-        out.push(FieldError::new("…", "errors.more", format!("… and {more} more problem{} (fix these first)", if more == 1 { "" } else { "s" })));
+        out.push(FieldError::new(
+            "…",
+            "errors.more",
+            format!("… and {more} more problem{} (fix these first)", if more == 1 { "" } else { "s" }),
+        ));
     }
     out
 }
@@ -147,6 +151,17 @@ impl AwsError {
     }
 }
 
+impl From<AwsError> for Error {
+    fn from(error: AwsError) -> Self {
+        if error.is_interrupt() {
+            return Error::Interrupted { report: Vec::new() };
+        }
+        Error::Aws { error, report: Vec::new() }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,14 +177,3 @@ mod tests {
         assert_eq!(super::shown(&[FieldError::new("a", "b", "c")]).len(), 1);
     }
 }
-
-impl From<AwsError> for Error {
-    fn from(error: AwsError) -> Self {
-        if error.is_interrupt() {
-            return Error::Interrupted { report: Vec::new() };
-        }
-        Error::Aws { error, report: Vec::new() }
-    }
-}
-
-pub type Result<T, E = Error> = std::result::Result<T, E>;

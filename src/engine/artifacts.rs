@@ -72,7 +72,9 @@ pub async fn resolve(req: DeployRequest) -> Result<DeployRequest> {
     let body = download(&pending.account, &pending.fetch, &label, "resolvedTaskDefinitionArtifact").await?;
     // Parsing and checking megabytes of JSON or YAML is CPU work: off the async runtime.
     let checked = tokio::task::spawn_blocking(move || req.with_downloaded(&body)).await;
-    checked.map_err(|e| Error::Failed { message: format!("checking the downloaded artifact: {e}"), report: Vec::new() })?.map_err(Error::Invalid)
+    checked
+        .map_err(|e| Error::Failed { message: format!("checking the downloaded artifact: {e}"), report: Vec::new() })?
+        .map_err(Error::Invalid)
 }
 
 /// `PUT /artifacts/fetch`: the artifact's bytes, downloaded with the account it names (or the

@@ -690,7 +690,9 @@ pub async fn rollback(
         return Err(Error::invalid(
             "rollbackContext",
             "rollbackServerGroupDescription.invalid",
-            format!("{restore} is in ECS cluster {restore_cluster} and {current} in {current_cluster}; a rollback stays in one ECS cluster"),
+            format!(
+                "{restore} is in ECS cluster {restore_cluster} and {current} in {current_cluster}; a rollback stays in one ECS cluster"
+            ),
         ));
     }
     match session.task_definition_status(&restore_service.task_definition).await? {

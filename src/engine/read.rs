@@ -58,10 +58,15 @@ const PRUNE_ABOVE: usize = 1024;
 /// ECS clusters come and go far more rarely than services, and a miss reads the list again.
 const ECS_CLUSTERS_TTL: Duration = Duration::from_secs(30);
 
+/// How many reads of one AWS account run at once (the read API and the console together), so a
+/// burst of reads never takes the account's request budget from deploys.
+const READS_PER_ACCOUNT: usize = 4;
+
 /// What a view is of; identical keys share one read.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Key {
     EcsClusters { account: String, region: String },
+    ServiceNames { account: String, region: String, ecs_cluster: String },
     ServerGroup { account: String, region: String, name: String },
     Groups { account: String, app: String, cluster: Option<String> },
     Instance { account: String, region: String, task_id: String },
@@ -72,6 +77,7 @@ impl Key {
     fn account(&self) -> &str {
         match self {
             Key::EcsClusters { account, .. }
+            | Key::ServiceNames { account, .. }
             | Key::ServerGroup { account, .. }
             | Key::Groups { account, .. }
             | Key::Instance { account, .. }
@@ -92,11 +98,36 @@ pub struct Reader {
     ttl: Duration,
     views: Mutex<HashMap<Key, Entry>>,
     task_definitions: Mutex<HashMap<String, Value>>,
+    /// Per AWS account id: the reads that may run at once.
+    budgets: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
 }
 
 impl Reader {
     pub fn new(config: Arc<Config>, ttl: Duration) -> Arc<Reader> {
-        Arc::new(Reader { config, ttl, views: Mutex::new(HashMap::new()), task_definitions: Mutex::new(HashMap::new()) })
+        Arc::new(Reader {
+            config,
+            ttl,
+            views: Mutex::new(HashMap::new()),
+            task_definitions: Mutex::new(HashMap::new()),
+            budgets: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Runs one leaf read (AWS calls only, no other view inside) within the session's AWS
+    /// account's budget of [`READS_PER_ACCOUNT`] at once.
+    async fn within_budget<T>(&self, session: &Session, read: impl std::future::Future<Output = T>) -> T {
+        let budget = {
+            let mut budgets = self.budgets.lock().expect("not poisoned");
+            let key = self.config.account(&session.account_name).map(|a| a.account_id).unwrap_or_else(|_| session.account_name.clone());
+            budgets.entry(key).or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(READS_PER_ACCOUNT))).clone()
+        };
+        let _permit = budget.acquire().await.expect("never closed");
+        read.await
+    }
+
+    /// How long ago the read of `key` finished (None: none finished is kept).
+    fn age(&self, key: &Key) -> Option<Duration> {
+        self.views.lock().expect("not poisoned").get(key).and_then(|e| e.finished.get().map(|at| at.elapsed()))
     }
 
     /// Forgets every view of `account` and of the other ECS accounts on its AWS account (they
@@ -143,7 +174,9 @@ impl Reader {
             }
         };
         let out = future.await;
-        if out.is_err() {
+        // Something that does not exist stays so for the TTL (a burst of misses is one read
+        // each); a failed AWS read is not reused.
+        if matches!(out, Err(ReadError::Aws(_))) {
             let mut views = self.views.lock().expect("not poisoned");
             if views.get(&key).is_some_and(|e| e.finished.get().is_some()) {
                 views.remove(&key);
@@ -166,8 +199,20 @@ impl Reader {
     /// The account's ECS clusters in a region (ListClusters), shared like the views.
     async fn ecs_clusters(self: &Arc<Self>, session: &Session) -> Result<Vec<String>, ReadError> {
         let key = Key::EcsClusters { account: session.account_name.clone(), region: session.region.clone() };
-        let s = session.clone();
-        let out = self.shared(key, move || async move { Ok(Arc::new(json!(s.list_ecs_clusters().await?))) }.boxed()).await?;
+        let (me, s) = (self.clone(), session.clone());
+        let read = move || async move { Ok(Arc::new(json!(me.within_budget(&s, s.list_ecs_clusters()).await?))) }.boxed();
+        let out = self.shared(key, read).await?;
+        Ok(serde_json::from_value((*out).clone()).unwrap_or_default())
+    }
+
+    /// The service names of an ECS cluster (ListServices), shared like the views: every
+    /// application's view of the cluster reads them once per TTL.
+    async fn service_names(self: &Arc<Self>, session: &Session, ecs_cluster: &str) -> Result<Vec<String>, ReadError> {
+        let key =
+            Key::ServiceNames { account: session.account_name.clone(), region: session.region.clone(), ecs_cluster: ecs_cluster.into() };
+        let (me, s, c) = (self.clone(), session.clone(), ecs_cluster.to_string());
+        let read = move || async move { Ok(Arc::new(json!(me.within_budget(&s, s.list_service_names(&c)).await?))) }.boxed();
+        let out = self.shared(key, read).await?;
         Ok(serde_json::from_value((*out).clone()).unwrap_or_default())
     }
 
@@ -182,22 +227,26 @@ impl Reader {
     async fn read_server_group(self: &Arc<Self>, account: &Account, region: &str, name: &str) -> Outcome {
         let session = self.session(account, region).await?;
         let not_found = || ReadError::NotFound(format!("server group `{name}` not found in {}/{region}", account.name));
+        let clusters = Key::EcsClusters { account: account.name.clone(), region: region.to_string() };
         let found = match self.find_service(&session, name).await? {
             Some(found) => Some(found),
-            None => {
-                self.forget(&Key::EcsClusters { account: account.name.clone(), region: region.to_string() });
+            // A new ECS cluster may hold it: the list is read again, at most once per TTL.
+            None if self.age(&clusters).is_some_and(|age| age >= self.ttl) => {
+                self.forget(&clusters);
                 self.find_service(&session, name).await?
             }
+            None => None,
         };
         let (ecs_cluster, service) = found.ok_or_else(not_found)?;
         let group = server_group_of(account.naming_strategy, service).ok_or_else(not_found)?;
-        let facts = self.observe(&session, &ecs_cluster, vec![group]).await?;
+        let facts = self.within_budget(&session, self.observe(&session, &ecs_cluster, vec![group])).await?;
         Ok(Arc::new(facts.first().map(view::server_group).ok_or_else(not_found)?))
     }
 
     /// The newest ACTIVE service named `name` in any of the ECS clusters, with its ECS cluster.
     async fn find_service(self: &Arc<Self>, session: &Session, name: &str) -> Result<Option<(String, ServiceState)>, ReadError> {
-        let found = session.describe_in_each(&self.ecs_clusters(session).await?, name, true).await?;
+        let clusters = self.ecs_clusters(session).await?;
+        let found = self.within_budget(session, session.describe_in_each(&clusters, name, true)).await?;
         Ok(found.into_iter().filter(|(_, s)| s.status == "ACTIVE").max_by_key(|(_, s)| s.created_at_ms))
     }
 
@@ -213,7 +262,7 @@ impl Reader {
         let per_region = try_join_all(account.region_names().into_iter().map(|region| async move {
             let session = self.session(account, region).await?;
             let clusters = self.ecs_clusters(&session).await?;
-            let names = try_join_all(clusters.iter().map(|c| session.list_service_names(c))).await?;
+            let names = try_join_all(clusters.iter().map(|c| self.service_names(&session, c))).await?;
             Ok::<_, ReadError>(names.into_iter().flatten().collect::<Vec<String>>())
         }))
         .await?;
@@ -285,16 +334,16 @@ impl Reader {
             let session = &session;
             async move {
                 let names: Vec<String> =
-                    session.list_service_names(&c).await?.into_iter().filter(|n| may_be_named_under(cluster.or(app), naming, n)).collect();
-                let groups: Vec<_> = session
-                    .describe_services(&c, &names, true)
+                    self.service_names(session, &c).await?.into_iter().filter(|n| may_be_named_under(cluster.or(app), naming, n)).collect();
+                let groups: Vec<_> = self
+                    .within_budget(session, session.describe_services(&c, &names, true))
                     .await?
                     .into_iter()
                     .filter(|s| s.status == "ACTIVE")
                     .filter_map(|s| server_group_of(naming, s))
                     .filter(|(m, _, _)| app.is_none_or(|a| m.app == a) && cluster.is_none_or(|want| m.cluster() == want))
                     .collect();
-                let facts = self.observe(session, &c, groups).await?;
+                let facts = self.within_budget(session, self.observe(session, &c, groups)).await?;
                 Ok::<_, ReadError>(facts.iter().map(view::server_group).collect::<Vec<_>>())
             }
         }))
@@ -317,11 +366,16 @@ impl Reader {
         if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
             return Err(not_found());
         }
-        let groups = try_join_all(self.ecs_clusters(&session).await?.into_iter().map(|c| {
-            let session = &session;
-            async move { session.task_groups(&c, &[id.to_string()]).await }
-        }))
-        .await?;
+        let clusters = self.ecs_clusters(&session).await?;
+        let groups = self
+            .within_budget(
+                &session,
+                try_join_all(clusters.into_iter().map(|c| {
+                    let session = &session;
+                    async move { session.task_groups(&c, &[id.to_string()]).await }
+                })),
+            )
+            .await?;
         let group = groups.into_iter().flatten().next().ok_or_else(not_found)?;
         let name = group.strip_prefix("service:").ok_or_else(not_found)?;
         let sg = self.server_group(&account.name, region, name).await.map_err(|_| not_found())?;

@@ -663,7 +663,8 @@ async fn creating_description(app: &App, identity: &Identity, account: &str, reg
     let qualified = format!("{region}:{name}");
     let filter = super::visible_to(&app.config, identity, Some(&format!("\"{qualified}\"")));
     let tasks = app.store.list(&filter, 100).await.ok()?;
-    let created = |r: &Value| r["account"] == json!(account) && r["serverGroupNames"].as_array().is_some_and(|n| n.contains(&json!(qualified)));
+    let created =
+        |r: &Value| r["account"] == json!(account) && r["serverGroupNames"].as_array().is_some_and(|n| n.contains(&json!(qualified)));
     let task = tasks
         .into_iter()
         .filter(|t| super::may_see(&app.config, identity, t) && !t.status.failed)
@@ -965,10 +966,19 @@ async fn act(
 /// The rollback onto `name`, from the server group the console finds current — the newest other
 /// enabled one of its cluster in the same account, region and ECS cluster — which must be the one
 /// the confirmation named (else the cluster changed meanwhile and the person confirms again).
-async fn rollback_from_current(app: &App, account: &str, region: &str, name: &str, fields: &HashMap<String, String>) -> Result<Value, String> {
+async fn rollback_from_current(
+    app: &App,
+    account: &str,
+    region: &str,
+    name: &str,
+    fields: &HashMap<String, String>,
+) -> Result<Value, String> {
     let sg = app.reader.server_group(account, region, name).await.map_err(|e| e.into_error().to_string())?;
     let peers = enabled_peer_views(app, account, &sg).await.map_err(|e| format!("could not read {name}'s cluster ({e})"))?;
-    let current = peers.first().and_then(|g| g["name"].as_str()).ok_or_else(|| format!("{name} has no enabled server group beside it to roll back from"))?;
+    let current = peers
+        .first()
+        .and_then(|g| g["name"].as_str())
+        .ok_or_else(|| format!("{name} has no enabled server group beside it to roll back from"))?;
     if fields.get("current").map(|c| c.trim()) != Some(current) {
         return Err(format!("the cluster changed since the confirmation: the current server group is now {current}; confirm again"));
     }

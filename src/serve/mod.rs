@@ -705,7 +705,8 @@ async fn repeated(app: &Arc<App>, post: &mut Audited, client_request_id: &str, o
         Ok(found) => found,
         Err(e) => {
             error!("{e}");
-            let response = problem(StatusCode::SERVICE_UNAVAILABLE, "the task store is unavailable; nothing was started, post again", Vec::new());
+            let response =
+                problem(StatusCode::SERVICE_UNAVAILABLE, "the task store is unavailable; nothing was started, post again", Vec::new());
             return Some(post.clone_answer(app, "failed", response));
         }
     };

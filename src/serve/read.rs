@@ -228,18 +228,63 @@ async fn instance(
 }
 
 /// The application's server groups in every account the caller may read: (account, groups).
-async fn application_groups(caller: &Caller, application: &str) -> Result<Vec<(String, Vec<Value>)>, ReadError> {
+/// An application's server groups per readable account, and the accounts that could not be read
+/// (with why): one unreadable account does not hide the others.
+struct ApplicationGroups {
+    found: Vec<(String, Vec<Value>)>,
+    failed: Vec<(String, String)>,
+}
+
+impl ApplicationGroups {
+    /// Nothing found and something unreadable: whether the application exists cannot be told.
+    fn unknown(&self) -> Option<Response> {
+        (self.found.is_empty() && !self.failed.is_empty()).then(|| {
+            let accounts: Vec<String> = self.failed.iter().map(|(a, e)| format!("{a} ({e})")).collect();
+            problem(StatusCode::SERVICE_UNAVAILABLE, &format!("AWS could not be read for {}", accounts.join("; ")), Vec::new())
+        })
+    }
+
+    /// The failed accounts as the application view's `errors` entries.
+    fn errors(&self) -> Vec<Value> {
+        self.failed.iter().map(|(account, message)| json!({"account": account, "message": message})).collect()
+    }
+
+    /// `response` with an HTTP `Warning` naming the accounts that could not be read, if any.
+    fn warned(&self, mut response: Response) -> Response {
+        if !self.failed.is_empty() {
+            let names: Vec<&str> = self.failed.iter().map(|(a, _)| a.as_str()).collect();
+            let text = format!("199 ecs-deployer \"could not read accounts: {}\"", names.join(", "));
+            if let Ok(value) = axum::http::HeaderValue::from_str(&text) {
+                response.headers_mut().insert(axum::http::header::WARNING, value);
+            }
+        }
+        response
+    }
+}
+
+async fn application_groups(caller: &Caller, application: &str) -> ApplicationGroups {
     let accounts = super::readable_accounts(&caller.app.config, &caller.identity);
     let reads = accounts.iter().map(|a| caller.app.reader.groups(a, application, None));
     let results = futures::future::join_all(reads).await;
-    let mut out = Vec::new();
+    let mut out = ApplicationGroups { found: Vec::new(), failed: Vec::new() };
     for (account, result) in accounts.into_iter().zip(results) {
-        let groups = result?;
-        if !groups_of(&groups).is_empty() {
-            out.push((account, groups_of(&groups).to_vec()));
+        match result {
+            Ok(groups) if !groups_of(&groups).is_empty() => out.found.push((account, groups_of(&groups).to_vec())),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!("application {application}: account {account} could not be read: {e:?}");
+                out.failed.push((account, read_error_text(&e)));
+            }
         }
     }
-    Ok(out)
+    out
+}
+
+fn read_error_text(e: &ReadError) -> String {
+    match e {
+        ReadError::NotFound(message) => message.clone(),
+        ReadError::Aws(e) => e.to_string(),
+    }
 }
 
 /// The moniker clusters of `groups`, in order of first appearance.
@@ -261,14 +306,15 @@ async fn application(
     Path(application): Path<String>,
 ) -> Response {
     let caller = caller(app, identity, peer, format!("/applications/{application}"));
-    let found = match application_groups(&caller, &application).await {
-        Ok(found) if found.is_empty() => {
-            return not_found(&format!("application `{application}` has no server groups in any account you may read"));
-        }
-        Ok(found) => found,
-        Err(e) => return failure(e),
-    };
-    let clusters: serde_json::Map<String, Value> = found
+    let groups = application_groups(&caller, &application).await;
+    if let Some(response) = groups.unknown() {
+        return response;
+    }
+    if groups.found.is_empty() {
+        return not_found(&format!("application `{application}` has no server groups in any account you may read"));
+    }
+    let clusters: serde_json::Map<String, Value> = groups
+        .found
         .iter()
         .map(|(account, groups)| {
             let entries: Vec<Value> = cluster_names(groups)
@@ -281,8 +327,11 @@ async fn application(
             (account.clone(), Value::Array(entries))
         })
         .collect();
-    axum::Json(json!({"name": application, "attributes": {"name": application, "cloudProviders": "ecs"}, "clusters": clusters}))
-        .into_response()
+    let mut view = json!({"name": application, "attributes": {"name": application, "cloudProviders": "ecs"}, "clusters": clusters});
+    if !groups.failed.is_empty() {
+        view["errors"] = json!(groups.errors());
+    }
+    groups.warned(axum::Json(view).into_response())
 }
 
 /// Deck's cluster names per account.
@@ -293,13 +342,12 @@ async fn application_clusters(
     Path(application): Path<String>,
 ) -> Response {
     let caller = caller(app, identity, peer, format!("/applications/{application}/clusters"));
-    match application_groups(&caller, &application).await {
-        Ok(found) => {
-            let out: serde_json::Map<String, Value> = found.iter().map(|(a, groups)| (a.clone(), json!(cluster_names(groups)))).collect();
-            axum::Json(out).into_response()
-        }
-        Err(e) => failure(e),
+    let groups = application_groups(&caller, &application).await;
+    if let Some(response) = groups.unknown() {
+        return response;
     }
+    let out: serde_json::Map<String, Value> = groups.found.iter().map(|(a, g)| (a.clone(), json!(cluster_names(g)))).collect();
+    groups.warned(axum::Json(out).into_response())
 }
 
 /// Deck's list of server groups (`ServerGroupViewModel`, with `isDisabled`), optionally only
@@ -316,16 +364,16 @@ async fn application_server_groups(
         .get("clusters")
         .map(|c| c.split(',').filter_map(|p| p.split_once(':')).map(|(a, c)| (a.to_string(), c.to_string())).collect())
         .unwrap_or_default();
-    match application_groups(&caller, &application).await {
-        Ok(found) => {
-            let listed: Vec<Value> = found
-                .iter()
-                .flat_map(|(account, groups)| groups.iter().map(move |sg| (account, sg)))
-                .filter(|(account, sg)| wanted.is_empty() || wanted.iter().any(|(a, c)| a == *account && sg["cluster"] == c.as_str()))
-                .map(|(_, sg)| view::list_entry(sg))
-                .collect();
-            axum::Json(listed).into_response()
-        }
-        Err(e) => failure(e),
+    let groups = application_groups(&caller, &application).await;
+    if let Some(response) = groups.unknown() {
+        return response;
     }
+    let listed: Vec<Value> = groups
+        .found
+        .iter()
+        .flat_map(|(account, groups)| groups.iter().map(move |sg| (account, sg)))
+        .filter(|(account, sg)| wanted.is_empty() || wanted.iter().any(|(a, c)| a == *account && sg["cluster"] == c.as_str()))
+        .map(|(_, sg)| view::list_entry(sg))
+        .collect();
+    groups.warned(axum::Json(listed).into_response())
 }

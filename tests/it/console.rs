@@ -169,8 +169,12 @@ async fn the_console_shows_a_cluster_and_disables_its_old_server_group_through_a
     // Destroy needs the typed name; disabling the last enabled one asks for a second confirmation.
     let confirm = send(port, "GET", "/console/confirm/disable/ecs-main/us-west-2/cona-web-v001", &format!("Cookie: {cookie}\r\n"), "");
     assert!(confirm.body.contains("no enabled server group") && confirm.body.contains("name=\"acknowledge\""), "{}", confirm.body);
-    let refused =
-        form_post(port, "/console/actions/destroy/ecs-main/us-west-2/cona-web-v000", &cookie, &format!("csrf={csrf}&form={form}&confirmName=wrong"));
+    let refused = form_post(
+        port,
+        "/console/actions/destroy/ecs-main/us-west-2/cona-web-v000",
+        &cookie,
+        &format!("csrf={csrf}&form={form}&confirmName=wrong"),
+    );
     assert_eq!(refused.status, 400);
     assert!(aws.service("cona-web-v000").await.is_some());
 }
@@ -266,7 +270,8 @@ async fn console_actions_act_on_the_account_region_and_ecs_cluster_of_the_page()
     assert!(confirm.body.contains("no other server group of its cluster is enabled"), "peers are of one region: {}", confirm.body);
     assert!(confirm.body.contains("name=\"acknowledge\""), "{}", confirm.body);
     let (cookie, csrf, form) = (cookie_of(&confirm), csrf_of(&confirm.body), form_of(&confirm.body));
-    let refused = form_post(port, "/console/actions/disable/ecs-main/us-west-2/scope-web-v000", &cookie, &format!("csrf={csrf}&form={form}"));
+    let refused =
+        form_post(port, "/console/actions/disable/ecs-main/us-west-2/scope-web-v000", &cookie, &format!("csrf={csrf}&form={form}"));
     assert_eq!(refused.status, 400, "the only enabled group of us-west-2 needs the second confirmation: {}", refused.body);
 
     // A resize to 0/0/0 of the last enabled group asks too.

@@ -179,8 +179,81 @@ async fn a_principals_tasks_stay_listed_however_many_others_post() {
         tasks.as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_string()).collect()
     };
     let own = listed(PAYMENTS);
-    assert_eq!(own, [mine.clone()], "payments sees its own task and none of the others'");
+    assert_eq!(own, std::slice::from_ref(&mine), "payments sees its own task and none of the others'");
     let all = listed(ROOT);
     assert_eq!(all.len(), 500, "an admin sees the newest 500");
     assert!(!all.contains(&mine));
+}
+
+/// The emulator's requests since the last call, as (operation, start, end).
+fn requests_since(env: &TestEnv) -> Vec<(String, f64, f64)> {
+    let log: serde_json::Value = serde_json::from_str(&env.http("DELETE", "/_harness/requests", "")).unwrap();
+    log.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["operation"].as_str().unwrap_or_default().to_string(), r["start"].as_f64().unwrap(), r["end"].as_f64().unwrap()))
+        .collect()
+}
+
+/// The most requests of `operation` in flight at once.
+fn most_at_once(requests: &[(String, f64, f64)], operation: &str) -> usize {
+    let of: Vec<&(String, f64, f64)> = requests.iter().filter(|r| r.0 == operation).collect();
+    of.iter().map(|(_, start, _)| of.iter().filter(|(_, s, e)| s <= start && start < e).count()).max().unwrap_or(0)
+}
+
+#[tokio::test]
+async fn reads_of_missing_groups_and_many_applications_are_shared_and_bounded_per_account() {
+    let env = TestEnv::dedicated("replica_read_bounds");
+    let run = env.deploy(&crate::deploy::fargate("present"), &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let server = Server::start(&env, &["--store-file", "tasks.db", "--read-ttl", "60s"]);
+    let port = server.port;
+    requests_since(&env);
+    env.http("POST", "/_harness", &json!({"delayMs": 50}).to_string());
+    let get = |path: String| std::thread::spawn(move || crate::serve::request(port, "GET", &path, "", "").0);
+    let missing: Vec<_> = (0..40).map(|i| get(format!("/serverGroups/ecs-main/us-west-2/gone{i}-web-v000"))).collect();
+    assert!(missing.into_iter().all(|h| h.join().unwrap() == 404));
+    let again: Vec<_> = (0..40).map(|i| get(format!("/serverGroups/ecs-main/us-west-2/gone{i}-web-v000"))).collect();
+    assert!(again.into_iter().all(|h| h.join().unwrap() == 404));
+    let requests = requests_since(&env);
+    let count = |op: &str| requests.iter().filter(|r| r.0 == op).count();
+    assert!(count("DescribeServices") <= 40, "one describe per missing name, misses kept: {}", count("DescribeServices"));
+    assert!(count("ListClusters") <= 2, "the ECS cluster list is kept: {}", count("ListClusters"));
+    assert!(
+        most_at_once(&requests, "DescribeServices") <= 4,
+        "at most 4 reads of the account at once: {}",
+        most_at_once(&requests, "DescribeServices")
+    );
+
+    let apps: Vec<_> = (0..40).map(|i| get(format!("/applications/app{i}"))).collect();
+    assert!(apps.into_iter().all(|h| h.join().unwrap() == 404));
+    let requests = requests_since(&env);
+    let listed = requests.iter().filter(|r| r.0 == "ListServices").count();
+    assert!(listed <= 4, "every application's view shares one ListServices per ECS cluster and account: {listed}");
+    env.http("POST", "/_harness", &json!({"delayMs": 0}).to_string());
+}
+
+#[tokio::test]
+async fn an_account_that_cannot_be_read_leaves_the_others_application_views_whole() {
+    let env = TestEnv::new("replica_one_unreadable", false);
+    let run = env.deploy(&crate::deploy::fargate("whole"), &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let deny = json!({"rules": [{"operation": "AssumeRole", "match": env.second_account_id, "action": "deny", "times": 100,
+        "status": 403, "code": "AccessDenied", "message": "injected: not authorized to perform sts:AssumeRole"}]});
+    env.http("POST", "/_harness", &deny.to_string());
+    let server = Server::start(&env, &["--store-file", "tasks.db"]);
+    let (status, view) = server.request("GET", "/applications/whole", "");
+    let (clusters_status, clusters) = server.request("GET", "/applications/whole/clusters", "");
+    let (list_status, list) = server.request("GET", "/applications/whole/serverGroups", "");
+    env.http(
+        "POST",
+        "/_harness",
+        &json!({"rules": [{"operation": "AssumeRole", "match": env.second_account_id, "action": "deny", "times": 0}]}).to_string(),
+    );
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["clusters"]["ecs-main"][0]["name"], "whole-web", "{view}");
+    assert_eq!(view["errors"][0]["account"], "ecs-second", "{view}");
+    assert_eq!((clusters_status, &clusters["ecs-main"]), (200, &json!(["whole-web"])), "{clusters}");
+    assert_eq!(list_status, 200, "{list}");
+    assert!(list.as_array().unwrap().iter().any(|sg| sg["name"] == "whole-web-v000"), "{list}");
 }

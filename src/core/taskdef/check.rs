@@ -118,7 +118,9 @@ pub fn check(value: &mut Value, kind: &Kind, path: &str, prefix: &str, errors: &
                             let shown = errors.len() < crate::core::error::MAX_SHOWN;
                             let hint = closest(k, fields.iter().map(|f| f.key).filter(|_| shown))
                                 .map(|c| format!("; did you mean `{c}`?"))
-                                .unwrap_or_else(|| "; remove it (see `aws ecs register-task-definition help` for the keys AWS accepts)".into());
+                                .unwrap_or_else(|| {
+                                    "; remove it (see `aws ecs register-task-definition help` for the keys AWS accepts)".into()
+                                });
                             errors.push(FieldError::new(
                                 format!("{prefix}{child}"),
                                 "createServerGroupDescription.taskDefinitionArtifact.invalid",

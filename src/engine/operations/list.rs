@@ -71,12 +71,16 @@ fn rollback_of(config: &Config, body: Value) -> Result<Op> {
 /// different clusters (a rollback restores an older version of one cluster).
 fn rollback_pair_problem(restore: &str, current: &str) -> Option<String> {
     if restore == current {
-        return Some(format!("restoreServerGroupName and rollbackServerGroupName are both {restore}: name the version to restore and the current one"));
+        return Some(format!(
+            "restoreServerGroupName and rollbackServerGroupName are both {restore}: name the version to restore and the current one"
+        ));
     }
     let cluster = |name: &str| crate::core::moniker::parse_name(name).moniker.map(|m| m.cluster());
     match (cluster(restore), cluster(current)) {
         (Some(a), Some(b)) if a == b => None,
-        _ => Some(format!("{restore} and {current} are not versions of one cluster; a rollback restores an older version of the same cluster")),
+        _ => Some(format!(
+            "{restore} and {current} are not versions of one cluster; a rollback restores an older version of the same cluster"
+        )),
     }
 }
 
