@@ -162,13 +162,19 @@ pub fn server_groups(format: OutputFormat, rows: &[crate::engine::lifecycle::Ser
                     "active"
                 };
                 let td = r.task_definition.rsplit('/').next().unwrap_or(&r.task_definition);
-                let why = r.incomplete.as_deref().map(|w| format!("  ({w}; `ecs-deployer cleanup` removes it)")).unwrap_or_default();
+                let why = match (&r.incomplete, r.scaling_mismatch) {
+                    (Some(w), _) => format!("  ({w}; `ecs-deployer cleanup` removes it)"),
+                    (None, Some(m)) => format!("  ({m}: disable or enable it again)"),
+                    (None, None) => String::new(),
+                };
                 println!(
                     "{:<40} {:<16} {:<10} {:>7} {:>7} {:>7} {:>9} {:<10} {td}{why}",
                     r.server_group_name,
                     r.ecs_cluster_name,
                     if r.incomplete.is_some() {
                         "INCOMPLETE"
+                    } else if r.scaling_mismatch.is_some() {
+                        "MIXED"
                     } else if r.enabled {
                         "enabled"
                     } else {

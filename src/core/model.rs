@@ -172,6 +172,20 @@ impl ScalableTarget {
     }
 }
 
+/// A server group's enabled state and its scaling disagreeing — what a disable or enable cut
+/// short (or two racing) leaves: `Some("enabled with scaling suspended")` (it serves, but will
+/// not scale) or `Some("disabled with scaling active")` (its policies may scale it up again);
+/// None when they agree or it has no scalable target. The one rule `list`, the read API, the
+/// console and the operations' own read-back use.
+pub fn scaling_mismatch(desired_count: i64, target: Option<&ScalableTarget>) -> Option<&'static str> {
+    let target = target?;
+    match desired_count > 0 {
+        true if !target.fully_resumed() => Some("enabled with scaling suspended"),
+        false if !target.fully_suspended() => Some("disabled with scaling active"),
+        _ => None,
+    }
+}
+
 /// A VPC subnet with its tags.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -349,6 +349,9 @@ fn warnings(facts: &ServerGroupFacts) -> Vec<String> {
     if facts.task_definition.is_none() {
         out.push(format!("task definition {} could not be read", facts.service.task_definition));
     }
+    if let Some(mismatch) = crate::core::model::scaling_mismatch(facts.service.desired_count, facts.scalable_target.as_ref()) {
+        out.push(format!("{mismatch}: a disable or enable did not finish; disable or enable it again"));
+    }
     out
 }
 
@@ -396,6 +399,9 @@ pub fn server_group(facts: &ServerGroupFacts) -> Value {
     out["containers"] = json!(facts.task_definition.as_ref().map(containers).unwrap_or_default());
     out["targetGroupHealth"] = json!(target_group_health(facts));
     out["taskCounts"] = json!({"desired": service.desired_count, "running": service.running_count, "pending": service.pending_count});
+    if let Some(mismatch) = crate::core::model::scaling_mismatch(facts.service.desired_count, facts.scalable_target.as_ref()) {
+        out["scalingMismatch"] = json!(mismatch);
+    }
     let warnings = warnings(facts);
     if !warnings.is_empty() {
         out["warnings"] = json!(warnings);

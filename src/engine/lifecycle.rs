@@ -32,6 +32,9 @@ pub struct ServerGroupRow {
     pub min_capacity: Option<i64>,
     pub max_capacity: Option<i64>,
     pub scaling_suspended: bool,
+    /// The enabled state and the scaling disagree (see [`crate::core::model::scaling_mismatch`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scaling_mismatch: Option<&'static str>,
     pub created_at: Option<i64>,
     /// Why the server group is incomplete — its deploy never finished — if it is: the crash
     /// marker is still on it, or it has no scalable target (every deploy registers one; this is
@@ -161,6 +164,7 @@ pub async fn list(
                 min_capacity: target.map(|t| t.min_capacity),
                 max_capacity: target.map(|t| t.max_capacity),
                 scaling_suspended: target.is_some_and(ScalableTarget::fully_suspended),
+                scaling_mismatch: crate::core::model::scaling_mismatch(s.desired_count, target),
                 created_at: s.created_at,
             });
         }
@@ -242,15 +246,8 @@ pub async fn undo_create(session: &Session, creating: &crate::engine::journal::C
 pub async fn disable(session: &Session, ecs_cluster: &str, name: &str) -> Result<OperationResult> {
     let _lock = lock_server_group(session, ecs_cluster, name).await?;
     let mut r = disable_steps(session, ecs_cluster, name).await?;
-    let id = resource_id(ecs_cluster, name);
     let disabled = |desired: i64, target: Option<&ScalableTarget>| desired == 0 && target.is_none_or(ScalableTarget::fully_suspended);
-    let reassert = async {
-        if session.describe_scalable_target(&id).await?.is_some() {
-            session.set_scaling_suspended(&id, true).await?;
-        }
-        session.update_desired_count(ecs_cluster, name, 0).await.map(|_| ())
-    };
-    verify(session, ecs_cluster, name, "disabled", disabled, reassert).await?;
+    verify(session, ecs_cluster, name, "disabled", disabled).await?;
     r.step(format!("Server group {name} disabled for {}.", session.account_name));
     Ok(r)
 }
@@ -294,25 +291,31 @@ async fn lock_server_group(session: &Session, ecs_cluster: &str, name: &str) -> 
     crate::engine::locks::take(&lock, &format!("{name} was not changed")).await
 }
 
-/// Re-reads the server group after an operation's last write. Another operation that changed it
-/// meanwhile (a CLI elsewhere, another replica without a shared store) is not hidden: the state
-/// this one set is written again (`reassert`), read back, and the operation fails saying both.
+/// Re-reads the server group after an operation's last write. What it finds decides:
+/// - the state this operation set: done;
+/// - the other consistent state (another operation wrote last): left as that one set it, and this
+///   operation fails saying so;
+/// - a mix — disabled with scaling active, or serving with scaling suspended — (two operations
+///   interleaved): the safe state, disabled with scaling suspended, is written and read back until
+///   the group is consistent, so the last writer never leaves it mixed; the operation fails saying
+///   what it found and what it set (a disable that ends disabled succeeds).
 async fn verify(
     session: &Session,
     ecs_cluster: &str,
     name: &str,
     state: &str,
     holds: impl Fn(i64, Option<&ScalableTarget>) -> bool,
-    reassert: impl Future<Output = std::result::Result<(), AwsError>>,
 ) -> Result<()> {
+    let id = resource_id(ecs_cluster, name);
     let read = || async {
-        let (names, id) = ([name.to_string()], resource_id(ecs_cluster, name));
+        let names = [name.to_string()];
         let (services, target) =
             tokio::try_join!(session.describe_services(ecs_cluster, &names, false), session.describe_scalable_target(&id))?;
         let desired = services.first().map(|s| s.desired_count).unwrap_or_default();
         Ok::<_, AwsError>((desired, target))
     };
     let describe = |(desired, target): &(i64, Option<ScalableTarget>)| match target {
+        Some(t) if !t.fully_suspended() && !t.fully_resumed() => format!("desired {desired}, scaling partly suspended"),
         Some(t) => format!("desired {desired}, scaling {}", if t.fully_suspended() { "suspended" } else { "active" }),
         None => format!("desired {desired}, no scalable target"),
     };
@@ -320,14 +323,52 @@ async fn verify(
     if holds(found.0, found.1.as_ref()) {
         return Ok(());
     }
-    reassert.await?;
-    let now = read().await?;
-    let outcome =
-        if holds(now.0, now.1.as_ref()) { format!("it was set {state} again") } else { "another operation keeps changing it".into() };
-    Err(Error::Failed {
+    let changed = |outcome: String, now: &(i64, Option<ScalableTarget>)| Error::Failed {
         message: format!("another operation changed server group {name} while it was being {state}: found {}; {outcome}", describe(&found)),
-        report: vec![format!("{name} now: {}", describe(&now))],
-    })
+        report: vec![format!("{name} now: {}", describe(now))],
+    };
+    if crate::core::model::scaling_mismatch(found.0, found.1.as_ref()).is_none() {
+        return Err(changed("it is left as that operation set it".into(), &found));
+    }
+    let mut now = found.clone();
+    for attempt in 0..5u32 {
+        if now.1.is_some() {
+            session.set_scaling_suspended(&id, true).await?;
+        }
+        session.update_desired_count(ecs_cluster, name, 0).await?;
+        now = read().await?;
+        if crate::core::model::scaling_mismatch(now.0, now.1.as_ref()).is_none() {
+            break;
+        }
+        tokio::time::sleep(crate::aws::initial_backoff() * (attempt + 1)).await;
+    }
+    if state == "disabled" && holds(now.0, now.1.as_ref()) {
+        return Ok(());
+    }
+    Err(changed("it was set disabled with its scaling suspended, the safe state; enable it again if it should serve".into(), &now))
+}
+
+/// What a server group is now, in one line, for the report of an operation cut short (a
+/// replica died during a disable): its desired count, its scaling, and a mix named as one.
+pub async fn state_line(session: &Session, ecs_cluster: Option<&str>, name: &str) -> String {
+    let (ecs_cluster, service) = match locate(session, name, ecs_cluster).await {
+        Ok(found) => found,
+        Err(e) => return format!("could not read {name} back: {e}"),
+    };
+    let target = match session.describe_scalable_target(&resource_id(&ecs_cluster, name)).await {
+        Ok(target) => target,
+        Err(e) => return format!("could not read {name}'s scaling back: {e}"),
+    };
+    let scaling = match &target {
+        Some(t) if t.fully_suspended() => "scaling suspended",
+        Some(t) if t.fully_resumed() => "scaling active",
+        Some(_) => "scaling partly suspended",
+        None => "no scalable target",
+    };
+    let mismatch = crate::core::model::scaling_mismatch(service.desired_count, target.as_ref())
+        .map(|m| format!(" — {m}: disable or enable it again"))
+        .unwrap_or_default();
+    format!("{name} now: desired {}, {scaling}{mismatch}", service.desired_count)
 }
 
 /// Clouddriver's enable (§7.2): desired = `desired`, else the scalable target's max, else 1;
@@ -354,11 +395,7 @@ pub async fn enable(
     }
     // Serving, with its scaling on (which may already have moved the desired count).
     let enabled = |d: i64, t: Option<&ScalableTarget>| (d > 0 || desired == 0) && t.is_none_or(ScalableTarget::fully_resumed);
-    let reassert = async {
-        session.update_desired_count(ecs_cluster, name, desired).await?;
-        if target.is_some() { session.set_scaling_suspended(&id, false).await } else { Ok(()) }
-    };
-    verify(session, ecs_cluster, name, "enabled", enabled, reassert).await?;
+    verify(session, ecs_cluster, name, "enabled", enabled).await?;
     r.step(format!("Server group {name} enabled for {}.", session.account_name));
     Ok(r)
 }

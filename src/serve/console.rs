@@ -532,7 +532,10 @@ fn cluster_table(app: &App, identity: &Identity, account: &str, groups: &[Value]
                     tr class=(if enabled { "enabled" } else { "disabled" }) {
                         td { a href=(format!("/console/server-groups/{}/{}/{}", encode(account), encode(region), encode(name))) { (name) } }
                         td { (region) }
-                        td { span class=(if enabled { "badge on" } else { "badge off" }) { (if enabled { "enabled" } else { "disabled" }) } }
+                        td {
+                            span class=(if enabled { "badge on" } else { "badge off" }) { (if enabled { "enabled" } else { "disabled" }) }
+                            @if let Some(mismatch) = sg["scalingMismatch"].as_str() { " " span.badge.warn title="disable or enable it again" { (mismatch) } }
+                        }
                         td { @let n = &sg["taskCounts"]; (n["desired"]) " / " (n["running"]) " / " (n["pending"]) }
                         td { (sg["capacity"]["min"].as_i64().unwrap_or(0)) "–" (sg["capacity"]["max"].as_i64().unwrap_or(0)) }
                         td { (health_bar(sg)) }
@@ -588,7 +591,10 @@ async fn server_group(
     let history = history_of(&app, &identity, &name).await;
     let enabled = sg["isDisabled"] != json!(true);
     let body = html! {
-        h1 { (name) " " span class=(if enabled { "badge on" } else { "badge off" }) { (if enabled { "enabled" } else { "disabled" }) } }
+        h1 {
+            (name) " " span class=(if enabled { "badge on" } else { "badge off" }) { (if enabled { "enabled" } else { "disabled" }) }
+            @if let Some(mismatch) = sg["scalingMismatch"].as_str() { " " span.badge.warn title="disable or enable it again" { (mismatch) } }
+        }
         p.muted { (account) " · " (region) " · ECS cluster " (sg["ecsCluster"].as_str().unwrap_or_default()) " · created " (created(sg["createdTime"].as_i64().unwrap_or(0))) }
         (health_bar(&sg))
         @if may_write(&app, &identity, &account) { p.actions { (action_links(&account, &region, &name, enabled)) } }

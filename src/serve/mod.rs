@@ -943,9 +943,12 @@ async fn undo_abandoned(app: Arc<App>, abandoned: Abandoned) {
         for c in &creating {
             report.push(undo_create(&app.config, c).await);
         }
-        if creating.is_empty() {
+        // A disable, enable, resize or rollback cut short: what its server groups are now.
+        let states = lifecycle_states(&app, &id).await;
+        if creating.is_empty() && states.is_empty() {
             report.push("it had not started creating anything".to_string());
         }
+        report.extend(states);
         report
     };
     let renew = async {
@@ -969,6 +972,25 @@ async fn undo_abandoned(app: Arc<App>, abandoned: Abandoned) {
         Ok(false) => warn!("task {id}: another replica took it over while this one was undoing it"),
         Err(e) => error!("task {id}: {e}"),
     }
+}
+
+/// What the server groups of an abandoned task's lifecycle operations are now (read back).
+async fn lifecycle_states(app: &App, id: &str) -> Vec<String> {
+    let Ok(Some(text)) = app.store.operations(id).await else { return Vec::new() };
+    let Ok(operations) =
+        serde_json::from_str(&text).map_err(|e| e.to_string()).and_then(|v| ops::parse(&app.config, v).map_err(|e| e.to_string()))
+    else {
+        return Vec::new();
+    };
+    let mut lines = Vec::new();
+    for (target, name) in operations.lifecycle_targets() {
+        let line = match crate::aws::Session::connect(&target.account, &target.region).await {
+            Ok(session) => crate::engine::lifecycle::state_line(&session, target.ecs_cluster.as_deref(), &name).await,
+            Err(e) => format!("could not read {name} back: {e}"),
+        };
+        lines.push(line);
+    }
+    lines
 }
 
 /// Audits what `serve` removed on its own (no request asked for it): an abandoned task's

@@ -257,3 +257,31 @@ async fn an_account_that_cannot_be_read_leaves_the_others_application_views_whol
     assert_eq!(list_status, 200, "{list}");
     assert!(list.as_array().unwrap().iter().any(|sg| sg["name"] == "whole-web-v000"), "{list}");
 }
+
+#[tokio::test]
+async fn a_disable_cut_short_is_reported_as_it_left_the_group_and_the_mix_is_flagged_everywhere() {
+    let env = TestEnv::dedicated("replica_cut_disable");
+    let run = env.deploy(&crate::deploy::fargate("cutoff"), &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let server = Server::start(&env, &["--store-file", "tasks.db"]);
+    // Killed while the scaling is being suspended, before the desired count is set to 0.
+    let slow = json!({"rules": [{"operation": "RegisterScalableTarget", "action": "slow", "ms": 1500, "times": 1}]});
+    env.http("POST", "/_harness", &slow.to_string());
+    env.http("DELETE", "/_harness/requests", "");
+    let ops = json!([{"disableServerGroup": {"credentials": "ecs-main", "region": "us-west-2", "serverGroupName": "cutoff-web-v000"}}]);
+    let id = server.submit(&ops);
+    env.wait_for_request("RegisterScalableTarget");
+    server.kill();
+    env.wait_until_idle();
+    let server = Server::start(&env, &["--store-file", "tasks.db"]);
+    let (task, _) = server.wait(&id);
+    let report = task["exception"]["report"].to_string();
+    assert!(!report.contains("had not started"), "{report}");
+    assert!(report.contains("cutoff-web-v000 now: desired 3, scaling suspended — enabled with scaling suspended"), "{report}");
+    let (_, view) = server.request("GET", "/serverGroups/ecs-main/us-west-2/cutoff-web-v000", "");
+    assert_eq!(view["scalingMismatch"], "enabled with scaling suspended", "{view}");
+    let listed = env.run(&["list", "--account", "ecs-main", "--region", "us-west-2", "--cluster", "cutoff-web"], None);
+    assert_eq!(listed.json[0]["scalingMismatch"], "enabled with scaling suspended", "{}", listed.stdout);
+    let page = crate::console::send(server.port, "GET", "/console/applications/cutoff", "", "");
+    assert!(page.body.contains("enabled with scaling suspended"), "{}", page.body);
+}

@@ -162,6 +162,22 @@ impl Operations {
         out
     }
 
+    /// The server groups the lifecycle operations act on (a rollback: both of its).
+    pub fn lifecycle_targets(&self) -> Vec<(Target, String)> {
+        let mut out = Vec::new();
+        for (_, op) in &self.0 {
+            match op {
+                Op::Lifecycle(_, target) => out.push(((**target).clone(), target.server_group.clone())),
+                Op::Rollback(target, current) => {
+                    out.push(((**target).clone(), target.server_group.clone()));
+                    out.push(((**target).clone(), current.clone()));
+                }
+                Op::Create(_) => {}
+            }
+        }
+        out
+    }
+
     /// Every account the operations act on: each one's own, and a deploy's `source` account (it
     /// reads the source and, with a red/black strategy, disables its peers in its own account).
     pub fn accounts(&self) -> Vec<String> {
