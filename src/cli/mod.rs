@@ -171,6 +171,15 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub max_running: u16,
 
+    /// Tasks one principal may have running at once on a replica's workers; its next ones wait
+    /// while other principals' run (a wait for health holds no worker).
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub max_running_per_principal: u16,
+
+    /// Tasks one principal may have queued or running at once; a post beyond is answered 429.
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=10000))]
+    pub max_queued_per_principal: u16,
+
     /// Connections open at once; one more is answered 503 and closed.
     #[arg(long, value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub max_connections: u32,

@@ -391,6 +391,8 @@ async fn serve_options(args: &cli::ServeArgs) -> Result<serve::ServeOptions> {
         principals,
         max_body_bytes: args.max_body_bytes as usize,
         max_running: args.max_running as usize,
+        max_running_per_principal: args.max_running_per_principal as i64,
+        max_queued_per_principal: args.max_queued_per_principal as i64,
         lease: args.lease,
         poll: std::time::Duration::from_millis(poll_ms),
         store_lock,

@@ -1,16 +1,29 @@
-//! Ctrl-C and SIGTERM. The first signal asks the running operation to stop at the next step
-//! boundary: the AWS call in flight finishes, then the operation undoes what it created (as on
-//! any failure) and reports what exists. A second signal exits at once.
+//! Ctrl-C and SIGTERM, and a `serve` task's cancel. The first signal asks the running
+//! operation to stop at the next step boundary: the AWS call in flight finishes, then the
+//! operation undoes what it created (as on any failure) and reports what exists. A second signal
+//! exits at once. A cancel (`PUT /task/{id}/cancel`) asks the same of one task only: its flag is
+//! task-local, checked at the same boundaries.
 
+use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tracing::warn;
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
 
-/// True once a stop was asked for.
+tokio::task_local! {
+    static CANCELED: Arc<AtomicBool>;
+}
+
+/// True once a stop was asked for: of the process, or of the task this runs in.
 pub fn requested() -> bool {
-    REQUESTED.load(Ordering::SeqCst)
+    REQUESTED.load(Ordering::SeqCst) || CANCELED.try_with(|c| c.load(Ordering::SeqCst)).unwrap_or(false)
+}
+
+/// Runs `work` so that setting `flag` stops it at its next step boundary, as an interrupt does.
+pub async fn cancelable<F: Future>(flag: Arc<AtomicBool>, work: F) -> F::Output {
+    CANCELED.scope(flag, work).await
 }
 
 /// Starts listening for Ctrl-C and SIGTERM on the current runtime.

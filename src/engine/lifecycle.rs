@@ -649,6 +649,18 @@ pub async fn wait_healthy(
     wait: WaitOptions,
     progress: &mut dyn Progress,
 ) -> Result<()> {
+    // A wait holds no worker slot in `serve`: other tasks run meanwhile.
+    crate::engine::slot::while_waiting(wait_healthy_here(session, ecs_cluster, name, task_definition, wait, progress)).await
+}
+
+async fn wait_healthy_here(
+    session: &Session,
+    ecs_cluster: &str,
+    name: &str,
+    task_definition: &str,
+    wait: WaitOptions,
+    progress: &mut dyn Progress,
+) -> Result<()> {
     let timeout = wait.timeout;
     // The CLI bounds the timeout; a caller that did not waits at most a day, never panics.
     let deadline = Instant::now().checked_add(timeout).unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));

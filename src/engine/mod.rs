@@ -12,3 +12,4 @@ pub mod lifecycle;
 pub mod locks;
 pub mod operations;
 pub mod read;
+pub mod slot;

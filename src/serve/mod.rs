@@ -54,6 +54,8 @@ pub struct ServeOptions {
     pub principals: Principals,
     pub max_body_bytes: usize,
     pub max_running: usize,
+    pub max_running_per_principal: i64,
+    pub max_queued_per_principal: i64,
     pub lease: Duration,
     /// How often a replica looks for tasks posted to another replica and for abandoned ones.
     pub poll: Duration,
@@ -97,6 +99,28 @@ struct App {
     external_origins: Vec<String>,
     /// `serve` listens on loopback only.
     loopback: bool,
+    max_running_per_principal: i64,
+    max_queued_per_principal: i64,
+    /// The tasks this replica runs, with how each is canceled.
+    running: std::sync::Mutex<std::collections::HashMap<String, Arc<Canceled>>>,
+}
+
+/// A running task's cancel: the flag its steps check, and who set it.
+#[derive(Default)]
+struct Canceled {
+    flag: Arc<std::sync::atomic::AtomicBool>,
+    by: std::sync::Mutex<Option<String>>,
+}
+
+impl Canceled {
+    /// Cancels on behalf of `by`; false when it was canceled already.
+    fn set(&self, by: &str) -> bool {
+        let first = !self.flag.swap(true, std::sync::atomic::Ordering::SeqCst);
+        if first {
+            *self.by.lock().unwrap_or_else(|e| e.into_inner()) = Some(by.to_string());
+        }
+        first
+    }
 }
 
 fn now_ms() -> i64 {
@@ -189,6 +213,9 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
         secure_cookie: secure_cookie(options.tls.is_some(), options.listen, &options.external_urls),
         external_origins: options.external_urls.iter().filter_map(|u| origin(u)).collect(),
         loopback: options.listen.ip().is_loopback(),
+        max_running_per_principal: options.max_running_per_principal,
+        max_queued_per_principal: options.max_queued_per_principal,
+        running: Default::default(),
     });
     let router = router(app.clone(), options.max_body_bytes, options.limits.request_timeout);
     // A download must fit in a post's time: three tries with their backoff within the request timeout.
@@ -224,8 +251,11 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
             };
             listener::run(listener, router, options.limits, tls, shutdown).await;
             worker.abort();
-            // Every slot back: the running tasks have ended and been saved.
+            // Every slot back and no task left (one that waits holds no slot): all ended and saved.
             let _ = slots.acquire_many(options.max_running as u32).await;
+            while !app.running.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
             Ok(())
         })
         .await
@@ -267,6 +297,7 @@ fn router(app: Arc<App>, max_body_bytes: usize, request_timeout: Duration) -> Ro
         .route("/ecs/ops/{operation}", post(post_op))
         .route("/task", get(list_tasks))
         .route("/task/{id}", get(get_task))
+        .route("/task/{id}/cancel", axum::routing::put(cancel_task).post(cancel_task))
         .route("/features/stages", get(features_stages))
         .route("/cache/{provider}/{kind}", post(post_cache).get(|| async { axum::Json(json!([])) }))
         .merge(read::routes())
@@ -655,6 +686,19 @@ async fn submit(app: &Arc<App>, mut post: Audited, operation: Option<String>, bo
         let errors = vec![FieldError::new("artifactAccount", "authorization.artifactAccount", message.clone())];
         return post.answer(app, "denied", problem(StatusCode::FORBIDDEN, &message, errors));
     }
+    match app.store.active_of(&post.identity.principal.name).await {
+        Ok(active) if active >= app.max_queued_per_principal => {
+            let message = format!(
+                "{} has {active} tasks queued or running, the most one principal may (--max-queued-per-principal); \
+                 nothing was started: post again when some have finished, or cancel some (PUT /task/{{id}}/cancel)",
+                post.identity.principal.name
+            );
+            post.event.reason = Some(message.clone());
+            return post.answer(app, "refused", problem(StatusCode::TOO_MANY_REQUESTS, &message, Vec::new()));
+        }
+        Ok(_) => {}
+        Err(e) => error!("counting the tasks of {}: {e}", post.identity.principal.name),
+    }
     if checked.downloads
         && let Err(response) = download_artifacts(app, &checked.text).await
     {
@@ -844,6 +888,68 @@ fn visible_to(config: &Config, identity: &Identity, needle: Option<&str>) -> sto
     }
 }
 
+/// Whether `identity` may cancel `task`: its owner (through the principal that posted it), a
+/// principal that may write every account it touches, an admin.
+fn may_cancel(config: &Config, identity: &Identity, task: &Task) -> bool {
+    let own = task.principal.as_deref() == Some(identity.principal.name.as_str()) && task.owner_id.as_deref() == Some(identity.owner());
+    identity.principal.admin
+        || own
+        || (!task.accounts.is_empty() && denied(config, identity, &task.accounts, Authorization::Write).is_none())
+}
+
+/// `PUT /task/{id}/cancel` (Clouddriver has none; Orca cancels pipelines with a PUT of the same
+/// shape): a queued task ends at once and never runs; a running one stops at its next step —
+/// the AWS call in flight finishes, what it created is undone as on any failure, and its report
+/// says what exists. Answers the task.
+async fn cancel_task(
+    State(app): State<Arc<App>>,
+    Extension(identity): Extension<Identity>,
+    Extension(Peer(peer)): Extension<Peer>,
+    Path(id): Path<String>,
+) -> Response {
+    let mut post = Audited::new(identity, &Method::PUT, &format!("/task/{id}/cancel"), peer);
+    post.event.task_id = Some(id.clone());
+    let task = match app.store.get(&id).await {
+        Ok(Some(task)) => task,
+        Ok(None) => return problem(StatusCode::NOT_FOUND, &format!("Task not found (id: {id})"), Vec::new()),
+        Err(e) => {
+            error!("{e}");
+            return problem(StatusCode::SERVICE_UNAVAILABLE, "the task store is unavailable; try again", Vec::new());
+        }
+    };
+    post.event.accounts = task.accounts.clone();
+    if !may_cancel(&app.config, &post.identity, &task) {
+        post.event.reason = Some("not the owner, and no WRITE on every account of the task".into());
+        let message = format!("Access denied to task {id}: it is not yours and you may not write all of its accounts");
+        return post.answer(&app, "denied", problem(StatusCode::FORBIDDEN, &message, Vec::new()));
+    }
+    let by = post.identity.owner().to_string();
+    let mut ended = task.clone();
+    let message = format!("Canceled by {by} before it started");
+    ended.push("ORCHESTRATION", message.clone());
+    ended.fail("task", "Canceled", &message, 1, vec!["nothing was started".into()]);
+    match app.store.cancel(&id, &by, &ended).await {
+        Ok(store::Cancel::Dequeued) => post.answer(&app, "canceled", axum::Json(ended).into_response()),
+        Ok(store::Cancel::Asked) => {
+            if let Some(running) = app.running.lock().unwrap_or_else(|e| e.into_inner()).get(&id) {
+                running.set(&by);
+            }
+            let task = app.store.get(&id).await.ok().flatten().unwrap_or(task);
+            post.answer(&app, "canceled", (StatusCode::ACCEPTED, axum::Json(task)).into_response())
+        }
+        Ok(store::Cancel::Finished) => {
+            let message = format!("task {id} has ended already; there is nothing to cancel");
+            post.answer(&app, "invalid", problem(StatusCode::CONFLICT, &message, Vec::new()))
+        }
+        Err(e) => {
+            error!("{e}");
+            let response =
+                problem(StatusCode::SERVICE_UNAVAILABLE, "the task store is unavailable; nothing was canceled, try again", Vec::new());
+            post.answer(&app, "failed", response)
+        }
+    }
+}
+
 async fn list_tasks(State(app): State<Arc<App>>, Extension(identity): Extension<Identity>) -> Response {
     match app.store.list(&visible_to(&app.config, &identity, None), 500).await {
         Ok(tasks) => {
@@ -876,12 +982,12 @@ async fn worker(app: Arc<App>, slots: Arc<Semaphore>, poll: Duration) {
         }
         let Ok(slot) = slots.clone().acquire_owned().await else { return };
         let lease_until = now_ms() + app.lease.as_millis() as i64;
-        match app.store.claim(&app.replica, lease_until).await {
+        match app.store.claim(&app.replica, lease_until, app.max_running_per_principal).await {
             Ok(Some(claimed)) => {
                 let app = app.clone();
+                let slot = TaskSlot::new(slots.clone(), slot);
                 tokio::task::spawn_local(async move {
-                    run_task(app, claimed, crate::aws::fence::Fence::until(lease_until)).await;
-                    drop(slot);
+                    run_task(app, claimed, crate::aws::fence::Fence::until(lease_until), slot).await;
                 });
             }
             Ok(None) => {
@@ -897,6 +1003,37 @@ async fn worker(app: Arc<App>, slots: Arc<Semaphore>, poll: Duration) {
                 tokio::time::sleep(poll.max(Duration::from_secs(1))).await;
             }
         }
+    }
+}
+
+/// A running task's worker slot, given back while it only waits (see [`crate::engine::slot`]);
+/// dropped with the task.
+struct TaskSlot {
+    semaphore: Arc<Semaphore>,
+    held: std::sync::Mutex<Option<tokio::sync::OwnedSemaphorePermit>>,
+}
+
+impl TaskSlot {
+    fn new(semaphore: Arc<Semaphore>, permit: tokio::sync::OwnedSemaphorePermit) -> Arc<TaskSlot> {
+        Arc::new(TaskSlot { semaphore, held: std::sync::Mutex::new(Some(permit)) })
+    }
+}
+
+/// The engine's handle on a [`TaskSlot`].
+struct SlotHandle(Arc<TaskSlot>);
+
+impl crate::engine::slot::WaitSlot for SlotHandle {
+    fn release(&self) {
+        self.0.held.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+
+    fn reacquire(&self) -> futures::future::BoxFuture<'static, ()> {
+        let slot = self.0.clone();
+        Box::pin(async move {
+            if let Ok(permit) = slot.semaphore.clone().acquire_owned().await {
+                *slot.held.lock().unwrap_or_else(|e| e.into_inner()) = Some(permit);
+            }
+        })
     }
 }
 
@@ -1086,8 +1223,10 @@ impl Drop for SharedLock {
 
 /// Runs one claimed task, saving its state on every change and renewing the lease meanwhile; its
 /// AWS writes are fenced by the lease (see [`crate::aws::fence`]).
-async fn run_task(app: Arc<App>, claimed: Claimed, fence: crate::aws::fence::Fence) {
+async fn run_task(app: Arc<App>, claimed: Claimed, fence: crate::aws::fence::Fence, slot: Arc<TaskSlot>) {
     let Claimed { id, operations, mut task } = claimed;
+    let cancel = Arc::new(Canceled::default());
+    app.running.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), cancel.clone());
     let sink = creating_sink(app.clone(), id.clone());
     let app = &*app;
     info!("task {id}: running");
@@ -1101,6 +1240,8 @@ async fn run_task(app: Arc<App>, claimed: Claimed, fence: crate::aws::fence::Fen
                 let mut quiet = Quiet;
                 let run = crate::engine::journal::recording_creates(sink, ops::run(operations, &state, &mut quiet));
                 let run = crate::aws::fence::scope(fence.clone(), run);
+                let run = crate::engine::interrupt::cancelable(cancel.flag.clone(), run);
+                let run = crate::engine::slot::scope(Arc::new(SlotHandle(slot.clone())), run);
                 match &app.store {
                     Store::Postgres(_) => crate::engine::locks::across(shared_locks(app.store.clone()), run).await,
                     Store::Sqlite(_) => run.await,
@@ -1122,9 +1263,14 @@ async fn run_task(app: Arc<App>, claimed: Claimed, fence: crate::aws::fence::Fen
                 _ = tokio::time::sleep(app.lease / 3) => {}
             }
             let until = lease();
-            match app.store.save(&id, &app.replica, &state.snapshot(), until, false).await {
-                Ok(true) => fence.extend(until),
-                Ok(false) => {
+            match app.store.renew(&id, &app.replica, &state.snapshot(), until).await {
+                Ok(store::Renewal::Held { canceled_by: by }) => {
+                    fence.extend(until);
+                    if let Some(by) = by.filter(|by| cancel.set(by)) {
+                        info!("task {id}: canceled by {by}; it stops at its next step");
+                    }
+                }
+                Ok(store::Renewal::Lost) => {
                     fence.close();
                     warn!("task {id}: this replica no longer holds it (its lease ran out); it stops before its next AWS write")
                 }
@@ -1132,10 +1278,17 @@ async fn run_task(app: Arc<App>, claimed: Claimed, fence: crate::aws::fence::Fen
             }
         }
     };
-    let task = tokio::select! {
+    let mut task = tokio::select! {
         task = work => task,
         _ = saver => unreachable!("the saver never ends"),
     };
+    app.running.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+    drop(slot);
+    if cancel.flag.load(std::sync::atomic::Ordering::SeqCst) && task.status.failed {
+        let by = cancel.by.lock().unwrap_or_else(|e| e.into_inner()).clone().unwrap_or_else(|| "a cancel".into());
+        let phase = task.status.phase.clone();
+        task.push(&phase, format!("Canceled by {by}: stopped at its next step; the report says what was undone and what exists"));
+    }
     if task.status.failed && crate::engine::interrupt::requested() {
         let report = task.exception.as_ref().and_then(|e| e.get("report")).and_then(Value::as_array).cloned().unwrap_or_default();
         let lines: Vec<String> = report.iter().filter_map(|l| l.as_str().map(str::to_string)).collect();

@@ -88,8 +88,29 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS ecs_deployer_tasks (
 /// before each one's first write, so what a crash cut short can be undone.
 /// `principal`, `owner_id` and `accounts` (`,a,b,`): who may see the task, so listings filter in
 /// the query (a principal's tasks stay listed however many others post).
-const ADDED_COLUMNS: [&str; 6] =
-    ["client_request_id TEXT", "body_sha256 TEXT", "creating TEXT", "principal TEXT", "owner_id TEXT", "accounts TEXT"];
+/// `canceled_by`: who asked a running task to stop (its replica sees it when it renews the lease).
+const ADDED_COLUMNS: [&str; 7] =
+    ["client_request_id TEXT", "body_sha256 TEXT", "creating TEXT", "principal TEXT", "owner_id TEXT", "accounts TEXT", "canceled_by TEXT"];
+
+/// What renewing a running task's lease found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Renewal {
+    /// Still this replica's; `canceled_by` says who asked it to stop, if anyone did.
+    Held { canceled_by: Option<String> },
+    /// Another replica holds it now (its lease ran out).
+    Lost,
+}
+
+/// What asking a task to stop did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cancel {
+    /// It had not started: it is ended, failed, and will never run.
+    Dequeued,
+    /// It runs: its replica stops it at its next step.
+    Asked,
+    /// It had ended already, or does not exist.
+    Finished,
+}
 
 /// The `accounts` column of a task: its accounts between commas, so one can be matched with LIKE.
 fn accounts_column(accounts: &[String]) -> String {
@@ -368,26 +389,35 @@ impl Store {
 
     /// Takes the oldest queued task for `owner`, with a lease until `lease_until_ms`. Exactly
     /// one caller gets each task, whatever the number of replicas.
-    pub async fn claim(&self, owner: &str, lease_until_ms: i64) -> StoreResult<Option<Claimed>> {
+    /// A principal with `per_principal` tasks running is skipped (its next task waits; other
+    /// principals' go first), so one principal cannot take every worker.
+    pub async fn claim(&self, owner: &str, lease_until_ms: i64, per_principal: i64) -> StoreResult<Option<Claimed>> {
+        let busy = "(SELECT count(*) FROM ecs_deployer_tasks r WHERE r.state IN ('running', 'undoing')
+                      AND COALESCE(r.principal, '') = COALESCE(t.principal, ''))";
         let row = match self {
             Store::Sqlite(c) => {
                 let owner = owner.to_string();
+                let sql = format!(
+                    "UPDATE ecs_deployer_tasks SET state = 'running', owner = ?1, lease_until_ms = ?2
+                     WHERE id = (SELECT t.id FROM ecs_deployer_tasks t WHERE t.state = 'queued' AND {busy} < ?3
+                                 ORDER BY t.created_ms, t.id LIMIT 1)
+                       AND state = 'queued'
+                     RETURNING id, operations, task"
+                );
                 Store::sqlite(c, move |c| {
-                    let sql = "UPDATE ecs_deployer_tasks SET state = 'running', owner = ?1, lease_until_ms = ?2
-                               WHERE id = (SELECT id FROM ecs_deployer_tasks WHERE state = 'queued' ORDER BY created_ms, id LIMIT 1)
-                                 AND state = 'queued'
-                               RETURNING id, operations, task";
-                    Ok(c.query_row(sql, rusqlite::params![owner, lease_until_ms], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?)))
-                        .optional()?)
+                    let params = rusqlite::params![owner, lease_until_ms, per_principal];
+                    Ok(c.query_row(&sql, params, |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?))).optional()?)
                 })
                 .await?
             }
             Store::Postgres(c) => {
-                let sql = "UPDATE ecs_deployer_tasks SET state = 'running', owner = $1, lease_until_ms = $2
-                           WHERE id = (SELECT id FROM ecs_deployer_tasks WHERE state = 'queued'
-                                       ORDER BY created_ms, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-                           RETURNING id, operations, task";
-                c.query_opt(sql, &[&owner, &lease_until_ms]).await?.map(|r| (r.get(0), r.get(1), r.get::<_, String>(2)))
+                let sql = format!(
+                    "UPDATE ecs_deployer_tasks SET state = 'running', owner = $1, lease_until_ms = $2
+                     WHERE id = (SELECT t.id FROM ecs_deployer_tasks t WHERE t.state = 'queued' AND {busy} < $3
+                                 ORDER BY t.created_ms, t.id LIMIT 1 FOR UPDATE SKIP LOCKED)
+                     RETURNING id, operations, task"
+                );
+                c.query_opt(&sql, &[&owner, &lease_until_ms, &per_principal]).await?.map(|r| (r.get(0), r.get(1), r.get::<_, String>(2)))
             }
         };
         match row {
@@ -411,6 +441,69 @@ impl Store {
             Store::Postgres(c) => c.execute(sql, &[&task, &lease_until_ms, &state, &id, &owner]).await?,
         };
         Ok(n == 1)
+    }
+
+    /// Saves a running task's progress and renews its lease, reading whether someone asked it
+    /// to stop.
+    pub async fn renew(&self, id: &str, owner: &str, task: &Task, lease_until_ms: i64) -> StoreResult<Renewal> {
+        let task = serde_json::to_string(task)?;
+        let sql = "UPDATE ecs_deployer_tasks SET task = $1, lease_until_ms = $2
+                   WHERE id = $3 AND owner = $4 AND state = 'running' RETURNING canceled_by";
+        let row: Option<Option<String>> = match self {
+            Store::Sqlite(c) => {
+                let (id, owner, sql) = (id.to_string(), owner.to_string(), sql.replace('$', "?"));
+                let params = move |c: &mut rusqlite::Connection| {
+                    Ok(c.query_row(&sql, rusqlite::params![task, lease_until_ms, id, owner], |r| r.get(0)).optional()?)
+                };
+                Store::sqlite(c, params).await?
+            }
+            Store::Postgres(c) => c.query_opt(sql, &[&task, &lease_until_ms, &id, &owner]).await?.map(|r| r.get(0)),
+        };
+        Ok(match row {
+            Some(canceled_by) => Renewal::Held { canceled_by },
+            None => Renewal::Lost,
+        })
+    }
+
+    /// Asks a task to stop on behalf of `by`: a queued one ends at once as `ended` says; a
+    /// running one is flagged for its replica.
+    pub async fn cancel(&self, id: &str, by: &str, ended: &Task) -> StoreResult<Cancel> {
+        let ended = serde_json::to_string(ended)?;
+        let dequeue = "UPDATE ecs_deployer_tasks SET state = 'done', task = $1, canceled_by = $2 WHERE id = $3 AND state = 'queued'";
+        let flag = "UPDATE ecs_deployer_tasks SET canceled_by = $1 WHERE id = $2 AND state = 'running'";
+        let (dequeued, flagged) = match self {
+            Store::Sqlite(c) => {
+                let (id, by) = (id.to_string(), by.to_string());
+                Store::sqlite(c, move |c| {
+                    let dequeued = c.execute(dequeue, rusqlite::params![ended, by, id])?;
+                    let flagged = if dequeued == 0 { c.execute(flag, rusqlite::params![by, id])? } else { 0 };
+                    Ok((dequeued as u64, flagged as u64))
+                })
+                .await?
+            }
+            Store::Postgres(c) => {
+                let dequeued = c.execute(dequeue, &[&ended, &by, &id]).await?;
+                let flagged = if dequeued == 0 { c.execute(flag, &[&by, &id]).await? } else { 0 };
+                (dequeued, flagged)
+            }
+        };
+        Ok(match (dequeued, flagged) {
+            (1, _) => Cancel::Dequeued,
+            (_, 1) => Cancel::Asked,
+            _ => Cancel::Finished,
+        })
+    }
+
+    /// How many tasks a principal has queued or running.
+    pub async fn active_of(&self, principal: &str) -> StoreResult<i64> {
+        let sql = "SELECT count(*) FROM ecs_deployer_tasks WHERE state IN ('queued', 'running', 'undoing') AND principal = $1";
+        match self {
+            Store::Sqlite(c) => {
+                let principal = principal.to_string();
+                Store::sqlite(c, move |c| Ok(c.query_row(sql, [principal], |r| r.get(0))?)).await
+            }
+            Store::Postgres(c) => Ok(c.query_one(sql, &[&principal]).await?.get(0)),
+        }
     }
 
     /// One task.

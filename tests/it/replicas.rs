@@ -285,3 +285,59 @@ async fn a_disable_cut_short_is_reported_as_it_left_the_group_and_the_mix_is_fla
     let page = crate::console::send(server.port, "GET", "/console/applications/cutoff", "", "");
     assert!(page.body.contains("enabled with scaling suspended"), "{}", page.body);
 }
+
+#[tokio::test]
+async fn one_principal_cannot_starve_another_and_tasks_can_be_canceled() {
+    use crate::security::{PAYMENTS, auth, restrict_accounts, write_principals};
+    const DEPLOYER: &str = "deployer-token-0123456789";
+    let env = TestEnv::new("replica_starve", false);
+    restrict_accounts(&env);
+    write_principals(&env);
+    for _ in 0..2 {
+        let run = env.deploy(&crate::deploy::fargate("starve"), &[]);
+        assert_eq!(run.code, 0, "{run:?}");
+    }
+    let args = ["--store-file", "tasks.db", "--principals", "principals.yml", "--max-running", "1"];
+    let server = Server::start(&env, &[&args[..], &["--max-running-per-principal", "1", "--max-queued-per-principal", "3"]].concat());
+    let post =
+        |token: &str, ops: &serde_json::Value| crate::serve::request(server.port, "POST", "/ecs/ops", &ops.to_string(), &auth(token, ""));
+    // Rollbacks onto a group whose tasks never start: each would wait 10 minutes.
+    let rollback = json!([{"rollbackServerGroup": {"credentials": "ecs-main", "region": "us-west-2", "rollbackType": "EXPLICIT",
+        "rollbackContext": {"restoreServerGroupName": "starve-web-v000", "rollbackServerGroupName": "starve-web-v001"}}}]);
+    let ids: Vec<String> = (0..3)
+        .map(|_| {
+            let (status, answer) = post(PAYMENTS, &rollback);
+            assert_eq!(status, 200, "{answer}");
+            answer["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let (status, answer) = post(PAYMENTS, &rollback);
+    assert_eq!(status, 429, "a fourth task of one principal: {answer}");
+    let waiting = |id: &str| server.with_token_request(PAYMENTS, id).to_string().contains("starve-web-v000: ");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !waiting(&ids[0]) {
+        assert!(std::time::Instant::now() < deadline, "the first rollback never started waiting");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Another team's resize runs while the rollback waits (one worker, and it holds none).
+    let resize = json!([{"resizeServerGroup": {"credentials": "ecs-main", "region": "us-west-2", "serverGroupName": "starve-web-v001",
+        "capacity": {"min": 1, "max": 4, "desired": 2}}}]);
+    let (status, answer) = post(DEPLOYER, &resize);
+    assert_eq!(status, 200, "{answer}");
+    let resized = answer["id"].as_str().unwrap().to_string();
+    let (task, _) = server.with_token_ref(DEPLOYER).wait_ref(&resized);
+    assert_eq!(task["status"]["failed"], false, "{task}");
+    assert_eq!(server.with_token_request(PAYMENTS, &ids[1])["status"]["completed"], false, "payments' second task waits its turn");
+
+    // Canceling: the running rollback stops at its next step; a queued one never runs.
+    let cancel = |id: &str, token: &str| crate::serve::request(server.port, "PUT", &format!("/task/{id}/cancel"), "", &auth(token, ""));
+    assert_eq!(cancel(&ids[0], DEPLOYER).0, 202, "WRITE on every account of the task may cancel it");
+    let (status, queued) = cancel(&ids[2], PAYMENTS);
+    assert_eq!((status, &queued["status"]["failed"]), (200, &json!(true)), "{queued}");
+    let (task, _) = server.with_token_ref(PAYMENTS).wait_ref(&ids[0]);
+    assert_eq!(task["status"]["failed"], true, "{task}");
+    assert!(task.to_string().contains("Canceled by deployer"), "{task}");
+    assert_eq!(cancel(&ids[0], PAYMENTS).0, 409, "an ended task");
+    let (status, _) = cancel(&ids[1], PAYMENTS);
+    assert!(status == 200 || status == 202);
+}

@@ -56,6 +56,16 @@ impl Server {
         self
     }
 
+    /// A view of this server that authenticates with `token` (the server keeps running).
+    pub(crate) fn with_token_ref(&self, token: &str) -> Caller<'_> {
+        Caller { server: self, token: token.to_string() }
+    }
+
+    /// `GET /task/{id}` with `token`.
+    pub(crate) fn with_token_request(&self, token: &str, id: &str) -> Value {
+        request(self.port, "GET", &format!("/task/{id}"), "", &format!("Authorization: Bearer {token}\r\n")).1
+    }
+
     pub(crate) fn request(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
         let auth = self.token.as_ref().map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
         request(self.port, method, path, body, &auth)
@@ -111,6 +121,32 @@ impl Server {
     pub(crate) fn kill(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A running server as one principal calls it.
+pub(crate) struct Caller<'a> {
+    server: &'a Server,
+    token: String,
+}
+
+impl Caller<'_> {
+    /// Polls the task until it completes (as [`Server::wait`]).
+    pub(crate) fn wait_ref(&self, id: &str) -> (Value, Vec<String>) {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        let mut seen = Vec::new();
+        loop {
+            let task = self.server.with_token_request(&self.token, id);
+            let status = task["status"]["status"].as_str().unwrap_or_default().to_string();
+            if seen.last() != Some(&status) {
+                seen.push(status);
+            }
+            if task["status"]["completed"] == true {
+                return (task, seen);
+            }
+            assert!(Instant::now() < deadline, "task {id} did not complete: {task}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 }
 
