@@ -1019,6 +1019,19 @@ impl TaskSlot {
     }
 }
 
+/// A task this replica runs, until dropped at the end of [`run_task`].
+struct RunningTask {
+    app: Arc<App>,
+    id: String,
+    _slot: Arc<TaskSlot>,
+}
+
+impl Drop for RunningTask {
+    fn drop(&mut self) {
+        self.app.running.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.id);
+    }
+}
+
 /// The engine's handle on a [`TaskSlot`].
 struct SlotHandle(Arc<TaskSlot>);
 
@@ -1227,6 +1240,8 @@ async fn run_task(app: Arc<App>, claimed: Claimed, fence: crate::aws::fence::Fen
     let Claimed { id, operations, mut task } = claimed;
     let cancel = Arc::new(Canceled::default());
     app.running.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), cancel.clone());
+    // Listed as running (and holding its slot) until its result is saved: shutdown waits for it.
+    let _running = RunningTask { app: app.clone(), id: id.clone(), _slot: slot.clone() };
     let sink = creating_sink(app.clone(), id.clone());
     let app = &*app;
     info!("task {id}: running");
@@ -1282,7 +1297,6 @@ async fn run_task(app: Arc<App>, claimed: Claimed, fence: crate::aws::fence::Fen
         task = work => task,
         _ = saver => unreachable!("the saver never ends"),
     };
-    app.running.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
     drop(slot);
     if cancel.flag.load(std::sync::atomic::Ordering::SeqCst) && task.status.failed {
         let by = cancel.by.lock().unwrap_or_else(|e| e.into_inner()).clone().unwrap_or_else(|| "a cancel".into());
