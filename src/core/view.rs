@@ -706,4 +706,67 @@ mod tests {
         assert_eq!(select_target(&one, "r", Fail, false, true).map(|s| s["name"].clone()), Some(json!("v1")));
         assert_eq!(select_target(&one, "elsewhere", Current, false, true), None);
     }
+
+    /// A server group with everything the views show: an `awsvpc` task with its ENI and target,
+    /// a `bridge` task on an EC2 instance, a task definition with two containers (a secret, a
+    /// health check), events, a scalable target with its scaling suspended while enabled.
+    fn rich_facts() -> ServerGroupFacts {
+        let mut f = facts();
+        let tg = f.service.target_group_arns[0].clone();
+        f.service.running_count = 2;
+        f.service.pending_count = 1;
+        f.service.security_groups = vec!["sg-1".into()];
+        f.service.subnets = vec!["subnet-1".into()];
+        f.service.events = vec![crate::core::model::ServiceEvent { id: "e1".into(), created_at: Some(1_700_000_100), message: "has reached a steady state.".into() }];
+        f.vpc_id = Some("vpc-1".into());
+        f.alarms = vec!["app-web-v004-cpu-high".into()];
+        f.hosts = vec![("ci-1".into(), "i-1".into())];
+        f.scalable_target = Some(ScalableTarget {
+            resource_id: "service/main/app-web-v004".into(),
+            min_capacity: 1,
+            max_capacity: 4,
+            dynamic_scaling_in_suspended: true,
+            dynamic_scaling_out_suspended: true,
+            scheduled_scaling_suspended: true,
+        });
+        f.task_definition = Some(json!({
+            "taskDefinitionArn": "arn:aws:ecs:us-west-2:1:task-definition/app-web:3", "taskRoleArn": "arn:aws:iam::1:role/app",
+            "cpu": "256", "memory": "512",
+            "containerDefinitions": [
+                {"name": "web", "image": "nginx:1.27", "portMappings": [{"containerPort": 80}], "environment": [{"name": "A", "value": "1"}],
+                 "secrets": [{"name": "TOKEN", "valueFrom": "arn:aws:ssm:us-west-2:1:parameter/token"}],
+                 "healthCheck": {"command": ["CMD", "true"]}},
+                {"name": "sidecar", "image": "envoy:1"}
+            ]
+        }));
+        f.target_health = vec![
+            TargetHealth { target_group_arn: tg.clone(), id: "10.0.0.5".into(), port: Some(80), state: "healthy".into() },
+            TargetHealth { target_group_arn: tg.clone(), id: "i-1".into(), port: Some(32768), state: "initial".into() },
+            TargetHealth { target_group_arn: tg, id: "10.0.0.9".into(), port: Some(80), state: "unhealthy".into() },
+        ];
+        f.tasks = vec![
+            json!({"taskArn": "arn:aws:ecs:us-west-2:1:task/main/aaa", "lastStatus": "RUNNING", "desiredStatus": "RUNNING",
+                   "healthStatus": "HEALTHY", "startedAt": 1_700_000_050.5, "availabilityZone": "us-west-2a",
+                   "attachments": [{"id": "att-1", "type": "ElasticNetworkInterface", "details": [{"name": "privateIPv4Address", "value": "10.0.0.5"}]}]}),
+            json!({"taskArn": "arn:aws:ecs:us-west-2:1:task/main/bbb", "lastStatus": "PENDING", "desiredStatus": "RUNNING",
+                   "healthStatus": "UNKNOWN", "containerInstanceArn": "ci-1",
+                   "containers": [{"networkBindings": [{"containerPort": 80, "hostPort": 32768}]}]}),
+            json!({"taskArn": "arn:aws:ecs:us-west-2:1:task/main/ccc", "lastStatus": "STOPPED", "desiredStatus": "STOPPED",
+                   "stoppedReason": "Essential container exited"}),
+        ];
+        f
+    }
+
+    #[test]
+    fn the_views_serialise_to_the_read_apis_json_byte_for_byte() {
+        let sg = server_group(&rich_facts());
+        let text = serde_json::to_string_pretty(&sg).unwrap();
+        insta::assert_snapshot!("server_group_view", text);
+        let entry = serde_json::to_string_pretty(&list_entry(&sg)).unwrap();
+        insta::assert_snapshot!("list_entry_view", entry);
+        let cluster = serde_json::to_string_pretty(&cluster("prod", "app-web", vec![sg.clone()])).unwrap();
+        insta::assert_snapshot!("cluster_view", cluster);
+        let bare = serde_json::to_string_pretty(&server_group(&facts())).unwrap();
+        insta::assert_snapshot!("bare_server_group_view", bare);
+    }
 }
