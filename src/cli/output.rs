@@ -110,7 +110,7 @@ pub fn cleanup(format: OutputFormat, results: &[crate::engine::lifecycle::Operat
 
 /// Prints `list --view`: the read API's server group objects (JSON), or one line per server group
 /// with its health counts.
-pub fn server_group_views(format: OutputFormat, views: &[serde_json::Value]) {
+pub fn server_group_views(format: OutputFormat, views: &[crate::core::view::ServerGroupView]) {
     match format {
         OutputFormat::Json => json_out(&views),
         OutputFormat::Text => {
@@ -123,17 +123,17 @@ pub fn server_group_views(format: OutputFormat, views: &[serde_json::Value]) {
             let heading = ["SERVER GROUP", "ECS CLUSTER", "STATE", "DESIRED", "MIN/MAX", "UP", "STARTING", "DOWN", "UNKNOWN"];
             line(heading.map(str::to_string));
             for v in views {
-                let (capacity, counts) = (&v["capacity"], &v["instanceCounts"]);
+                let (capacity, counts) = (&v.capacity, &v.instance_counts);
                 line([
-                    v["name"].as_str().unwrap_or_default().to_string(),
-                    v["ecsCluster"].as_str().unwrap_or_default().to_string(),
-                    if v["disabled"] == true { "disabled" } else { "enabled" }.to_string(),
-                    capacity["desired"].to_string(),
-                    format!("{}/{}", capacity["min"], capacity["max"]),
-                    counts["up"].to_string(),
-                    counts["outOfService"].to_string(),
-                    counts["down"].to_string(),
-                    counts["unknown"].to_string(),
+                    v.name.clone(),
+                    v.ecs_cluster.clone(),
+                    if v.disabled { "disabled" } else { "enabled" }.to_string(),
+                    capacity.desired.to_string(),
+                    format!("{}/{}", capacity.min, capacity.max),
+                    counts.up.to_string(),
+                    counts.starting_tasks().to_string(),
+                    counts.down.to_string(),
+                    counts.unknown.to_string(),
                 ]);
             }
         }

@@ -14,14 +14,14 @@ use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared, join_all, try_join_all};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::aws::Session;
 use crate::core::config::{Account, Config, NamingStrategy};
 use crate::core::error::AwsError;
 use crate::core::model::{ResourceId, ServiceState};
 use crate::core::naming::{derive_moniker, may_be_named_under};
-use crate::core::view::{self, ServerGroupFacts};
+use crate::core::view::{self, InstanceAt, ServerGroupFacts, ServerGroupView};
 
 /// Why a view could not be given.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,7 +49,32 @@ impl From<AwsError> for ReadError {
     }
 }
 
-type Outcome = Result<Arc<Value>, ReadError>;
+/// A finished read, as the cache keeps it: typed views (never JSON), shared by reference.
+#[derive(Debug, Clone)]
+enum View {
+    Names(Arc<Vec<String>>),
+    Group(Arc<ServerGroupView>),
+    Groups(Arc<Vec<ServerGroupView>>),
+    Instance(Arc<InstanceAt>),
+}
+
+impl View {
+    // Each key is read into one kind of view; the other arms cannot be reached.
+    fn names(self) -> Arc<Vec<String>> {
+        if let View::Names(n) = self { n } else { Arc::default() }
+    }
+    fn group(self) -> Option<Arc<ServerGroupView>> {
+        if let View::Group(g) = self { Some(g) } else { None }
+    }
+    fn groups(self) -> Arc<Vec<ServerGroupView>> {
+        if let View::Groups(g) = self { g } else { Arc::default() }
+    }
+    fn instance(self) -> Option<Arc<InstanceAt>> {
+        if let View::Instance(i) = self { Some(i) } else { None }
+    }
+}
+
+type Outcome = Result<View, ReadError>;
 
 /// Past this many views, finished ones past every TTL are dropped when a new read starts.
 const PRUNE_ABOVE: usize = 1024;
@@ -200,9 +225,8 @@ impl Reader {
     async fn ecs_clusters(self: &Arc<Self>, session: &Session) -> Result<Vec<String>, ReadError> {
         let key = Key::EcsClusters { account: session.account_name.clone(), region: session.region.clone() };
         let (me, s) = (self.clone(), session.clone());
-        let read = move || async move { Ok(Arc::new(json!(me.within_budget(&s, s.list_ecs_clusters()).await?))) }.boxed();
-        let out = self.shared(key, read).await?;
-        Ok(serde_json::from_value((*out).clone()).unwrap_or_default())
+        let read = move || async move { Ok(View::Names(Arc::new(me.within_budget(&s, s.list_ecs_clusters()).await?))) }.boxed();
+        Ok(self.shared(key, read).await?.names().to_vec())
     }
 
     /// The service names of an ECS cluster (ListServices), shared like the views: every
@@ -211,20 +235,21 @@ impl Reader {
         let key =
             Key::ServiceNames { account: session.account_name.clone(), region: session.region.clone(), ecs_cluster: ecs_cluster.into() };
         let (me, s, c) = (self.clone(), session.clone(), ecs_cluster.to_string());
-        let read = move || async move { Ok(Arc::new(json!(me.within_budget(&s, s.list_service_names(&c)).await?))) }.boxed();
-        let out = self.shared(key, read).await?;
-        Ok(serde_json::from_value((*out).clone()).unwrap_or_default())
+        let read = move || async move { Ok(View::Names(Arc::new(me.within_budget(&s, s.list_service_names(&c)).await?))) }.boxed();
+        Ok(self.shared(key, read).await?.names().to_vec())
     }
 
     /// Server group `name` in the account's region (R2): described by name in every ECS cluster,
     /// so one created a moment ago is found. The newest ACTIVE one wins.
-    pub async fn server_group(self: &Arc<Self>, account: &str, region: &str, name: &str) -> Outcome {
+    pub async fn server_group(self: &Arc<Self>, account: &str, region: &str, name: &str) -> Result<Arc<ServerGroupView>, ReadError> {
         let key = Key::ServerGroup { account: account.into(), region: region.into(), name: name.into() };
         let (me, account, region, name) = (self.clone(), self.account(account)?, region.to_string(), name.to_string());
-        self.shared(key, move || async move { me.read_server_group(&account, &region, &name).await }.boxed()).await
+        let missing = ReadError::NotFound(format!("server group `{name}` not found in {}/{region}", account.name));
+        let read = move || async move { me.read_server_group(&account, &region, &name).await.map(|g| View::Group(Arc::new(g))) }.boxed();
+        self.shared(key, read).await?.group().ok_or(missing)
     }
 
-    async fn read_server_group(self: &Arc<Self>, account: &Account, region: &str, name: &str) -> Outcome {
+    async fn read_server_group(self: &Arc<Self>, account: &Account, region: &str, name: &str) -> Result<ServerGroupView, ReadError> {
         let session = self.session(account, region).await?;
         let not_found = || ReadError::NotFound(format!("server group `{name}` not found in {}/{region}", account.name));
         let clusters = Key::EcsClusters { account: account.name.clone(), region: region.to_string() };
@@ -240,7 +265,7 @@ impl Reader {
         let (ecs_cluster, service) = found.ok_or_else(not_found)?;
         let group = server_group_of(account.naming_strategy, service).ok_or_else(not_found)?;
         let facts = self.within_budget(&session, self.observe(&session, &ecs_cluster, vec![group])).await?;
-        Ok(Arc::new(facts.first().map(view::server_group).ok_or_else(not_found)?))
+        facts.first().map(view::server_group).ok_or_else(not_found)
     }
 
     /// The newest ACTIVE service named `name` in any of the ECS clusters, with its ECS cluster.
@@ -252,13 +277,16 @@ impl Reader {
 
     /// The applications with a server group in the account (any region), from the services'
     /// names alone (ListServices per ECS cluster): the console's list, without describing anything.
-    pub async fn applications(self: &Arc<Self>, account: &str) -> Outcome {
+    pub async fn applications(self: &Arc<Self>, account: &str) -> Result<Arc<Vec<String>>, ReadError> {
         let key = Key::Applications { account: account.into() };
         let (me, account) = (self.clone(), self.account(account)?);
-        self.shared(key, move || async move { me.read_applications(&account).await }.boxed()).await
+        Ok(self
+            .shared(key, move || async move { me.read_applications(&account).await.map(|a| View::Names(Arc::new(a))) }.boxed())
+            .await?
+            .names())
     }
 
-    async fn read_applications(self: &Arc<Self>, account: &Account) -> Outcome {
+    async fn read_applications(self: &Arc<Self>, account: &Account) -> Result<Vec<String>, ReadError> {
         let per_region = try_join_all(account.region_names().into_iter().map(|region| async move {
             let session = self.session(account, region).await?;
             let clusters = self.ecs_clusters(&session).await?;
@@ -273,22 +301,24 @@ impl Reader {
             .collect();
         apps.sort();
         apps.dedup();
-        Ok(Arc::new(json!(apps)))
+        Ok(apps)
     }
 
     /// Every server group of application `app` (of one moniker cluster when given) in every
     /// region of the account, as a JSON array (R1, R3, R4 and the application views).
-    pub async fn groups(self: &Arc<Self>, account: &str, app: &str, cluster: Option<&str>) -> Outcome {
+    pub async fn groups(self: &Arc<Self>, account: &str, app: &str, cluster: Option<&str>) -> Result<Arc<Vec<ServerGroupView>>, ReadError> {
         let key = Key::Groups { account: account.into(), app: app.into(), cluster: cluster.map(str::to_string) };
         let (me, account, app, cluster) = (self.clone(), self.account(account)?, app.to_string(), cluster.map(str::to_string));
-        self.shared(key, move || async move { me.read_groups(&account, &app, cluster.as_deref()).await }.boxed()).await
+        let read =
+            move || async move { me.read_groups(&account, &app, cluster.as_deref()).await.map(|g| View::Groups(Arc::new(g))) }.boxed();
+        Ok(self.shared(key, read).await?.groups())
     }
 
-    async fn read_groups(self: &Arc<Self>, account: &Account, app: &str, cluster: Option<&str>) -> Outcome {
+    async fn read_groups(self: &Arc<Self>, account: &Account, app: &str, cluster: Option<&str>) -> Result<Vec<ServerGroupView>, ReadError> {
         let regions = try_join_all(account.region_names().into_iter().map(|region| self.groups_in(account, region, app, cluster))).await?;
-        let mut all: Vec<Value> = regions.into_iter().flatten().collect();
-        all.sort_by_key(|sg| std::cmp::Reverse(sg["createdTime"].as_i64()));
-        Ok(Arc::new(Value::Array(all)))
+        let mut all: Vec<ServerGroupView> = regions.into_iter().flatten().collect();
+        all.sort_by_key(|sg| std::cmp::Reverse(sg.created_time));
+        Ok(all)
     }
 
     async fn groups_in(
@@ -297,7 +327,7 @@ impl Reader {
         region: &str,
         app: &str,
         cluster: Option<&str>,
-    ) -> Result<Vec<Value>, ReadError> {
+    ) -> Result<Vec<ServerGroupView>, ReadError> {
         self.views_in(account, region, None, Some(app), cluster).await
     }
 
@@ -309,10 +339,10 @@ impl Reader {
         region: &str,
         ecs_cluster: Option<&str>,
         cluster: Option<&str>,
-    ) -> Result<Vec<Value>, ReadError> {
+    ) -> Result<Vec<ServerGroupView>, ReadError> {
         let account = self.account(account)?;
         let mut all = self.views_in(&account, region, ecs_cluster, None, cluster).await?;
-        all.sort_by_key(|sg| std::cmp::Reverse(sg["createdTime"].as_i64()));
+        all.sort_by_key(|sg| std::cmp::Reverse(sg.created_time));
         Ok(all)
     }
 
@@ -323,7 +353,7 @@ impl Reader {
         ecs_cluster: Option<&str>,
         app: Option<&str>,
         cluster: Option<&str>,
-    ) -> Result<Vec<Value>, ReadError> {
+    ) -> Result<Vec<ServerGroupView>, ReadError> {
         let session = self.session(account, region).await?;
         let naming = account.naming_strategy;
         let ecs_clusters = match ecs_cluster {
@@ -353,14 +383,16 @@ impl Reader {
 
     /// Instance `task_id` (a task id or ARN) of the account's region: the task as its server
     /// group shows it, with its account, region and server group; 404 for anything else.
-    pub async fn instance(self: &Arc<Self>, account: &str, region: &str, task_id: &str) -> Outcome {
+    pub async fn instance(self: &Arc<Self>, account: &str, region: &str, task_id: &str) -> Result<Arc<InstanceAt>, ReadError> {
         let id = task_id.rsplit('/').next().unwrap_or(task_id).to_string();
         let key = Key::Instance { account: account.into(), region: region.into(), task_id: id.clone() };
         let (me, account, region) = (self.clone(), self.account(account)?, region.to_string());
-        self.shared(key, move || async move { me.read_instance(&account, &region, &id).await }.boxed()).await
+        let missing = ReadError::NotFound(format!("instance `{id}` not found in {}/{region}", account.name));
+        let read = move || async move { me.read_instance(&account, &region, &id).await.map(|i| View::Instance(Arc::new(i))) }.boxed();
+        self.shared(key, read).await?.instance().ok_or(missing)
     }
 
-    async fn read_instance(self: &Arc<Self>, account: &Account, region: &str, id: &str) -> Outcome {
+    async fn read_instance(self: &Arc<Self>, account: &Account, region: &str, id: &str) -> Result<InstanceAt, ReadError> {
         let session = self.session(account, region).await?;
         let not_found = || ReadError::NotFound(format!("instance `{id}` not found in {}/{region}", account.name));
         if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
@@ -379,12 +411,13 @@ impl Reader {
         let group = groups.into_iter().flatten().next().ok_or_else(not_found)?;
         let name = group.strip_prefix("service:").ok_or_else(not_found)?;
         let sg = self.server_group(&account.name, region, name).await.map_err(|_| not_found())?;
-        let instance = sg["instances"].as_array().and_then(|all| all.iter().find(|i| i["name"] == id)).ok_or_else(not_found)?;
-        let mut out = instance.clone();
-        out["account"] = json!(account.name);
-        out["region"] = json!(region);
-        out["serverGroup"] = sg["name"].clone();
-        Ok(Arc::new(out))
+        let instance = sg.instances.iter().find(|i| i.name == id).ok_or_else(not_found)?;
+        Ok(InstanceAt {
+            instance: instance.clone(),
+            account: account.name.clone(),
+            region: region.to_string(),
+            server_group: sg.name.clone(),
+        })
     }
 
     /// A task definition, kept without expiry (a revision never changes); None when unreadable.

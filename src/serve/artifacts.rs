@@ -108,12 +108,7 @@ async fn credentials(State(app): State<Arc<App>>, Extension(identity): Extension
 /// Clouddriver's answer for names and versions: the account must handle the type; these types
 /// do not list names or versions (`ArtifactCredentials` defaults: NotImplementedException).
 fn unsupported(app: &App, identity: &Identity, account: &str, query: Option<&str>, what: &str) -> Response {
-    let artifact_type = query
-        .unwrap_or_default()
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("type="))
-        .map(|t| percent_encoding::percent_decode_str(t).decode_utf8_lossy().into_owned())
-        .unwrap_or_default();
+    let artifact_type = super::http::query_pairs(query.unwrap_or_default().as_bytes()).remove("type").unwrap_or_default();
     let accounts = app.config.artifact_accounts().unwrap_or_default();
     let handles = accounts.iter().any(|a| {
         a.name == account && CredentialsView::from(a).types.contains(&artifact_type.as_str()) && may_use_artifact(&app.config, identity, a)

@@ -68,7 +68,7 @@ impl Audit {
 
     /// Writes one event.
     pub fn record(&self, mut event: Event) {
-        event.time = crate::aws::now_rfc3339();
+        event.time = crate::core::time::now_rfc3339();
         let line = serde_json::to_string(&event).unwrap_or_default();
         match self {
             Audit::Stderr => tracing::info!(target: "ecs_deployer::audit", "audit {line}"),

@@ -4,7 +4,6 @@
 //! [`crate::engine::read::Reader`] (live, coalesced), after READ on the account; a missing
 //! account, region, cluster or server group is a 404 that names it, as Orca expects.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Extension;
@@ -13,11 +12,11 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{App, Audited, Peer, denied, problem};
 use crate::core::access::{Authorization, Identity};
-use crate::core::view::{self, Target};
+use crate::core::view::{self, ServerGroupView, Target};
 use crate::engine::read::ReadError;
 
 pub(super) fn routes() -> Router<Arc<App>> {
@@ -76,22 +75,12 @@ fn failure(e: ReadError) -> Response {
     }
 }
 
-fn query(raw: Option<&str>) -> BTreeMap<String, String> {
-    let decode = |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
-    raw.unwrap_or_default()
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| p.split_once('=').unwrap_or((p, "")))
-        .map(|(k, v)| (decode(k), decode(v)))
-        .collect()
+fn query(raw: Option<&str>) -> std::collections::HashMap<String, String> {
+    super::http::query_pairs(raw.unwrap_or_default().as_bytes())
 }
 
-fn flag(query: &BTreeMap<String, String>, key: &str, default: bool) -> bool {
+fn flag(query: &std::collections::HashMap<String, String>, key: &str, default: bool) -> bool {
     query.get(key).map_or(default, |v| v.eq_ignore_ascii_case("true"))
-}
-
-fn groups_of(value: &Value) -> &[Value] {
-    value.as_array().map(Vec::as_slice).unwrap_or_default()
 }
 
 /// R1: the moniker cluster with its server groups of every region; 404 when it has none.
@@ -106,10 +95,8 @@ async fn cluster(
         return r;
     }
     match caller.app.reader.groups(&account, &application, Some(&name)).await {
-        Ok(groups) if groups_of(&groups).is_empty() => {
-            not_found(&format!("cluster `{name}` of `{application}` has no server groups in {account}"))
-        }
-        Ok(groups) => axum::Json(view::cluster(&account, &name, groups_of(&groups).to_vec())).into_response(),
+        Ok(groups) if groups.is_empty() => not_found(&format!("cluster `{name}` of `{application}` has no server groups in {account}")),
+        Ok(groups) => axum::Json(view::cluster(&account, &name, groups.to_vec())).into_response(),
         Err(e) => failure(e),
     }
 }
@@ -130,14 +117,11 @@ async fn cluster_server_groups(
     let region = query(raw.as_deref()).remove("region");
     match caller.app.reader.groups(&account, &application, Some(&cluster)).await {
         Ok(groups) => {
-            let named: Vec<Value> = groups_of(&groups)
-                .iter()
-                .filter(|sg| sg["name"] == name.as_str() && region.as_ref().is_none_or(|r| sg["region"] == r.as_str()))
-                .cloned()
-                .collect();
+            let named: Vec<&ServerGroupView> =
+                groups.iter().filter(|sg| sg.name == name && region.as_ref().is_none_or(|r| &sg.region == r)).collect();
             match (named.first(), region) {
                 (None, _) => not_found(&format!("server group `{name}` not found in cluster `{cluster}` of {account}")),
-                (Some(sg), Some(_)) => axum::Json(sg.clone()).into_response(),
+                (Some(sg), Some(_)) => axum::Json(sg).into_response(),
                 (Some(_), None) => axum::Json(named).into_response(),
             }
         }
@@ -168,7 +152,7 @@ async fn target(
     let query = query(raw.as_deref());
     let (only_enabled, validate_oldest) = (flag(&query, "onlyEnabled", false), flag(&query, "validateOldest", true));
     match caller.app.reader.groups(&account, &application, Some(&cluster)).await {
-        Ok(groups) => match view::select_target(groups_of(&groups), &region, which, only_enabled, validate_oldest) {
+        Ok(groups) => match view::select_target(&groups, &region, which, only_enabled, validate_oldest) {
             Some(sg) => axum::Json(sg.clone()).into_response(),
             None => not_found(&format!("no server group of cluster `{cluster}` in {account}/{region} is the {target}")),
         },
@@ -204,7 +188,7 @@ async fn one_server_group(caller: &Caller, account: &str, region: &str, name: &s
         return r;
     }
     match caller.app.reader.server_group(account, region, name).await {
-        Ok(sg) if application.is_none_or(|a| sg["moniker"]["app"] == a) => axum::Json((*sg).clone()).into_response(),
+        Ok(sg) if application.is_none_or(|a| sg.moniker.app == a) => axum::Json(&*sg).into_response(),
         Ok(_) => not_found(&format!("server group `{name}` is not of application `{}`", application.unwrap_or_default())),
         Err(e) => failure(e),
     }
@@ -222,7 +206,7 @@ async fn instance(
         return r;
     }
     match caller.app.reader.instance(&account, &region, &id).await {
-        Ok(instance) => axum::Json((*instance).clone()).into_response(),
+        Ok(instance) => axum::Json(&*instance).into_response(),
         Err(e) => failure(e),
     }
 }
@@ -231,7 +215,7 @@ async fn instance(
 /// An application's server groups per readable account, and the accounts that could not be read
 /// (with why): one unreadable account does not hide the others.
 struct ApplicationGroups {
-    found: Vec<(String, Vec<Value>)>,
+    found: Vec<(String, Arc<Vec<ServerGroupView>>)>,
     failed: Vec<(String, String)>,
 }
 
@@ -245,7 +229,7 @@ impl ApplicationGroups {
     }
 
     /// The failed accounts as the application view's `errors` entries.
-    fn errors(&self) -> Vec<Value> {
+    fn errors(&self) -> Vec<serde_json::Value> {
         self.failed.iter().map(|(account, message)| json!({"account": account, "message": message})).collect()
     }
 
@@ -269,7 +253,7 @@ async fn application_groups(caller: &Caller, application: &str) -> ApplicationGr
     let mut out = ApplicationGroups { found: Vec::new(), failed: Vec::new() };
     for (account, result) in accounts.into_iter().zip(results) {
         match result {
-            Ok(groups) if !groups_of(&groups).is_empty() => out.found.push((account, groups_of(&groups).to_vec())),
+            Ok(groups) if !groups.is_empty() => out.found.push((account, groups)),
             Ok(_) => {}
             Err(e) => {
                 tracing::warn!("application {application}: account {account} could not be read: {e:?}");
@@ -288,11 +272,11 @@ fn read_error_text(e: &ReadError) -> String {
 }
 
 /// The moniker clusters of `groups`, in order of first appearance.
-fn cluster_names(groups: &[Value]) -> Vec<String> {
+fn cluster_names(groups: &[ServerGroupView]) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
-    for name in groups.iter().filter_map(|sg| sg["cluster"].as_str()) {
-        if !names.iter().any(|n| n == name) {
-            names.push(name.to_string());
+    for name in groups.iter().map(|sg| &sg.cluster) {
+        if !names.contains(name) {
+            names.push(name.clone());
         }
     }
     names
@@ -313,18 +297,18 @@ async fn application(
     if groups.found.is_empty() {
         return not_found(&format!("application `{application}` has no server groups in any account you may read"));
     }
-    let clusters: serde_json::Map<String, Value> = groups
+    let clusters: serde_json::Map<String, serde_json::Value> = groups
         .found
         .iter()
         .map(|(account, groups)| {
-            let entries: Vec<Value> = cluster_names(groups)
+            let entries: Vec<serde_json::Value> = cluster_names(groups)
                 .into_iter()
                 .map(|name| {
-                    let members: Vec<&Value> = groups.iter().filter(|sg| sg["cluster"] == name.as_str()).map(|sg| &sg["name"]).collect();
+                    let members: Vec<&str> = groups.iter().filter(|sg| sg.cluster == name).map(|sg| sg.name.as_str()).collect();
                     json!({"name": name, "loadBalancers": [], "serverGroups": members, "provider": "ecs"})
                 })
                 .collect();
-            (account.clone(), Value::Array(entries))
+            (account.clone(), json!(entries))
         })
         .collect();
     let mut view = json!({"name": application, "attributes": {"name": application, "cloudProviders": "ecs"}, "clusters": clusters});
@@ -346,7 +330,7 @@ async fn application_clusters(
     if let Some(response) = groups.unknown() {
         return response;
     }
-    let out: serde_json::Map<String, Value> = groups.found.iter().map(|(a, g)| (a.clone(), json!(cluster_names(g)))).collect();
+    let out: serde_json::Map<String, serde_json::Value> = groups.found.iter().map(|(a, g)| (a.clone(), json!(cluster_names(g)))).collect();
     groups.warned(axum::Json(out).into_response())
 }
 
@@ -368,11 +352,11 @@ async fn application_server_groups(
     if let Some(response) = groups.unknown() {
         return response;
     }
-    let listed: Vec<Value> = groups
+    let listed: Vec<view::ListEntry> = groups
         .found
         .iter()
         .flat_map(|(account, groups)| groups.iter().map(move |sg| (account, sg)))
-        .filter(|(account, sg)| wanted.is_empty() || wanted.iter().any(|(a, c)| a == *account && sg["cluster"] == c.as_str()))
+        .filter(|(account, sg)| wanted.is_empty() || wanted.iter().any(|(a, c)| a == *account && &sg.cluster == c))
         .map(|(_, sg)| view::list_entry(sg))
         .collect();
     groups.warned(axum::Json(listed).into_response())

@@ -1,0 +1,127 @@
+//! Abandoned tasks: a task whose replica died while running it is adopted once its lease and the
+//! longest AWS call have passed, undone in the background (what its deploys were creating is
+//! removed if incomplete, what its lifecycle operations left is read back), audited as `serve`'s
+//! own work, and ended failed with the report.
+
+use std::sync::Arc;
+
+use tracing::{error, warn};
+
+use super::audit::Event;
+use super::store::{self, Abandoned};
+use super::{App, now_ms};
+use crate::core::config::Config;
+use crate::core::error::Error;
+use crate::engine::operations::list::{self as ops};
+
+/// Takes over the tasks whose replica went away while running them (leases ended before
+/// `before_ms`) and undoes each in the background: it reads as being undone at once, then ends
+/// failed, saying what was removed. Serving never waits for an undo.
+pub(super) async fn adopt_abandoned(app: &Arc<App>, before_ms: i64) {
+    let lease = now_ms() + app.lease.as_millis() as i64;
+    let adopted = match app.store.adopt_abandoned(before_ms, &app.replica, lease).await {
+        Ok(adopted) => adopted,
+        Err(e) => return error!("{e}"),
+    };
+    for abandoned in adopted {
+        tokio::task::spawn_local(undo_abandoned(app.clone(), abandoned));
+    }
+}
+
+/// Undoes what an abandoned task was creating, renewing this replica's lease on it meanwhile, and
+/// ends it failed with the report.
+pub(super) async fn undo_abandoned(app: Arc<App>, abandoned: Abandoned) {
+    let Abandoned { id, previous_owner, mut task, creating } = abandoned;
+    let lease = || now_ms() + app.lease.as_millis() as i64;
+    let message = store::abandoned_message(&previous_owner);
+    let phase = task.status.phase.clone();
+    task.push(&phase, format!("Being undone: {message}; removing what it left incomplete"));
+    if let Err(e) = app.store.save(&id, &app.replica, &task, lease(), false).await {
+        error!("task {id}: {e}");
+    }
+    let undo = async {
+        let mut report = Vec::new();
+        for c in &creating {
+            report.push(undo_create(&app.config, c).await);
+        }
+        // A disable, enable, resize or rollback cut short: what its server groups are now.
+        let states = lifecycle_states(&app, &id).await;
+        if creating.is_empty() && states.is_empty() {
+            report.push("it had not started creating anything".to_string());
+        }
+        report.extend(states);
+        report
+    };
+    let renew = async {
+        loop {
+            tokio::time::sleep(app.lease / 3).await;
+            if let Err(e) = app.store.save(&id, &app.replica, &task, lease(), false).await {
+                error!("task {id}: renewing the lease while undoing: {e}");
+            }
+        }
+    };
+    let report = tokio::select! {
+        report = undo => report,
+        _ = renew => unreachable!("renewing never ends"),
+    };
+    audit_own_work(&app, &id, &task.accounts, &report);
+    task.push(&phase, format!("Failed: {message}"));
+    report.iter().for_each(|line| task.push(&phase, line.clone()));
+    task.fail("task", "TaskAbandoned", &message, 1, report);
+    match app.store.save(&id, &app.replica, &task, lease(), true).await {
+        Ok(true) => warn!("task {id} was running when ecs-deployer stopped; marked failed after undoing its work"),
+        Ok(false) => warn!("task {id}: another replica took it over while this one was undoing it"),
+        Err(e) => error!("task {id}: {e}"),
+    }
+}
+
+/// What the server groups of an abandoned task's lifecycle operations are now (read back).
+pub(super) async fn lifecycle_states(app: &App, id: &str) -> Vec<String> {
+    let Ok(Some(text)) = app.store.operations(id).await else { return Vec::new() };
+    let Ok(operations) =
+        serde_json::from_str(&text).map_err(|e| e.to_string()).and_then(|v| ops::parse(&app.config, v).map_err(|e| e.to_string()))
+    else {
+        return Vec::new();
+    };
+    let mut lines = Vec::new();
+    for (target, name) in operations.lifecycle_targets() {
+        let line = match crate::aws::Session::connect(&target.account, &target.region).await {
+            Ok(session) => crate::engine::lifecycle::state_line(&session, target.ecs_cluster.as_deref(), &name).await,
+            Err(e) => format!("could not read {name} back: {e}"),
+        };
+        lines.push(line);
+    }
+    lines
+}
+
+/// Audits what `serve` removed on its own (no request asked for it): an abandoned task's
+/// creations undone at start-up or by adoption, a task's work undone on SIGTERM.
+pub(super) fn audit_own_work(app: &App, id: &str, accounts: &[String], report: &[String]) {
+    app.audit.record(Event {
+        principal: Some("serve".into()),
+        source: format!("replica {}", app.replica),
+        method: "UNDO".into(),
+        path: format!("/task/{id}"),
+        accounts: accounts.to_vec(),
+        task_id: Some(id.to_string()),
+        outcome: "undone",
+        reason: Some(report.join("; ").chars().take(2048).collect()),
+        ..Event::default()
+    });
+}
+
+/// One report line: what became of a server group an abandoned task was creating.
+pub(super) async fn undo_create(config: &Config, creating: &crate::engine::journal::Creating) -> String {
+    let name = &creating.server_group;
+    let undone = async {
+        let account = config.account(&creating.account).map_err(|e| Error::Config(e.to_string()))?;
+        let session = crate::aws::Session::connect(&account, &creating.region).await?;
+        crate::engine::lifecycle::undo_create(&session, creating).await
+    };
+    undone.await.unwrap_or_else(|e| {
+        format!(
+            "could not undo {name}: {e}; `ecs-deployer cleanup --account {} --region {}` removes it once it is old enough",
+            creating.account, creating.region
+        )
+    })
+}

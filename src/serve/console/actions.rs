@@ -1,0 +1,329 @@
+//! The console's actions: each behind a confirmation that says what will happen (and asks a
+//! second time when nothing — or nothing healthy — would keep serving, or when that cannot be
+//! checked), posted with the session's CSRF token and a one-time form token (the operation's
+//! `clientRequestId`: a double click is one task) as the Clouddriver operations the API takes,
+//! through the same [`submit`](crate::serve::ops::submit). Everything is scoped by the page's
+//! account, region and ECS cluster; a rollback's current group is the console's own finding.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
+use maud::html;
+use serde_json::{Value, json};
+
+use super::session::{csrf_of, csrf_ok, random_id};
+use super::widgets::counts;
+use super::{answer, denied_page, encode, error_page, may_write, page, redirect};
+use crate::core::access::Identity;
+use crate::core::view::ServerGroupView;
+use crate::serve::http::{Peer, query_pairs};
+use crate::serve::ops::{Submission, submit};
+use crate::serve::{App, Audited, may_see, visible_to};
+
+/// What an action does, said in the confirmation.
+fn describe(action: &str, name: &str, others: &[String]) -> Option<String> {
+    let serving = if others.is_empty() {
+        "no other server group of its cluster is enabled".to_string()
+    } else {
+        format!("{} keeps serving", others.join(", "))
+    };
+    Some(match action {
+        "disable" => {
+            format!("disable {name}: suspend its scaling, deregister it from its target groups and set its desired count to 0; {serving}")
+        }
+        "enable" => format!("enable {name}: restore its desired count and scaling and register it with its target groups"),
+        "resize" => format!("resize {name} to the capacity below"),
+        "redeploy" => format!(
+            "deploy a new version of {name}'s cluster from {name}'s description and task definition, with the images below; {name} keeps serving until you disable it"
+        ),
+        "rollback" => match others.first() {
+            Some(current) => format!("roll back to {name}: enable it, wait until it is healthy, then disable {current}"),
+            None => return None,
+        },
+        "destroy" => format!("destroy {name}: delete its service, scalable target, scaling policies and alarms; this cannot be undone"),
+        _ => return None,
+    })
+}
+
+/// Why taking `name` away leaves nothing (healthy) serving, if it does: the second
+/// confirmation's reason. Err when that cannot be checked — a check that cannot be made refuses.
+async fn leaves_nothing_serving(app: &App, account: &str, region: &str, name: &str) -> Result<Option<String>, String> {
+    let sg = app.reader.server_group(account, region, name).await.map_err(|e| e.into_error().to_string())?;
+    if !sg.enabled() {
+        return Ok(None);
+    }
+    let (others, healthy) = enabled_peers(app, account, &sg).await?;
+    Ok(if others.is_empty() {
+        Some(format!("{name} is the cluster's only enabled server group"))
+    } else if !healthy && counts(&sg).0 > 0 {
+        Some(format!("{name} is the only server group of its cluster with healthy tasks"))
+    } else {
+        None
+    })
+}
+
+/// Whether an action takes a server group out of service: a disable, a destroy, a resize to
+/// desired 0 (what needs the second confirmation when nothing else serves).
+fn takes_out_of_service(action: &str, fields: &HashMap<String, String>) -> bool {
+    match action {
+        "disable" | "destroy" => true,
+        "resize" => fields.get("desired").and_then(|d| d.trim().parse::<i64>().ok()) == Some(0),
+        _ => false,
+    }
+}
+
+/// The other enabled server groups of a server group's cluster — same account, region and ECS
+/// cluster — and whether any has a task up; Err when they cannot be read.
+async fn enabled_peers(app: &App, account: &str, sg: &ServerGroupView) -> Result<(Vec<String>, bool), String> {
+    let peers = enabled_peer_views(app, account, sg).await?;
+    let healthy = peers.iter().any(|g| counts(g).0 > 0);
+    Ok((peers.iter().map(|g| g.name.clone()).collect(), healthy))
+}
+
+/// The peers' views, newest first.
+async fn enabled_peer_views(app: &App, account: &str, sg: &ServerGroupView) -> Result<Vec<ServerGroupView>, String> {
+    let groups = app.reader.groups(account, &sg.moniker.app, Some(&sg.cluster)).await.map_err(|e| e.into_error().to_string())?;
+    let same_place = |g: &ServerGroupView| g.region == sg.region && g.ecs_cluster == sg.ecs_cluster;
+    Ok(groups.iter().filter(|g| g.name != sg.name && g.enabled() && same_place(g)).cloned().collect())
+}
+
+pub(super) async fn confirm(
+    State(app): State<Arc<App>>,
+    Extension(identity): Extension<Identity>,
+    Extension(Peer(peer)): Extension<Peer>,
+    headers: HeaderMap,
+    Path((action, account, region, name)): Path<(String, String, String, String)>,
+) -> Response {
+    let (csrf, cookie) = csrf_of(&app, &headers);
+    if !may_write(&app, &identity, &account) {
+        let path = format!("/console/confirm/{action}/{account}/{region}/{name}");
+        return denied_page(&app, identity, peer, &path, (vec![account], None), &csrf, cookie);
+    }
+    let sg = match app.reader.server_group(&account, &region, &name).await {
+        Ok(sg) => sg,
+        Err(e) => return error_page(StatusCode::NOT_FOUND, &name, &csrf, cookie, e.into_error().to_string()),
+    };
+    let (peers, unchecked) = match enabled_peers(&app, &account, &sg).await {
+        Ok(peers) => (peers, None),
+        Err(e) => ((Vec::new(), false), Some(e)),
+    };
+    let (others, others_healthy) = peers;
+    let Some(what) = describe(&action, &name, &others).filter(|_| unchecked.is_none() || action != "rollback") else {
+        let message = match action.as_str() {
+            "rollback" => format!("{name} has no enabled server group beside it to roll back from"),
+            _ => format!("No such action: {action}"),
+        };
+        return error_page(StatusCode::NOT_FOUND, "Not possible", &csrf, cookie, message);
+    };
+    let images = match action.as_str() {
+        "redeploy" => match creating_description(&app, &identity, &account, &region, &name).await {
+            Some(d) => crate::core::redeploy::image_fields(&d, &sg.containers, &sg.image.image_id),
+            None => {
+                let message = format!(
+                    "{name} was not deployed through this serve, so its description is not known here; deploy the new version with `ecs-deployer deploy` or a pipeline"
+                );
+                return error_page(StatusCode::NOT_FOUND, "Not possible", &csrf, cookie, message);
+            }
+        },
+        _ => Vec::new(),
+    };
+    let takes_away = matches!(action.as_str(), "disable" | "destroy" | "resize") && sg.enabled();
+    let leaves_none = takes_away && unchecked.is_none() && others.is_empty();
+    let only_healthy = takes_away && unchecked.is_none() && !others.is_empty() && !others_healthy && counts(&sg).0 > 0;
+    // A resize leaves nothing serving only at desired 0: its acknowledgement is asked for, not required.
+    let required = action != "resize";
+    let target = format!("/console/actions/{}/{}/{}/{}", encode(&action), encode(&account), encode(&region), encode(&name));
+    let body = html! {
+        h1 { "Confirm" }
+        p.confirm { (what) "." }
+        form method="post" action=(target) {
+            input type="hidden" name="csrf" value=(csrf);
+            // One-time: the same form posted twice (a double click) is one task.
+            input type="hidden" name="form" value=(random_id());
+            @if action == "rollback" { input type="hidden" name="current" value=(others.first().cloned().unwrap_or_default()); }
+            @if action == "redeploy" {
+                @for (field, image) in &images {
+                    label { "Image of " code { (field) } " " input type="text" name=(format!("image.{field}")) value=(image) required; }
+                }
+            }
+            @if action == "resize" {
+                @let c = &sg.capacity;
+                label { "Min " input type="number" name="min" min="0" value=(c.min); }
+                label { "Max " input type="number" name="max" min="0" value=(c.max); }
+                label { "Desired " input type="number" name="desired" min="0" value=(c.desired); }
+            }
+            @if action == "destroy" {
+                label { "Type " code { (name) } " to confirm " input type="text" name="confirmName" autocomplete="off" required; }
+            }
+            @if let (true, Some(why)) = (takes_away, &unchecked) {
+                p.warning { "Could not check what keeps serving (" (why) "): this may leave nothing serving." }
+                label { input type="checkbox" name="acknowledge" value="yes" required[required]; " I understand that nothing may serve" }
+            }
+            @if leaves_none {
+                p.warning {
+                    @if action == "resize" { "At desired 0 this leaves" } @else { "This leaves" }
+                    " the cluster with no enabled server group: nothing will take traffic."
+                }
+                label { input type="checkbox" name="acknowledge" value="yes" required[required]; " I understand that nothing will serve" }
+            }
+            @if only_healthy {
+                p.warning { (name) " is the only server group of its cluster with healthy tasks: " (others.join(", ")) " has none up." }
+                label { input type="checkbox" name="acknowledge" value="yes" required[required]; " I understand that nothing healthy will serve" }
+            }
+            button type="submit" { "Yes, " (action) " " (name) }
+            " " a href=(format!("/console/server-groups/{}/{}/{}", encode(&account), encode(&region), encode(&name))) { "Cancel" }
+        }
+    };
+    answer(StatusCode::OK, page("Confirm", Some(&csrf), body), cookie)
+}
+
+/// The Clouddriver operation an action posts.
+fn operation(action: &str, account: &str, region: &str, name: &str, fields: &HashMap<String, String>) -> Result<Value, String> {
+    let base = json!({"serverGroupName": name, "asgName": name, "region": region, "credentials": account, "account": account, "cloudProvider": "ecs"});
+    let description = match action {
+        "disable" | "enable" => base,
+        "destroy" if fields.get("confirmName").map(|n| n.trim()) != Some(name) => {
+            return Err(format!("type the server group's name ({name}) to destroy it"));
+        }
+        "destroy" => base,
+        "resize" => {
+            let number =
+                |k: &str| fields.get(k).and_then(|v| v.trim().parse::<i64>().ok()).ok_or_else(|| format!("{k} must be a whole number"));
+            let capacity = json!({"min": number("min")?, "max": number("max")?, "desired": number("desired")?});
+            let mut with = base.as_object().cloned().unwrap_or_default();
+            with.insert("capacity".into(), capacity);
+            Value::Object(with)
+        }
+        other => return Err(format!("no such action: {other}")),
+    };
+    let op = format!("{action}ServerGroup");
+    Ok(json!([{ op: description }]))
+}
+
+/// The one-time form token of a post, if it has one.
+fn form_token(fields: &HashMap<String, String>) -> Option<&String> {
+    fields.get("form").filter(|f| f.len() == 64 && f.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Why an action is refused before anything is posted: it would leave nothing serving and was
+/// not acknowledged, or that could not be checked, or its form has no one-time token.
+async fn unconfirmed(app: &App, action: &str, account: &str, region: &str, name: &str, fields: &HashMap<String, String>) -> Option<String> {
+    if takes_out_of_service(action, fields) && fields.get("acknowledge").map(String::as_str) != Some("yes") {
+        match leaves_nothing_serving(app, account, region, name).await {
+            Ok(None) => {}
+            Ok(Some(why)) => return Some(format!("{why}; confirm that explicitly on the confirmation page.")),
+            Err(e) => return Some(format!("Could not check what keeps serving ({e}); confirm explicitly on the confirmation page.")),
+        }
+    }
+    form_token(fields).is_none().then(|| "This form is stale (it has no one-time token); open the confirmation page again.".to_string())
+}
+
+pub(super) async fn act(
+    State(app): State<Arc<App>>,
+    Extension(identity): Extension<Identity>,
+    Extension(Peer(peer)): Extension<Peer>,
+    headers: HeaderMap,
+    Path((action, account, region, name)): Path<(String, String, String, String)>,
+    body: Bytes,
+) -> Response {
+    let fields = query_pairs(&body);
+    let path = format!("/console/actions/{action}/{account}/{region}/{name}");
+    let mut post = Audited::new(identity, &Method::POST, &path, peer);
+    if !csrf_ok(&app, &headers, &fields) {
+        post.event.reason = Some("missing or wrong CSRF token".into());
+        let markup = page(
+            "Refused",
+            None,
+            html! { p.error { "This form is stale or was not sent by the console (missing CSRF token). Nothing was changed." } },
+        );
+        return post.answer(&app, "refused", answer(StatusCode::FORBIDDEN, markup, None));
+    }
+    let (csrf, _) = csrf_of(&app, &headers);
+    let not_done = |message: String| page("Not done", Some(&csrf), html! { p.error { (message) " Nothing was changed." } });
+    if let Some(message) = unconfirmed(&app, &action, &account, &region, &name, &fields).await {
+        post.event.reason = Some(message.clone());
+        return post.answer(&app, "invalid", answer(StatusCode::BAD_REQUEST, not_done(message), None));
+    }
+    let ops = match action.as_str() {
+        "redeploy" => redeploy(&app, &post.identity, &account, &region, &name, &fields).await,
+        "rollback" => rollback_from_current(&app, &account, &region, &name, &fields).await,
+        _ => operation(&action, &account, &region, &name, &fields),
+    };
+    let ops = match ops {
+        Ok(ops) => ops,
+        Err(message) => return post.answer(&app, "invalid", answer(StatusCode::BAD_REQUEST, not_done(format!("{message}.")), None)),
+    };
+    let query = format!("clientRequestId=console-{}", form_token(&fields).cloned().unwrap_or_default());
+    match submit(&app, post, None, Bytes::from(ops.to_string()), Some(&query)).await {
+        Submission::Accepted { id } => redirect(&format!("/console/tasks/{}", encode(&id))),
+        Submission::Refused(refusal) => {
+            let details: Vec<&str> = refusal.errors.iter().map(|e| e.message.as_str()).collect();
+            let markup = page("Not done", Some(&csrf), html! { p.error { (refusal.message) } ul { @for d in &details { li { (d) } } } });
+            answer(refusal.status, markup, None)
+        }
+    }
+}
+
+/// The rollback onto `name`, from the server group the console finds current — the newest other
+/// enabled one of its cluster in the same account, region and ECS cluster — which must be the one
+/// the confirmation named (else the cluster changed meanwhile and the person confirms again).
+async fn rollback_from_current(
+    app: &App,
+    account: &str,
+    region: &str,
+    name: &str,
+    fields: &HashMap<String, String>,
+) -> Result<Value, String> {
+    let sg = app.reader.server_group(account, region, name).await.map_err(|e| e.into_error().to_string())?;
+    let peers = enabled_peer_views(app, account, &sg).await.map_err(|e| format!("could not read {name}'s cluster ({e})"))?;
+    let current =
+        peers.first().map(|g| g.name.as_str()).ok_or_else(|| format!("{name} has no enabled server group beside it to roll back from"))?;
+    if fields.get("current").map(|c| c.trim()) != Some(current) {
+        return Err(format!("the cluster changed since the confirmation: the current server group is now {current}; confirm again"));
+    }
+    let context = json!({"restoreServerGroupName": name, "rollbackServerGroupName": current});
+    Ok(json!([{"rollbackServerGroup": {"credentials": account, "account": account, "region": region, "cloudProvider": "ecs",
+        "rollbackType": "EXPLICIT", "rollbackContext": context}}]))
+}
+
+/// The createServerGroup description (as posted to `serve`) of the task that created `name` in
+/// `account` and `region`.
+async fn creating_description(app: &App, identity: &Identity, account: &str, region: &str, name: &str) -> Option<Value> {
+    let filter = visible_to(&app.config, identity, Some(&format!("\"{region}:{name}\"")));
+    let tasks = app.store.list(&filter, 100).await.ok()?;
+    let task = tasks
+        .into_iter()
+        .filter(|t| may_see(&app.config, identity, t) && !t.status.failed)
+        .find(|t| t.result_objects.iter().any(|r| crate::core::redeploy::created(r, account, region, name)))?;
+    let text = app.store.operations(task.id.as_deref()?).await.ok()??;
+    crate::core::redeploy::description_for(&serde_json::from_str(&text).ok()?, account, region)
+}
+
+/// A createServerGroup from the description that created `name`, with the images given and
+/// `name` as its source (capacity and scaling copied): a manual red/black's first step.
+async fn redeploy(
+    app: &App,
+    identity: &Identity,
+    account: &str,
+    region: &str,
+    name: &str,
+    fields: &HashMap<String, String>,
+) -> Result<Value, String> {
+    let description = creating_description(app, identity, account, region, name)
+        .await
+        .ok_or_else(|| format!("{name} was not deployed through this serve; its description is not known here"))?;
+    let images: Vec<(String, String)> = fields
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix("image.")?.to_string(), v.trim().to_string())))
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    if images.is_empty() {
+        return Err("give the new version's image".into());
+    }
+    Ok(crate::core::redeploy::new_version(description, &images, account, region, name))
+}
