@@ -187,7 +187,7 @@ async fn ops_command(config: &config::Config, args: &cli::OpsArgs) -> Result<Exi
     if !task.status.failed {
         return Ok(ExitStatus::OK);
     }
-    Ok(ExitStatus(task.exception.as_ref().and_then(|e| e["exitCode"].as_u64()).unwrap_or(1) as u8))
+    Ok(ExitStatus(task.exception.as_ref().map(|e| e.exit_code).unwrap_or(1)))
 }
 
 /// `doctor`: the checks, printed; 1 when one failed.
@@ -334,7 +334,7 @@ async fn lifecycle_command(
 /// Reads the operation from `--description` or the flags.
 fn operation_from_args(kind: operations::Kind, args: &cli::TargetArgs) -> Result<description::ServerGroupOperation> {
     let mut op = match &args.description {
-        Some(path) => description::server_group_operation_from_json(read_json_input(path, "description")?, kind.operation())?,
+        Some(path) => description::server_group_operation_from_json(read_json_input(path, "description")?, kind.operation().name())?,
         None => description::ServerGroupOperation::default(),
     };
     if args.account.is_some() {

@@ -13,6 +13,7 @@ pub mod input;
 pub mod model;
 pub mod moniker;
 pub mod naming;
+pub mod operation;
 pub mod plan;
 pub mod redact;
 pub mod redeploy;

@@ -293,6 +293,20 @@ pub fn fill_policy_arns(alarm: &Alarm, arns: &[(String, String)]) -> Alarm {
     out
 }
 
+/// A text member of each of DescribeScalingPolicies' (or DescribeScheduledActions') raw answers:
+/// `PolicyARN`, `PolicyName`, `ScheduledActionName`.
+pub fn members(items: &[Value], key: &str) -> Vec<String> {
+    items.iter().filter_map(|p| p.get(key).and_then(Value::as_str).map(str::to_string)).collect()
+}
+
+/// The names of the alarms the policies list (`Alarms[].AlarmName`), each once.
+pub fn listed_alarm_names(policies: &[Value]) -> Vec<String> {
+    let names = policies.iter().flat_map(|p| p.get("Alarms").and_then(Value::as_array).cloned().unwrap_or_default());
+    let mut out: Vec<String> = names.filter_map(|a| a.get("AlarmName").and_then(Value::as_str).map(str::to_string)).collect();
+    out.dedup();
+    out
+}
+
 /// The policy names whose alarms must be found by action (step policies: AWS lists their
 /// alarms in `Alarms`, the emulator does not) and the alarm names listed by the policies,
 /// leaving out the `TargetTracking-*` alarms that are never copied.

@@ -293,21 +293,16 @@ async fn role_mode_checks(session: &Session, account: &Account, role_arn: Option
 /// artifact's own), or, without a description, whether one might.
 fn execution_role_falls_back(description: Option<&(CreateServerGroup, DeployOptions)>) -> bool {
     let Some((d, options)) = description else { return true };
-    let artifact_role = options
-        .artifact
-        .as_ref()
-        .and_then(|a| a.get("executionRoleArn").or_else(|| a.get("taskDefinition").and_then(|t| t.get("executionRoleArn"))));
+    let roles = options.artifact.as_ref().map(crate::core::taskdef::artifact_roles).unwrap_or_default();
+    let artifact_role = roles.iter().find(|(key, _)| *key == "executionRoleArn");
     Launch::of(d).is_fargate() && (!d.artifact_mode() || artifact_role.is_none())
 }
 
 /// The artifact's roles exist and trust ECS tasks, and the description plans cleanly.
 async fn description_checks(config: &Config, session: &Session, d: CreateServerGroup, options: DeployOptions) -> Vec<Check> {
     let mut checks = Vec::new();
-    let td = options.artifact.clone().map(|a| a.get("taskDefinition").cloned().unwrap_or(a));
-    for key in ["executionRoleArn", "taskRoleArn"] {
-        if let Some(arn) = td.as_ref().and_then(|t| t.get(key)).and_then(|v| v.as_str()) {
-            checks.push(role_trusts(session, &format!("artifact {key}"), arn, &["ecs-tasks.amazonaws.com"], Status::Failed).await);
-        }
+    for (key, arn) in options.artifact.as_ref().map(crate::core::taskdef::artifact_roles).unwrap_or_default() {
+        checks.push(role_trusts(session, &format!("artifact {key}"), &arn, &["ecs-tasks.amazonaws.com"], Status::Failed).await);
     }
     let options = DeployOptions { plan_only: true, ..options };
     match deploy::deploy(config, d, &options, &mut Quiet).await {

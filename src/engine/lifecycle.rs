@@ -15,6 +15,7 @@ use crate::core::error::{AwsError, Error, Result};
 use crate::core::health::{self, Snapshot, Verdict};
 use crate::core::model::{ScalableTarget, ServiceState};
 use crate::core::naming::derive_moniker;
+use crate::core::operation::Operation;
 
 /// A server group as `list` shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -253,7 +254,7 @@ pub async fn disable(session: &Session, ecs_cluster: &str, name: &str) -> Result
 }
 
 async fn disable_steps(session: &Session, ecs_cluster: &str, name: &str) -> Result<OperationResult> {
-    let mut r = OperationResult::new("disableServerGroup", session, ecs_cluster, name);
+    let mut r = OperationResult::new(Operation::DisableServerGroup.name(), session, ecs_cluster, name);
     let id = resource_id(ecs_cluster, name);
     let mut suspended_here = false;
     match session.describe_scalable_target(&id).await? {
@@ -381,7 +382,7 @@ pub async fn enable(
     previous_desired: Option<i64>,
 ) -> Result<OperationResult> {
     let _lock = lock_server_group(session, ecs_cluster, name).await?;
-    let mut r = OperationResult::new("enableServerGroup", session, ecs_cluster, name);
+    let mut r = OperationResult::new(Operation::EnableServerGroup.name(), session, ecs_cluster, name);
     let id = resource_id(ecs_cluster, name);
     let target = session.describe_scalable_target(&id).await?;
     let desired = desired.unwrap_or_else(|| target.as_ref().map(|t| t.max_capacity).unwrap_or(1));
@@ -420,7 +421,7 @@ pub async fn resize(
     previous_desired: Option<i64>,
 ) -> Result<OperationResult> {
     let _lock = lock_server_group(session, ecs_cluster, name).await?;
-    let mut r = OperationResult::new("resizeServerGroup", session, ecs_cluster, name);
+    let mut r = OperationResult::new(Operation::ResizeServerGroup.name(), session, ecs_cluster, name);
     let id = resource_id(ecs_cluster, name);
     let target = session.describe_scalable_target(&id).await?;
     r.step(format!("Resizing {name} to {desired} instances."));
@@ -446,7 +447,7 @@ pub async fn resize(
 pub async fn destroy(session: &Session, ecs_cluster: &str, service: &ServiceState) -> Result<OperationResult> {
     let name = &service.service_name;
     let _lock = lock_server_group(session, ecs_cluster, name).await?;
-    let mut r = OperationResult::new("destroyServerGroup", session, ecs_cluster, name);
+    let mut r = OperationResult::new(Operation::DestroyServerGroup.name(), session, ecs_cluster, name);
     let mut deleted = false;
     match destroy_steps(session, ecs_cluster, service, &mut r, &mut deleted).await {
         Ok(()) => Ok(r),
@@ -519,8 +520,7 @@ async fn destroy_scaling(session: &Session, resource_id: &str, r: &mut Operation
     let (policies, scheduled) =
         tokio::try_join!(session.describe_scaling_policies(resource_id), session.describe_scheduled_actions(resource_id))?;
     let (alarm_names, prefixes) = crate::core::scaling::alarm_lookups(&policies);
-    let policy_arns: Vec<String> =
-        policies.iter().filter_map(|p| p.get("PolicyARN").and_then(|v| v.as_str()).map(str::to_string)).collect();
+    let policy_arns = crate::core::scaling::members(&policies, "PolicyARN");
     // Alarms of this server group's step policies: listed by the policy, or naming its ARN.
     let alarms =
         if alarm_names.is_empty() && prefixes.is_empty() { Vec::new() } else { session.describe_alarms(&alarm_names, &prefixes).await? };
@@ -536,11 +536,9 @@ async fn destroy_scaling(session: &Session, resource_id: &str, r: &mut Operation
         session.delete_alarms(&alarms).await?;
         r.step(format!("Deleted alarms {}.", alarms.join(", ")));
     }
-    let scheduled_names: Vec<String> =
-        scheduled.iter().filter_map(|s| s.get("ScheduledActionName").and_then(|v| v.as_str()).map(str::to_string)).collect();
+    let scheduled_names = crate::core::scaling::members(&scheduled, "ScheduledActionName");
     try_join_all(scheduled_names.iter().map(|n| async { gone_is_done(session.delete_scheduled_action(resource_id, n).await) })).await?;
-    let policy_names: Vec<String> =
-        policies.iter().filter_map(|p| p.get("PolicyName").and_then(|v| v.as_str()).map(str::to_string)).collect();
+    let policy_names = crate::core::scaling::members(&policies, "PolicyName");
     try_join_all(policy_names.iter().map(|n| async { gone_is_done(session.delete_scaling_policy(resource_id, n).await) })).await?;
     if !policy_names.is_empty() || !scheduled_names.is_empty() {
         r.step(format!("Deleted scaling policies [{}] and scheduled actions [{}].", policy_names.join(", "), scheduled_names.join(", ")));

@@ -466,7 +466,7 @@ impl Reader {
                 task_definition: tds.iter().find(|(arn, _)| *arn == service.task_definition).and_then(|(_, td)| td.clone()),
                 target_health: health.iter().filter(|t| service.target_group_arns.contains(&t.target_group_arn)).cloned().collect(),
                 hosts: hosts.clone(),
-                alarms: alarm_names(&policies),
+                alarms: crate::core::scaling::listed_alarm_names(&policies),
                 vpc_id: service.subnets.first().and_then(|s| vpcs.iter().find(|(id, _)| id == s)).map(|(_, vpc)| vpc.clone()),
                 moniker,
                 version,
@@ -478,8 +478,7 @@ impl Reader {
 
     /// The EC2 instances of the tasks that run on container instances.
     async fn hosts(&self, session: &Session, ecs_cluster: &str, tasks: &[Vec<Value>]) -> Result<Vec<(String, String)>, ReadError> {
-        let arns: BTreeSet<String> =
-            tasks.iter().flatten().filter_map(|t| t.get("containerInstanceArn").and_then(Value::as_str)).map(str::to_string).collect();
+        let arns: BTreeSet<String> = tasks.iter().flatten().filter_map(view::container_instance_arn).map(str::to_string).collect();
         if arns.is_empty() {
             return Ok(Vec::new());
         }
@@ -494,12 +493,4 @@ type Group = (crate::core::moniker::Moniker, Option<u32>, ServiceState);
 fn server_group_of(naming: NamingStrategy, service: ServiceState) -> Option<Group> {
     let (moniker, version) = derive_moniker(naming, &service.service_name, &service.tags);
     Some((moniker?, Some(version?), service))
-}
-
-/// The alarm names of scaling policies (DescribeScalingPolicies' `Alarms`).
-fn alarm_names(policies: &[Value]) -> Vec<String> {
-    let names = policies.iter().flat_map(|p| p.get("Alarms").and_then(Value::as_array).cloned().unwrap_or_default());
-    let mut out: Vec<String> = names.filter_map(|a| a.get("AlarmName").and_then(Value::as_str).map(str::to_string)).collect();
-    out.dedup();
-    out
 }

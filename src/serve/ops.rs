@@ -167,7 +167,7 @@ pub(super) fn check_body(
     let value = parse_body(body)
         .map_err(|e| Rejected::invalid(Refusal::new(StatusCode::BAD_REQUEST, "the request body is not valid JSON", vec![e])))?;
     let value = as_list(operation, value);
-    let named = list::named_accounts(&value);
+    let named = crate::core::operation::named_accounts(&value);
     if !identity.principal.admin
         && let Some(account) = denied(config, identity, &named, Authorization::Write)
     {
@@ -369,7 +369,7 @@ async fn download_artifacts(operations: &mut list::Operations) -> std::result::R
 /// The operations `serve` runs, as Clouddriver's `GET /features/stages` lists stage features
 /// (Orca plans every deploy stage with it). No `upsertEntityTags`: entity tags are not served.
 pub(super) async fn features_stages() -> Response {
-    let stages: Vec<Value> = list::OPERATION_NAMES.iter().map(|name| json!({"name": name, "enabled": true})).collect();
+    let stages: Vec<Value> = crate::core::operation::Operation::ALL.iter().map(|o| json!({"name": o.name(), "enabled": true})).collect();
     axum::Json(stages).into_response()
 }
 

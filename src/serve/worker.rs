@@ -7,7 +7,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
 use tokio::sync::Semaphore;
 use tracing::{error, info, warn};
 
@@ -265,8 +264,7 @@ pub(super) async fn run_task(app: Arc<App>, claimed: Claimed, fence: crate::aws:
         task.push(&phase, format!("Canceled by {by}: stopped at its next step; the report says what was undone and what exists"));
     }
     if task.status.failed && crate::engine::interrupt::requested() {
-        let report = task.exception.as_ref().and_then(|e| e.get("report")).and_then(Value::as_array).cloned().unwrap_or_default();
-        let lines: Vec<String> = report.iter().filter_map(|l| l.as_str().map(str::to_string)).collect();
+        let lines: Vec<String> = task.exception.as_ref().map(|e| e.report.clone()).unwrap_or_default();
         audit_own_work(app, &id, &task.accounts, &lines);
     }
     // Before the task reads as finished: a poller that then reads a view sees what it wrote.

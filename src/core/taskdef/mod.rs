@@ -43,6 +43,16 @@ pub fn is_valid_ecs_name(name: &str) -> bool {
     !name.is_empty() && name.len() <= 255 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// The roles an artifact names (`executionRoleArn`, `taskRoleArn`), as given or inside
+/// describe-task-definition's `taskDefinition`: (key, ARN) pairs.
+pub fn artifact_roles(artifact: &Value) -> Vec<(&'static str, String)> {
+    let td = artifact.get("taskDefinition").filter(|t| t.is_object()).unwrap_or(artifact);
+    ["executionRoleArn", "taskRoleArn"]
+        .into_iter()
+        .filter_map(|key| td.get(key).and_then(Value::as_str).map(|arn| (key, arn.to_string())))
+        .collect()
+}
+
 /// Turns an artifact document into a checked `RegisterTaskDefinition` body: unwraps
 /// `{"taskDefinition": {...}, "tags": [...]}`, drops read-only keys, checks every key and type,
 /// the container names and the port ranges.

@@ -101,9 +101,14 @@ fn own_target<'a>(facts: &'a ServerGroupFacts, task: &Value, target_group_arn: &
     if let Some((_, ip)) = eni(task) {
         return in_group.into_iter().find(|t| t.id == ip);
     }
-    let host = facts.hosts.iter().find(|(arn, _)| arn == str_at(task, "containerInstanceArn")).map(|(_, id)| id)?;
+    let host = facts.hosts.iter().find(|(arn, _)| Some(arn.as_str()) == container_instance_arn(task)).map(|(_, id)| id)?;
     let ports = host_ports(task);
     in_group.into_iter().find(|t| &t.id == host && t.port.is_some_and(|p| ports.contains(&(p as i64))))
+}
+
+/// The container instance a `bridge`/`host` task runs on.
+pub fn container_instance_arn(task: &Value) -> Option<&str> {
+    task.get("containerInstanceArn").and_then(Value::as_str)
 }
 
 /// What the health rules need of a task.

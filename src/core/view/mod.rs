@@ -19,7 +19,7 @@ use crate::core::model::{ScalableTarget, ServiceState, TargetHealth};
 use crate::core::moniker::Moniker;
 
 pub use health::{HealthEntry, HealthState, InstanceCounts, TaskStatus};
-pub use instance::{Empty, InstanceAt, InstanceView, NetworkInterface, task_status};
+pub use instance::{Empty, InstanceAt, InstanceView, NetworkInterface, container_instance_arn, task_status};
 pub use listing::{ClusterView, ListEntry, cluster, list_entry};
 pub use server_group::{
     CapacityView, EventView, ImageView, MonikerView, ServerGroupView, TargetGroupHealth, TaskCounts, disabled, server_group,

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use crate::core::config::Config;
 use crate::core::description::{create_server_group_from_json, server_group_operation_from_json};
 use crate::core::error::{Error, Result};
+use crate::core::operation::Operation;
 use crate::engine::deploy::{self, DeployOptions};
 use crate::engine::journal::{self, Journal};
 use crate::engine::lifecycle::Progress;
@@ -33,9 +34,7 @@ const ROLLBACK_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
 /// `rollbackServerGroup` as Clouddriver's AWS provider takes it: `rollbackType: EXPLICIT` with
 /// `rollbackContext.restoreServerGroupName` and `rollbackServerGroupName`.
 fn rollback_of(config: &Config, body: Value) -> Result<Op> {
-    let context = body.get("rollbackContext").cloned().unwrap_or(Value::Null);
-    let name = |key: &str| context.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
-    let (restore, current) = (name("restoreServerGroupName"), name("rollbackServerGroupName"));
+    let (restore, current) = crate::core::operation::rollback_context(&body);
     let mut errors = Vec::new();
     for (key, value) in [("restoreServerGroupName", &restore), ("rollbackServerGroupName", &current)] {
         if value.is_none() {
@@ -52,10 +51,9 @@ fn rollback_of(config: &Config, body: Value) -> Result<Op> {
     {
         errors.push(crate::core::error::FieldError::new("rollbackContext", "rollbackServerGroupDescription.invalid", message));
     }
-    let mut described = body.clone();
-    described["serverGroupName"] = json!(restore.clone().unwrap_or_default());
-    let target =
-        server_group_operation_from_json(described, "rollbackServerGroup").and_then(|op| operations::validate(Kind::Enable, config, &op));
+    let described = crate::core::operation::restoring(&body, restore.as_deref().unwrap_or_default());
+    let target = server_group_operation_from_json(described, Operation::RollbackServerGroup.name())
+        .and_then(|op| operations::validate(Kind::Enable, config, &op));
     match (target, restore, current) {
         (Ok(t), Some(_), Some(current)) if errors.is_empty() => Ok(Op::Rollback(Box::new(t), current)),
         (Err(Error::Invalid(e)), _, _) => {
@@ -95,12 +93,8 @@ async fn rollback(target: &Target, current: &str, progress: &mut dyn Progress) -
     Ok(serde_json::to_value(results).unwrap_or_default())
 }
 
-/// The operations an operations list may hold, in Clouddriver's names.
-pub const OPERATION_NAMES: [&str; 5] =
-    ["createServerGroup", "disableServerGroup", "enableServerGroup", "resizeServerGroup", "destroyServerGroup"];
-
 /// An operations list, parsed and validated: nothing in it can fail before AWS is called.
-pub struct Operations(Vec<(String, Op)>);
+pub struct Operations(Vec<(Operation, Op)>);
 
 impl Operations {
     pub fn len(&self) -> usize {
@@ -113,7 +107,7 @@ impl Operations {
 
     /// The operation names, in order (`createServerGroup`, …).
     pub fn names(&self) -> Vec<&str> {
-        self.0.iter().map(|(name, _)| name.as_str()).collect()
+        self.0.iter().map(|(operation, _)| operation.name()).collect()
     }
 
     /// True when a deploy's task definition is still to be downloaded.
@@ -125,8 +119,8 @@ impl Operations {
     /// does before it accepts a post, so a missing or unreadable artifact is a 400 with nothing
     /// started. Problems are reported at once, with the operation's index.
     pub async fn download_artifacts(&mut self) -> Result<()> {
-        let downloads = self.0.iter_mut().enumerate().filter_map(|(i, (name, op))| match op {
-            Op::Create(prepared) if prepared.request().pending_download().is_some() => Some((i, name.clone(), prepared)),
+        let downloads = self.0.iter_mut().enumerate().filter_map(|(i, (operation, op))| match op {
+            Op::Create(prepared) if prepared.request().pending_download().is_some() => Some((i, operation.name(), prepared)),
             _ => None,
         });
         let results = futures::future::join_all(
@@ -215,6 +209,18 @@ pub struct HistoryLine {
     pub status: String,
 }
 
+/// Why a task failed: the operation, the message, the exit code the CLI would have ended with, and
+/// the report of what exists afterwards.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskException {
+    pub operation: String,
+    pub message: String,
+    pub exit_code: u8,
+    #[serde(default)]
+    pub report: Vec<String>,
+}
+
 /// The task an operations list produced, in Clouddriver's shape (`GET /task/{id}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -239,7 +245,7 @@ pub struct Task {
     pub history: Vec<HistoryLine>,
     pub result_objects: Vec<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exception: Option<Value>,
+    pub exception: Option<TaskException>,
 }
 
 impl Task {
@@ -281,7 +287,7 @@ impl Task {
         self.status.completed = true;
         self.status.failed = true;
         self.result_objects.push(json!({"type": "EXCEPTION", "operation": operation, "cause": cause, "message": message}));
-        self.exception = Some(json!({"operation": operation, "message": message, "exitCode": exit_code, "report": report}));
+        self.exception = Some(TaskException { operation: operation.into(), message: message.into(), exit_code, report });
     }
 }
 
@@ -361,47 +367,24 @@ pub fn parse(config: &Config, value: Value) -> Result<Operations> {
                 continue;
             }
         };
-        let kind = match name.as_str() {
-            "createServerGroup" => None,
-            "disableServerGroup" => Some(Kind::Disable),
-            "enableServerGroup" => Some(Kind::Enable),
-            "resizeServerGroup" => Some(Kind::Resize),
-            "destroyServerGroup" => Some(Kind::Destroy),
-            "rollbackServerGroup" => {
-                match rollback_of(config, body) {
-                    Ok(op) => ops.push((name, op)),
-                    Err(Error::Invalid(e)) => errors.extend(e.into_iter().map(|mut fe| {
-                        fe.field = format!("[{i}].{name}.{}", fe.field);
-                        fe
-                    })),
-                    Err(e) => return Err(e),
-                }
-                continue;
-            }
-            other => {
-                errors.push(crate::core::error::FieldError::new(
-                    format!("[{i}]"),
-                    "operations.invalid",
-                    format!(
-                        "operation `{other}` is not supported; use {} or {}",
-                        OPERATION_NAMES[..OPERATION_NAMES.len() - 1].join(", "),
-                        OPERATION_NAMES[OPERATION_NAMES.len() - 1]
-                    ),
-                ));
-                continue;
-            }
+        let Some(operation) = Operation::parse(&name) else {
+            let message = format!("operation `{name}` is not supported; use {}", Operation::names());
+            errors.push(crate::core::error::FieldError::new(format!("[{i}]"), "operations.invalid", message));
+            continue;
         };
-        let parsed = match kind {
+        let parsed = match (operation, Kind::of(operation)) {
             // Everything a deploy checks before its first AWS call, so a bad one starts nothing.
-            None => create_server_group_from_json(body)
+            (Operation::CreateServerGroup, _) => create_server_group_from_json(body)
                 .and_then(|d| deploy::prepare(config, d, &DeployOptions::default()))
                 .map(|prepared| Op::Create(Box::new(prepared))),
-            Some(kind) => server_group_operation_from_json(body, kind.operation())
+            (Operation::RollbackServerGroup, _) => rollback_of(config, body),
+            (_, Some(kind)) => server_group_operation_from_json(body, operation.name())
                 .and_then(|op| operations::validate(kind, config, &op))
                 .map(|t| Op::Lifecycle(kind, Box::new(t))),
+            (_, None) => unreachable!("every operation is a deploy, a rollback or a lifecycle operation"),
         };
         match parsed {
-            Ok(op) => ops.push((name, op)),
+            Ok(op) => ops.push((operation, op)),
             Err(Error::Invalid(e)) => errors.extend(e.into_iter().map(|mut fe| {
                 fe.field = format!("[{i}].{name}.{}", fe.field);
                 fe
@@ -419,21 +402,6 @@ pub fn parse(config: &Config, value: Value) -> Result<Operations> {
     if errors.is_empty() { Ok(Operations(ops)) } else { Err(Error::Invalid(errors)) }
 }
 
-/// The accounts an operations list names, read before it is validated (`credentials` /
-/// `account` of each operation, a deploy's `source.account`), so that `serve` authorizes on
-/// them before validation could tell a caller anything about accounts it may not use.
-pub fn named_accounts(value: &Value) -> Vec<String> {
-    let mut names = std::collections::BTreeSet::new();
-    for item in value.as_array().map(Vec::as_slice).unwrap_or_default() {
-        for body in item.as_object().into_iter().flat_map(|o| o.values()) {
-            let named = [body.get("credentials"), body.get("account"), body.get("source").and_then(|s| s.get("account"))];
-            names
-                .extend(named.into_iter().flatten().filter_map(Value::as_str).map(str::trim).filter(|n| !n.is_empty()).map(str::to_string));
-        }
-    }
-    names.into_iter().collect()
-}
-
 /// The JSON body of one operation (`POST /ecs/ops/{operation}`) as an operations list.
 pub fn single(operation: &str, description: Value) -> Value {
     json!([{ operation: description }])
@@ -449,12 +417,8 @@ pub async fn run(ops: Operations, state: &TaskState, progress: &mut dyn Progress
         recorder.update(|t| t.push(&phase, line));
     });
     let mut progress = HistoryProgress { inner: progress, last: String::new() };
-    for (name, op) in ops.0 {
-        let op_phase = match &op {
-            Op::Create(_) => "CREATE_ECS_SERVER_GROUP",
-            Op::Lifecycle(kind, _) => kind.phase(),
-            Op::Rollback(..) => "ROLLBACK_ECS_SERVER_GROUP",
-        };
+    for (operation, op) in ops.0 {
+        let (name, op_phase) = (operation.name(), operation.phase());
         *phase.lock().unwrap_or_else(|e| e.into_inner()) = op_phase.to_string();
         state.update(|t| t.push(op_phase, format!("Processing op: {name}")));
         let work = async {

@@ -9,6 +9,7 @@ use crate::aws::Session;
 use crate::core::config::{Account, Config};
 use crate::core::description::{Capacity, ServerGroupOperation};
 use crate::core::error::{Error, FieldError, Result};
+use crate::core::operation::Operation;
 use crate::engine::lifecycle::{self, OperationResult};
 
 /// A lifecycle operation.
@@ -21,24 +22,19 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// Clouddriver's operation name.
-    pub fn operation(self) -> &'static str {
+    /// The Clouddriver operation.
+    pub fn operation(self) -> Operation {
         match self {
-            Kind::Disable => "disableServerGroup",
-            Kind::Enable => "enableServerGroup",
-            Kind::Resize => "resizeServerGroup",
-            Kind::Destroy => "destroyServerGroup",
+            Kind::Disable => Operation::DisableServerGroup,
+            Kind::Enable => Operation::EnableServerGroup,
+            Kind::Resize => Operation::ResizeServerGroup,
+            Kind::Destroy => Operation::DestroyServerGroup,
         }
     }
 
-    /// Clouddriver's task phase for the operation.
-    pub fn phase(self) -> &'static str {
-        match self {
-            Kind::Disable => "DISABLE_ECS_SERVER_GROUP",
-            Kind::Enable => "ENABLE_ECS_SERVER_GROUP",
-            Kind::Resize => "RESIZE_ECS_SERVER_GROUP",
-            Kind::Destroy => "DESTROY_ECS_SERVER_GROUP",
-        }
+    /// The lifecycle operation of a Clouddriver operation, if it is one.
+    pub fn of(operation: Operation) -> Option<Kind> {
+        [Kind::Disable, Kind::Enable, Kind::Resize, Kind::Destroy].into_iter().find(|k| k.operation() == operation)
     }
 
     fn verb(self) -> &'static str {

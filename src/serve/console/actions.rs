@@ -5,7 +5,6 @@
 //! through the same [`submit`](crate::serve::ops::submit). Everything is scoped by the page's
 //! account, region and ECS cluster; a rollback's current group is the console's own finding.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Extension;
@@ -20,10 +19,57 @@ use super::session::{csrf_of, csrf_ok, random_id};
 use super::widgets::counts;
 use super::{answer, denied_page, encode, error_page, may_write, page, redirect};
 use crate::core::access::Identity;
+use crate::core::operation::Operation;
 use crate::core::view::ServerGroupView;
 use crate::serve::http::{Peer, query_pairs};
 use crate::serve::ops::{Submission, submit};
 use crate::serve::{App, Audited, may_see, visible_to};
+
+/// A confirmation's form as posted: its keys read here, once, into typed fields.
+#[derive(Debug, Default)]
+struct ActionForm {
+    csrf: Option<String>,
+    /// The one-time token (64 hex digits) the confirmation page made.
+    token: Option<String>,
+    acknowledged: bool,
+    /// The current server group the rollback confirmation named.
+    current: Option<String>,
+    confirm_name: Option<String>,
+    min: Option<String>,
+    max: Option<String>,
+    desired: Option<String>,
+    /// (container or `image`, image) of a new version.
+    images: Vec<(String, String)>,
+}
+
+impl ActionForm {
+    fn parse(body: &[u8]) -> ActionForm {
+        let mut pairs = query_pairs(body);
+        let mut take = |key: &str| pairs.remove(key).map(|v| v.trim().to_string());
+        let mut form = ActionForm {
+            csrf: take("csrf"),
+            token: take("form").filter(|f| f.len() == 64 && f.bytes().all(|b| b.is_ascii_hexdigit())),
+            acknowledged: take("acknowledge").as_deref() == Some("yes"),
+            current: take("current"),
+            confirm_name: take("confirmName"),
+            min: take("min"),
+            max: take("max"),
+            desired: take("desired"),
+            images: Vec::new(),
+        };
+        form.images = pairs
+            .into_iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix("image.")?.to_string(), v.trim().to_string())))
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        form.images.sort();
+        form
+    }
+
+    fn number(&self, value: &Option<String>, key: &str) -> Result<i64, String> {
+        value.as_deref().and_then(|v| v.parse::<i64>().ok()).ok_or_else(|| format!("{key} must be a whole number"))
+    }
+}
 
 /// What an action does, said in the confirmation.
 fn describe(action: &str, name: &str, others: &[String]) -> Option<String> {
@@ -69,10 +115,10 @@ async fn leaves_nothing_serving(app: &App, account: &str, region: &str, name: &s
 
 /// Whether an action takes a server group out of service: a disable, a destroy, a resize to
 /// desired 0 (what needs the second confirmation when nothing else serves).
-fn takes_out_of_service(action: &str, fields: &HashMap<String, String>) -> bool {
+fn takes_out_of_service(action: &str, fields: &ActionForm) -> bool {
     match action {
         "disable" | "destroy" => true,
-        "resize" => fields.get("desired").and_then(|d| d.trim().parse::<i64>().ok()) == Some(0),
+        "resize" => fields.desired.as_deref().and_then(|d| d.parse::<i64>().ok()) == Some(0),
         _ => false,
     }
 }
@@ -183,44 +229,43 @@ pub(super) async fn confirm(
 }
 
 /// The Clouddriver operation an action posts.
-fn operation(action: &str, account: &str, region: &str, name: &str, fields: &HashMap<String, String>) -> Result<Value, String> {
+fn operation(action: &str, account: &str, region: &str, name: &str, fields: &ActionForm) -> Result<Value, String> {
     let base = json!({"serverGroupName": name, "asgName": name, "region": region, "credentials": account, "account": account, "cloudProvider": "ecs"});
     let description = match action {
         "disable" | "enable" => base,
-        "destroy" if fields.get("confirmName").map(|n| n.trim()) != Some(name) => {
+        "destroy" if fields.confirm_name.as_deref() != Some(name) => {
             return Err(format!("type the server group's name ({name}) to destroy it"));
         }
         "destroy" => base,
         "resize" => {
-            let number =
-                |k: &str| fields.get(k).and_then(|v| v.trim().parse::<i64>().ok()).ok_or_else(|| format!("{k} must be a whole number"));
-            let capacity = json!({"min": number("min")?, "max": number("max")?, "desired": number("desired")?});
+            let capacity = json!({"min": fields.number(&fields.min, "min")?, "max": fields.number(&fields.max, "max")?,
+                "desired": fields.number(&fields.desired, "desired")?});
             let mut with = base.as_object().cloned().unwrap_or_default();
             with.insert("capacity".into(), capacity);
             Value::Object(with)
         }
         other => return Err(format!("no such action: {other}")),
     };
-    let op = format!("{action}ServerGroup");
-    Ok(json!([{ op: description }]))
-}
-
-/// The one-time form token of a post, if it has one.
-fn form_token(fields: &HashMap<String, String>) -> Option<&String> {
-    fields.get("form").filter(|f| f.len() == 64 && f.bytes().all(|b| b.is_ascii_hexdigit()))
+    let operation = match action {
+        "disable" => Operation::DisableServerGroup,
+        "enable" => Operation::EnableServerGroup,
+        "destroy" => Operation::DestroyServerGroup,
+        _ => Operation::ResizeServerGroup,
+    };
+    Ok(json!([{ operation.name(): description }]))
 }
 
 /// Why an action is refused before anything is posted: it would leave nothing serving and was
 /// not acknowledged, or that could not be checked, or its form has no one-time token.
-async fn unconfirmed(app: &App, action: &str, account: &str, region: &str, name: &str, fields: &HashMap<String, String>) -> Option<String> {
-    if takes_out_of_service(action, fields) && fields.get("acknowledge").map(String::as_str) != Some("yes") {
+async fn unconfirmed(app: &App, action: &str, account: &str, region: &str, name: &str, fields: &ActionForm) -> Option<String> {
+    if takes_out_of_service(action, fields) && !fields.acknowledged {
         match leaves_nothing_serving(app, account, region, name).await {
             Ok(None) => {}
             Ok(Some(why)) => return Some(format!("{why}; confirm that explicitly on the confirmation page.")),
             Err(e) => return Some(format!("Could not check what keeps serving ({e}); confirm explicitly on the confirmation page.")),
         }
     }
-    form_token(fields).is_none().then(|| "This form is stale (it has no one-time token); open the confirmation page again.".to_string())
+    fields.token.is_none().then(|| "This form is stale (it has no one-time token); open the confirmation page again.".to_string())
 }
 
 pub(super) async fn act(
@@ -231,10 +276,10 @@ pub(super) async fn act(
     Path((action, account, region, name)): Path<(String, String, String, String)>,
     body: Bytes,
 ) -> Response {
-    let fields = query_pairs(&body);
+    let fields = ActionForm::parse(&body);
     let path = format!("/console/actions/{action}/{account}/{region}/{name}");
     let mut post = Audited::new(identity, &Method::POST, &path, peer);
-    if !csrf_ok(&app, &headers, &fields) {
+    if !csrf_ok(&app, &headers, fields.csrf.as_deref()) {
         post.event.reason = Some("missing or wrong CSRF token".into());
         let markup = page(
             "Refused",
@@ -258,7 +303,7 @@ pub(super) async fn act(
         Ok(ops) => ops,
         Err(message) => return post.answer(&app, "invalid", answer(StatusCode::BAD_REQUEST, not_done(format!("{message}.")), None)),
     };
-    let query = format!("clientRequestId=console-{}", form_token(&fields).cloned().unwrap_or_default());
+    let query = format!("clientRequestId=console-{}", fields.token.clone().unwrap_or_default());
     match submit(&app, post, None, Bytes::from(ops.to_string()), Some(&query)).await {
         Submission::Accepted { id } => redirect(&format!("/console/tasks/{}", encode(&id))),
         Submission::Refused(refusal) => {
@@ -272,23 +317,18 @@ pub(super) async fn act(
 /// The rollback onto `name`, from the server group the console finds current — the newest other
 /// enabled one of its cluster in the same account, region and ECS cluster — which must be the one
 /// the confirmation named (else the cluster changed meanwhile and the person confirms again).
-async fn rollback_from_current(
-    app: &App,
-    account: &str,
-    region: &str,
-    name: &str,
-    fields: &HashMap<String, String>,
-) -> Result<Value, String> {
+async fn rollback_from_current(app: &App, account: &str, region: &str, name: &str, fields: &ActionForm) -> Result<Value, String> {
     let sg = app.reader.server_group(account, region, name).await.map_err(|e| e.into_error().to_string())?;
     let peers = enabled_peer_views(app, account, &sg).await.map_err(|e| format!("could not read {name}'s cluster ({e})"))?;
     let current =
         peers.first().map(|g| g.name.as_str()).ok_or_else(|| format!("{name} has no enabled server group beside it to roll back from"))?;
-    if fields.get("current").map(|c| c.trim()) != Some(current) {
+    if fields.current.as_deref() != Some(current) {
         return Err(format!("the cluster changed since the confirmation: the current server group is now {current}; confirm again"));
     }
     let context = json!({"restoreServerGroupName": name, "rollbackServerGroupName": current});
-    Ok(json!([{"rollbackServerGroup": {"credentials": account, "account": account, "region": region, "cloudProvider": "ecs",
-        "rollbackType": "EXPLICIT", "rollbackContext": context}}]))
+    let rollback = json!({"credentials": account, "account": account, "region": region, "cloudProvider": "ecs",
+        "rollbackType": "EXPLICIT", "rollbackContext": context});
+    Ok(json!([{ Operation::RollbackServerGroup.name(): rollback }]))
 }
 
 /// The createServerGroup description (as posted to `serve`) of the task that created `name` in
@@ -306,24 +346,12 @@ async fn creating_description(app: &App, identity: &Identity, account: &str, reg
 
 /// A createServerGroup from the description that created `name`, with the images given and
 /// `name` as its source (capacity and scaling copied): a manual red/black's first step.
-async fn redeploy(
-    app: &App,
-    identity: &Identity,
-    account: &str,
-    region: &str,
-    name: &str,
-    fields: &HashMap<String, String>,
-) -> Result<Value, String> {
+async fn redeploy(app: &App, identity: &Identity, account: &str, region: &str, name: &str, fields: &ActionForm) -> Result<Value, String> {
     let description = creating_description(app, identity, account, region, name)
         .await
         .ok_or_else(|| format!("{name} was not deployed through this serve; its description is not known here"))?;
-    let images: Vec<(String, String)> = fields
-        .iter()
-        .filter_map(|(k, v)| Some((k.strip_prefix("image.")?.to_string(), v.trim().to_string())))
-        .filter(|(_, v)| !v.is_empty())
-        .collect();
-    if images.is_empty() {
+    if fields.images.is_empty() {
         return Err("give the new version's image".into());
     }
-    Ok(crate::core::redeploy::new_version(description, &images, account, region, name))
+    Ok(crate::core::redeploy::new_version(description, &fields.images, account, region, name))
 }

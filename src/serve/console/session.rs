@@ -144,8 +144,8 @@ pub(super) fn csrf_of(app: &App, headers: &HeaderMap) -> (String, Option<String>
 }
 
 /// Whether a form's `csrf` field is the token of the request's cookie.
-pub(super) fn csrf_ok(app: &App, headers: &HeaderMap, fields: &HashMap<String, String>) -> bool {
-    session_id(headers).is_some_and(|id| csrf_matches(&app.console.csrf(&id), fields.get("csrf")))
+pub(super) fn csrf_ok(app: &App, headers: &HeaderMap, given: Option<&str>) -> bool {
+    session_id(headers).is_some_and(|id| csrf_matches(&app.console.csrf(&id), given))
 }
 
 pub(super) async fn sign_in_form(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
@@ -185,6 +185,7 @@ pub(super) async fn sign_in(
 ) -> Response {
     let mut event = event_of(&Method::POST, "/console/sign-in", peer);
     let mut fields = query_pairs(&body);
+    let given = fields.remove("csrf");
     let (csrf, cookie) = csrf_of(&app, &headers);
     let refuse = |mut event: audit::Event, outcome: &'static str, status: StatusCode, reason: &str, message: &str| {
         event.outcome = outcome;
@@ -193,7 +194,7 @@ pub(super) async fn sign_in(
         app.audit.record(event);
         answer(status, sign_in_page(&app, &csrf, Some(message)), cookie.clone())
     };
-    if !csrf_ok(&app, &headers, &fields) {
+    if !csrf_ok(&app, &headers, given.as_deref()) {
         let message = "This sign-in form is stale or was not sent by the console; sign in again.";
         return refuse(event, "refused", StatusCode::FORBIDDEN, "missing or wrong pre-session token", message);
     }
@@ -229,7 +230,7 @@ pub(super) async fn sign_out(
 ) -> Response {
     let mut event = event_of(&Method::POST, "/console/sign-out", peer);
     event.status = 303;
-    match session_id(&headers).filter(|_| csrf_ok(&app, &headers, &query_pairs(&body))) {
+    match session_id(&headers).filter(|_| csrf_ok(&app, &headers, query_pairs(&body).remove("csrf").as_deref())) {
         Some(id) => {
             event.principal = app.console.remove(&id);
             event.outcome = "signed-out";
@@ -248,7 +249,7 @@ pub(super) async fn sign_out(
     response
 }
 
-fn csrf_matches(expected: &str, given: Option<&String>) -> bool {
+fn csrf_matches(expected: &str, given: Option<&str>) -> bool {
     use subtle::ConstantTimeEq;
     given.is_some_and(|g| g.len() == expected.len() && bool::from(g.as_bytes().ct_eq(expected.as_bytes())))
 }
