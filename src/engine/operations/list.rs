@@ -455,7 +455,7 @@ pub async fn run(ops: Operations, state: &TaskState, progress: &mut dyn Progress
                 let message = e.to_string();
                 state.update(|t| {
                     t.push(op_phase, format!("Failed: {name}: {message}"));
-                    t.fail(&name, &cause, &message, e.exit_code(), report);
+                    t.fail(name, &cause, &message, e.exit_code(), report);
                 });
                 return state.snapshot();
             }
