@@ -58,7 +58,7 @@ impl AwsError {
 }
 
 /// Everything that can end a command.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// The input (description, artifact, flags) is invalid; nothing was written. Shown on one
     /// line with every problem (`invalid input: field: message (code); …`).

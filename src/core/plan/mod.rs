@@ -5,24 +5,22 @@
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::core::config::{IamRoleMode, NamingStrategy};
 use crate::core::description::CreateServerGroup;
 use crate::core::error::FieldError;
 use crate::core::model::Launch;
-use crate::core::model::{ResourceId, Role, SCALABLE_DIMENSION, SCALING_NAMESPACE, ScalableTarget, SecurityGroup, ServiceState, Subnet};
+use crate::core::model::{ResourceId, Role, ScalableTarget, SecurityGroup, ServiceState, Subnet};
 use crate::core::moniker::{self, Moniker, version_label};
-use crate::core::naming::{
-    TAG_APPLICATION, TAG_DETAIL, TAG_INCOMPLETE, TAG_SEQUENCE, TAG_STACK, incomplete_marker, incomplete_since, taken_versions,
-};
+use crate::core::naming::{TAG_APPLICATION, TAG_DETAIL, TAG_SEQUENCE, TAG_STACK, incomplete_marker, incomplete_since, taken_versions};
 use crate::core::request::{Capacity, DeployRequest, LoadBalancerEntry, SourceRef, TaskDefinitionSource};
 use crate::core::scaling::{self, Destination, ScalingCopyPlan, SourceScaling};
 use crate::core::taskdef::{self, Names, Roles};
 
-/// Where CreateService's `taskDefinition` goes before RegisterTaskDefinition has returned the ARN.
-pub const TASK_DEFINITION_ARN: &str = "${taskDefinitionArn}";
+mod requests;
+
+pub use requests::{ScalableTargetRequest, ServiceRequest, TASK_DEFINITION_ARN};
 
 /// What the deployer read from AWS before planning.
 #[derive(Debug, Clone, Default)]
@@ -45,9 +43,9 @@ pub struct Observed {
     pub deploy_id: String,
 }
 
-/// The deploy, decided.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// The deploy, decided. Each value is held once: the request bodies are rendered from it
+/// ([`requests`]), and so is `--plan`'s JSON.
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeployPlan {
     pub account: String,
     pub account_id: String,
@@ -57,25 +55,18 @@ pub struct DeployPlan {
     pub version: u32,
     pub family: String,
     pub moniker: Moniker,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceRef>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_scalable_target: Option<ScalableTarget>,
     pub desired_count: i64,
-    pub min_capacity: i64,
-    pub max_capacity: i64,
-    pub scalable_target_resource_id: String,
     /// The requests, in the order apply sends them.
     pub register_task_definition: Value,
-    pub create_service: Value,
-    pub register_scalable_target: Value,
-    /// The copy of the source's scaling, when there is one to copy.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_service: ServiceRequest,
+    pub scalable_target: ScalableTargetRequest,
+    /// The copy of the source's scaling, when it is known (`--plan` fills it in; a deploy
+    /// receives it as a value of its own once the source's scaling is read).
     pub scaling_copy: Option<ScalingCopyPlan>,
     /// Why nothing is copied, when nothing is.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub scaling_copy_note: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }
 
@@ -102,14 +93,13 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
         return Err(errors);
     }
     let parts = ServiceParts { naming: &naming, load_balancers: &load_balancers, network_configuration, tags, account_role: &account_role };
-    let create_service = create_service(req, obs, capacity.desired, parts);
-    let register_scalable_target = scalable_target(req, &naming.server_group, &capacity, account_role.as_deref());
+    let create_service = create_service(req, obs, parts);
+    let scalable_target = scalable_target(req, &naming.server_group, &capacity, account_role.as_deref());
     Ok(DeployPlan {
         account: req.account.name.clone(),
         account_id: req.account.account_id.clone(),
         region: req.region.clone(),
         ecs_cluster_name: req.ecs_cluster.clone(),
-        scalable_target_resource_id: ResourceId::of(&req.ecs_cluster, &naming.server_group).into(),
         server_group_name: naming.server_group,
         version: naming.version,
         family: naming.family,
@@ -117,11 +107,9 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
         source: req.source.clone(),
         source_scalable_target: obs.source_target.clone(),
         desired_count: capacity.desired,
-        min_capacity: capacity.min,
-        max_capacity: capacity.max,
         register_task_definition,
         create_service,
-        register_scalable_target,
+        scalable_target,
         scaling_copy: None,
         scaling_copy_note: scaling_copy_note(req, obs),
         warnings,
@@ -484,14 +472,11 @@ fn placement_and_launch(d: &CreateServerGroup, launch: &Launch, service: &mut Ma
     }
 }
 
-/// The CreateService body.
-fn create_service(req: &DeployRequest, obs: &Observed, desired: i64, parts: ServiceParts<'_>) -> Value {
+/// CreateService's settings (everything but the service's identity, count and task definition)
+/// and, when the account can tag services, the crash marker.
+fn create_service(req: &DeployRequest, obs: &Observed, parts: ServiceParts<'_>) -> ServiceRequest {
     let d = &req.description;
     let mut service = Map::new();
-    service.insert("cluster".into(), json!(req.ecs_cluster));
-    service.insert("serviceName".into(), json!(parts.naming.server_group));
-    service.insert("taskDefinition".into(), json!(TASK_DEFINITION_ARN));
-    service.insert("desiredCount".into(), json!(desired));
     if !parts.load_balancers.is_empty() {
         service.insert("loadBalancers".into(), Value::Array(parts.load_balancers.to_vec()));
     }
@@ -506,9 +491,7 @@ fn create_service(req: &DeployRequest, obs: &Observed, desired: i64, parts: Serv
         service.insert("healthCheckGracePeriodSeconds".into(), json!(grace));
     }
     if obs.tagging_enabled {
-        let mut tags = parts.tags;
-        tags.push((TAG_INCOMPLETE.to_string(), incomplete_marker(obs.started_at, &obs.deploy_id)));
-        service.insert("tags".into(), json!(tags.iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>()));
+        service.insert("tags".into(), json!(parts.tags.iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>()));
         service.insert("enableECSManagedTags".into(), json!(true));
         service.insert("propagateTags".into(), json!("SERVICE"));
     }
@@ -520,26 +503,18 @@ fn create_service(req: &DeployRequest, obs: &Observed, desired: i64, parts: Serv
     {
         service.insert("role".into(), json!(role));
     }
-    Value::Object(service)
+    ServiceRequest { settings: service, incomplete_marker: obs.tagging_enabled.then(|| incomplete_marker(obs.started_at, &obs.deploy_id)) }
 }
 
 /// RegisterScalableTarget: the capacity's min and max, not suspended; the account role in
 /// legacy mode.
-fn scalable_target(req: &DeployRequest, server_group: &str, capacity: &Capacity, account_role: Option<&str>) -> Value {
-    let mut target = json!({
-        "ServiceNamespace": SCALING_NAMESPACE,
-        "ResourceId": ResourceId::of(&req.ecs_cluster, server_group).to_string(),
-        "ScalableDimension": SCALABLE_DIMENSION,
-        "MinCapacity": capacity.min,
-        "MaxCapacity": capacity.max,
-        "SuspendedState": {"DynamicScalingInSuspended": false, "DynamicScalingOutSuspended": false, "ScheduledScalingSuspended": false},
-    });
-    if req.account.iam_role_mode == IamRoleMode::Legacy
-        && let Some(role) = account_role
-    {
-        target["RoleARN"] = json!(role);
+fn scalable_target(req: &DeployRequest, server_group: &str, capacity: &Capacity, account_role: Option<&str>) -> ScalableTargetRequest {
+    ScalableTargetRequest {
+        resource_id: ResourceId::of(&req.ecs_cluster, server_group),
+        min_capacity: capacity.min,
+        max_capacity: capacity.max,
+        role_arn: account_role.filter(|_| req.account.iam_role_mode == IamRoleMode::Legacy).map(str::to_string),
     }
-    target
 }
 
 /// Why nothing of the source's scaling will be copied, when that is known before reading it
@@ -555,18 +530,10 @@ fn scaling_copy_note(req: &DeployRequest, obs: &Observed) -> Option<String> {
     }
 }
 
-impl DeployPlan {
-    /// The crash marker CreateService tags the new server group with (when the account can tag
-    /// services); apply removes it as its last step.
-    pub fn incomplete_marker(&self) -> Option<&str> {
-        self.create_service["tags"].as_array()?.iter().find(|t| t["key"] == TAG_INCOMPLETE)?["value"].as_str()
-    }
-}
-
 /// The copy of the source's scaling onto the planned server group.
 pub fn scaling_copy(plan: &DeployPlan, source: &SourceScaling) -> ScalingCopyPlan {
     let dst = Destination {
-        resource_id: &plan.scalable_target_resource_id,
+        resource_id: plan.scalable_target.resource_id.as_str(),
         service_name: &plan.server_group_name,
         ecs_cluster: &plan.ecs_cluster_name,
         region: &plan.region,
@@ -751,10 +718,12 @@ mod tests {
         let obs = Observed { target_groups: vec![("web".into(), vec!["arn:tg".into()])], ..Default::default() };
         let plan = plan(&legacy, &obs).unwrap();
         assert_eq!(plan.server_group_name, "app-prod-v000");
-        assert_eq!(plan.create_service["role"], "arn:aws:iam::123456789012:role/Spinnaker", "legacy mode passes the account role");
-        assert_eq!(plan.register_scalable_target["ResourceId"], "service/main/app-prod-v000");
-        assert_eq!(plan.register_scalable_target["RoleARN"], "arn:aws:iam::123456789012:role/Spinnaker");
-        assert_eq!((plan.min_capacity, plan.desired_count, plan.max_capacity), (1, 2, 4));
-        assert!(plan.create_service.get("tags").is_none(), "no tagging, no crash marker");
+        let create_service = plan.create_service_body(TASK_DEFINITION_ARN);
+        let register_scalable_target = plan.scalable_target.body();
+        assert_eq!(create_service["role"], "arn:aws:iam::123456789012:role/Spinnaker", "legacy mode passes the account role");
+        assert_eq!(register_scalable_target["ResourceId"], "service/main/app-prod-v000");
+        assert_eq!(register_scalable_target["RoleARN"], "arn:aws:iam::123456789012:role/Spinnaker");
+        assert_eq!((plan.scalable_target.min_capacity, plan.desired_count, plan.scalable_target.max_capacity), (1, 2, 4));
+        assert!(create_service.get("tags").is_none(), "no tagging, no crash marker");
     }
 }

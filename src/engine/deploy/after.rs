@@ -1,0 +1,136 @@
+//! What follows a created server group: waiting until it is healthy (when asked to, or for a
+//! strategy), then the deploy strategy on the other server groups of the cluster; a new group
+//! that does not become healthy is disabled (or destroyed) as the strategy says.
+
+use std::time::Duration;
+
+use tracing::info;
+
+use super::DeployOptions;
+use super::outcome::DeployOutcome;
+use crate::aws::Session;
+use crate::core::description::CreateServerGroup;
+use crate::core::error::{Error, Result};
+use crate::core::plan::DeployPlan;
+use crate::core::request::DeployRequest;
+use crate::core::strategy::{self, Peer, Step, Strategy, StrategyOptions};
+use crate::engine::interrupt;
+use crate::engine::lifecycle::{self, OperationResult, Progress};
+
+/// How the deploy strategy runs: the command line's, else the description's.
+pub(super) struct StrategyRun {
+    strategy: Strategy,
+    options: StrategyOptions,
+    destroy_latest: bool,
+}
+
+impl StrategyRun {
+    pub(super) fn new(description: &CreateServerGroup, options: &DeployOptions) -> Result<Self> {
+        let d = description;
+        Ok(StrategyRun {
+            strategy: Strategy::parse(options.strategy.as_deref().or(d.strategy.as_deref()).unwrap_or(""))?,
+            options: StrategyOptions {
+                max_remaining_asgs: d.max_remaining_asgs.filter(|n| *n > 0).map(|n| n as usize),
+                scale_down: d.scale_down == Some(true),
+                delay_before_disable: Duration::from_secs(d.delay_before_cleanup.or(d.delay_before_disable_sec).unwrap_or(0).max(0) as u64),
+            },
+            destroy_latest: d.rollback.as_ref().and_then(|r| r.destroy_latest) == Some(true),
+        })
+    }
+}
+
+/// Waits until the new server group is healthy (when asked to, or for a strategy), then runs
+/// the strategy; an unhealthy one is handled as the strategy says.
+pub(super) async fn after_created(
+    session: &Session,
+    req: &DeployRequest,
+    plan: &DeployPlan,
+    mut outcome: DeployOutcome,
+    run: &StrategyRun,
+    options: &DeployOptions,
+    progress: &mut dyn Progress,
+) -> Result<DeployOutcome> {
+    if run.strategy != Strategy::None || options.wait {
+        let timeout = if options.timeout.is_zero() { Duration::from_secs(600) } else { options.timeout };
+        let td = outcome.task_definition_arn.clone().unwrap_or_default();
+        let wait = lifecycle::WaitOptions::new(timeout);
+        if let Err(e) = lifecycle::wait_healthy(session, &plan.ecs_cluster_name, &plan.server_group_name, &td, wait, progress).await {
+            return Err(e.with_report(unhealthy(session, plan, run.strategy, run.destroy_latest).await));
+        }
+        outcome.healthy = Some(true);
+    }
+    if run.strategy != Strategy::None {
+        outcome.strategy = Some(run.strategy);
+        outcome.strategy_steps = run_strategy(session, req, plan, run.strategy, &run.options).await?;
+    }
+    Ok(outcome)
+}
+
+/// What happens to a new server group that did not become healthy: with a strategy it is
+/// disabled (and destroyed with `rollback.destroyLatest`) and the others keep serving.
+async fn unhealthy(session: &Session, plan: &DeployPlan, strategy: Strategy, destroy_latest: bool) -> Vec<String> {
+    let name = &plan.server_group_name;
+    let mut report = Vec::new();
+    if strategy == Strategy::None {
+        report.push(format!("{name} was created and left as it is"));
+        return report;
+    }
+    match lifecycle::disable(session, &plan.ecs_cluster_name, name).await {
+        Ok(_) => report.push(format!("disabled {name}")),
+        Err(e) => report.push(format!("could not disable {name}: {e}")),
+    }
+    if destroy_latest {
+        match lifecycle::destroy_by_name(session, &plan.ecs_cluster_name, name).await {
+            Ok(_) => report.push(format!("destroyed {name} (rollback.destroyLatest)")),
+            Err(e) => report.push(format!("could not destroy {name}: {e}")),
+        }
+    }
+    report.push(format!("the other server groups of {} were not touched and keep serving", plan.family));
+    report
+}
+
+/// Runs the strategy's steps on the other server groups of the cluster, in the same ECS cluster.
+async fn run_strategy(
+    session: &Session,
+    req: &DeployRequest,
+    plan: &DeployPlan,
+    strategy: Strategy,
+    options: &StrategyOptions,
+) -> Result<Vec<OperationResult>> {
+    let rows = lifecycle::list(session, req.account.naming_strategy, Some(&plan.ecs_cluster_name), Some(&plan.family)).await?;
+    let peers: Vec<Peer> = rows
+        .iter()
+        .filter(|r| r.server_group_name != plan.server_group_name)
+        .map(|r| Peer { name: r.server_group_name.clone(), enabled: r.enabled, created_at: r.created_at })
+        .collect();
+    let mut done = Vec::new();
+    for step in strategy::after_healthy(strategy, &peers, options) {
+        if interrupt::requested() {
+            let mut report: Vec<String> =
+                done.iter().map(|r: &OperationResult| format!("done: {} {}", r.operation, r.server_group_name)).collect();
+            report.push(format!("{} is deployed and healthy; interrupted before {step:?}", plan.server_group_name));
+            return Err(Error::Failed { message: "interrupted".into(), report });
+        }
+        let result = match &step {
+            Step::Wait(secs) => {
+                info!("waiting {secs}s before disabling the other server groups");
+                tokio::time::sleep(Duration::from_secs(*secs)).await;
+                continue;
+            }
+            Step::Disable(name) => lifecycle::disable(session, &plan.ecs_cluster_name, name).await,
+            // Disabled first, so its desired count is already 0.
+            Step::ScaleDown(name) => lifecycle::resize(session, &plan.ecs_cluster_name, name, (0, 0, 0), Some(0)).await,
+            Step::Destroy(name) => lifecycle::destroy_by_name(session, &plan.ecs_cluster_name, name).await,
+        };
+        match result {
+            Ok(r) => done.push(r),
+            Err(e) => {
+                let mut report: Vec<String> =
+                    done.iter().map(|r: &OperationResult| format!("done: {} {}", r.operation, r.server_group_name)).collect();
+                report.push(format!("{} is deployed and healthy; the strategy stopped at {step:?}", plan.server_group_name));
+                return Err(e.with_report(report));
+            }
+        }
+    }
+    Ok(done)
+}

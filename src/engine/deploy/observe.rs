@@ -1,0 +1,99 @@
+//! Observing AWS for a deploy: every read the plan needs, all at once, reads only — the ECS
+//! cluster's taken names, the source server group, the task role, subnets, security groups,
+//! target groups and whether the account can tag services.
+
+use crate::aws::Session;
+use crate::core::config::NamingStrategy;
+use crate::core::error::AwsError;
+use crate::core::model::{ResourceId, ScalableTarget, ServiceState};
+use crate::core::naming;
+use crate::core::plan::Observed;
+use crate::core::request::{DeployRequest, SourceRef};
+
+/// The ECS cluster's services as the namer needs them: the listed names, and for the tags
+/// namer the tags of those that may belong to the cluster.
+type Services = (Vec<String>, Vec<(String, Vec<(String, String)>)>);
+
+/// Lists the ECS cluster's services (and, for the tags namer, describes the ones that may carry
+/// moniker tags). ListServices returns exactly the ACTIVE and DRAINING services — the names that
+/// are taken — so no per-candidate probe is needed; a name taken between this list and
+/// CreateService is caught by CreateService's "not idempotent" answer.
+async fn observe_services(session: &Session, req: &DeployRequest) -> Result<Services, AwsError> {
+    let strategy = req.account.naming_strategy;
+    let listed = session.list_service_names(&req.ecs_cluster).await?;
+    let tagged = match strategy {
+        NamingStrategy::Default => Vec::new(),
+        NamingStrategy::Tags => {
+            let maybe: Vec<String> = listed.iter().filter(|n| naming::may_belong(&req.moniker, strategy, n)).cloned().collect();
+            session.describe_services(&req.ecs_cluster, &maybe, true).await?.into_iter().map(|s| (s.service_name, s.tags)).collect()
+        }
+    };
+    Ok((listed, tagged))
+}
+
+/// Reads the source server group's scalable target and service.
+async fn observe_source(session: &Session, src: &SourceRef) -> Result<(Option<ScalableTarget>, Option<ServiceState>), AwsError> {
+    let resource_id = ResourceId::of(&src.ecs_cluster_name, &src.server_group_name).to_string();
+    let names = [src.server_group_name.clone()];
+    let (target, service) =
+        tokio::try_join!(session.describe_scalable_target(&resource_id), session.describe_services(&src.ecs_cluster_name, &names, true))?;
+    Ok((target, service.into_iter().find(|s| s.status != "INACTIVE")))
+}
+
+/// Observes everything the plan needs, all reads at once.
+pub(super) async fn observe(session: &Session, source_session: Option<&Session>, req: &DeployRequest) -> Result<Observed, AwsError> {
+    let d = &req.description;
+    let awsvpc = req.is_awsvpc();
+    let source = async {
+        match (source_session, &req.source) {
+            (Some(s), Some(src)) => observe_source(s, src).await,
+            _ => Ok((None, None)),
+        }
+    };
+    let role = async {
+        match req.iam_role_to_resolve() {
+            Some(name) => session.get_role(name).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let subnets =
+        async { if awsvpc && !d.subnet_purposes().is_empty() { session.describe_subnets(&d.zones()).await } else { Ok(Vec::new()) } };
+    let security_groups = async {
+        match &d.security_group_names {
+            Some(names) if awsvpc && !names.is_empty() => session.describe_security_groups(names).await,
+            _ => Ok(Vec::new()),
+        }
+    };
+    let target_group_names = req.target_group_names();
+    let (
+        (listed_services, tagged_services),
+        (source_target, source_service),
+        task_role,
+        tagging_enabled,
+        target_groups,
+        subnets,
+        security_groups,
+    ) = tokio::try_join!(
+        observe_services(session, req),
+        source,
+        role,
+        session.tagging_enabled(),
+        session.target_groups(&target_group_names),
+        subnets,
+        security_groups,
+    )?;
+    let started_at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default();
+    Ok(Observed {
+        started_at,
+        deploy_id: uuid::Uuid::new_v4().simple().to_string()[..12].to_string(),
+        listed_services,
+        tagged_services,
+        source_service,
+        source_target,
+        task_role,
+        tagging_enabled,
+        target_groups,
+        subnets,
+        security_groups,
+    })
+}
