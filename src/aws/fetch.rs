@@ -155,7 +155,7 @@ fn proxy_hosts() -> Vec<String> {
 /// distinct restrictions in the process (accounts rarely differ), built on first use.
 fn connector(restrictions: &UrlRestrictions) -> SharedHttpConnector {
     static CONNECTORS: std::sync::Mutex<Vec<(UrlRestrictions, SharedHttpConnector)>> = std::sync::Mutex::new(Vec::new());
-    let mut connectors = CONNECTORS.lock().unwrap_or_else(|e| e.into_inner());
+    let mut connectors = crate::core::sync::lock(&CONNECTORS);
     if let Some((_, c)) = connectors.iter().find(|(r, _)| r == restrictions) {
         return c.clone();
     }

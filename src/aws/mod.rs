@@ -169,11 +169,11 @@ impl Session {
         let key: SessionKey =
             (account.name.clone(), account.account_id.clone(), region.to_string(), account.role_arn(region), account.session_name.clone());
         let fresh = |expiry: &Option<std::time::SystemTime>| expiry.is_none_or(|e| e > std::time::SystemTime::now() + RENEW_BEFORE);
-        if let Some((_, session, _)) = SESSIONS.lock().expect("not poisoned").iter().find(|(k, _, e)| *k == key && fresh(e)) {
+        if let Some((_, session, _)) = crate::core::sync::lock(&SESSIONS).iter().find(|(k, _, e)| *k == key && fresh(e)) {
             return Ok(session.clone());
         }
         let (session, expiry) = Session::open(account, region).await?;
-        let mut sessions = SESSIONS.lock().expect("not poisoned");
+        let mut sessions = crate::core::sync::lock(&SESSIONS);
         sessions.retain(|(k, _, _)| *k != key);
         sessions.push((key, session.clone(), expiry));
         Ok(session)
@@ -266,7 +266,7 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for CaptureBody {
         _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
     ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
         if let Some(bytes) = context.response().body().bytes() {
-            *self.0.lock().expect("not poisoned") = Some(bytes.to_vec());
+            *crate::core::sync::lock(&self.0) = Some(bytes.to_vec());
         }
         Ok(())
     }
@@ -274,7 +274,7 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for CaptureBody {
 
 impl CaptureBody {
     pub(crate) fn json(&self) -> serde_json::Value {
-        self.0.lock().expect("not poisoned").as_deref().and_then(|b| serde_json::from_slice(b).ok()).unwrap_or(serde_json::Value::Null)
+        crate::core::sync::lock(&self.0).as_deref().and_then(|b| serde_json::from_slice(b).ok()).unwrap_or(serde_json::Value::Null)
     }
 }
 

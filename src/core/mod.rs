@@ -21,6 +21,7 @@ pub mod request;
 pub mod scaling;
 pub mod settings;
 pub mod strategy;
+pub mod sync;
 pub mod taskdef;
 pub mod time;
 pub mod url_restrictions;

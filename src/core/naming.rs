@@ -101,3 +101,32 @@ pub fn may_be_named_under(prefix: Option<&str>, naming: NamingStrategy, name: &s
         _ => moniker::parse_name(name).moniker.is_some(),
     }
 }
+
+/// Which server groups a listing takes — of one application, of one cluster, or every one —
+/// for `list`, cleanup, the strategies and the read API alike.
+#[derive(Debug, Clone, Copy)]
+pub struct Selection<'a> {
+    pub naming: NamingStrategy,
+    pub app: Option<&'a str>,
+    pub cluster: Option<&'a str>,
+}
+
+impl Selection<'_> {
+    /// Whether a listed service name is worth describing (under the tags namer only the tags
+    /// tell, so every name the namer can parse is).
+    pub fn may_name(&self, name: &str) -> bool {
+        may_be_named_under(self.cluster.or(self.app), self.naming, name)
+    }
+
+    /// The server group `service` is — its moniker and version — when it is one of the
+    /// selection: an ACTIVE service (DRAINING and INACTIVE ones are being or were deleted) from
+    /// whose name or tags the namer reads a versioned moniker of the application and cluster.
+    pub fn member(&self, service: &ServiceState) -> Option<(Moniker, u32)> {
+        if service.status != "ACTIVE" {
+            return None;
+        }
+        let (moniker, version) = derive_moniker(self.naming, &service.service_name, &service.tags);
+        let moniker = moniker.filter(|m| self.app.is_none_or(|a| m.app == a) && self.cluster.is_none_or(|c| m.cluster() == c))?;
+        Some((moniker, version?))
+    }
+}

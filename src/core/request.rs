@@ -293,18 +293,14 @@ fn artifact_input(config: &Config, d: &CreateServerGroup, options: &Inputs) -> R
     };
     if artifact.kind.as_deref() == Some("embedded/base64") {
         let reference = artifact.reference.as_deref().unwrap_or_default();
-        let code = "createServerGroupDescription.resolvedTaskDefinitionArtifact.invalid";
+        let code = crate::core::artifact::INVALID_CODE;
         let bytes = artifact::embedded_bytes(reference).map_err(|e| FieldError::new(format!("{field}.reference"), code, e))?;
         return artifact::parse_document(&bytes, "embedded/base64 artifact", &format!("{field}.reference"))
             .map(|v| Some(ArtifactInput::Document(v)));
     }
     let accounts = config.artifact_accounts().map_err(|problems| {
         let text = crate::core::config::describe(&problems);
-        FieldError::new(
-            "artifacts",
-            "createServerGroupDescription.resolvedTaskDefinitionArtifact.invalid",
-            format!("the artifacts configuration is invalid: {text}"),
-        )
+        FieldError::new("artifacts", crate::core::artifact::INVALID_CODE, format!("the artifacts configuration is invalid: {text}"))
     })?;
     let account = artifact::choose_account(&accounts, artifact, d.task_definition_artifact_account.as_deref(), field)?;
     let fetch = artifact::fetch_of(account, artifact, field)?;

@@ -9,6 +9,27 @@ use serde_json::{Value, json};
 
 use crate::core::model::Alarm;
 
+/// The prefix of the alarms AWS creates for a target-tracking policy
+/// (`TargetTracking-service/CLUSTER/NAME-AlarmHigh-…`, `-AlarmLow-…`); they are AWS's, never copied.
+const TARGET_TRACKING: &str = "TargetTracking-";
+
+/// Whether AWS created alarm `name` for a target-tracking policy.
+pub fn is_target_tracking_alarm(name: &str) -> bool {
+    name.starts_with(TARGET_TRACKING)
+}
+
+/// Whether alarm `name` is one AWS created for a target-tracking policy of `resource_id`
+/// (also one whose policy is gone); [`target_tracking_prefix`] lists them.
+pub fn is_target_tracking_alarm_of(resource_id: &str, name: &str) -> bool {
+    let rest = name.strip_prefix(&target_tracking_prefix(resource_id));
+    rest.is_some_and(|rest| rest.starts_with("AlarmHigh-") || rest.starts_with("AlarmLow-"))
+}
+
+/// The name prefix of the target-tracking alarms of `resource_id`.
+pub fn target_tracking_prefix(resource_id: &str) -> String {
+    format!("{TARGET_TRACKING}{resource_id}-")
+}
+
 /// What was read from the source server group's scaling.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SourceScaling {
@@ -172,7 +193,7 @@ pub fn plan_copy(src: &SourceScaling, dst: &Destination) -> ScalingCopyPlan {
 
     let mut alarms = Vec::new();
     for a in &src.alarms {
-        if a.alarm_name.starts_with("TargetTracking-") {
+        if is_target_tracking_alarm(&a.alarm_name) {
             skipped.push(Skipped {
                 name: a.alarm_name.clone(),
                 reason: "created by AWS for a target-tracking policy; AWS creates the copied policy's own".into(),
@@ -235,7 +256,7 @@ pub fn name_limit_errors(src: &SourceScaling, new_service: &str) -> Vec<crate::c
         names.push(("scalingPolicies", "scaling policy", str_field(p, "PolicyName").to_string(), POLICY_NAME_MAX));
         for a in p.get("Alarms").and_then(Value::as_array).into_iter().flatten() {
             let name = str_field(a, "AlarmName");
-            if !name.starts_with("TargetTracking-") {
+            if !is_target_tracking_alarm(name) {
                 names.push(("alarms", "alarm", name.to_string(), ALARM_NAME_MAX));
             }
         }
@@ -243,7 +264,7 @@ pub fn name_limit_errors(src: &SourceScaling, new_service: &str) -> Vec<crate::c
     names.extend(
         src.alarms
             .iter()
-            .filter(|a| !a.alarm_name.starts_with("TargetTracking-"))
+            .filter(|a| !is_target_tracking_alarm(&a.alarm_name))
             .map(|a| ("alarms", "alarm", a.alarm_name.clone(), ALARM_NAME_MAX)),
     );
     for s in &src.scheduled_actions {
@@ -316,7 +337,7 @@ pub fn alarm_lookups(policies: &[Value]) -> (Vec<String>, Vec<String>) {
     for p in policies {
         for a in p.get("Alarms").and_then(Value::as_array).into_iter().flatten() {
             let name = str_field(a, "AlarmName");
-            if !name.is_empty() && !name.starts_with("TargetTracking-") && !names.iter().any(|n| n == name) {
+            if !name.is_empty() && !is_target_tracking_alarm(name) && !names.iter().any(|n| n == name) {
                 names.push(name.to_string());
             }
         }

@@ -13,7 +13,7 @@ use crate::core::config::Config;
 use crate::core::error::{Error, FieldError, Result};
 use crate::core::request::DeployRequest;
 
-const CODE: &str = "createServerGroupDescription.resolvedTaskDefinitionArtifact.invalid";
+use crate::core::artifact::INVALID_CODE as CODE;
 const REUSE_FOR: Duration = Duration::from_secs(60);
 const KEPT: usize = 32;
 
@@ -21,24 +21,24 @@ static LIMITS: std::sync::Mutex<Option<FetchLimits>> = std::sync::Mutex::new(Non
 
 /// Sets the limits downloads use in this process (`serve`: its `--max-body-bytes`).
 pub fn set_limits(limits: FetchLimits) {
-    *LIMITS.lock().expect("not poisoned") = Some(limits);
+    *crate::core::sync::lock(&LIMITS) = Some(limits);
 }
 
 fn limits() -> FetchLimits {
-    LIMITS.lock().expect("not poisoned").unwrap_or_default()
+    crate::core::sync::lock(&LIMITS).unwrap_or_default()
 }
 
 type Recent = Vec<((String, String), Instant, Vec<u8>)>;
 static RECENT: std::sync::Mutex<Recent> = std::sync::Mutex::new(Vec::new());
 
 fn recent(key: &(String, String)) -> Option<Vec<u8>> {
-    let mut recent = RECENT.lock().expect("not poisoned");
+    let mut recent = crate::core::sync::lock(&RECENT);
     recent.retain(|(_, at, _)| at.elapsed() < REUSE_FOR);
     recent.iter().find(|(k, _, _)| k == key).map(|(_, _, body)| body.clone())
 }
 
 fn remember(key: (String, String), body: &[u8]) {
-    let mut recent = RECENT.lock().expect("not poisoned");
+    let mut recent = crate::core::sync::lock(&RECENT);
     recent.retain(|(k, _, _)| *k != key);
     if recent.len() >= KEPT {
         recent.remove(0);

@@ -82,8 +82,8 @@ mod tests {
         let a = Arc::new(Mutex::new(Vec::<String>::new()));
         let b = Arc::new(Mutex::new(Vec::<String>::new()));
         let (a2, b2) = (a.clone(), b.clone());
-        let ja = Journal::new(move |l| a2.lock().unwrap().push(l.to_string()));
-        let jb = Journal::new(move |l| b2.lock().unwrap().push(l.to_string()));
+        let ja = Journal::new(move |l| crate::core::sync::lock(&a2).push(l.to_string()));
+        let jb = Journal::new(move |l| crate::core::sync::lock(&b2).push(l.to_string()));
         tokio::join!(
             scope(ja, async {
                 status("one");
@@ -93,7 +93,7 @@ mod tests {
             scope(jb, async { status("three") }),
         );
         status("outside");
-        assert_eq!(*a.lock().unwrap(), ["one", "two"]);
-        assert_eq!(*b.lock().unwrap(), ["three"]);
+        assert_eq!(*crate::core::sync::lock(&a), ["one", "two"]);
+        assert_eq!(*crate::core::sync::lock(&b), ["three"]);
     }
 }

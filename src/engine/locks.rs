@@ -36,7 +36,7 @@ pub async fn across<F: Future>(shared: SharedLocks, f: F) -> F::Output {
 pub async fn lock(name: &str) -> Result<Guard, String> {
     static LOCAL: LazyLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> = LazyLock::new(Default::default);
     let mutex = {
-        let mut all = LOCAL.lock().unwrap_or_else(|e| e.into_inner());
+        let mut all = crate::core::sync::lock(&LOCAL);
         all.retain(|_, m| Arc::strong_count(m) > 1);
         all.entry(name.to_string()).or_default().clone()
     };

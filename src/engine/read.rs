@@ -20,7 +20,7 @@ use crate::aws::Session;
 use crate::core::config::{Account, Config, NamingStrategy};
 use crate::core::error::AwsError;
 use crate::core::model::{ResourceId, ServiceState};
-use crate::core::naming::{derive_moniker, may_be_named_under};
+use crate::core::naming::{Selection, derive_moniker};
 use crate::core::view::{self, InstanceAt, ServerGroupFacts, ServerGroupView};
 
 /// Why a view could not be given.
@@ -142,7 +142,7 @@ impl Reader {
     /// account's budget of [`READS_PER_ACCOUNT`] at once.
     async fn within_budget<T>(&self, session: &Session, read: impl std::future::Future<Output = T>) -> T {
         let budget = {
-            let mut budgets = self.budgets.lock().expect("not poisoned");
+            let mut budgets = crate::core::sync::lock(&self.budgets);
             let key = self.config.account(&session.account_name).map(|a| a.account_id).unwrap_or_else(|_| session.account_name.clone());
             budgets.entry(key).or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(READS_PER_ACCOUNT))).clone()
         };
@@ -152,7 +152,7 @@ impl Reader {
 
     /// How long ago the read of `key` finished (None: none finished is kept).
     fn age(&self, key: &Key) -> Option<Duration> {
-        self.views.lock().expect("not poisoned").get(key).and_then(|e| e.finished.get().map(|at| at.elapsed()))
+        crate::core::sync::lock(&self.views).get(key).and_then(|e| e.finished.get().map(|at| at.elapsed()))
     }
 
     /// Forgets every view of `account` and of the other ECS accounts on its AWS account (they
@@ -163,18 +163,18 @@ impl Reader {
         let aws_account = |name: &str| self.config.account(name).ok().map(|a| a.account_id);
         let written = aws_account(account);
         let same = |name: &str| name == account || (written.is_some() && aws_account(name) == written);
-        self.views.lock().expect("not poisoned").retain(|k, _| matches!(k, Key::EcsClusters { .. }) || !same(k.account()));
+        crate::core::sync::lock(&self.views).retain(|k, _| matches!(k, Key::EcsClusters { .. }) || !same(k.account()));
     }
 
     fn forget(&self, key: &Key) {
-        self.views.lock().expect("not poisoned").remove(key);
+        crate::core::sync::lock(&self.views).remove(key);
     }
 
     /// The shared read of `key`: the one in flight, the one finished less than the TTL ago, or a
     /// new one started with `read`. A failed read is shared by its waiters but not reused.
     async fn shared(self: &Arc<Self>, key: Key, read: impl FnOnce() -> BoxFuture<'static, Outcome>) -> Outcome {
         let future = {
-            let mut views = self.views.lock().expect("not poisoned");
+            let mut views = crate::core::sync::lock(&self.views);
             let ttl = if matches!(key, Key::EcsClusters { .. }) { self.ttl.max(ECS_CLUSTERS_TTL) } else { self.ttl };
             let fresh = |e: &Entry| e.finished.get().is_none_or(|at| at.elapsed() < ttl);
             match views.get(&key).filter(|e| fresh(e)) {
@@ -202,7 +202,7 @@ impl Reader {
         // Something that does not exist stays so for the TTL (a burst of misses is one read
         // each); a failed AWS read is not reused.
         if matches!(out, Err(ReadError::Aws(_))) {
-            let mut views = self.views.lock().expect("not poisoned");
+            let mut views = crate::core::sync::lock(&self.views);
             if views.get(&key).is_some_and(|e| e.finished.get().is_some()) {
                 views.remove(&key);
             }
@@ -263,7 +263,8 @@ impl Reader {
             None => None,
         };
         let (ecs_cluster, service) = found.ok_or_else(not_found)?;
-        let group = server_group_of(account.naming_strategy, service).ok_or_else(not_found)?;
+        let every = Selection { naming: account.naming_strategy, app: None, cluster: None };
+        let group = server_group_of(&every, service).ok_or_else(not_found)?;
         let facts = self.within_budget(&session, self.observe(&session, &ecs_cluster, vec![group])).await?;
         facts.first().map(view::server_group).ok_or_else(not_found)
     }
@@ -355,7 +356,7 @@ impl Reader {
         cluster: Option<&str>,
     ) -> Result<Vec<ServerGroupView>, ReadError> {
         let session = self.session(account, region).await?;
-        let naming = account.naming_strategy;
+        let selection = Selection { naming: account.naming_strategy, app, cluster };
         let ecs_clusters = match ecs_cluster {
             Some(c) => vec![c.to_string()],
             None => self.ecs_clusters(&session).await?,
@@ -363,16 +364,9 @@ impl Reader {
         let per_ecs_cluster = try_join_all(ecs_clusters.into_iter().map(|c| {
             let session = &session;
             async move {
-                let names: Vec<String> =
-                    self.service_names(session, &c).await?.into_iter().filter(|n| may_be_named_under(cluster.or(app), naming, n)).collect();
-                let groups: Vec<_> = self
-                    .within_budget(session, session.describe_services(&c, &names, true))
-                    .await?
-                    .into_iter()
-                    .filter(|s| s.status == "ACTIVE")
-                    .filter_map(|s| server_group_of(naming, s))
-                    .filter(|(m, _, _)| app.is_none_or(|a| m.app == a) && cluster.is_none_or(|want| m.cluster() == want))
-                    .collect();
+                let names: Vec<String> = self.service_names(session, &c).await?.into_iter().filter(|n| selection.may_name(n)).collect();
+                let services = self.within_budget(session, session.describe_services(&c, &names, true)).await?;
+                let groups: Vec<_> = services.into_iter().filter_map(|s| server_group_of(&selection, s)).collect();
                 let facts = self.within_budget(session, self.observe(session, &c, groups)).await?;
                 Ok::<_, ReadError>(facts.iter().map(view::server_group).collect::<Vec<_>>())
             }
@@ -422,11 +416,11 @@ impl Reader {
 
     /// A task definition, kept without expiry (a revision never changes); None when unreadable.
     async fn task_definition(&self, session: &Session, arn: &str) -> Option<Value> {
-        if let Some(td) = self.task_definitions.lock().expect("not poisoned").get(arn) {
+        if let Some(td) = crate::core::sync::lock(&self.task_definitions).get(arn) {
             return Some(td.clone());
         }
         let td = session.task_definition_json(arn).await.ok().filter(|td| !td.is_null())?;
-        self.task_definitions.lock().expect("not poisoned").insert(arn.to_string(), td.clone());
+        crate::core::sync::lock(&self.task_definitions).insert(arn.to_string(), td.clone());
         Some(td)
     }
 
@@ -489,8 +483,8 @@ impl Reader {
 /// A service with the moniker and version its name (or tags) give it.
 type Group = (crate::core::moniker::Moniker, Option<u32>, ServiceState);
 
-/// The service as a server group: it has a moniker and a version.
-fn server_group_of(naming: NamingStrategy, service: ServiceState) -> Option<Group> {
-    let (moniker, version) = derive_moniker(naming, &service.service_name, &service.tags);
-    Some((moniker?, Some(version?), service))
+/// The service as a server group of the selection (see [`Selection::member`]).
+fn server_group_of(selection: &Selection<'_>, service: ServiceState) -> Option<Group> {
+    let (moniker, version) = selection.member(&service)?;
+    Some((moniker, Some(version), service))
 }

@@ -63,7 +63,7 @@ impl Audit {
     /// fails the old file stays in use. None when the log goes to stderr.
     pub fn reopen(&self) -> Option<Result<()>> {
         let Audit::File(file, path) = self else { return None };
-        Some(open_append(path).map(|new| *file.lock().unwrap_or_else(|e| e.into_inner()) = new))
+        Some(open_append(path).map(|new| *crate::core::sync::lock(file) = new))
     }
 
     /// Writes one event.
@@ -73,7 +73,7 @@ impl Audit {
         match self {
             Audit::Stderr => tracing::info!(target: "ecs_deployer::audit", "audit {line}"),
             Audit::File(file, _) => {
-                let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
+                let mut file = crate::core::sync::lock(file);
                 if let Err(e) = file.write_all(format!("{line}\n").as_bytes()) {
                     tracing::error!("writing the audit log: {e}; the event: {line}");
                 }

@@ -51,12 +51,12 @@ impl Tls {
     /// Reads the files again; on failure the certificate in use stays.
     pub fn reload(&self) -> Result<()> {
         let config = server_config(&self.cert, &self.key)?;
-        *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
+        *crate::core::sync::write(&self.config) = Arc::new(config);
         Ok(())
     }
 
     fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
-        tokio_rustls::TlsAcceptor::from(self.config.read().unwrap_or_else(|e| e.into_inner()).clone())
+        tokio_rustls::TlsAcceptor::from(crate::core::sync::read(&self.config).clone())
     }
 }
 

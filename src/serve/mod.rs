@@ -179,7 +179,7 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
             worker.abort();
             // Every slot back and no task left (one that waits holds no slot): all ended and saved.
             let _ = slots.acquire_many(options.max_running as u32).await;
-            while !app.running.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
+            while !crate::core::sync::lock(&app.running).is_empty() {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             Ok(())

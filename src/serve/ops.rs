@@ -415,13 +415,13 @@ mod tests {
             let identity = Identity::new(Arc::new(crate::core::access::Principal::operator("operator")), None, None);
             let checked = check_in_background(config, identity, None, body).await.unwrap();
             assert!(checked.is_err(), "every operation is invalid");
-            order.lock().unwrap().push("checked");
+            crate::core::sync::lock(&order).push("checked");
         };
         let other = async {
             tokio::task::yield_now().await;
-            order.lock().unwrap().push("other work");
+            crate::core::sync::lock(&order).push("other work");
         };
         tokio::join!(check, other);
-        assert_eq!(*order.lock().unwrap(), ["other work", "checked"]);
+        assert_eq!(*crate::core::sync::lock(&order), ["other work", "checked"]);
     }
 }

@@ -224,7 +224,7 @@ impl Current {
     }
 
     pub fn get(&self) -> Arc<Principals> {
-        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+        crate::core::sync::read(&self.0).clone()
     }
 
     /// Reads the principals file again; on failure the current principals stay.
@@ -232,7 +232,7 @@ impl Current {
         let loaded = self.get().reload()?;
         Some(loaded.map(|principals| {
             let count = principals.len();
-            *self.0.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(principals);
+            *crate::core::sync::write(&self.0) = Arc::new(principals);
             count
         }))
     }

@@ -322,9 +322,7 @@ impl Store {
         f: impl FnOnce(&mut rusqlite::Connection) -> StoreResult<T> + Send + 'static,
     ) -> StoreResult<T> {
         let conn = conn.clone();
-        tokio::task::spawn_blocking(move || f(&mut conn.lock().unwrap_or_else(|e| e.into_inner())))
-            .await
-            .map_err(|e| StoreError::Failed(e.to_string()))?
+        tokio::task::spawn_blocking(move || f(&mut crate::core::sync::lock(&conn))).await.map_err(|e| StoreError::Failed(e.to_string()))?
     }
 
     /// Adds a queued task, unless `client_request_id` names one already stored (then that one is

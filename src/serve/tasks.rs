@@ -74,7 +74,7 @@ pub(super) async fn cancel_task(
     match app.store.cancel(&id, &by, &ended).await {
         Ok(store::Cancel::Dequeued) => post.answer(&app, "canceled", axum::Json(ended).into_response()),
         Ok(store::Cancel::Asked) => {
-            if let Some(running) = app.running.lock().unwrap_or_else(|e| e.into_inner()).get(&id) {
+            if let Some(running) = crate::core::sync::lock(&app.running).get(&id) {
                 running.set(&by);
             }
             let task = app.store.get(&id).await.ok().flatten().unwrap_or(task);

@@ -29,7 +29,7 @@ impl Canceled {
     pub(super) fn set(&self, by: &str) -> bool {
         let first = !self.flag.swap(true, std::sync::atomic::Ordering::SeqCst);
         if first {
-            *self.by.lock().unwrap_or_else(|e| e.into_inner()) = Some(by.to_string());
+            *crate::core::sync::lock(&self.by) = Some(by.to_string());
         }
         first
     }
@@ -100,7 +100,7 @@ pub(super) struct RunningTask {
 
 impl Drop for RunningTask {
     fn drop(&mut self) {
-        self.app.running.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.id);
+        crate::core::sync::lock(&self.app.running).remove(&self.id);
     }
 }
 
@@ -109,14 +109,14 @@ pub(super) struct SlotHandle(Arc<TaskSlot>);
 
 impl crate::engine::slot::WaitSlot for SlotHandle {
     fn release(&self) {
-        self.0.held.lock().unwrap_or_else(|e| e.into_inner()).take();
+        crate::core::sync::lock(&self.0.held).take();
     }
 
     fn reacquire(&self) -> futures::future::BoxFuture<'static, ()> {
         let slot = self.0.clone();
         Box::pin(async move {
             if let Ok(permit) = slot.semaphore.clone().acquire_owned().await {
-                *slot.held.lock().unwrap_or_else(|e| e.into_inner()) = Some(permit);
+                *crate::core::sync::lock(&slot.held) = Some(permit);
             }
         })
     }
@@ -143,7 +143,7 @@ pub(super) fn creating_sink(app: Arc<App>, id: String) -> crate::engine::journal
         let (app, id, said) = (app.clone(), id.clone(), said.clone());
         Box::pin(async move {
             let text = {
-                let mut said = said.lock().unwrap_or_else(|e| e.into_inner());
+                let mut said = crate::core::sync::lock(&said);
                 said.push(creating);
                 serde_json::to_string(&*said).map_err(|e| e.to_string())?
             };
@@ -199,7 +199,7 @@ impl Drop for SharedLock {
 pub(super) async fn run_task(app: Arc<App>, claimed: Claimed, fence: crate::aws::fence::Fence, slot: Arc<TaskSlot>) {
     let Claimed { id, operations, mut task } = claimed;
     let cancel = Arc::new(Canceled::default());
-    app.running.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), cancel.clone());
+    crate::core::sync::lock(&app.running).insert(id.clone(), cancel.clone());
     // Listed as running (and holding its slot) until its result is saved: shutdown waits for it.
     let _running = RunningTask { app: app.clone(), id: id.clone(), _slot: slot.clone() };
     let sink = creating_sink(app.clone(), id.clone());
@@ -259,7 +259,7 @@ pub(super) async fn run_task(app: Arc<App>, claimed: Claimed, fence: crate::aws:
     };
     drop(slot);
     if cancel.flag.load(std::sync::atomic::Ordering::SeqCst) && task.status.failed {
-        let by = cancel.by.lock().unwrap_or_else(|e| e.into_inner()).clone().unwrap_or_else(|| "a cancel".into());
+        let by = crate::core::sync::lock(&cancel.by).clone().unwrap_or_else(|| "a cancel".into());
         let phase = task.status.phase.clone();
         task.push(&phase, format!("Canceled by {by}: stopped at its next step; the report says what was undone and what exists"));
     }

@@ -196,7 +196,7 @@ fn task_definition(req: &DeployRequest, naming: &Naming, roles: &Roles) -> Resul
         // The shell downloads the artifact before planning; a plan without it is a bug there.
         TaskDefinitionSource::Download(d) => Err(vec![FieldError::new(
             "resolvedTaskDefinitionArtifact",
-            "createServerGroupDescription.resolvedTaskDefinitionArtifact.invalid",
+            crate::core::artifact::INVALID_CODE,
             format!("the {} was not downloaded before planning; report this", d.artifact.label()),
         )]),
     }

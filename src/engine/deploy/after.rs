@@ -109,7 +109,7 @@ async fn run_strategy(
             let mut report: Vec<String> =
                 done.iter().map(|r: &OperationResult| format!("done: {} {}", r.operation, r.server_group_name)).collect();
             report.push(format!("{} is deployed and healthy; interrupted before {step:?}", plan.server_group_name));
-            return Err(Error::Failed { message: "interrupted".into(), report });
+            return Err(Error::Interrupted { report });
         }
         let result = match &step {
             Step::Wait(secs) => {

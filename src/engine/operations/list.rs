@@ -311,7 +311,7 @@ impl TaskState {
 
     /// The task as it is now.
     pub fn snapshot(&self) -> Task {
-        self.task.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        crate::core::sync::lock(&self.task).clone()
     }
 
     /// Waits for the next change (a change made since the last call counts).
@@ -320,7 +320,7 @@ impl TaskState {
     }
 
     fn update(&self, f: impl FnOnce(&mut Task)) {
-        f(&mut self.task.lock().unwrap_or_else(|e| e.into_inner()));
+        f(&mut crate::core::sync::lock(&self.task));
         self.changed.notify_one();
     }
 }
@@ -413,13 +413,13 @@ pub async fn run(ops: Operations, state: &TaskState, progress: &mut dyn Progress
     let phase = Arc::new(Mutex::new(String::from("ORCHESTRATION")));
     let current = phase.clone();
     let journal = Journal::new(move |line| {
-        let phase = current.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let phase = crate::core::sync::lock(&current).clone();
         recorder.update(|t| t.push(&phase, line));
     });
     let mut progress = HistoryProgress { inner: progress, last: String::new() };
     for (operation, op) in ops.0 {
         let (name, op_phase) = (operation.name(), operation.phase());
-        *phase.lock().unwrap_or_else(|e| e.into_inner()) = op_phase.to_string();
+        *crate::core::sync::lock(&phase) = op_phase.to_string();
         state.update(|t| t.push(op_phase, format!("Processing op: {name}")));
         let work = async {
             match op {

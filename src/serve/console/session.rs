@@ -65,7 +65,7 @@ impl Sessions {
     /// A session for `principal` (signed in with the token of `digest`); only sign-in makes one.
     fn create(&self, principal: &str, digest: [u8; 32]) -> String {
         let id = random_id();
-        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        let mut sessions = crate::core::sync::lock(&self.sessions);
         let now = Instant::now();
         sessions.retain(|_, s| s.expires > now);
         let mut own: Vec<(String, Instant)> =
@@ -85,19 +85,19 @@ impl Sessions {
 
     /// The digest of the token the session signed in with, while it lasts.
     fn digest(&self, id: &str) -> Option<[u8; 32]> {
-        let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        let sessions = crate::core::sync::lock(&self.sessions);
         sessions.get(id).filter(|s| s.expires > Instant::now()).map(|s| s.digest)
     }
 
     /// Ends a session; the principal it was for, if it existed.
     fn remove(&self, id: &str) -> Option<String> {
-        self.sessions.lock().unwrap_or_else(|e| e.into_inner()).remove(id).map(|s| s.principal)
+        crate::core::sync::lock(&self.sessions).remove(id).map(|s| s.principal)
     }
 
     /// How many sessions are kept (for tests of the bounds).
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.sessions.lock().unwrap_or_else(|e| e.into_inner()).len()
+        crate::core::sync::lock(&self.sessions).len()
     }
 
     /// The CSRF token of a cookie value: an HMAC of it under this process's key, so a form's
