@@ -3,6 +3,7 @@
 //! unknown fields are ignored (Orca sends the whole stage context), numbers may arrive as strings
 //! and Deck's `''` means "not set". Parse errors name the JSON path. No validation here.
 
+use crate::core::operation::Operation;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
@@ -534,15 +535,15 @@ pub fn create_server_group_from_json(value: Value) -> Result<CreateServerGroup> 
             let mut found = None;
             for (i, item) in items.into_iter().enumerate() {
                 let (name, description) = operation_entry(i, item).map_err(|e| Error::Invalid(vec![e]))?;
-                let problem = match name.as_str() {
-                    "createServerGroup" if found.is_none() => {
+                let problem = match Operation::parse(&name) {
+                    Some(Operation::CreateServerGroup) if found.is_none() => {
                         found = Some(description);
                         continue;
                     }
-                    "createServerGroup" => {
+                    Some(Operation::CreateServerGroup) => {
                         "the operations list holds more than one createServerGroup; `deploy` runs one (use `ops` for lists)".into()
                     }
-                    other => format!("`deploy` runs createServerGroup; `{other}` belongs to another command"),
+                    _ => format!("`deploy` runs createServerGroup; `{name}` belongs to another command"),
                 };
                 return Err(Error::invalid(&format!("[{i}]"), "operations.invalid", problem));
             }

@@ -4,6 +4,7 @@
 //! that deploys the new version with the old one as its source. The stored operations are the
 //! JSON that was posted — an edge — and are read here, once, into these answers. Pure.
 
+use crate::core::operation::Operation;
 use serde_json::{Map, Value, json};
 
 use crate::core::view::ContainerView;
@@ -22,7 +23,7 @@ pub fn description_for(operations: &Value, account: &str, region: &str) -> Optio
         let named = d.get("credentials").or_else(|| d.get("account")).and_then(Value::as_str) == Some(account);
         named && d.get("availabilityZones").and_then(Value::as_object).is_some_and(|z| z.contains_key(region))
     };
-    operations.as_array()?.iter().filter_map(|op| op.get("createServerGroup")).find(described_here).cloned()
+    operations.as_array()?.iter().filter_map(|op| op.get(Operation::CreateServerGroup.name())).find(described_here).cloned()
 }
 
 fn artifact_mode(description: &Value) -> bool {
@@ -60,7 +61,7 @@ pub fn new_version(mut description: Value, images: &[(String, String)], account:
         d.insert("source".into(), json!({"account": account, "region": region, "asgName": name, "useSourceCapacity": true}));
         d.insert("strategy".into(), json!(""));
     }
-    json!([{ "createServerGroup": description }])
+    json!([{ Operation::CreateServerGroup.name(): description }])
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::aws::fetch::{self, FetchError, FetchLimits};
+pub use crate::aws::fetch::FetchLimits;
+use crate::aws::fetch::{self, FetchError};
 use crate::core::artifact::{self, ArtifactAccount, ArtifactRef, Fetch};
 use crate::core::config::Config;
 use crate::core::error::{Error, FieldError, Result};

@@ -3,11 +3,13 @@
 //! Clouddriver tasks, preflight checks — with the locks, the journal of status lines and the
 //! interrupt handling they share. Nothing here names the CLI.
 
+pub mod abandoned;
 pub mod artifacts;
 pub mod deploy;
 pub mod doctor;
 pub mod interrupt;
 pub mod journal;
+pub mod lease;
 pub mod lifecycle;
 pub mod locks;
 pub mod operations;

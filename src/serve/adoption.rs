@@ -10,8 +10,7 @@ use tracing::{error, warn};
 use super::audit::Event;
 use super::store::{self, Abandoned};
 use super::{App, now_ms};
-use crate::core::config::Config;
-use crate::core::error::Error;
+use crate::engine::abandoned;
 use crate::engine::operations::list::{self as ops};
 
 /// Takes over the tasks whose replica went away while running them (leases ended before
@@ -42,7 +41,7 @@ pub(super) async fn undo_abandoned(app: Arc<App>, abandoned: Abandoned) {
     let undo = async {
         let mut report = Vec::new();
         for c in &creating {
-            report.push(undo_create(&app.config, c).await);
+            report.push(abandoned::undo_create(&app.config, c).await);
         }
         // A disable, enable, resize or rollback cut short: what its server groups are now.
         let states = lifecycle_states(&app, &id).await;
@@ -85,11 +84,7 @@ pub(super) async fn lifecycle_states(app: &App, id: &str) -> Vec<String> {
     };
     let mut lines = Vec::new();
     for (target, name) in operations.lifecycle_targets() {
-        let line = match crate::aws::Session::connect(&target.account, &target.region).await {
-            Ok(session) => crate::engine::lifecycle::state_line(&session, target.ecs_cluster.as_deref(), &name).await,
-            Err(e) => format!("could not read {name} back: {e}"),
-        };
-        lines.push(line);
+        lines.push(abandoned::state_line(&target.account, &target.region, target.ecs_cluster.as_deref(), &name).await);
     }
     lines
 }
@@ -108,20 +103,4 @@ pub(super) fn audit_own_work(app: &App, id: &str, accounts: &[String], report: &
         reason: Some(report.join("; ").chars().take(2048).collect()),
         ..Event::default()
     });
-}
-
-/// One report line: what became of a server group an abandoned task was creating.
-pub(super) async fn undo_create(config: &Config, creating: &crate::engine::journal::Creating) -> String {
-    let name = &creating.server_group;
-    let undone = async {
-        let account = config.account(&creating.account).map_err(|e| Error::Config(e.to_string()))?;
-        let session = crate::aws::Session::connect(&account, &creating.region).await?;
-        crate::engine::lifecycle::undo_create(&session, creating).await
-    };
-    undone.await.unwrap_or_else(|e| {
-        format!(
-            "could not undo {name}: {e}; `ecs-deployer cleanup --account {} --region {}` removes it once it is old enough",
-            creating.account, creating.region
-        )
-    })
 }

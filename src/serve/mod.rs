@@ -145,7 +145,7 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
     });
     let router = router(app.clone(), options.max_body_bytes, options.limits.request_timeout);
     // A download must fit in a post's time: three tries with their backoff within the request timeout.
-    crate::engine::artifacts::set_limits(crate::aws::fetch::FetchLimits {
+    crate::engine::artifacts::set_limits(crate::engine::artifacts::FetchLimits {
         max_bytes: options.max_body_bytes as u64,
         timeout: (options.limits.request_timeout / 4).min(crate::core::settings::get().artifact_timeout),
         attempts: 3,

@@ -59,7 +59,7 @@ pub(super) async fn worker(app: Arc<App>, slots: Arc<Semaphore>, poll: Duration)
                 let app = app.clone();
                 let slot = TaskSlot::new(slots.clone(), slot);
                 tokio::task::spawn_local(async move {
-                    run_task(app, claimed, crate::aws::fence::Fence::until(lease_until), slot).await;
+                    run_task(app, claimed, crate::engine::lease::Fence::until(lease_until), slot).await;
                 });
             }
             Ok(None) => {
@@ -195,8 +195,8 @@ impl Drop for SharedLock {
 }
 
 /// Runs one claimed task, saving its state on every change and renewing the lease meanwhile; its
-/// AWS writes are fenced by the lease (see [`crate::aws::fence`]).
-pub(super) async fn run_task(app: Arc<App>, claimed: Claimed, fence: crate::aws::fence::Fence, slot: Arc<TaskSlot>) {
+/// AWS writes are fenced by the lease (see [`crate::engine::lease`]).
+pub(super) async fn run_task(app: Arc<App>, claimed: Claimed, fence: crate::engine::lease::Fence, slot: Arc<TaskSlot>) {
     let Claimed { id, operations, mut task } = claimed;
     let cancel = Arc::new(Canceled::default());
     crate::core::sync::lock(&app.running).insert(id.clone(), cancel.clone());
@@ -214,7 +214,7 @@ pub(super) async fn run_task(app: Arc<App>, claimed: Claimed, fence: crate::aws:
             Ok(operations) => {
                 let mut quiet = Quiet;
                 let run = crate::engine::journal::recording_creates(sink, ops::run(operations, &state, &mut quiet));
-                let run = crate::aws::fence::scope(fence.clone(), run);
+                let run = crate::engine::lease::fenced(fence.clone(), run);
                 let run = crate::engine::interrupt::cancelable(cancel.flag.clone(), run);
                 let run = crate::engine::slot::scope(Arc::new(SlotHandle(slot.clone())), run);
                 match &app.store {

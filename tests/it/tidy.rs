@@ -1,5 +1,9 @@
 //! Architecture invariants as tests (ARCHITECTURE.md): only `src/aws/` talks to the SDK, only
-//! `src/cli/output.rs` (and `main.rs`'s logger set-up) writes to stdout, every module says what it is for.
+//! `src/cli/output.rs` (and `main.rs`'s logger set-up) writes to stdout, every module says what
+//! it is for, the layers only look down, JSON is read by key only at the edges, no file grows
+//! past 700 lines of code, and rules the code once wrote twice stay written once. The rules
+//! read code, not text: strings and comments are not uses, and test modules are cut out
+//! precisely (each `#[cfg(test)]` item, wherever it is), not everything after the first one.
 
 use std::path::Path;
 
@@ -16,25 +20,179 @@ fn sources() -> Vec<(String, String)> {
     }
     let mut out = Vec::new();
     walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut out);
+    out.sort();
     out
+}
+
+/// Which bytes of `text` are code: not inside a comment, a string or a char literal.
+fn code_mask(text: &str) -> Vec<bool> {
+    let b = text.as_bytes();
+    let mut mask = vec![true; b.len()];
+    let mut i = 0;
+    let mut blank = |from: usize, to: usize, mask: &mut Vec<bool>| mask[from..to.min(b.len())].iter_mut().for_each(|m| *m = false);
+    while i < b.len() {
+        let rest = &b[i..];
+        let end = if rest.starts_with(b"//") {
+            i + rest.iter().position(|&c| c == b'\n').unwrap_or(rest.len())
+        } else if rest.starts_with(b"/*") {
+            i + 2 + text[i + 2..].find("*/").map_or(rest.len() - 2, |p| p + 2)
+        } else if let Some(hashes) = raw_string_start(rest) {
+            let close = format!("\"{}", "#".repeat(hashes));
+            let open = 2 + hashes + usize::from(rest[0] == b'b');
+            i + open + text[i + open..].find(&close).map_or(rest.len() - open, |p| p + close.len())
+        } else if rest[0] == b'"' {
+            let mut j = i + 1;
+            while j < b.len() && b[j] != b'"' {
+                j += if b[j] == b'\\' { 2 } else { 1 };
+            }
+            j + 1
+        } else if rest[0] == b'\'' && char_literal_len(&text[i..]).is_some() {
+            i + char_literal_len(&text[i..]).unwrap()
+        } else {
+            i += 1;
+            continue;
+        };
+        blank(i, end, &mut mask);
+        i = end;
+    }
+    mask
+}
+
+/// `r"`, `r#"`, `br##"`…: the number of hashes of a raw string starting here.
+fn raw_string_start(rest: &[u8]) -> Option<usize> {
+    let after_b = if rest.first() == Some(&b'b') { &rest[1..] } else { rest };
+    let after_r = after_b.strip_prefix(b"r")?;
+    let hashes = after_r.iter().take_while(|&&c| c == b'#').count();
+    (after_r.get(hashes) == Some(&b'"')).then_some(hashes)
+}
+
+/// The length of a char literal (`'x'`, `'\n'`, `'\''`, `'{'`) starting here; None for a lifetime.
+fn char_literal_len(s: &str) -> Option<usize> {
+    let mut chars = s.char_indices().skip(1);
+    let (_, c) = chars.next()?;
+    if c == '\\' {
+        return s[2..].find('\'').map(|p| p + 3);
+    }
+    let (at, close) = chars.next()?;
+    (close == '\'').then_some(at + 1)
+}
+
+/// `text` without its `#[cfg(test)]` items (a module with its braces, a `use`, a function),
+/// with comments and literals kept: only the test code is cut.
+fn without_tests(text: &str) -> String {
+    let mask = code_mask(text);
+    let mut out = String::new();
+    let mut from = 0;
+    let mut search = 0;
+    while let Some(found) = text[search..].find("#[cfg(test)]").map(|p| p + search) {
+        search = found + 1;
+        if !mask[found] || found < from {
+            continue;
+        }
+        out.push_str(&text[from..found]);
+        from = item_end(text, &mask, found + "#[cfg(test)]".len());
+        search = from;
+    }
+    out.push_str(&text[from..]);
+    out
+}
+
+/// Where the item starting at `at` ends: after its `;`, or after the `}` matching its first `{`.
+fn item_end(text: &str, mask: &[bool], at: usize) -> usize {
+    let b = text.as_bytes();
+    let mut depth = 0usize;
+    for i in at..b.len() {
+        if !mask[i] {
+            continue;
+        }
+        match b[i] {
+            b';' if depth == 0 => return i + 1,
+            b'{' => depth += 1,
+            b'}' if depth == 1 => return i + 1,
+            b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    b.len()
+}
+
+/// The code of `text` — test items cut out, comments and literals blanked — for the rules below.
+fn code(text: &str) -> String {
+    let cut = without_tests(text);
+    let mask = code_mask(&cut);
+    cut.bytes().zip(mask).map(|(c, code)| if code || c == b'\n' { c as char } else { ' ' }).collect()
+}
+
+/// Whether `code` names module path `path` (`crate::aws` as `crate::aws::…`, `crate::aws;`…,
+/// never `crate::aws_x`).
+fn names(code: &str, path: &str) -> bool {
+    code.match_indices(path).any(|(i, _)| !code[i + path.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+}
+
+/// The keyed reads of JSON in `text` (`v["key"]`, `v.get("key")`), with their lines; writes
+/// (`v["key"] = …`) are not reads.
+fn keyed_reads(text: &str) -> Vec<String> {
+    let cut = without_tests(text);
+    let mask = code_mask(&cut);
+    let mut found = Vec::new();
+    let lines = cut.split('\n').scan(0, |at, l| {
+        let start = *at;
+        *at += l.len() + 1;
+        Some((start, l))
+    });
+    for (start, line) in lines {
+        for (i, _) in line.match_indices("[\"").chain(line.match_indices(".get(\"")) {
+            let indexing = line[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == ')' || c == ']');
+            if !mask[start + i] || (line[i..].starts_with("[\"") && !indexing) {
+                continue;
+            }
+            let tail = &line[i..];
+            let close = tail.find("\"]").map(|p| p + 2).unwrap_or(tail.len());
+            let write =
+                tail.starts_with("[\"") && tail[close..].trim_start().starts_with('=') && !tail[close..].trim_start().starts_with("==");
+            if !write {
+                found.push(line.trim().to_string());
+            }
+        }
+    }
+    found
 }
 
 /// Paths into an AWS SDK crate (`aws_sdk_ecs::…`, `aws_config::…`); names in strings (log
 /// filter directives) are not uses.
 fn sdk_paths(text: &str) -> Vec<String> {
+    let code = code(text);
     let mut found = Vec::new();
     for prefix in ["aws_sdk_", "aws_config", "aws_smithy", "aws_credential_types"] {
-        let mut rest = text;
-        while let Some(i) = rest.find(prefix) {
-            let ident: String = rest[i..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-            let after = &rest[i + ident.len()..];
-            if after.starts_with("::") {
-                found.push(ident.clone());
+        for (i, _) in code.match_indices(prefix) {
+            let ident: String = code[i..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            if code[i + ident.len()..].starts_with("::") && !found.contains(&ident) {
+                found.push(ident);
             }
-            rest = &rest[i + ident.len().max(1)..];
         }
     }
     found
+}
+
+fn rel(path: &str) -> &str {
+    path.split("/src/").last().unwrap_or(path)
+}
+
+#[test]
+fn the_rules_read_code_and_cut_test_modules_precisely() {
+    let text = "//! doc\nfn a() { let s = \"#[cfg(test)] {\"; let c = '{'; }\n#[cfg(test)]\nmod tests {\n    fn t() { let v = x[\"k\"]; }\n}\nfn b<'a>(v: &'a V) -> &'a str { v[\"after\"].as_str() }\n#[cfg(test)]\nuse std::fmt;\nfn c() { crate::aws_x::y(); }\n";
+    let cut = without_tests(text);
+    assert!(cut.contains("fn a()") && cut.contains("fn b<'a>") && cut.contains("fn c()"), "code after a test module is kept: {cut}");
+    assert!(!cut.contains("fn t()") && !cut.contains("use std::fmt"), "test items are cut: {cut}");
+    assert_eq!(keyed_reads(text), ["fn b<'a>(v: &'a V) -> &'a str { v[\"after\"].as_str() }"]);
+    assert!(keyed_reads("fn w(v: &mut V) { v[\"k\"] = json!(1); }").is_empty(), "a write is not a read");
+    assert!(keyed_reads("fn l() { for f in [\"a.yml\", \"b.yml\"] {} }").is_empty(), "an array literal is not a read");
+    assert_eq!(keyed_reads("fn g(v: &V) { v.get(\"k\"); if v[\"a\"] == 1 {} }").len(), 2);
+    assert!(keyed_reads("// v[\"in a comment\"]\nfn f() { let s = \"x.get(\\\"y\\\")\"; }").is_empty());
+    assert!(!names(&code(text), "crate::aws") && names("use crate::aws::Session;", "crate::aws"));
+    assert!(names("use crate::aws;", "crate::aws") && !names(&code("// crate::aws::x\nlet s = \"crate::aws::y\";"), "crate::aws"));
+    assert_eq!(sdk_paths("use aws_sdk_ecs::Client; \"aws_sdk_ecs=info\""), vec!["aws_sdk_ecs"]);
+    assert_eq!(code("let r = r#\"a \"quoted\" {\"#; let x = 1;").matches('{').count(), 0);
 }
 
 #[test]
@@ -44,9 +202,8 @@ fn only_the_aws_module_imports_the_sdk() {
             continue;
         }
         let paths = sdk_paths(&text);
-        assert!(paths.is_empty(), "{path} uses {paths:?}: only src/aws/ may talk to the AWS SDK");
+        assert!(paths.is_empty(), "{} uses {paths:?}: only src/aws/ may talk to the AWS SDK", rel(&path));
     }
-    assert_eq!(sdk_paths("use aws_sdk_ecs::Client; \"aws_sdk_ecs=info\""), vec!["aws_sdk_ecs"]);
 }
 
 #[test]
@@ -55,8 +212,9 @@ fn only_output_prints() {
         if path.ends_with("/src/cli/output.rs") {
             continue;
         }
+        let code = code(&text);
         for needle in ["println!", "print!(", "eprintln!", "eprint!("] {
-            assert!(!text.contains(needle), "{path} uses `{needle}`: only src/cli/output.rs writes results");
+            assert!(!code.contains(needle), "{} uses `{needle}`: only src/cli/output.rs writes results", rel(&path));
         }
     }
 }
@@ -64,40 +222,100 @@ fn only_output_prints() {
 #[test]
 fn every_module_opens_with_a_doc_paragraph() {
     for (path, text) in sources() {
-        assert!(text.starts_with("//!"), "{path} must open with a `//!` paragraph on what it is for");
+        assert!(text.starts_with("//!"), "{} must open with a `//!` paragraph on what it is for", rel(&path));
     }
 }
 
-/// A module's code without its unit tests.
-fn without_tests(text: &str) -> &str {
-    text.split("#[cfg(test)]").next().unwrap_or(text)
-}
+/// The modules each layer must not name, and why.
+const LAYERS: [(&str, &[&str], &str); 4] = [
+    (
+        "core/",
+        &["crate::engine", "crate::aws", "crate::cli", "crate::serve", "tokio", "std::net", "std::env"],
+        "the core is pure and synchronous and names no shell",
+    ),
+    ("aws/", &["crate::engine", "crate::serve", "crate::cli", "clap"], "the AWS layer knows AWS and the core only"),
+    ("engine/", &["crate::cli", "crate::serve", "clap", "std::env::var"], "the engine does not know the command line or serve"),
+    ("serve/", &["crate::cli", "crate::aws"], "serve takes its options as values and reaches AWS through the engine"),
+];
 
 #[test]
 fn the_layers_are_folders_and_only_look_down() {
-    let mut seen = [0usize; 2];
+    let mut seen = [0usize; 4];
     for (path, text) in sources() {
-        let code = without_tests(&text);
-        if path.contains("/src/core/") {
-            seen[0] += 1;
-            for needle in
-                ["crate::engine", "crate::aws", "crate::cli", "crate::serve", "async fn", ".await", "tokio::", "std::net", "std::env"]
-            {
-                assert!(!code.contains(needle), "{path} uses `{needle}`: the core is pure and synchronous and names no shell");
+        let code = code(&text);
+        for (n, (folder, forbidden, why)) in LAYERS.iter().enumerate() {
+            if !rel(&path).starts_with(folder) {
+                continue;
+            }
+            seen[n] += 1;
+            for name in *forbidden {
+                assert!(!names(&code, name), "{} names `{name}`: {why}", rel(&path));
+            }
+        }
+        if rel(&path).starts_with("core/") {
+            for needle in ["async fn", ".await"] {
+                assert!(!code.contains(needle), "{} uses `{needle}`: the core is synchronous", rel(&path));
             }
             if !path.ends_with("/src/core/input.rs") {
-                assert!(!code.contains("std::fs"), "{path} uses std::fs: only core/input.rs reads files");
+                assert!(!names(&code, "std::fs"), "{} uses std::fs: only core/input.rs reads files", rel(&path));
             }
-        }
-        if path.contains("/src/engine/") {
-            seen[1] += 1;
-            for needle in ["crate::cli", "crate::serve", "clap::", "std::env::var"] {
-                assert!(!code.contains(needle), "{path} uses `{needle}`: the engine does not know the command line or serve");
-            }
-        }
-        if path.contains("/src/serve/") {
-            assert!(!code.contains("crate::cli"), "{path} uses the CLI: serve takes its options as values");
         }
     }
-    assert!(seen[0] >= 10 && seen[1] >= 5, "the core and engine folders were not found: {seen:?}");
+    assert!(seen.iter().all(|n| *n >= 5), "the layer folders were not found: {seen:?}");
+}
+
+#[test]
+fn json_is_read_by_key_only_at_the_edges() {
+    let inner = |p: &str| p.starts_with("engine/") || p.starts_with("serve/console/") || p == "cli/run.rs";
+    let mut checked = 0;
+    for (path, text) in sources() {
+        if !inner(rel(&path)) {
+            continue;
+        }
+        checked += 1;
+        let reads = keyed_reads(&text);
+        assert!(
+            reads.is_empty(),
+            "{} reads JSON by key: {reads:#?}; parse into a typed value at the edge (core/view, core/description) and read fields",
+            rel(&path)
+        );
+    }
+    assert!(checked >= 20, "the engine and console were not found ({checked} files)");
+}
+
+#[test]
+fn no_file_holds_more_than_700_lines_of_code() {
+    for (path, text) in sources() {
+        // The task definition schema is data generated from AWS's model, not code to read.
+        if path.ends_with("/src/core/taskdef/schema.rs") {
+            continue;
+        }
+        let lines = without_tests(&text).lines().count();
+        assert!(lines <= 700, "{} has {lines} lines besides its tests: split it, one concept per file", rel(&path));
+    }
+}
+
+#[test]
+fn rules_written_once_stay_written_once() {
+    let once: [(&str, &str, &str); 4] = [
+        ("TargetTracking-", "core/scaling.rs", "the target-tracking alarm rule (core::scaling::is_target_tracking_alarm)"),
+        ("resolvedTaskDefinitionArtifact.invalid", "core/artifact/mod.rs", "the artifact error code (core::artifact::INVALID_CODE)"),
+        ("PoisonError", "core/sync.rs", "the mutex-poison policy (core::sync)"),
+        ("\"createServerGroup\"", "core/operation.rs", "the operation names (core::operation::Operation)"),
+    ];
+    for (path, text) in sources() {
+        let cut = without_tests(&text);
+        let cut: String = cut.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
+        for (needle, home, rule) in once {
+            if !rel(&path).ends_with(home) {
+                assert!(!cut.contains(needle), "{} spells `{needle}`: {rule} is written once, in {home}", rel(&path));
+            }
+        }
+        let code = code(&text);
+        if !rel(&path).ends_with("core/sync.rs") {
+            for poison in [".lock().unwrap()", ".lock().expect(", ".read().unwrap()", ".write().unwrap()", "e.into_inner())"] {
+                assert!(!code.contains(poison), "{} handles a poisoned lock itself (`{poison}`): use core::sync", rel(&path));
+            }
+        }
+    }
 }
