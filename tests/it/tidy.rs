@@ -29,7 +29,7 @@ fn code_mask(text: &str) -> Vec<bool> {
     let b = text.as_bytes();
     let mut mask = vec![true; b.len()];
     let mut i = 0;
-    let mut blank = |from: usize, to: usize, mask: &mut Vec<bool>| mask[from..to.min(b.len())].iter_mut().for_each(|m| *m = false);
+    let blank = |from: usize, to: usize, mask: &mut Vec<bool>| mask[from..to.min(b.len())].iter_mut().for_each(|m| *m = false);
     while i < b.len() {
         let rest = &b[i..];
         let end = if rest.starts_with(b"//") {
