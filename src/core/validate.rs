@@ -7,6 +7,7 @@ use crate::core::config::Account;
 use crate::core::description::{Capacity, CreateServerGroup};
 use crate::core::error::FieldError;
 use crate::core::model::NetworkMode;
+use crate::core::moniker::Moniker;
 
 const P: &str = "createServerGroupDescription";
 
@@ -29,28 +30,58 @@ fn blank(s: &Option<String>) -> bool {
 const SPREAD_FIELDS: [&str; 5] =
     ["instanceId", "attribute:ecs.availability-zone", "attribute:ecs.instance-type", "attribute:ecs.os-type", "attribute:ecs.ami-id"];
 
+/// What the rules prove about a description's identity, read by the rules that check each value:
+/// a request never reads (or defaults) a value again after validation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Identity {
+    pub region: String,
+    pub ecs_cluster: String,
+    pub moniker: Moniker,
+    pub capacity: crate::core::request::Capacity,
+}
+
 /// Validates a createServerGroup description. `account` is the resolved account, when known.
-pub fn validate_create(d: &CreateServerGroup, account: Option<&Account>) -> Vec<FieldError> {
+/// Every rule that reads an identity value returns it, and returns None only after reporting
+/// why: the identity is there exactly when there is no problem.
+pub fn validate_create(d: &CreateServerGroup, account: Option<&Account>) -> Result<Identity, Vec<FieldError>> {
     let mut e = Errors(Vec::new());
-    required_fields(&mut e, d);
-    zones(&mut e, d, account);
+    let capacity = required_fields(&mut e, d);
+    let region = zones(&mut e, d, account);
     placement(&mut e, d);
-    cluster_and_discovery(&mut e, d);
+    let ecs_cluster = cluster_and_discovery(&mut e, d);
+    let moniker = validate_moniker(&mut e, d);
     launch(&mut e, d);
     network_mode(&mut e, d);
     image_or_artifact(&mut e, d);
     load_balancing(&mut e, d);
     environment(&mut e, d);
     deployment(&mut e, d);
-    e.0
+    match (region, ecs_cluster, moniker, capacity) {
+        (Some(region), Some(ecs_cluster), Some(moniker), Some(capacity)) if e.0.is_empty() => {
+            Ok(Identity { region, ecs_cluster, moniker, capacity })
+        }
+        _ => Err(e.0),
+    }
 }
 
-/// The credentials, the capacity, one way of naming subnet purposes.
-fn required_fields(e: &mut Errors, d: &CreateServerGroup) {
+/// A string with something in it, trimmed.
+fn present(s: Option<&str>) -> Option<String> {
+    s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+/// The credentials, the capacity, one way of naming subnet purposes; the capacity when valid.
+fn required_fields(e: &mut Errors, d: &CreateServerGroup) -> Option<crate::core::request::Capacity> {
     if d.account_name().is_none() {
         e.add("credentials", "not.nullable", "credentials are required: name the ECS account to deploy to (`credentials` or `account`)");
     }
-    e.0.extend(capacity_errors(P, d.capacity.as_ref()));
+    let capacity_problems = capacity_errors(P, d.capacity.as_ref());
+    // capacity_errors reports each missing value, so a capacity is read exactly when it is valid.
+    let capacity = d
+        .capacity
+        .as_ref()
+        .filter(|_| capacity_problems.is_empty())
+        .and_then(|c| Some(crate::core::request::Capacity { desired: c.desired?, min: c.min?, max: c.max? }));
+    e.0.extend(capacity_problems);
 
     if !d.subnet_types.as_ref().is_none_or(Vec::is_empty) && !blank(&d.subnet_type) {
         e.add(
@@ -59,16 +90,20 @@ fn required_fields(e: &mut Errors, d: &CreateServerGroup) {
             "SubnetType (string) cannot be specified when SubnetTypes (list) is specified. Please use SubnetTypes (list)",
         );
     }
+    capacity
 }
 
-/// `availabilityZones`: exactly one region, configured for the account.
-fn zones(e: &mut Errors, d: &CreateServerGroup, account: Option<&Account>) {
+/// `availabilityZones`: exactly one region, configured for the account; the region when valid.
+fn zones(e: &mut Errors, d: &CreateServerGroup, account: Option<&Account>) -> Option<String> {
     match &d.availability_zones {
-        None => e.add(
-            "availabilityZones",
-            "not.nullable",
-            "availabilityZones is required: {\"REGION\": [\"ZONE\", ...]}; its key is the region to deploy to",
-        ),
+        None => {
+            e.add(
+                "availabilityZones",
+                "not.nullable",
+                "availabilityZones is required: {\"REGION\": [\"ZONE\", ...]}; its key is the region to deploy to",
+            );
+            None
+        }
         Some(zones) => {
             if zones.len() != 1 {
                 e.add(
@@ -99,6 +134,11 @@ fn zones(e: &mut Errors, d: &CreateServerGroup, account: Option<&Account>) {
                     );
                 }
             }
+            let region = present(d.target_region());
+            if region.is_none() && zones.len() == 1 {
+                e.add("availabilityZones", "invalid", "the key of availabilityZones is blank: it must be the region to deploy to");
+            }
+            region
         }
     }
 }
@@ -142,9 +182,10 @@ fn placement(e: &mut Errors, d: &CreateServerGroup) {
     validate_moniker(e, d);
 }
 
-/// The ECS cluster and the service discovery associations.
-fn cluster_and_discovery(e: &mut Errors, d: &CreateServerGroup) {
-    if blank(&d.ecs_cluster_name) {
+/// The ECS cluster and the service discovery associations; the ECS cluster when given.
+fn cluster_and_discovery(e: &mut Errors, d: &CreateServerGroup) -> Option<String> {
+    let ecs_cluster = present(d.ecs_cluster_name.as_deref());
+    if ecs_cluster.is_none() {
         e.add("ecsClusterName", "not.nullable", "ecsClusterName is required: the ECS cluster to create the service in");
     }
     for (i, sd) in d.service_discovery_associations.iter().flatten().enumerate() {
@@ -156,6 +197,7 @@ fn cluster_and_discovery(e: &mut Errors, d: &CreateServerGroup) {
             );
         }
     }
+    ecs_cluster
 }
 
 /// The launch type or the capacity provider strategy, not both (Decisions #22).
@@ -377,13 +419,13 @@ fn check_name_part(e: &mut Errors, field: &str, value: &str, allow_hyphen: bool)
 }
 
 /// Moniker rows: app required, deprecated fields must agree with the moniker, and the parts must
-/// form a valid ECS name.
-fn validate_moniker(e: &mut Errors, d: &CreateServerGroup) {
+/// form a valid ECS name; the moniker when its app is given.
+fn validate_moniker(e: &mut Errors, d: &CreateServerGroup) -> Option<Moniker> {
     let (app, stack, detail) = match &d.moniker {
         None => {
             if blank(&d.application) {
                 e.add("application", "not.nullable", "application is required (or a moniker with app)");
-                return;
+                return None;
             }
             (d.application.clone(), d.stack.clone(), d.free_form_details.clone())
         }
@@ -411,9 +453,8 @@ fn validate_moniker(e: &mut Errors, d: &CreateServerGroup) {
             (m.app.clone(), m.stack.clone(), m.detail.clone())
         }
     };
-    let Some(app) = app.filter(|a| !a.trim().is_empty()) else {
-        return;
-    };
+    // A blank app was reported above.
+    let app = present(app.as_deref())?;
     check_name_part(e, if d.moniker.is_some() { "moniker.app" } else { "application" }, &app, false);
     if let Some(stack) = stack.as_deref().filter(|s| !s.is_empty()) {
         check_name_part(e, if d.moniker.is_some() { "moniker.stack" } else { "stack" }, stack, false);
@@ -421,7 +462,8 @@ fn validate_moniker(e: &mut Errors, d: &CreateServerGroup) {
     if let Some(detail) = detail.as_deref().filter(|s| !s.is_empty()) {
         check_name_part(e, if d.moniker.is_some() { "moniker.detail" } else { "freeFormDetails" }, detail, true);
     }
-    let cluster = crate::core::moniker::Moniker::new(&app, stack.as_deref(), detail.as_deref()).cluster();
+    let moniker = Moniker::new(&app, stack.as_deref(), detail.as_deref());
+    let cluster = moniker.cluster();
     if cluster.len() > 255 - 5 {
         e.add(
             "application",
@@ -429,6 +471,7 @@ fn validate_moniker(e: &mut Errors, d: &CreateServerGroup) {
             format!("the server group name `{cluster}-vNNN` would be longer than the 255 characters ECS allows"),
         );
     }
+    Some(moniker)
 }
 
 #[cfg(test)]
@@ -447,7 +490,7 @@ mod tests {
     }
 
     fn codes(v: Value) -> Vec<String> {
-        validate_create(&create_server_group_from_json(v).unwrap(), None).into_iter().map(|e| e.code).collect()
+        validate_create(&create_server_group_from_json(v).unwrap(), None).err().unwrap_or_default().into_iter().map(|e| e.code).collect()
     }
 
     fn with(mut base: Value, patch: Value) -> Value {
@@ -544,7 +587,7 @@ mod tests {
         .unwrap();
         let account = config.account("ecs").unwrap();
         let d = create_server_group_from_json(valid()).unwrap();
-        let errors = validate_create(&d, Some(&account));
+        let errors = validate_create(&d, Some(&account)).err().unwrap_or_default();
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].code, "createServerGroupDescription.region.not.configured");
         assert!(errors[0].message.contains("us-east-1"));

@@ -8,13 +8,14 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value, json};
 
 use crate::core::config::{IamRoleMode, NamingStrategy};
-use crate::core::description::CreateServerGroup;
 use crate::core::error::FieldError;
 use crate::core::model::Launch;
 use crate::core::model::{ResourceId, Role, ScalableTarget, SecurityGroup, ServiceState, Subnet};
 use crate::core::moniker::{self, Moniker, version_label};
 use crate::core::naming::{TAG_APPLICATION, TAG_DETAIL, TAG_SEQUENCE, TAG_STACK, incomplete_marker, incomplete_since, taken_versions};
-use crate::core::request::{Capacity, DeployRequest, LoadBalancerEntry, SourceRef, TaskDefinitionSource};
+use crate::core::request::{
+    Capacity, DeployRequest, DeploymentSpec, LoadBalancerEntry, RegistrySpec, ServiceSpec, SourceRef, TaskDefinitionSource,
+};
 use crate::core::scaling::{self, Destination, ScalingCopyPlan, SourceScaling};
 use crate::core::taskdef::{self, Names, Roles};
 
@@ -191,8 +192,8 @@ fn task_role(req: &DeployRequest, obs: &Observed) -> Result<Option<String>, Fiel
 fn task_definition(req: &DeployRequest, naming: &Naming, roles: &Roles) -> Result<Value, Vec<FieldError>> {
     let names = Names { moniker: &req.moniker, family: &naming.family, server_group: &naming.server_group, container: &naming.container };
     match &req.task_definition {
-        TaskDefinitionSource::Inputs => Ok(taskdef::from_inputs(&req.description, req.platform(), &names, roles)),
-        TaskDefinitionSource::Artifact(artifact) => taskdef::from_artifact(artifact, &req.description, req.platform(), &names, roles),
+        TaskDefinitionSource::Inputs => Ok(taskdef::from_inputs(&req.container, req.platform(), &names, roles)),
+        TaskDefinitionSource::Artifact(artifact) => taskdef::from_artifact(artifact, &req.container.images, req.platform(), &names, roles),
         // The shell downloads the artifact before planning; a plan without it is a bug there.
         TaskDefinitionSource::Download(d) => Err(vec![FieldError::new(
             "resolvedTaskDefinitionArtifact",
@@ -268,17 +269,17 @@ fn load_balancers(req: &DeployRequest, obs: &Observed, container: &str) -> Resul
 }
 
 /// The subnets of the description's zones whose purpose it names.
-fn chosen_subnets<'a>(d: &CreateServerGroup, obs: &'a Observed) -> Vec<&'a Subnet> {
-    let (purposes, zones) = (d.subnet_purposes(), d.zones());
+fn chosen_subnets<'a>(d: &ServiceSpec, obs: &'a Observed) -> Vec<&'a Subnet> {
+    let (purposes, zones) = (&d.subnet_purposes, &d.zones);
     obs.subnets.iter().filter(|s| zones.contains(&s.availability_zone) && s.purpose().is_some_and(|p| purposes.contains(&p))).collect()
 }
 
 /// The security groups named, by id, in the VPCs of the chosen subnets.
-fn security_group_ids(d: &CreateServerGroup, obs: &Observed, subnets: &[&Subnet]) -> Result<Vec<String>, Vec<FieldError>> {
+fn security_group_ids(d: &ServiceSpec, obs: &Observed, subnets: &[&Subnet]) -> Result<Vec<String>, Vec<FieldError>> {
     let vpcs: BTreeSet<&str> = subnets.iter().map(|s| s.vpc_id.as_str()).collect();
     let mut ids = Vec::new();
     let mut errors = Vec::new();
-    for name in d.security_group_names.iter().flatten() {
+    for name in &d.security_group_names {
         let found: Vec<&SecurityGroup> =
             obs.security_groups.iter().filter(|g| &g.group_name == name && vpcs.contains(g.vpc_id.as_str())).collect();
         if found.is_empty() && !subnets.is_empty() {
@@ -297,11 +298,11 @@ fn security_group_ids(d: &CreateServerGroup, obs: &Observed, subnets: &[&Subnet]
 /// CreateService's `networkConfiguration`, for `awsvpc` only: subnets by purpose and zone,
 /// security groups by name in their VPCs.
 fn network(req: &DeployRequest, obs: &Observed) -> Result<Option<Value>, Vec<FieldError>> {
-    let d = &req.description;
+    let d = &req.service;
     if !req.is_awsvpc() {
         return Ok(None);
     }
-    let purposes = d.subnet_purposes();
+    let purposes = &d.subnet_purposes;
     if purposes.is_empty() {
         return Err(vec![err(
             "subnetTypes",
@@ -317,7 +318,7 @@ fn network(req: &DeployRequest, obs: &Observed) -> Result<Option<Value>, Vec<Fie
             "invalid",
             format!(
                 "no subnet in {} has purpose {}; tag subnets with immutable_metadata={{\"purpose\":\"{}\"}} or fix subnetTypes",
-                d.zones().join(", "),
+                d.zones.join(", "),
                 purposes.join(" or "),
                 purposes[0]
             ),
@@ -330,7 +331,7 @@ fn network(req: &DeployRequest, obs: &Observed) -> Result<Option<Value>, Vec<Fie
     let mut awsvpc = Map::new();
     awsvpc.insert("subnets".into(), json!(subnets.iter().map(|s| &s.subnet_id).collect::<Vec<_>>()));
     awsvpc.insert("securityGroups".into(), json!(security_groups));
-    if let Some(public) = d.associate_public_ip_address {
+    if let Some(public) = d.assign_public_ip {
         awsvpc.insert("assignPublicIp".into(), json!(if public { "ENABLED" } else { "DISABLED" }));
     }
     Ok(Some(json!({"awsvpcConfiguration": awsvpc})))
@@ -384,7 +385,7 @@ fn source_problems(obs: &Observed) -> Option<FieldError> {
 /// The service's tags: the user's, then the tags namer's moniker tags; all or nothing on the
 /// account settings.
 fn tags(req: &DeployRequest, obs: &Observed, version: u32) -> Result<Vec<(String, String)>, Vec<FieldError>> {
-    let mut tags: Vec<(String, String)> = req.description.tags.clone().unwrap_or_default();
+    let mut tags: Vec<(String, String)> = req.service.tags.clone();
     if req.account.naming_strategy == NamingStrategy::Tags {
         let mut put_if_absent = |k: &str, v: Option<&str>| {
             if let Some(v) = v
@@ -422,40 +423,37 @@ struct ServiceParts<'a> {
 }
 
 /// CreateService's `serviceRegistries`.
-fn service_registries(d: &CreateServerGroup, container: &str) -> Vec<Value> {
-    let registry = |sd: &crate::core::description::ServiceDiscoveryAssociation| {
+fn service_registries(d: &ServiceSpec, container: &str) -> Vec<Value> {
+    let registry = |sd: &RegistrySpec| {
         let mut r = Map::new();
-        r.insert("registryArn".into(), json!(sd.registry.as_ref().and_then(|r| r.arn.clone()).unwrap_or_default()));
-        if let Some(port) = sd.container_port.filter(|p| *p != 0) {
+        r.insert("registryArn".into(), json!(sd.registry_arn));
+        if let Some(port) = sd.container_port {
             r.insert("containerPort".into(), json!(port));
-            let name = sd.container_name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| container.to_string());
-            r.insert("containerName".into(), json!(name));
+            r.insert("containerName".into(), json!(sd.container_name.as_deref().unwrap_or(container)));
         }
         Value::Object(r)
     };
-    d.service_discovery_associations.iter().flatten().map(registry).collect()
+    d.service_registries.iter().map(registry).collect()
 }
 
 /// CreateService's `deploymentConfiguration` (the circuit breaker from either field).
-fn deployment_configuration(d: &CreateServerGroup) -> Value {
-    let dc = d.deployment_configuration.clone().unwrap_or_default();
-    let breaker = dc.deployment_circuit_breaker.unwrap_or_default();
+fn deployment_configuration(d: &DeploymentSpec) -> Value {
     json!({
-        "maximumPercent": dc.maximum_percent.unwrap_or(200),
-        "minimumHealthyPercent": dc.minimum_healthy_percent.unwrap_or(100),
+        "maximumPercent": d.maximum_percent.unwrap_or(200),
+        "minimumHealthyPercent": d.minimum_healthy_percent.unwrap_or(100),
         "deploymentCircuitBreaker": {
-            "enable": breaker.enable.or(d.enable_deployment_circuit_breaker).unwrap_or(false),
-            "rollback": breaker.rollback.unwrap_or(false),
+            "enable": d.circuit_breaker_enable.unwrap_or(false),
+            "rollback": d.circuit_breaker_rollback.unwrap_or(false),
         }
     })
 }
 
 /// CreateService's placement and launch fields, as given.
-fn placement_and_launch(d: &CreateServerGroup, launch: &Launch, service: &mut Map<String, Value>) {
+fn placement_and_launch(d: &ServiceSpec, launch: &Launch, service: &mut Map<String, Value>) {
     if let Some(constraints) = &d.placement_constraints {
         service.insert("placementConstraints".into(), serde_json::to_value(constraints).unwrap_or_default());
     }
-    if let Some(strategies) = &d.placement_strategy_sequence {
+    if let Some(strategies) = &d.placement_strategy {
         service.insert("placementStrategy".into(), serde_json::to_value(strategies).unwrap_or_default());
     }
     match launch {
@@ -467,7 +465,7 @@ fn placement_and_launch(d: &CreateServerGroup, launch: &Launch, service: &mut Ma
         }
         Launch::CapacityProviders(_) => {}
     }
-    if let Some(pv) = d.platform_version.as_deref().filter(|p| !p.is_empty()) {
+    if let Some(pv) = &d.platform_version {
         service.insert("platformVersion".into(), json!(pv));
     }
 }
@@ -475,13 +473,13 @@ fn placement_and_launch(d: &CreateServerGroup, launch: &Launch, service: &mut Ma
 /// CreateService's settings (everything but the service's identity, count and task definition)
 /// and, when the account can tag services, the crash marker.
 fn create_service(req: &DeployRequest, obs: &Observed, parts: ServiceParts<'_>) -> ServiceRequest {
-    let d = &req.description;
+    let d = &req.service;
     let mut service = Map::new();
     if !parts.load_balancers.is_empty() {
         service.insert("loadBalancers".into(), Value::Array(parts.load_balancers.to_vec()));
     }
     service.insert("serviceRegistries".into(), Value::Array(service_registries(d, &parts.naming.container)));
-    service.insert("deploymentConfiguration".into(), deployment_configuration(d));
+    service.insert("deploymentConfiguration".into(), deployment_configuration(&d.deployment));
     service.insert("enableExecuteCommand".into(), json!(d.enable_execute_command.unwrap_or(false)));
     placement_and_launch(d, &req.launch, &mut service);
     if let Some(nc) = parts.network_configuration {
@@ -522,7 +520,7 @@ fn scalable_target(req: &DeployRequest, server_group: &str, capacity: &Capacity,
 fn scaling_copy_note(req: &DeployRequest, obs: &Observed) -> Option<String> {
     match &req.source {
         None => None,
-        Some(_) if !req.copies_scaling() => Some("copySourceScalingPoliciesAndActions is false: nothing is copied".to_string()),
+        Some(_) if !req.copies_scaling => Some("copySourceScalingPoliciesAndActions is false: nothing is copied".to_string()),
         Some(src) if obs.source_target.is_none() => {
             Some(format!("source server group {} has no scalable target: there is no scaling to copy", src.server_group_name))
         }

@@ -10,10 +10,10 @@ pub mod shape;
 
 use serde_json::{Map, Value, json};
 
-use crate::core::description::CreateServerGroup;
 use crate::core::error::FieldError;
 use crate::core::model::{Launch, NetworkMode};
 use crate::core::moniker::Moniker;
+use crate::core::request::ContainerSpec;
 
 /// Keys that `describe-task-definition` returns but `register-task-definition` does not take.
 const READ_ONLY_KEYS: &[&str] = &[
@@ -198,66 +198,49 @@ fn port_mapping(network_mode: Option<NetworkMode>, port: i64, protocol: &str) ->
 }
 
 /// Clouddriver's inputs mode: one container named `vNNN` (clouddriver-ecs-behaviour.md §3.1).
-pub fn from_inputs(d: &CreateServerGroup, platform: Platform, names: &Names, roles: &Roles) -> Value {
+pub fn from_inputs(c: &ContainerSpec, platform: Platform, names: &Names, roles: &Roles) -> Value {
     let network_mode = platform.network_mode;
-    let protocol = d.port_protocol.as_deref().filter(|p| !p.is_empty()).unwrap_or("tcp");
     let mut container = Map::new();
     container.insert("name".into(), json!(names.container));
-    if let Some(image) = &d.docker_image_address {
+    if let Some(image) = &c.image {
         container.insert("image".into(), json!(image));
     }
-    if let Some(cpu) = d.compute_units {
+    if let Some(cpu) = c.cpu {
         container.insert("cpu".into(), json!(cpu));
     }
-    if let Some(memory) = d.reserved_memory {
+    if let Some(memory) = c.memory_reservation {
         container.insert("memoryReservation".into(), json!(memory));
     }
 
-    let mut environment: Vec<Value> = d.environment_variables.iter().flatten().map(|(k, v)| json!({"name": k, "value": v})).collect();
+    let mut environment: Vec<Value> = c.environment.iter().map(|(k, v)| json!({"name": k, "value": v})).collect();
     environment.extend(spinnaker_env(names).into_iter().map(|(k, v)| json!({"name": k, "value": v})));
     container.insert("environment".into(), Value::Array(environment));
 
+    let load_balanced = c.load_balanced_ports.iter().map(|p| port_mapping(network_mode, *p, &c.port_protocol));
+    let registered = c.registry_ports.iter().map(|p| port_mapping(network_mode, *p, "tcp"));
     let mut ports: Vec<Value> = Vec::new();
-    let mut add = |pm: Value| {
+    for pm in load_balanced.chain(registered) {
         if !ports.contains(&pm) {
             ports.push(pm);
-        }
-    };
-    if d.target_group.as_deref().is_some_and(|t| !t.is_empty())
-        && let Some(port) = d.container_port
-    {
-        add(port_mapping(network_mode, port, protocol));
-    }
-    for mapping in d.target_group_mappings.iter().flatten() {
-        if let Some(port) = mapping.container_port {
-            add(port_mapping(network_mode, port, protocol));
-        }
-    }
-    for sd in d.service_discovery_associations.iter().flatten() {
-        // Decisions #16: compared by value; host mode maps the host port to the container port.
-        if let Some(port) = sd.container_port.filter(|p| *p != 0)
-            && Some(port) != d.container_port
-        {
-            add(port_mapping(network_mode, port, "tcp"));
         }
     }
     if !ports.is_empty() {
         container.insert("portMappings".into(), Value::Array(ports));
     }
 
-    if let Some(secret) = d.docker_image_credentials_secret.as_deref().filter(|s| !s.is_empty() && *s != "None (No registry credentials)") {
+    if let Some(secret) = &c.repository_credentials {
         container.insert("repositoryCredentials".into(), json!({"credentialsParameter": secret}));
     }
-    let mut labels: Map<String, Value> = d.docker_labels.iter().flatten().map(|(k, v)| (k.clone(), json!(v))).collect();
+    let mut labels: Map<String, Value> = c.docker_labels.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
     spinnaker_labels(&mut labels, names);
     container.insert("dockerLabels".into(), Value::Object(labels));
-    if let Some(driver) = d.log_driver.as_deref().filter(|l| !l.is_empty() && *l != "None") {
-        let mut log = Map::new();
-        log.insert("logDriver".into(), json!(driver));
-        if let Some(options) = &d.log_options {
-            log.insert("options".into(), Value::Object(options.iter().map(|(k, v)| (k.clone(), json!(v))).collect()));
+    if let Some(log) = &c.log_configuration {
+        let mut config = Map::new();
+        config.insert("logDriver".into(), json!(log.driver));
+        if let Some(options) = &log.options {
+            config.insert("options".into(), Value::Object(options.iter().map(|(k, v)| (k.clone(), json!(v))).collect()));
         }
-        container.insert("logConfiguration".into(), Value::Object(log));
+        container.insert("logConfiguration".into(), Value::Object(config));
     }
 
     let mut td = Map::new();
@@ -282,10 +265,10 @@ pub fn from_inputs(d: &CreateServerGroup, platform: Platform, names: &Names, rol
         if let Some(role) = &roles.execution_role_fallback {
             td.insert("executionRoleArn".into(), json!(role));
         }
-        if let Some(cpu) = d.compute_units {
+        if let Some(cpu) = c.cpu {
             td.insert("cpu".into(), json!(cpu.to_string()));
         }
-        if let Some(memory) = d.reserved_memory {
+        if let Some(memory) = c.memory_reservation {
             td.insert("memory".into(), json!(memory.to_string()));
         }
     }
@@ -297,7 +280,7 @@ pub fn from_inputs(d: &CreateServerGroup, platform: Platform, names: &Names, rol
 /// (replacing, not duplicating) and labels, the family, and the roles the artifact leaves open.
 pub fn from_artifact(
     artifact: &Map<String, Value>,
-    d: &CreateServerGroup,
+    images: &[(String, String)],
     platform: Platform,
     names: &Names,
     roles: &Roles,
@@ -324,7 +307,7 @@ pub fn from_artifact(
         errors.push(artifact_error("containerDefinitions", "Provided task definition does not contain any container definitions."));
         return Err(errors);
     };
-    for (name, image) in d.container_to_image_map.iter().flatten() {
+    for (name, image) in images {
         let matching: Vec<usize> = containers
             .iter()
             .enumerate()
@@ -388,7 +371,7 @@ pub fn from_artifact(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::description::create_server_group_from_json;
+    use crate::core::description::{CreateServerGroup, create_server_group_from_json};
 
     fn desc(v: Value) -> CreateServerGroup {
         create_server_group_from_json(v).unwrap()
@@ -420,7 +403,7 @@ mod tests {
         let (family, sg) = names(&m);
         let n = Names { moniker: &m, family: &family, server_group: &sg, container: "v008" };
         let roles = Roles { execution_role_fallback: Some("arn:aws:iam::1:role/R".into()), task_role_arn: None };
-        let td = from_inputs(&d, platform(&d), &n, &roles);
+        let td = from_inputs(&ContainerSpec::of(&d), platform(&d), &n, &roles);
         assert_eq!(td["family"], "myapp-kcats-liated");
         assert_eq!(td["networkMode"], "awsvpc");
         assert_eq!(td["requiresCompatibilities"], json!(["FARGATE"]));
@@ -458,7 +441,7 @@ mod tests {
         let d = desc(json!({"launchType": "EC2", "networkMode": "bridge", "containerPort": 80,
             "targetGroupMappings": [{"containerPort": 80, "targetGroup": "a"}, {"containerPort": 81, "targetGroup": "b"}],
             "dockerImageAddress": "x", "computeUnits": 1, "reservedMemory": 2}));
-        let td = from_inputs(&d, platform(&d), &n, &roles);
+        let td = from_inputs(&ContainerSpec::of(&d), platform(&d), &n, &roles);
         assert_eq!(td["requiresCompatibilities"], json!(["EC2"]));
         assert!(td.get("executionRoleArn").is_none() && td.get("cpu").is_none());
         assert_eq!(td["taskRoleArn"], "arn:task");
@@ -470,7 +453,7 @@ mod tests {
         assert_eq!(td["containerDefinitions"][0]["environment"][1], json!({"name": "CLOUD_STACK", "value": ""}));
         let d = desc(json!({"capacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT", "weight": 1}],
             "networkMode": "default", "computeUnits": 256, "reservedMemory": 512}));
-        let td = from_inputs(&d, platform(&d), &n, &roles);
+        let td = from_inputs(&ContainerSpec::of(&d), platform(&d), &n, &roles);
         assert!(td.get("networkMode").is_none());
         assert_eq!(td["requiresCompatibilities"], json!(["FARGATE"]));
         assert_eq!(td["executionRoleArn"], "arn:role");
@@ -478,7 +461,7 @@ mod tests {
         // Host mode: service discovery host port equals the container port (Decisions #16).
         let d = desc(json!({"launchType": "EC2", "networkMode": "host",
             "serviceDiscoveryAssociations": [{"registry": {"arn": "r"}, "containerPort": 9090}]}));
-        let td = from_inputs(&d, platform(&d), &n, &roles);
+        let td = from_inputs(&ContainerSpec::of(&d), platform(&d), &n, &roles);
         assert_eq!(td["containerDefinitions"][0]["portMappings"][0]["hostPort"], 9090);
     }
 
@@ -510,7 +493,7 @@ mod tests {
         let n = Names { moniker: &m, family: &family, server_group: &sg, container: "v008" };
         let roles = Roles { execution_role_fallback: Some("arn:account-role".into()), task_role_arn: Some("arn:task".into()) };
         let d = desc(json!({"networkMode": "awsvpc", "launchType": "FARGATE", "containerToImageMap": {"web": "new:1"}}));
-        let td = from_artifact(&artifact(), &d, platform(&d), &n, &roles).unwrap();
+        let td = from_artifact(&artifact(), &ContainerSpec::of(&d).images, platform(&d), &n, &roles).unwrap();
         assert_eq!(td["family"], "app-prod");
         assert_eq!(td["containerDefinitions"][0]["image"], "new:1");
         assert_eq!(td["containerDefinitions"][1]["image"], "envoy");
@@ -524,7 +507,7 @@ mod tests {
 
         // Mismatching network mode; a mapping that matches no container.
         let d = desc(json!({"networkMode": "bridge", "containerToImageMap": {"nope": "x"}}));
-        let errors = from_artifact(&artifact(), &d, platform(&d), &n, &roles).unwrap_err();
+        let errors = from_artifact(&artifact(), &ContainerSpec::of(&d).images, platform(&d), &n, &roles).unwrap_err();
         assert!(errors.iter().any(|e| e.message.contains("Found 'awsvpc' but expected 'bridge'")));
         assert!(errors.iter().any(|e| e.message.contains("mapping 'nope'. Have 0 but expected 1")));
 
@@ -534,7 +517,7 @@ mod tests {
         a.insert("executionRoleArn".into(), json!("arn:own-exec"));
         a.insert("taskRoleArn".into(), json!("arn:own-task"));
         let d = desc(json!({"networkMode": "bridge", "launchType": "FARGATE"}));
-        let td = from_artifact(&a, &d, platform(&d), &n, &roles).unwrap();
+        let td = from_artifact(&a, &ContainerSpec::of(&d).images, platform(&d), &n, &roles).unwrap();
         assert_eq!(td["networkMode"], "bridge");
         assert_eq!(td["executionRoleArn"], "arn:own-exec");
         assert_eq!(td["taskRoleArn"], "arn:own-task");

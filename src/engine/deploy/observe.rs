@@ -42,7 +42,7 @@ async fn observe_source(session: &Session, src: &SourceRef) -> Result<(Option<Sc
 
 /// Observes everything the plan needs, all reads at once.
 pub(super) async fn observe(session: &Session, source_session: Option<&Session>, req: &DeployRequest) -> Result<Observed, AwsError> {
-    let d = &req.description;
+    let d = &req.service;
     let awsvpc = req.is_awsvpc();
     let source = async {
         match (source_session, &req.source) {
@@ -56,12 +56,12 @@ pub(super) async fn observe(session: &Session, source_session: Option<&Session>,
             None => Ok(None),
         }
     };
-    let subnets =
-        async { if awsvpc && !d.subnet_purposes().is_empty() { session.describe_subnets(&d.zones()).await } else { Ok(Vec::new()) } };
+    let subnets = async { if awsvpc && !d.subnet_purposes.is_empty() { session.describe_subnets(&d.zones).await } else { Ok(Vec::new()) } };
     let security_groups = async {
-        match &d.security_group_names {
-            Some(names) if awsvpc && !names.is_empty() => session.describe_security_groups(names).await,
-            _ => Ok(Vec::new()),
+        if awsvpc && !d.security_group_names.is_empty() {
+            session.describe_security_groups(&d.security_group_names).await
+        } else {
+            Ok(Vec::new())
         }
     };
     let target_group_names = req.target_group_names();

@@ -53,7 +53,7 @@ async fn source_alarms(session: &Session, policies: &[Value]) -> std::result::Re
 
 /// Starts (lazily: on the first poll) the reads of the source's scaling.
 pub(super) fn source_reads<'a>(req: &'a DeployRequest, session: Option<&'a Session>) -> SourceReads<'a> {
-    let from = session.filter(|_| req.copies_scaling()).zip(req.source.as_ref());
+    let from = session.filter(|_| req.copies_scaling).zip(req.source.as_ref());
     let policies: SharedRead<'a, Option<Vec<Value>>> = async move {
         match from {
             Some((s, src)) => s.describe_scaling_policies(&resource_id(src)).await.map(Some),

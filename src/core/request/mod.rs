@@ -3,19 +3,25 @@
 //! and `--image`) checked against clouddriver.yml in one step, [`validate`], which returns every
 //! problem at once or a request whose fields say what validation proved — the account, region,
 //! ECS cluster, moniker, capacity, launch, network mode, task-definition source, load balancers
-//! and source server group. `plan` and `taskdef` read these, never the raw strings. Pure.
+//! and source server group, the service's and container's settings ([`spec`]). `plan` and
+//! `taskdef` read these, never the description. Pure.
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+mod inputs;
+mod spec;
+
 use crate::core::artifact::{self, ArtifactAccount, ArtifactRef, Fetch};
 use crate::core::config::{Account, Config};
-use crate::core::description::{CreateServerGroup, ImageDescription};
+use crate::core::description::CreateServerGroup;
 use crate::core::error::FieldError;
 use crate::core::model::{Launch, NetworkMode};
 use crate::core::moniker::Moniker;
 use crate::core::taskdef;
-use crate::core::validate::validate_create;
+use crate::core::validate::{Identity, validate_create};
+use inputs::{ArtifactInput, artifact_input, merge_inputs};
+pub use spec::{ContainerSpec, DeploymentSpec, LogSpec, RegistrySpec, ServiceSpec};
 
 /// What the CLI adds to a description: `--artifact FILE`'s document and `--image CONTAINER=IMAGE`.
 #[derive(Debug, Clone, Default)]
@@ -35,22 +41,30 @@ pub struct Validated {
 const NO_IAM_ROLE: &str = "None (No IAM role)";
 
 /// A validated deploy request: what validation proved, as typed values — the account, region,
-/// ECS cluster, moniker, capacity, launch, network mode, task-definition source, load balancers
-/// and source server group — and the description for the fields passed through as given.
+/// ECS cluster, moniker, capacity, launch, network mode, task-definition source, load balancers,
+/// source server group, and the service's and container's settings ([`ServiceSpec`],
+/// [`ContainerSpec`]). Nothing past validation reads the description.
 #[derive(Debug, Clone)]
 pub struct DeployRequest {
-    pub description: CreateServerGroup,
     pub account: Account,
     pub region: String,
     pub ecs_cluster: String,
     pub moniker: Moniker,
     pub capacity: Capacity,
     pub launch: Launch,
+    /// The description's network mode (None for unset or `default`).
+    pub declared_network_mode: Option<NetworkMode>,
     /// The effective network mode: the description's, else the artifact's; None: ECS's default.
     pub network_mode: Option<NetworkMode>,
     pub task_definition: TaskDefinitionSource,
     pub load_balancers: Vec<LoadBalancerEntry>,
     pub source: Option<SourceRef>,
+    pub service: ServiceSpec,
+    pub container: ContainerSpec,
+    /// `iamRole`: the task role's name or ARN (Deck's "None (No IAM role)" is None).
+    pub iam_role: Option<String>,
+    /// `copySourceScalingPoliciesAndActions`, true unless set to false.
+    pub copies_scaling: bool,
 }
 
 /// The new server group's capacity (validated: 0 ≤ min ≤ desired ≤ max).
@@ -81,12 +95,6 @@ pub struct Download {
     pub fetch: Fetch,
 }
 
-/// Where an artifact-mode description's task definition is.
-enum ArtifactInput {
-    Document(Value),
-    Download(Box<Download>),
-}
-
 /// The previous server group named by `source`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -101,20 +109,10 @@ pub struct SourceRef {
 }
 
 impl DeployRequest {
-    /// Reads a validated description as typed values: None when a value validation requires is
-    /// absent (validation reported it), so nothing here falls back to a default.
-    fn new(description: CreateServerGroup, account: Account, task_definition: TaskDefinitionSource) -> Option<Self> {
+    /// Reads a validated description (its identity proven by validation) as typed values.
+    fn new(description: &CreateServerGroup, identity: Identity, account: Account, task_definition: TaskDefinitionSource) -> Self {
+        let Identity { region, ecs_cluster, moniker, capacity } = identity;
         let present = |s: Option<&str>| s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
-        let region = present(description.target_region())?;
-        let ecs_cluster = present(description.ecs_cluster_name.as_deref())?;
-        let moniker = match &description.moniker {
-            Some(m) => Moniker::new(&present(m.app.as_deref())?, m.stack.as_deref(), m.detail.as_deref()),
-            None => Moniker::new(
-                &present(description.application.as_deref())?,
-                description.stack.as_deref(),
-                description.free_form_details.as_deref(),
-            ),
-        };
         // Clouddriver looks the source up only when account, region and name are all given.
         let source = description.source.as_ref().and_then(|s| {
             Some(SourceRef {
@@ -126,22 +124,24 @@ impl DeployRequest {
                 use_source_capacity: s.use_source_capacity == Some(true),
             })
         });
-        let c = description.capacity.as_ref()?;
-        let capacity = Capacity { desired: c.desired?, min: c.min?, max: c.max? };
-        let network_mode = declared_network_mode(&description).or_else(|| artifact_network_mode(&task_definition));
-        Some(DeployRequest {
-            launch: Launch::of(&description),
-            load_balancers: load_balancer_entries(&description),
-            description,
+        let declared_network_mode = declared_network_mode(description);
+        DeployRequest {
+            launch: Launch::of(description),
+            load_balancers: load_balancer_entries(description),
+            network_mode: declared_network_mode.or_else(|| artifact_network_mode(&task_definition)),
+            declared_network_mode,
             account,
             region,
             ecs_cluster,
             moniker,
             capacity,
-            network_mode,
             task_definition,
             source,
-        })
+            service: ServiceSpec::of(description),
+            container: ContainerSpec::of(description),
+            iam_role: description.iam_role.clone().filter(|r| !r.is_empty() && r != NO_IAM_ROLE),
+            copies_scaling: description.copy_source_scaling_policies_and_actions != Some(false),
+        }
     }
 
     /// The checked artifact, in artifact mode.
@@ -167,7 +167,7 @@ impl DeployRequest {
         let label = format!("{} (artifact account `{}`)", download.artifact.label(), download.account.name);
         let doc = artifact::parse_document(bytes, &label, "resolvedTaskDefinitionArtifact").map_err(|e| vec![e])?;
         let task_definition = TaskDefinitionSource::Artifact(taskdef::load_artifact(doc)?);
-        self.network_mode = declared_network_mode(&self.description).or_else(|| artifact_network_mode(&task_definition));
+        self.network_mode = self.declared_network_mode.or_else(|| artifact_network_mode(&task_definition));
         self.task_definition = task_definition;
         Ok(self)
     }
@@ -184,16 +184,11 @@ impl DeployRequest {
 
     /// The `iamRole` to resolve with IAM, if one has to be: inputs mode, or an artifact without a task role.
     pub fn iam_role_to_resolve(&self) -> Option<&str> {
-        let role = self.description.iam_role.as_deref().filter(|r| !r.is_empty() && *r != NO_IAM_ROLE)?;
+        let role = self.iam_role.as_deref()?;
         match self.artifact() {
             Some(a) if a.get("taskRoleArn").and_then(Value::as_str).is_some_and(|s| !s.is_empty()) => None,
             _ => Some(role),
         }
-    }
-
-    /// `copySourceScalingPoliciesAndActions`, true unless set to false.
-    pub fn copies_scaling(&self) -> bool {
-        self.description.copy_source_scaling_policies_and_actions != Some(false)
     }
 
     /// Target group names to look up with ELBv2, in order, without repeats.
@@ -238,75 +233,6 @@ fn load_balancer_entries(d: &CreateServerGroup) -> Vec<LoadBalancerEntry> {
     entries
 }
 
-fn merge_inputs(d: &mut CreateServerGroup, options: &Inputs) {
-    if d.docker_image_address.as_deref().is_none_or(str::is_empty)
-        && let Some(image) = d.image_description.as_ref().and_then(ImageDescription::image)
-    {
-        d.docker_image_address = Some(image);
-    }
-    if d.container_to_image_map.is_none()
-        && let Some(mappings) = &d.container_mappings
-    {
-        d.container_to_image_map =
-            Some(mappings.iter().filter_map(|m| Some((m.container_name.clone()?, m.image_description.as_ref()?.image()?))).collect());
-    }
-    if !options.images.is_empty() {
-        let map = d.container_to_image_map.get_or_insert_with(Vec::new);
-        for (container, image) in &options.images {
-            map.retain(|(c, _)| c != container);
-            map.push((container.clone(), image.clone()));
-        }
-    }
-    if options.artifact.is_some() {
-        d.use_task_definition_artifact = Some(true);
-    }
-}
-
-/// Where an artifact-mode description's task definition is (§3.2): `--artifact`, the
-/// SpEL-processed inline object, an `embedded/base64` artifact (JSON or YAML), or a reference
-/// to download with one of the configured artifact accounts.
-fn artifact_input(config: &Config, d: &CreateServerGroup, options: &Inputs) -> Result<Option<ArtifactInput>, FieldError> {
-    if let Some(doc) = &options.artifact {
-        return Ok(Some(ArtifactInput::Document(doc.clone())));
-    }
-    if !d.artifact_mode() {
-        return Ok(None);
-    }
-    if d.evaluate_task_definition_artifact_expressions == Some(true) {
-        return match &d.spel_processed_task_definition_artifact {
-            Some(v) if !v.is_null() => Ok(Some(ArtifactInput::Document(v.clone()))),
-            _ => Err(FieldError::new(
-                "spelProcessedTaskDefinitionArtifact",
-                "createServerGroupDescription.spelProcessedTaskDefinitionArtifact.not.nullable",
-                "Task definition artifact can not be null: evaluateTaskDefinitionArtifactExpressions is set but spelProcessedTaskDefinitionArtifact is missing",
-            )),
-        };
-    }
-    let field = "resolvedTaskDefinitionArtifact";
-    let stage_artifact = d.task_definition_artifact.as_ref().and_then(|t| t.artifact.as_ref());
-    let Some(artifact) = d.resolved_task_definition_artifact.as_ref().or(stage_artifact) else {
-        return Err(FieldError::new(
-            field,
-            "createServerGroupDescription.resolvedTaskDefinitionArtifact.not.nullable",
-            "useTaskDefinitionArtifact is set but there is no artifact: give resolvedTaskDefinitionArtifact, spelProcessedTaskDefinitionArtifact or --artifact FILE",
-        ));
-    };
-    if artifact.kind.as_deref() == Some("embedded/base64") {
-        let reference = artifact.reference.as_deref().unwrap_or_default();
-        let code = crate::core::artifact::INVALID_CODE;
-        let bytes = artifact::embedded_bytes(reference).map_err(|e| FieldError::new(format!("{field}.reference"), code, e))?;
-        return artifact::parse_document(&bytes, "embedded/base64 artifact", &format!("{field}.reference"))
-            .map(|v| Some(ArtifactInput::Document(v)));
-    }
-    let accounts = config.artifact_accounts().map_err(|problems| {
-        let text = crate::core::config::describe(&problems);
-        FieldError::new("artifacts", crate::core::artifact::INVALID_CODE, format!("the artifacts configuration is invalid: {text}"))
-    })?;
-    let account = artifact::choose_account(&accounts, artifact, d.task_definition_artifact_account.as_deref(), field)?;
-    let fetch = artifact::fetch_of(account, artifact, field)?;
-    Ok(Some(ArtifactInput::Download(Box::new(Download { artifact: artifact.clone(), account: account.clone(), fetch }))))
-}
-
 /// Validates a description (with the CLI's inputs) against clouddriver.yml: every problem at
 /// once, or the typed request. Nothing is read from AWS.
 pub fn validate(config: &Config, mut description: CreateServerGroup, inputs: &Inputs) -> Result<Validated, Vec<FieldError>> {
@@ -319,7 +245,7 @@ pub fn validate(config: &Config, mut description: CreateServerGroup, inputs: &In
             .ok(),
         None => None,
     };
-    errors.extend(validate_create(&description, account.as_ref()));
+    let identity = validate_create(&description, account.as_ref()).map_err(|e| errors.extend(e)).ok();
     let source_account = source_account(config, &description, &mut errors);
     let task_definition = match artifact_input(config, &description, inputs) {
         Ok(None) => TaskDefinitionSource::Inputs,
@@ -336,14 +262,12 @@ pub fn validate(config: &Config, mut description: CreateServerGroup, inputs: &In
             TaskDefinitionSource::Inputs
         }
     };
-    let Some(account) = account.filter(|_| errors.is_empty()) else {
+    // Without an account or an identity, validation said why.
+    let (Some(account), Some(identity)) = (account, identity) else { return Err(errors) };
+    if !errors.is_empty() {
         return Err(errors);
-    };
-    let Some(mut request) = DeployRequest::new(description, account, task_definition) else {
-        // Validation requires every value the request reads; this is a rule missing from it.
-        let message = "the description passed validation but lacks a value a deploy needs; report this with the description";
-        return Err(vec![FieldError::new("description", "createServerGroupDescription.invalid", message)]);
-    };
+    }
+    let mut request = DeployRequest::new(&description, identity, account, task_definition);
     if let (Some(src), Some(a)) = (request.source.as_mut(), source_account.as_ref()) {
         src.account_id = a.account_id.clone();
     }
