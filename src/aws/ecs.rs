@@ -338,9 +338,7 @@ impl Session {
         self.ecs.delete_service().cluster(ecs_cluster).service(service).send().await.map_err(|e| aws_error("ecs:DeleteService", e))?;
         Ok(())
     }
-}
 
-impl Session {
     /// Names of the account's ECS clusters in this region.
     pub async fn list_ecs_clusters(&self) -> Result<Vec<String>, AwsError> {
         let mut names = Vec::new();
@@ -384,9 +382,7 @@ impl Session {
             })
             .collect())
     }
-}
 
-impl Session {
     /// The service's tasks that ECS means to keep running (ListTasks with `serviceName` and
     /// desired status RUNNING, in the service's own ECS cluster: Decisions D5), as the JSON
     /// DescribeTasks returned, 100 per call, all batches at once.

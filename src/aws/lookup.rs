@@ -75,9 +75,7 @@ impl Session {
             }
         }
     }
-}
 
-impl Session {
     /// The targets of a target group and their health.
     pub async fn target_health(&self, target_group_arn: &str) -> Result<Vec<crate::core::model::TargetHealth>, AwsError> {
         let out = self
@@ -98,9 +96,7 @@ impl Session {
             })
             .collect())
     }
-}
 
-impl Session {
     /// The account the session's credentials belong to (STS GetCallerIdentity).
     pub async fn caller_account(&self) -> Result<String, AwsError> {
         let out = self.sts.get_caller_identity().send().await.map_err(|e| aws_error("sts:GetCallerIdentity", e))?;
@@ -153,9 +149,7 @@ impl Session {
         }
         Ok(Some(info))
     }
-}
 
-impl Session {
     /// The VPC of each of `subnet_ids`.
     pub async fn subnet_vpcs(&self, subnet_ids: &[String]) -> Result<Vec<(String, String)>, AwsError> {
         if subnet_ids.is_empty() {

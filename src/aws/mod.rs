@@ -101,16 +101,6 @@ impl HttpClient for BuiltOnFirstUse {
     }
 }
 
-/// `time` as RFC 3339 in UTC, with the SDK's formatter.
-pub fn rfc3339(time: std::time::SystemTime) -> String {
-    aws_smithy_types::DateTime::from(time).fmt(aws_smithy_types::date_time::Format::DateTime).unwrap_or_default()
-}
-
-/// The time now as RFC 3339 in UTC (`2026-12-01T12:02:48.295683Z`), with the SDK's formatter.
-pub fn now_rfc3339() -> String {
-    aws_smithy_types::DateTime::from(std::time::SystemTime::now()).fmt(aws_smithy_types::date_time::Format::DateTime).unwrap_or_default()
-}
-
 /// Checks `AWS_ENDPOINT_URL` (and every `AWS_ENDPOINT_URL_<SERVICE>`): each must be an
 /// `http://` or `https://` URL with a host, so a typo is one clear line before anything runs,
 /// not a failed request at the first call.
@@ -232,9 +222,7 @@ impl Session {
             sts: aws_sdk_sts::Client::new(config),
         }
     }
-}
 
-impl Session {
     /// A session whose ECS calls go to `ecs` (an `aws-smithy-mocks` client in tests); the other
     /// clients point nowhere and must not be used.
     #[doc(hidden)]

@@ -21,6 +21,36 @@ fn scalable_target(t: &aws_sdk_applicationautoscaling::types::ScalableTarget) ->
     }
 }
 
+/// Pages through an ECS-namespace Describe* call of one resource, collecting the raw JSON
+/// entries under `$key` of every page.
+macro_rules! raw_pages {
+    ($builder:expr, $resource_id:expr, $key:expr, $operation:expr) => {{
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let capture = CaptureBody::default();
+            let resp = $builder
+                .service_namespace(ServiceNamespace::Ecs)
+                .resource_id($resource_id)
+                .set_next_token(token.clone())
+                .customize()
+                .interceptor(capture.clone())
+                .send()
+                .await
+                .map_err(|e| aws_error($operation, e))?;
+            out.extend(items(&capture.json(), $key));
+            token = resp.next_token().filter(|t| !t.is_empty()).map(str::to_string);
+            if token.is_none() {
+                break Ok(out);
+            }
+        }
+    }};
+}
+
+fn items(body: &Value, key: &str) -> Vec<Value> {
+    body.get(key).and_then(Value::as_array).cloned().unwrap_or_default()
+}
+
 impl Session {
     /// The `ecs:service:DesiredCount` scalable target of `resource_id` (`service/{cluster}/{name}`), if any.
     pub async fn describe_scalable_target(&self, resource_id: &str) -> Result<Option<ScalableTarget>, AwsError> {
@@ -61,39 +91,7 @@ impl Session {
             .map_err(|e| aws_error("application-autoscaling:DeregisterScalableTarget", e))?;
         Ok(())
     }
-}
 
-/// Pages through an ECS-namespace Describe* call of one resource, collecting the raw JSON
-/// entries under `$key` of every page.
-macro_rules! raw_pages {
-    ($builder:expr, $resource_id:expr, $key:expr, $operation:expr) => {{
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let capture = CaptureBody::default();
-            let resp = $builder
-                .service_namespace(ServiceNamespace::Ecs)
-                .resource_id($resource_id)
-                .set_next_token(token.clone())
-                .customize()
-                .interceptor(capture.clone())
-                .send()
-                .await
-                .map_err(|e| aws_error($operation, e))?;
-            out.extend(items(&capture.json(), $key));
-            token = resp.next_token().filter(|t| !t.is_empty()).map(str::to_string);
-            if token.is_none() {
-                break Ok(out);
-            }
-        }
-    }};
-}
-
-fn items(body: &Value, key: &str) -> Vec<Value> {
-    body.get(key).and_then(Value::as_array).cloned().unwrap_or_default()
-}
-
-impl Session {
     /// Every scaling policy of `resource_id`, as the JSON AWS returned.
     pub async fn describe_scaling_policies(&self, resource_id: &str) -> Result<Vec<Value>, AwsError> {
         raw_pages!(
@@ -147,9 +145,7 @@ impl Session {
         });
         self.register_scalable_target(&body).await
     }
-}
 
-impl Session {
     /// The scalable targets of several services (`service/{cluster}/{name}`), 50 per call.
     pub async fn describe_scalable_targets(&self, resource_ids: &[String]) -> Result<Vec<ScalableTarget>, AwsError> {
         let calls = resource_ids.chunks(50).map(|chunk| {

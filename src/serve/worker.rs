@@ -271,18 +271,20 @@ pub(super) async fn run_task(app: Arc<App>, claimed: Claimed, fence: crate::engi
     for account in &task.accounts {
         app.reader.invalidate(account);
     }
+    save_finished(app, &id, &task).await;
+}
+
+/// Saves a finished task's result, retrying a store that fails for a while.
+async fn save_finished(app: &App, id: &str, task: &ops::Task) {
     for attempt in 0..10u32 {
-        match app.store.save(&id, &app.replica, &task, lease(), true).await {
-            Ok(true) => {
-                info!("task {id}: {}", task.status.status);
-                return;
-            }
+        let until = now_ms() + app.lease.as_millis() as i64;
+        match app.store.save(id, &app.replica, task, until, true).await {
+            Ok(true) => return info!("task {id}: {}", task.status.status),
             Ok(false) => {
-                error!(
+                return error!(
                     "task {id}: finished ({}) after another replica marked it failed; its result is only in this log",
                     task.status.status
                 );
-                return;
             }
             Err(e) => {
                 error!("task {id}: saving the result failed (attempt {}): {e}", attempt + 1);

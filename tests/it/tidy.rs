@@ -312,6 +312,8 @@ fn rules_written_once_stay_written_once() {
             }
         }
         let code = code(&text);
+        let blocks = code.matches("\nimpl Session {").count();
+        assert!(blocks <= 1, "{} has {blocks} `impl Session` blocks: one per file, so a service's calls are in one place", rel(&path));
         if !rel(&path).ends_with("core/sync.rs") {
             for poison in [".lock().unwrap()", ".lock().expect(", ".read().unwrap()", ".write().unwrap()", "e.into_inner())"] {
                 assert!(!code.contains(poison), "{} handles a poisoned lock itself (`{poison}`): use core::sync", rel(&path));
