@@ -60,6 +60,7 @@ def create_service_response(self):
         result = _orig_create_service_response(self)
         created = self.ecs_backend._get_service(cluster, name)
         _client_tokens[created.arn] = token
+        keep_dropped_members(self, created)
         return result
 
 
@@ -360,6 +361,202 @@ def service_init(self, *args, **kwargs):
 
 
 ecs_models.Service.__init__ = service_init
+
+
+# F1. CreateService keeps what moto drops (faithful-copy.md §8): AWS stores and returns
+#     `deploymentConfiguration` (alarms, circuit breaker thresholds), placement, the grace period,
+#     exec, `availabilityZoneRebalancing` (ENABLED when not given), managed tags and a capacity
+#     provider strategy (then no launch type) on the service, and the volume, Service Connect and
+#     VPC Lattice configurations on its deployment; `monitoring` and `gatewayConnectors` only on
+#     the service revision (F2).
+from botocore import xform_name  # noqa: E402
+
+_SERVICE_MEMBERS = ["deploymentConfiguration", "placementConstraints", "placementStrategy", "healthCheckGracePeriodSeconds",
+                    "enableExecuteCommand", "availabilityZoneRebalancing", "enableECSManagedTags", "capacityProviderStrategy"]
+_DEPLOYMENT_MEMBERS = ["volumeConfigurations", "serviceConnectConfiguration", "vpcLatticeConfigurations"]
+_REVISION_MEMBERS = ["loadBalancers", "serviceRegistries", "networkConfiguration", "launchType", "capacityProviderStrategy", "platformVersion",
+                     "serviceConnectConfiguration", "volumeConfigurations", "vpcLatticeConfigurations", "monitoring", "gatewayConnectors"]
+
+
+def keep_dropped_members(resp, service):
+    for member in _SERVICE_MEMBERS:
+        value = resp._get_param(member)
+        if value is not None:
+            setattr(service, xform_name(member), value)
+    if resp._get_param("availabilityZoneRebalancing") is None:
+        service.availability_zone_rebalancing = "ENABLED"
+    primary = service.deployments[0] if service.deployments else None
+    if resp._get_param("capacityProviderStrategy"):
+        service.launch_type = None
+        if primary is not None:
+            primary["launchType"] = None
+            primary["capacityProviderStrategy"] = resp._get_param("capacityProviderStrategy")
+    for member in _DEPLOYMENT_MEMBERS:
+        value = resp._get_param(member)
+        if value is not None and primary is not None:
+            primary[member] = value
+    request = {m: resp._get_param(m) for m in _REVISION_MEMBERS if resp._get_param(m) is not None}
+    add_revision(resp.ecs_backend, service, request)
+
+
+# F2. Service revisions (§8.2): CreateService and every UpdateService that changes the task
+#     definition or forces a new deployment append a revision holding the request's members and
+#     the containers' images (`imageDigest` from a harness rule `{"ecs": [{"match": "<image>",
+#     "imageDigest": "sha256:…"}]}`, as ECS pins digests at deployment start); the service names
+#     it in `currentServiceRevisions`; DescribeServiceRevisions answers from the history.
+# F3. Service deployments: one per revision, named by `currentServiceDeployment`, listed by
+#     ListServiceDeployments and described by DescribeServiceDeployments. Its status follows the
+#     harness's `behaviour` rules (`healthy` → SUCCESSFUL, `failed` → STOPPED with the circuit
+#     breaker TRIGGERED, `rollback` → ROLLBACK_SUCCESSFUL, none → IN_PROGRESS); a rule's
+#     `deployment` sets any status and fields; `serviceDeployments: "unsupported" | "denied"`
+#     makes the three actions answer UnsupportedFeatureException / AccessDeniedException.
+import datetime  # noqa: E402
+import itertools  # noqa: E402
+
+_REVISIONS = {}  # revision arn -> revision
+_DEPLOYMENTS = {}  # deployment arn -> deployment (its status filled in when described)
+_HISTORY = {}  # service arn -> [deployment arn, ...], newest last
+_numbers = itertools.count(1)
+
+
+def _rule_for(service_name, key):
+    return next((r for r in reversed(ECS_RULES) if r.get("match") and r["match"] in service_name and key in r), None)
+
+
+def _image_digest(image):
+    rule = next((r for r in reversed(ECS_RULES) if r.get("match") == image and "imageDigest" in r), None)
+    return rule["imageDigest"] if rule else None
+
+
+def add_revision(backend, service, request):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    number = next(_numbers)
+    prefix = f"arn:aws:ecs:{service.region_name}:{backend.account_id}"
+    revision_arn = f"{prefix}:service-revision/{service.cluster_name}/{service.name}/{number}"
+    deployment_arn = f"{prefix}:service-deployment/{service.cluster_name}/{service.name}/{number:020d}"
+    images = []
+    try:
+        task_definition = backend.describe_task_definition(service.task_definition)
+        for c in task_definition.container_definitions:
+            entry = {"containerName": c.get("name"), "image": c.get("image")}
+            if _image_digest(c.get("image")):
+                entry["imageDigest"] = _image_digest(c.get("image"))
+            images.append(entry)
+    except Exception:
+        pass
+    revision = dict(request, serviceRevisionArn=revision_arn, serviceArn=service.arn, clusterArn=service.cluster_arn,
+                    taskDefinition=service.task_definition, containerImages=images, createdAt=now)
+    _REVISIONS[revision_arn] = revision
+    history = _HISTORY.setdefault(service.arn, [])
+    sources = [{"arn": _DEPLOYMENTS[history[-1]]["targetServiceRevision"]["arn"]}] if history else []
+    _DEPLOYMENTS[deployment_arn] = {
+        "serviceDeploymentArn": deployment_arn, "serviceArn": service.arn, "clusterArn": service.cluster_arn, "createdAt": now,
+        "startedAt": now, "updatedAt": now, "sourceServiceRevisions": sources,
+        "targetServiceRevision": {"arn": revision_arn, "requestedTaskCount": service.desired_count, "runningTaskCount": 0, "pendingTaskCount": 0},
+        "deploymentConfiguration": getattr(service, "deployment_configuration", None) or {"maximumPercent": 200, "minimumHealthyPercent": 100},
+    }
+    history.append(deployment_arn)
+    service.current_service_deployment = deployment_arn
+    service.current_service_revisions = [{"arn": revision_arn, "requestedTaskCount": service.desired_count, "runningTaskCount": 0,
+                                          "pendingTaskCount": 0, "requestedTestTrafficWeight": None, "requestedProductionTrafficWeight": None}]
+
+
+_orig_update_service_response = ecs_responses.EC2ContainerServiceResponse.update_service
+
+
+def update_service_response(self):
+    result = _orig_update_service_response(self)
+    if self._get_param("taskDefinition") or self._get_param("forceNewDeployment"):
+        service = self.ecs_backend._get_service(self._get_param("cluster", "default"), self._get_param("service"))
+        request = {m: self._get_param(m) for m in _REVISION_MEMBERS if self._get_param(m) is not None}
+        add_revision(self.ecs_backend, service, request)
+    return result
+
+
+ecs_responses.EC2ContainerServiceResponse.update_service = update_service_response
+
+
+def _deployment_now(deployment):
+    """The deployment as ECS would report it now, by the harness's rules for its service."""
+    out = dict(deployment)
+    name = deployment["serviceArn"].rsplit("/", 1)[-1]
+    behaviour = _rule_for(name, "behaviour")
+    behaviour = behaviour["behaviour"] if behaviour else None
+    if behaviour == "healthy":
+        out.update(status="SUCCESSFUL", finishedAt=out["updatedAt"], statusReason="ECS deployment completed.")
+    elif behaviour == "failed":
+        out.update(status="STOPPED", finishedAt=out["updatedAt"], statusReason="ECS deployment circuit breaker: tasks failed to start.",
+                   deploymentCircuitBreaker={"status": "TRIGGERED", "failureCount": 3, "threshold": 3})
+    elif behaviour == "rollback":
+        out.update(status="ROLLBACK_SUCCESSFUL", finishedAt=out["updatedAt"],
+                   statusReason="ECS deployment circuit breaker: rolling back to the last completed deployment.",
+                   rollback={"reason": "ECS deployment circuit breaker: tasks failed to start.", "startedAt": out["updatedAt"],
+                             "serviceRevisionArn": (out["sourceServiceRevisions"] or [{"arn": out["targetServiceRevision"]["arn"]}])[0]["arn"]})
+    else:
+        out.update(status="IN_PROGRESS")
+    rule = _rule_for(name, "deployment")
+    if rule:
+        out.update(rule["deployment"])
+    return out
+
+
+def _deployments_refused(self, names):
+    from moto.core.exceptions import JsonRESTError
+    for name in names:
+        rule = _rule_for(name, "serviceDeployments")
+        if rule and rule["serviceDeployments"] == "unsupported":
+            raise JsonRESTError("UnsupportedFeatureException", "Service deployments are not supported in this Region.")
+        if rule and rule["serviceDeployments"] == "denied":
+            raise JsonRESTError("AccessDeniedException", "User is not authorized to perform: ecs:DescribeServiceDeployments")
+
+
+def list_service_deployments(self):
+    service = self._get_param("service").rsplit("/", 1)[-1]
+    _deployments_refused(self, [service])
+    found = self.ecs_backend._get_service(self._get_param("cluster", "default"), service)
+    arns = list(reversed(_HISTORY.get(found.arn, [])))[: int(self._get_param("maxResults") or 20)]
+    summaries = []
+    for arn in arns:
+        d = _deployment_now(_DEPLOYMENTS[arn])
+        summaries.append({k: d.get(k) for k in ("serviceDeploymentArn", "serviceArn", "clusterArn", "startedAt", "createdAt", "finishedAt",
+                                                 "status", "statusReason")} | {"targetServiceRevisionArn": d["targetServiceRevision"]["arn"]})
+    return ecs_responses.ActionResult({"serviceDeployments": summaries})
+
+
+def describe_service_deployments(self):
+    arns = self._get_param("serviceDeploymentArns") or []
+    _deployments_refused(self, [a.split("/")[-2] for a in arns if "/" in a])
+    found = [_deployment_now(_DEPLOYMENTS[a]) for a in arns if a in _DEPLOYMENTS]
+    failures = [{"arn": a, "reason": "MISSING"} for a in arns if a not in _DEPLOYMENTS]
+    return ecs_responses.ActionResult({"serviceDeployments": found, "failures": failures})
+
+
+def describe_service_revisions(self):
+    arns = self._get_param("serviceRevisionArns") or []
+    _deployments_refused(self, [a.split("/")[-2] for a in arns if "/" in a])
+    found = [_REVISIONS[a] for a in arns if a in _REVISIONS]
+    failures = [{"arn": a, "reason": "MISSING"} for a in arns if a not in _REVISIONS]
+    return ecs_responses.ActionResult({"serviceRevisions": found, "failures": failures})
+
+
+ecs_responses.EC2ContainerServiceResponse.list_service_deployments = list_service_deployments
+ecs_responses.EC2ContainerServiceResponse.describe_service_deployments = describe_service_deployments
+ecs_responses.EC2ContainerServiceResponse.describe_service_revisions = describe_service_revisions
+
+
+# F5. AWS's PutMetricAlarm ignores `Tags` when the alarm already exists (model doc); moto merges them.
+from moto.cloudwatch import models as cw_models  # noqa: E402
+
+_orig_put_metric_alarm = cw_models.CloudWatchBackend.put_metric_alarm
+
+
+def put_metric_alarm(self, *args, **kwargs):
+    if kwargs.get("name") in self.alarms:
+        kwargs["tags"] = None
+    return _orig_put_metric_alarm(self, *args, **kwargs)
+
+
+cw_models.CloudWatchBackend.put_metric_alarm = put_metric_alarm
 
 
 # 7. Speed, not behaviour. AWS serves concurrent requests in parallel; moto serves them one
