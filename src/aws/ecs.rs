@@ -91,6 +91,85 @@ impl Session {
         Ok(outputs.iter().flat_map(|o| o.services().iter().map(service_state)).collect())
     }
 
+    /// Service `name` of the ECS cluster read whole, with its tags: the typed state and the raw
+    /// DescribeServices entry (every member AWS returned, also ones this SDK does not model).
+    pub async fn describe_service_whole(&self, ecs_cluster: &str, name: &str) -> Result<Option<(ServiceState, Value)>, AwsError> {
+        let capture = CaptureBody::default();
+        let out = self
+            .ecs
+            .describe_services()
+            .cluster(ecs_cluster)
+            .services(name)
+            .include(ServiceField::Tags)
+            .customize()
+            .interceptor(capture.clone())
+            .send()
+            .await
+            .map_err(|e| aws_error("ecs:DescribeServices", e))?;
+        let raw = capture.json();
+        let entries = raw.get("services").and_then(Value::as_array).cloned().unwrap_or_default();
+        Ok(out.services().iter().zip(entries).map(|(s, entry)| (service_state(s), entry)).find(|(s, _)| s.status != "INACTIVE"))
+    }
+
+    /// DescribeServiceRevisions of `arns` (at most 20 per call), raw: the revisions found, and
+    /// the ARNs AWS reports as failures (`MISSING`: created before revisions existed).
+    pub async fn describe_service_revisions(&self, arns: &[String]) -> Result<(Vec<Value>, Vec<String>), AwsError> {
+        let calls = arns.chunks(20).map(|batch| async move {
+            let capture = CaptureBody::default();
+            self.ecs
+                .describe_service_revisions()
+                .set_service_revision_arns(Some(batch.to_vec()))
+                .customize()
+                .interceptor(capture.clone())
+                .send()
+                .await
+                .map_err(|e| aws_error("ecs:DescribeServiceRevisions", e))?;
+            Ok::<_, AwsError>(capture.json())
+        });
+        let pages = try_join_all(calls).await?;
+        let list = |page: &Value, key: &str| page.get(key).and_then(Value::as_array).cloned().unwrap_or_default();
+        let found = pages.iter().flat_map(|p| list(p, "serviceRevisions")).collect();
+        let failed = pages
+            .iter()
+            .flat_map(|p| list(p, "failures"))
+            .filter_map(|f| f.get("arn").and_then(Value::as_str).map(str::to_string))
+            .collect();
+        Ok((found, failed))
+    }
+
+    /// The service's deployments, newest first (ListServiceDeployments), raw.
+    pub async fn list_service_deployments(&self, ecs_cluster: &str, service: &str) -> Result<Vec<Value>, AwsError> {
+        let capture = CaptureBody::default();
+        self.ecs
+            .list_service_deployments()
+            .cluster(ecs_cluster)
+            .service(service)
+            .max_results(20)
+            .customize()
+            .config_override(aws_sdk_ecs::config::Config::builder().retry_config(aws_config::retry::RetryConfig::disabled()))
+            .interceptor(capture.clone())
+            .send()
+            .await
+            .map_err(|e| aws_error("ecs:ListServiceDeployments", e))?;
+        Ok(capture.json().get("serviceDeployments").and_then(Value::as_array).cloned().unwrap_or_default())
+    }
+
+    /// DescribeServiceDeployments of one deployment, raw; None when AWS reports it missing. Not
+    /// retried: a deployer that finds the API unavailable falls back at once.
+    pub async fn describe_service_deployment(&self, arn: &str) -> Result<Option<Value>, AwsError> {
+        let capture = CaptureBody::default();
+        self.ecs
+            .describe_service_deployments()
+            .service_deployment_arns(arn)
+            .customize()
+            .config_override(aws_sdk_ecs::config::Config::builder().retry_config(aws_config::retry::RetryConfig::disabled()))
+            .interceptor(capture.clone())
+            .send()
+            .await
+            .map_err(|e| aws_error("ecs:DescribeServiceDeployments", e))?;
+        Ok(capture.json().get("serviceDeployments").and_then(Value::as_array).and_then(|d| d.first().cloned()))
+    }
+
     /// Service `name` as DescribeServices reports it in each of `ecs_clusters` that has it, all at
     /// once: (ECS cluster, service).
     pub async fn describe_in_each(

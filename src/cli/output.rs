@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::cli::OutputFormat;
 use crate::core::error::Error;
+use crate::core::plan::Origin;
 use crate::engine::deploy::DeployOutcome;
 
 pub use crate::core::redact::redact;
@@ -52,6 +53,14 @@ pub fn deploy(format: OutputFormat, outcome: &DeployOutcome) {
                         for s in &scaling.skipped {
                             println!("    skipped {}: {}", s.name, s.reason);
                         }
+                    }
+                }
+            }
+            if let Some(plan) = &outcome.plan {
+                for (origin, label) in [(Origin::Source, "from the source  "), (Origin::Default, "by default       ")] {
+                    let members: Vec<&str> = plan.create_service.origins.iter().filter(|(_, o)| *o == origin).map(|(m, _)| m.as_str()).collect();
+                    if !members.is_empty() {
+                        println!("  {label}  {}", members.join(", "));
                     }
                 }
             }

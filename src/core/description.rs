@@ -258,6 +258,9 @@ pub struct DeploymentConfigurationInput {
     #[serde(default, deserialize_with = "lenient_int")]
     pub maximum_percent: Option<i64>,
     pub deployment_circuit_breaker: Option<CircuitBreakerInput>,
+    /// ecs-deployer additions (faithful-copy.md §2.1), as CreateService takes them.
+    pub alarms: Option<Value>,
+    pub early_success_criteria: Option<Value>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -267,6 +270,9 @@ pub struct CircuitBreakerInput {
     pub enable: Option<bool>,
     #[serde(default, deserialize_with = "lenient_bool")]
     pub rollback: Option<bool>,
+    /// ecs-deployer additions (faithful-copy.md §2.1), as CreateService takes them.
+    pub reset_on_healthy_task: Option<Value>,
+    pub threshold_configuration: Option<Value>,
 }
 
 /// Orca's `rollback` stage settings for a deploy.
@@ -467,6 +473,22 @@ pub struct CreateServerGroup {
     pub image_description: Option<ImageDescription>,
     pub container_mappings: Option<Vec<ContainerMapping>>,
     pub deployment_configuration: Option<DeploymentConfigurationInput>,
+
+    // ecs-deployer additions (faithful-copy.md §2, class C): CreateService members Clouddriver's
+    // description cannot express, under their CreateService names. Given (even empty), they win
+    // over the source server group's; not given, the source's are copied.
+    pub volume_configurations: Option<Value>,
+    pub vpc_lattice_configurations: Option<Value>,
+    pub service_connect_configuration: Option<Value>,
+    pub monitoring: Option<Value>,
+    pub gateway_connectors: Option<Value>,
+    pub availability_zone_rebalancing: Option<Value>,
+    pub propagate_tags: Option<Value>,
+    #[serde(rename = "enableECSManagedTags")]
+    pub enable_ecs_managed_tags: Option<Value>,
+    /// False: the source contributes only what Clouddriver takes from it (Decisions D1).
+    #[serde(default, deserialize_with = "lenient_bool")]
+    pub copy_source_service_settings: Option<bool>,
 }
 
 impl CreateServerGroup {

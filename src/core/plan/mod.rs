@@ -9,18 +9,18 @@ use serde_json::{Map, Value, json};
 
 use crate::core::config::{IamRoleMode, NamingStrategy};
 use crate::core::error::FieldError;
-use crate::core::model::Launch;
 use crate::core::model::{ResourceId, Role, ScalableTarget, SecurityGroup, ServiceState, Subnet};
 use crate::core::moniker::{self, Moniker, version_label};
-use crate::core::naming::{TAG_APPLICATION, TAG_DETAIL, TAG_SEQUENCE, TAG_STACK, incomplete_marker, incomplete_since, taken_versions};
-use crate::core::request::{
-    Capacity, DeployRequest, DeploymentSpec, LoadBalancerEntry, RegistrySpec, ServiceSpec, SourceRef, TaskDefinitionSource,
-};
+use crate::core::naming::{TAG_APPLICATION, TAG_DETAIL, TAG_SEQUENCE, TAG_STACK, incomplete_since, taken_versions};
+use crate::core::request::{Capacity, DeployRequest, LoadBalancerEntry, ServiceSpec, SourceRef, TaskDefinitionSource};
 use crate::core::scaling::{self, Destination, ScalingCopyPlan, SourceScaling};
 use crate::core::taskdef::{self, Names, Roles};
 
+pub mod merge;
 mod requests;
+mod service;
 
+pub use merge::{Origin, SourceService};
 pub use requests::{ScalableTargetRequest, ServiceRequest, TASK_DEFINITION_ARN};
 
 /// What the deployer read from AWS before planning.
@@ -31,6 +31,8 @@ pub struct Observed {
     /// For the tags namer: the listed services that may belong to the cluster, with their tags.
     pub tagged_services: Vec<(String, Vec<(String, String)>)>,
     pub source_service: Option<ServiceState>,
+    /// The source's service read whole, for the merge (faithful-copy.md §1).
+    pub source_whole: Option<SourceService>,
     pub source_target: Option<ScalableTarget>,
     /// The role `iamRole` names: None when not looked up, Some(None) when it does not exist.
     pub task_role: Option<Option<Role>>,
@@ -90,11 +92,22 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
     let (capacity, warnings) = capacity(req, obs);
     errors.extend(source_problems(obs));
     let tags = keep(&mut errors, tags(req, obs, naming.version), Vec::new());
+    let mut merged = merge::merge(&req.service, obs.source_whole.as_ref(), obs.tagging_enabled);
+    errors.append(&mut merged.refusals);
+    errors.extend(service::launch_checks(&register_task_definition, &merged));
     if !errors.is_empty() {
         return Err(errors);
     }
-    let parts = ServiceParts { naming: &naming, load_balancers: &load_balancers, network_configuration, tags, account_role: &account_role };
-    let create_service = create_service(req, obs, parts);
+    let mut warnings = [warnings, std::mem::take(&mut merged.warnings)].concat();
+    let parts = service::ServiceParts {
+        naming: &naming,
+        load_balancers: &load_balancers,
+        network_configuration,
+        tags,
+        account_role: &account_role,
+    };
+    let create_service = service::create_service(req, obs, parts, merged);
+    warnings.extend(service::source_differences(obs, &create_service.settings));
     let scalable_target = scalable_target(req, &naming.server_group, &capacity, account_role.as_deref());
     Ok(DeployPlan {
         account: req.account.name.clone(),
@@ -411,97 +424,6 @@ fn tags(req: &DeployRequest, obs: &Observed, version: u32) -> Result<Vec<(String
         )]);
     }
     Ok(tags)
-}
-
-/// What CreateService is built from, besides the request.
-struct ServiceParts<'a> {
-    naming: &'a Naming,
-    load_balancers: &'a [Value],
-    network_configuration: Option<Value>,
-    tags: Vec<(String, String)>,
-    account_role: &'a Option<String>,
-}
-
-/// CreateService's `serviceRegistries`.
-fn service_registries(d: &ServiceSpec, container: &str) -> Vec<Value> {
-    let registry = |sd: &RegistrySpec| {
-        let mut r = Map::new();
-        r.insert("registryArn".into(), json!(sd.registry_arn));
-        if let Some(port) = sd.container_port {
-            r.insert("containerPort".into(), json!(port));
-            r.insert("containerName".into(), json!(sd.container_name.as_deref().unwrap_or(container)));
-        }
-        Value::Object(r)
-    };
-    d.service_registries.iter().map(registry).collect()
-}
-
-/// CreateService's `deploymentConfiguration` (the circuit breaker from either field).
-fn deployment_configuration(d: &DeploymentSpec) -> Value {
-    json!({
-        "maximumPercent": d.maximum_percent.unwrap_or(200),
-        "minimumHealthyPercent": d.minimum_healthy_percent.unwrap_or(100),
-        "deploymentCircuitBreaker": {
-            "enable": d.circuit_breaker_enable.unwrap_or(false),
-            "rollback": d.circuit_breaker_rollback.unwrap_or(false),
-        }
-    })
-}
-
-/// CreateService's placement and launch fields, as given.
-fn placement_and_launch(d: &ServiceSpec, launch: &Launch, service: &mut Map<String, Value>) {
-    if let Some(constraints) = &d.placement_constraints {
-        service.insert("placementConstraints".into(), serde_json::to_value(constraints).unwrap_or_default());
-    }
-    if let Some(strategies) = &d.placement_strategy {
-        service.insert("placementStrategy".into(), serde_json::to_value(strategies).unwrap_or_default());
-    }
-    match launch {
-        Launch::Type(launch_type) => {
-            service.insert("launchType".into(), json!(launch_type));
-        }
-        Launch::CapacityProviders(strategy) if !strategy.is_empty() => {
-            service.insert("capacityProviderStrategy".into(), serde_json::to_value(strategy).unwrap_or_default());
-        }
-        Launch::CapacityProviders(_) => {}
-    }
-    if let Some(pv) = &d.platform_version {
-        service.insert("platformVersion".into(), json!(pv));
-    }
-}
-
-/// CreateService's settings (everything but the service's identity, count and task definition)
-/// and, when the account can tag services, the crash marker.
-fn create_service(req: &DeployRequest, obs: &Observed, parts: ServiceParts<'_>) -> ServiceRequest {
-    let d = &req.service;
-    let mut service = Map::new();
-    if !parts.load_balancers.is_empty() {
-        service.insert("loadBalancers".into(), Value::Array(parts.load_balancers.to_vec()));
-    }
-    service.insert("serviceRegistries".into(), Value::Array(service_registries(d, &parts.naming.container)));
-    service.insert("deploymentConfiguration".into(), deployment_configuration(&d.deployment));
-    service.insert("enableExecuteCommand".into(), json!(d.enable_execute_command.unwrap_or(false)));
-    placement_and_launch(d, &req.launch, &mut service);
-    if let Some(nc) = parts.network_configuration {
-        service.insert("networkConfiguration".into(), nc);
-    }
-    if let Some(grace) = d.health_check_grace_period_seconds {
-        service.insert("healthCheckGracePeriodSeconds".into(), json!(grace));
-    }
-    if obs.tagging_enabled {
-        service.insert("tags".into(), json!(parts.tags.iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>()));
-        service.insert("enableECSManagedTags".into(), json!(true));
-        service.insert("propagateTags".into(), json!("SERVICE"));
-    }
-    let legacy = req.account.iam_role_mode == IamRoleMode::Legacy;
-    if legacy
-        && !req.is_awsvpc()
-        && parts.load_balancers.len() == 1
-        && let Some(role) = parts.account_role
-    {
-        service.insert("role".into(), json!(role));
-    }
-    ServiceRequest { settings: service, incomplete_marker: obs.tagging_enabled.then(|| incomplete_marker(obs.started_at, &obs.deploy_id)) }
 }
 
 /// RegisterScalableTarget: the capacity's min and max, not suspended; the account role in

@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use super::DeployPlan;
+use super::merge::Origin;
 use crate::core::model::{ResourceId, SCALABLE_DIMENSION, SCALING_NAMESPACE, ScalableTarget};
 use crate::core::moniker::Moniker;
 use crate::core::naming::TAG_INCOMPLETE;
@@ -24,6 +25,8 @@ pub struct ServiceRequest {
     /// The crash marker CreateService tags the new server group with (when the account can tag
     /// services); apply removes it as its last step.
     pub incomplete_marker: Option<String>,
+    /// Where each member comes from (`deploymentConfiguration.…` for the ones inside it).
+    pub origins: Vec<(String, Origin)>,
 }
 
 /// RegisterScalableTarget, decided: the capacity's min and max, not suspended; the account role
@@ -118,6 +121,8 @@ struct PlanJson<'a> {
     register_task_definition: &'a Value,
     create_service: Value,
     register_scalable_target: Value,
+    /// Where each member of CreateService comes from.
+    create_service_origins: Map<String, Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     scaling_copy: Option<&'a ScalingCopyPlan>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -146,6 +151,7 @@ impl Serialize for DeployPlan {
             register_task_definition: &self.register_task_definition,
             create_service: self.create_service_body(TASK_DEFINITION_ARN),
             register_scalable_target: self.scalable_target.body(),
+            create_service_origins: self.create_service.origins.iter().map(|(m, o)| (m.clone(), json!(o))).collect(),
             scaling_copy: self.scaling_copy.as_ref(),
             scaling_copy_note: self.scaling_copy_note.as_deref(),
             warnings: &self.warnings,

@@ -5,6 +5,8 @@
 //! description leaves out stays `None`, so a later merge with a source server group can tell
 //! "not given" from "given". Pure.
 
+use serde_json::Value;
+
 use crate::core::description::{CreateServerGroup, PlacementConstraint, PlacementStrategy};
 
 /// Deck's sentinel for "no registry credentials".
@@ -39,6 +41,11 @@ pub struct ServiceSpec {
     pub service_registries: Vec<RegistrySpec>,
     /// The user's tags, in order.
     pub tags: Vec<(String, String)>,
+    /// The CreateService members of class C (faithful-copy.md §2) the description sets, by their
+    /// CreateService names (`deploymentConfiguration.…` for the ones inside it).
+    pub explicit: Vec<(String, Value)>,
+    /// `copySourceServiceSettings`, true unless set to false.
+    pub copy_source_settings: bool,
 }
 
 /// `deploymentConfiguration` as the description gives it (the circuit breaker's `enable` from
@@ -91,8 +98,38 @@ impl ServiceSpec {
                 })
                 .collect(),
             tags: d.tags.clone().unwrap_or_default(),
+            explicit: explicit_members(d),
+            copy_source_settings: d.copy_source_service_settings != Some(false),
         }
     }
+
+    /// The explicit value of class-C member `member`, if the description sets it.
+    pub fn explicit(&self, member: &str) -> Option<&Value> {
+        self.explicit.iter().find(|(m, _)| m == member).map(|(_, v)| v)
+    }
+}
+
+/// The class-C members the description sets (see [`ServiceSpec::explicit`]).
+fn explicit_members(d: &CreateServerGroup) -> Vec<(String, Value)> {
+    let dc = d.deployment_configuration.clone().unwrap_or_default();
+    let breaker = dc.deployment_circuit_breaker.unwrap_or_default();
+    [
+        ("volumeConfigurations", &d.volume_configurations),
+        ("vpcLatticeConfigurations", &d.vpc_lattice_configurations),
+        ("serviceConnectConfiguration", &d.service_connect_configuration),
+        ("monitoring", &d.monitoring),
+        ("gatewayConnectors", &d.gateway_connectors),
+        ("availabilityZoneRebalancing", &d.availability_zone_rebalancing),
+        ("propagateTags", &d.propagate_tags),
+        ("enableECSManagedTags", &d.enable_ecs_managed_tags),
+        ("deploymentConfiguration.alarms", &dc.alarms),
+        ("deploymentConfiguration.earlySuccessCriteria", &dc.early_success_criteria),
+        ("deploymentConfiguration.deploymentCircuitBreaker.resetOnHealthyTask", &breaker.reset_on_healthy_task),
+        ("deploymentConfiguration.deploymentCircuitBreaker.thresholdConfiguration", &breaker.threshold_configuration),
+    ]
+    .into_iter()
+    .filter_map(|(member, value)| value.clone().map(|v| (member.to_string(), v)))
+    .collect()
 }
 
 /// The inputs-mode container (and artifact mode's images by container name).
