@@ -365,6 +365,10 @@ def main():
     if os.environ.get("BENCH_ONLY") == "console":
         console_rows(Account(8))
         return
+    if os.environ.get("BENCH_ONLY") == "redeploy":
+        redeploy, _ = redeploy_with_scaling(Account(2), "scaled", with_baseline=False)
+        row("redeploy, copying 4 policies, 3 alarms, 2 scheduled actions", redeploy)
+        return
     a = Account(1)
     row("first deploy (Fargate, awsvpc, target group, tags)", a.run(["deploy"], description("first")))
 

@@ -58,7 +58,8 @@ pub fn deploy(format: OutputFormat, outcome: &DeployOutcome) {
             }
             if let Some(plan) = &outcome.plan {
                 for (origin, label) in [(Origin::Source, "from the source  "), (Origin::Default, "by default       ")] {
-                    let members: Vec<&str> = plan.create_service.origins.iter().filter(|(_, o)| *o == origin).map(|(m, _)| m.as_str()).collect();
+                    let members: Vec<&str> =
+                        plan.create_service.origins.iter().filter(|(_, o)| *o == origin).map(|(m, _)| m.as_str()).collect();
                     if !members.is_empty() {
                         println!("  {label}  {}", members.join(", "));
                     }

@@ -10,6 +10,7 @@ mod console;
 mod defects;
 mod deploy;
 mod exposure;
+mod faithful;
 mod harness;
 mod lifecycle;
 mod orca;

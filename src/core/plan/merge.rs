@@ -272,6 +272,45 @@ fn deployment(spec: &ServiceSpec, source: Option<&SourceService>, out: &mut Merg
     }
 }
 
+/// Copied target-tracking policies that track 20-second metrics need the new service to publish
+/// them (faithful-copy.md §5): each `…HighResolution` policy of the source whose metric the merged
+/// `monitoring` does not publish at 20 seconds is refused, naming the policy and the metric.
+pub fn monitoring_problems(settings: &Map<String, Value>, policies: &[Value]) -> Vec<FieldError> {
+    let published = |metric: &str| {
+        let configs = settings.get("monitoring").and_then(|m| m.get("metricConfigurations")).and_then(Value::as_array);
+        configs.into_iter().flatten().any(|c| {
+            c.get("resolutionSeconds").and_then(Value::as_i64) == Some(20)
+                && c.get("metricNames").and_then(Value::as_array).is_some_and(|n| n.iter().any(|m| m == metric))
+        })
+    };
+    let mut out = Vec::new();
+    for p in policies {
+        let kind = p
+            .pointer("/TargetTrackingScalingPolicyConfiguration/PredefinedMetricSpecification/PredefinedMetricType")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let metric = match kind {
+            "ECSServiceAverageCPUUtilizationHighResolution" => "CPUUtilization",
+            "ECSServiceAverageMemoryUtilizationHighResolution" => "MemoryUtilization",
+            _ => continue,
+        };
+        if !published(metric) {
+            let name = p.get("PolicyName").and_then(Value::as_str).unwrap_or_default();
+            out.push(refusal(
+                "monitoring",
+                "highResolutionRequired",
+                format!(
+                    "the copied scaling policy `{name}` tracks {kind}, a 20-second metric, but the new version would not publish \
+                     {metric} at 20 seconds (the source's monitoring is not known to, or does not); set monitoring \
+                     {{\"metricConfigurations\": [{{\"metricNames\": [\"{metric}\"], \"resolutionSeconds\": 20}}]}} in the description, \
+                     or copySourceScalingPoliciesAndActions: false"
+                ),
+            ));
+        }
+    }
+    out
+}
+
 /// The class-E members where the description's value (in `body`) differs from the source's:
 /// one warning each, for `--plan` (Decisions D2).
 pub fn differences(body: &Map<String, Value>, source: &SourceService) -> Vec<String> {
@@ -417,6 +456,19 @@ mod tests {
         assert_eq!(m.warnings.len(), 1);
         assert!(m.warnings[0].contains("AccessDeniedException"));
         assert!(merge(&spec(json!({"monitoring": {}})), Some(&s), false).warnings.is_empty(), "set in the description, nothing is unknown");
+    }
+
+    #[test]
+    fn a_high_resolution_policy_needs_20_second_monitoring() {
+        let policy = json!({"PolicyName": "cpu", "TargetTrackingScalingPolicyConfiguration": {"PredefinedMetricSpecification":
+            {"PredefinedMetricType": "ECSServiceAverageCPUUtilizationHighResolution"}}});
+        let monitored = json!({"monitoring": {"metricConfigurations": [{"metricNames": ["CPUUtilization"], "resolutionSeconds": 20}]}});
+        assert!(monitoring_problems(monitored.as_object().unwrap(), std::slice::from_ref(&policy)).is_empty());
+        let slow = json!({"monitoring": {"metricConfigurations": [{"metricNames": ["CPUUtilization"], "resolutionSeconds": 60}]}});
+        let refused = monitoring_problems(slow.as_object().unwrap(), std::slice::from_ref(&policy));
+        assert_eq!(refused[0].code, "createServerGroupDescription.monitoring.highResolutionRequired");
+        assert!(refused[0].message.contains("`cpu`"));
+        assert_eq!(monitoring_problems(&Map::new(), &[policy]).len(), 1, "no monitoring at all");
     }
 
     #[test]

@@ -62,7 +62,7 @@ impl Attempt<'_, '_, '_> {
         for w in &plan.warnings {
             warn!("{w}");
         }
-        self.reads.check_copy_names(&observed, &plan).await?;
+        self.reads.check_copy(&observed, &plan).await?;
         if options.plan_only {
             plan.scaling_copy = self.reads.copy_plan(&observed, &plan).await?;
             let mut outcome = DeployOutcome::planned(&plan, plan.scaling_copy.as_ref());

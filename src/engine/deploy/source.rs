@@ -9,7 +9,7 @@ use futures::FutureExt;
 use crate::aws::Session;
 use crate::core::error::{AwsError, Error, Result};
 use crate::core::model::{Alarm, ResourceId};
-use crate::core::plan::{self, DeployPlan, Observed};
+use crate::core::plan::{self, DeployPlan, Observed, merge};
 use crate::core::request::{DeployRequest, SourceRef};
 use crate::core::scaling::{self, ScalingCopyPlan, SourceScaling};
 use serde_json::Value;
@@ -100,13 +100,15 @@ pub(super) fn source_reads<'a>(req: &'a DeployRequest, session: Option<&'a Sessi
 }
 
 impl SourceReads<'_> {
-    /// Refuses, before the first write, a copy whose name would break an AWS limit.
-    pub(super) async fn check_copy_names(&self, observed: &Observed, plan: &DeployPlan) -> Result<()> {
+    /// Refuses, before the first write, a copy whose name would break an AWS limit, or whose
+    /// 20-second target tracking the new version would not publish the metrics for.
+    pub(super) async fn check_copy(&self, observed: &Observed, plan: &DeployPlan) -> Result<()> {
         if observed.source_target.is_none() {
             return Ok(());
         }
         if let Some(source) = driving(self.copy_names.clone(), self.scaling.clone()).await? {
-            let errors = scaling::name_limit_errors(&source, &plan.server_group_name);
+            let mut errors = scaling::name_limit_errors(&source, &plan.server_group_name);
+            errors.extend(merge::monitoring_problems(&plan.create_service.settings, &source.policies));
             if !errors.is_empty() {
                 return Err(Error::Invalid(errors));
             }

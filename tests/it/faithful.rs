@@ -1,0 +1,173 @@
+//! A new version is a faithful copy of the old one (faithful-copy.md): the settings the
+//! description cannot express are copied from the source server group — asserted on the
+//! emulator's record of the CreateService sent — unless `copySourceServiceSettings` is false; a
+//! source that advertises Service Connect names, or a volume configuration the new task
+//! definition has no volume for, is refused before anything is written.
+
+use serde_json::{Value, json};
+
+use crate::harness::{CLUSTER, TestEnv, recorded};
+
+/// A Fargate task definition with a volume configured at launch and a named port.
+fn task_definition() -> Value {
+    json!({
+        "family": "ignored", "cpu": "256", "memory": "512", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+        "containerDefinitions": [{"name": "web", "image": "nginx:1", "portMappings": [{"containerPort": 80, "name": "web"}],
+            "mountPoints": [{"sourceVolume": "data", "containerPath": "/data"}]}],
+        "volumes": [{"name": "data", "configuredAtLaunch": true}]
+    })
+}
+
+fn description(app: &str, source: Option<&str>, extra: Value) -> Value {
+    let mut d = json!({
+        "credentials": "ecs-main", "application": app, "stack": "prod", "ecsClusterName": CLUSTER,
+        "availabilityZones": {"us-west-2": ["us-west-2a"]}, "capacity": {"min": 1, "max": 3, "desired": 1},
+        "launchType": "FARGATE", "networkMode": "awsvpc", "subnetTypes": ["internal"], "securityGroupNames": ["web"],
+        "placementStrategySequence": [], "useTaskDefinitionArtifact": true, "evaluateTaskDefinitionArtifactExpressions": true,
+        "spelProcessedTaskDefinitionArtifact": task_definition(),
+    });
+    if let Some(name) = source {
+        d["source"] = json!({"account": "ecs-main", "region": "us-west-2", "asgName": name});
+    }
+    d.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    d
+}
+
+/// Settings Clouddriver's description cannot express, as a description sets them explicitly.
+fn settings() -> Value {
+    json!({
+        "volumeConfigurations": [{"name": "data", "managedEBSVolume": {"roleArn": "arn:aws:iam::123456789012:role/ecsInfrastructure", "sizeInGiB": 20, "volumeType": "gp3"}}],
+        "vpcLatticeConfigurations": [{"roleArn": "arn:aws:iam::123456789012:role/ecsLattice", "targetGroupArn": "arn:aws:vpc-lattice:us-west-2:123456789012:targetgroup/tg-1", "portName": "web"}],
+        "availabilityZoneRebalancing": "DISABLED",
+        "monitoring": {"metricConfigurations": [{"metricNames": ["CPUUtilization"], "resolutionSeconds": 20}]},
+        "deploymentConfiguration": {"deploymentCircuitBreaker": {"enable": true, "rollback": true, "resetOnHealthyTask": false,
+            "thresholdConfiguration": {"type": "COUNT", "value": 5}}},
+    })
+}
+
+fn sent(name: &str) -> Value {
+    let bodies = recorded("CreateService", &format!("\"{name}\""));
+    assert_eq!(bodies.len(), 1, "one CreateService of {name}");
+    bodies[0].clone()
+}
+
+#[test]
+fn a_new_version_carries_every_setting_the_description_cannot_express() {
+    let env = TestEnv::new("faithful_copy", false);
+    let first = env.deploy(&description("falcon", None, settings()), &[]);
+    assert_eq!(first.code, 0, "{first:?}");
+    let v000 = sent("falcon-prod-v000");
+    assert_eq!(v000["availabilityZoneRebalancing"], "DISABLED", "the description's explicit settings are sent: {v000}");
+
+    // v001 from v000, with a description that says nothing of those settings.
+    let second = env.deploy(&description("falcon", Some("falcon-prod-v000"), json!({})), &[]);
+    assert_eq!(second.code, 0, "{second:?}");
+    let v001 = sent("falcon-prod-v001");
+    for member in ["volumeConfigurations", "vpcLatticeConfigurations", "availabilityZoneRebalancing", "monitoring"] {
+        assert_eq!(v001[member], v000[member], "{member} is copied from the source: {v001}");
+    }
+    let breaker = &v001["deploymentConfiguration"]["deploymentCircuitBreaker"];
+    assert_eq!((&breaker["resetOnHealthyTask"], &breaker["thresholdConfiguration"]["value"]), (&json!(false), &json!(5)));
+    assert_eq!(breaker["enable"], false, "the circuit breaker's switch is the description's (class E), not the source's");
+    assert!(second.stdout.contains("deploymentCircuitBreaker.enable"), "the difference is warned: {}", second.stdout);
+
+    // --plan says where each setting comes from.
+    let plan = env.deploy(&description("falcon", Some("falcon-prod-v001"), json!({})), &["--plan", "--output", "json"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    let origins = &plan.json["plan"]["createServiceOrigins"];
+    assert_eq!((&origins["volumeConfigurations"], &origins["launchType"]), (&json!("source"), &json!("description")), "{origins}");
+    assert_eq!(origins["deploymentConfiguration.deploymentCircuitBreaker.thresholdConfiguration"], "source");
+
+    // copySourceServiceSettings: false gives exactly Clouddriver's body: nothing of the source's.
+    let off = env.deploy(
+        &description(
+            "falcon",
+            Some("falcon-prod-v001"),
+            json!({"copySourceServiceSettings": false, "volumeConfigurations": v000["volumeConfigurations"]}),
+        ),
+        &[],
+    );
+    assert_eq!(off.code, 0, "{off:?}");
+    let v002 = sent("falcon-prod-v002");
+    for member in ["vpcLatticeConfigurations", "availabilityZoneRebalancing", "monitoring"] {
+        assert!(v002.get(member).is_none(), "{member} is not copied with copySourceServiceSettings false: {v002}");
+    }
+    assert!(v002["deploymentConfiguration"]["deploymentCircuitBreaker"].get("thresholdConfiguration").is_none());
+}
+
+#[tokio::test]
+async fn an_advertising_service_connect_source_and_a_volume_without_a_match_are_refused_before_any_write() {
+    let env = TestEnv::new("faithful_refusals", false);
+    let advertising = json!({"serviceConnectConfiguration": {"enabled": true, "namespace": "internal",
+        "services": [{"portName": "web", "discoveryName": "web", "clientAliases": [{"dnsName": "web.internal", "port": 80}]}]},
+        "volumeConfigurations": settings()["volumeConfigurations"]});
+    assert_eq!(env.deploy(&description("gannet", None, advertising), &[]).code, 0);
+    let aws = env.aws().await;
+    let before = aws.task_definition_arns().await.len();
+
+    let refused = env.deploy(&description("gannet", Some("gannet-prod-v000"), json!({})), &["--output", "json"]);
+    assert_eq!(refused.code, 2, "{refused:?}");
+    let text = refused.json.to_string();
+    assert!(text.contains("serviceConnectConfiguration.advertises") && text.contains("web (aliases web.internal:80)"), "{text}");
+    assert!(text.contains("copySourceServiceSettings: false"), "the message gives the remedies: {text}");
+
+    // A copied volume configuration names a volume the new task definition does not have.
+    let mut other = task_definition();
+    other["volumes"] = json!([]);
+    other["containerDefinitions"][0]["mountPoints"] = json!([]);
+    let no_volume = description(
+        "gannet",
+        Some("gannet-prod-v000"),
+        json!({"spelProcessedTaskDefinitionArtifact": other, "serviceConnectConfiguration": {"enabled": false}}),
+    );
+    let refused = env.deploy(&no_volume, &["--output", "json"]);
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(refused.json.to_string().contains("volumeConfigurations.noMatchingVolume"), "{}", refused.json);
+
+    assert_eq!(aws.task_definition_arns().await.len(), before, "nothing was registered");
+    assert!(aws.service("gannet-prod-v001").await.is_none(), "nothing was created");
+}
+
+#[tokio::test]
+async fn a_copied_high_resolution_policy_needs_20_second_monitoring() {
+    use aws_sdk_applicationautoscaling::types::TargetTrackingScalingPolicyConfiguration;
+    use aws_sdk_applicationautoscaling::types::{
+        MetricType, PolicyType, PredefinedMetricSpecification, ScalableDimension, ServiceNamespace,
+    };
+    let env = TestEnv::new("faithful_monitoring", false);
+    let vols = json!({"volumeConfigurations": settings()["volumeConfigurations"]});
+    assert_eq!(env.deploy(&description("heron", None, vols), &[]).code, 0);
+    let aws = env.aws().await;
+    let resource_id = format!("service/{CLUSTER}/heron-prod-v000");
+    aws.scaling
+        .put_scaling_policy()
+        .policy_name("cpu-fast")
+        .service_namespace(ServiceNamespace::Ecs)
+        .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+        .resource_id(&resource_id)
+        .policy_type(PolicyType::TargetTrackingScaling)
+        .target_tracking_scaling_policy_configuration(
+            TargetTrackingScalingPolicyConfiguration::builder()
+                .target_value(50.0)
+                .predefined_metric_specification(
+                    PredefinedMetricSpecification::builder()
+                        .predefined_metric_type(MetricType::from("ECSServiceAverageCPUUtilizationHighResolution"))
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let refused = env.deploy(&description("heron", Some("heron-prod-v000"), json!({})), &["--output", "json"]);
+    assert_eq!(refused.code, 2, "{refused:?}");
+    let text = refused.json.to_string();
+    assert!(text.contains("monitoring.highResolutionRequired") && text.contains("`cpu-fast`"), "{text}");
+    assert!(aws.service("heron-prod-v001").await.is_none(), "nothing was created");
+
+    let monitored = json!({"monitoring": {"metricConfigurations": [{"metricNames": ["CPUUtilization"], "resolutionSeconds": 20}]}});
+    let deployed = env.deploy(&description("heron", Some("heron-prod-v000"), monitored), &[]);
+    assert_eq!(deployed.code, 0, "with 20-second CPU metrics the copy is sound: {deployed:?}");
+}
