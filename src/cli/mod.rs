@@ -40,6 +40,9 @@ pub enum OutputFormat {
 pub enum Command {
     /// Create a new server group (createServerGroup) from a Clouddriver description.
     Deploy(DeployArgs),
+    /// Deploy the next version of a live server group from itself (cloneServerGroup): every
+    /// setting and its scaling copied, only the images, capacity and strategy you give changed.
+    Clone(CloneArgs),
     /// List the server groups of an account and region (of one Spinnaker cluster with --cluster).
     List(ListArgs),
     /// Disable a server group: suspend its scaling, scale it to 0 (disableServerGroup).
@@ -380,6 +383,52 @@ pub struct DeployArgs {
     /// How long to wait for health.
     #[arg(long, default_value = "10m", value_parser = bounded_duration(1, MAX_WAIT_SECS))]
     pub timeout: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct CloneArgs {
+    /// The ECS account (from the configuration).
+    #[arg(long)]
+    pub account: String,
+    /// The AWS region.
+    #[arg(long)]
+    pub region: String,
+    /// The server group to clone, e.g. app-prod-v003.
+    #[arg(long)]
+    pub server_group: String,
+    /// Its ECS cluster; found automatically when the server group is in exactly one.
+    #[arg(long)]
+    pub ecs_cluster: Option<String>,
+    /// The new image of container CONTAINER (repeatable); every other container keeps its image.
+    #[arg(long = "image", value_name = "CONTAINER=IMAGE", value_parser = parse_image)]
+    pub images: Vec<(String, String)>,
+    /// The new version's capacity (default: the source's scalable target's min and max, and its
+    /// desired count; needed when the source is disabled).
+    #[arg(long, value_name = "MIN:MAX:DESIRED", value_parser = parse_capacity)]
+    pub capacity: Option<(i64, i64, i64)>,
+    /// Deploy strategy: none (default), redblack or highlander.
+    #[arg(long, value_name = "none|redblack|highlander")]
+    pub strategy: Option<String>,
+    /// Print every request the clone would send, and send none.
+    #[arg(long)]
+    pub plan: bool,
+    /// On a failure half-way, leave what was created instead of removing it.
+    #[arg(long)]
+    pub keep_failed: bool,
+    /// Wait until the new server group is healthy (always done by redblack and highlander).
+    #[arg(long)]
+    pub wait: bool,
+    /// How long to wait for health.
+    #[arg(long, default_value = "10m", value_parser = bounded_duration(1, MAX_WAIT_SECS))]
+    pub timeout: std::time::Duration,
+}
+
+fn parse_capacity(s: &str) -> Result<(i64, i64, i64), String> {
+    let parts: Vec<&str> = s.split(':').collect();
+    match parts.as_slice() {
+        [min, max, desired] => Ok((int32_count(min)?, int32_count(max)?, int32_count(desired)?)),
+        _ => Err(format!("`{s}` is not MIN:MAX:DESIRED")),
+    }
 }
 
 fn parse_image(s: &str) -> Result<(String, String), String> {

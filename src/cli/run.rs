@@ -63,6 +63,25 @@ async fn deploy_command(cli: &Cli, config: &config::Config, args: &cli::DeployAr
     Ok(())
 }
 
+/// `clone`: the next version of a live server group, from itself.
+async fn clone_command(cli: &Cli, config: &config::Config, args: &cli::CloneArgs) -> Result<()> {
+    let d = crate::core::clone::CloneDescription {
+        credentials: Some(args.account.clone()),
+        region: Some(args.region.clone()),
+        source: Some(crate::core::clone::CloneSource { asg_name: Some(args.server_group.clone()), ecs_cluster_name: args.ecs_cluster.clone() }),
+        container_to_image_map: Some(args.images.clone()),
+        capacity: args.capacity.map(|(min, max, desired)| crate::core::description::Capacity { min: Some(min), max: Some(max), desired: Some(desired) }),
+        strategy: args.strategy.clone(),
+        ..Default::default()
+    };
+    let request = crate::core::clone::validate(config, d).map_err(crate::core::error::Error::Invalid)?;
+    let options = deploy::DeployOptions { plan_only: args.plan, keep_failed: args.keep_failed, wait: args.wait, timeout: args.timeout, ..Default::default() };
+    let mut progress = output::StderrProgress::new();
+    let outcome = crate::engine::clone::clone(config, &request, &options, &mut progress).await?;
+    output::deploy(cli.output, &outcome);
+    Ok(())
+}
+
 /// `cleanup`: the incomplete server groups of an account and region removed (or, with --plan, listed).
 async fn cleanup_command(cli: &Cli, config: &config::Config, args: &cli::CleanupArgs) -> Result<()> {
     let list = &args.list;
@@ -129,6 +148,7 @@ async fn run_command(cli: &Cli) -> Result<ExitStatus> {
     let done = |r: Result<()>| r.map(ExitStatus::from);
     match &cli.command {
         Command::Deploy(args) => done(deploy_command(cli, &config, args).await),
+        Command::Clone(args) => done(clone_command(cli, &config, args).await),
         Command::List(args) => done(list_command(cli, &config, args).await),
         Command::Cleanup(args) => done(cleanup_command(cli, &config, args).await),
         Command::Disable(args) => done(lifecycle_command(cli, &config, operations::Kind::Disable, args, None).await),

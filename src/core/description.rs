@@ -486,6 +486,12 @@ pub struct CreateServerGroup {
     pub propagate_tags: Option<Value>,
     #[serde(rename = "enableECSManagedTags")]
     pub enable_ecs_managed_tags: Option<Value>,
+    /// `clone`'s (faithful-copy.md §2.3): the source's load balancers, service registries and
+    /// network configuration (subnet and security group ids) as CreateService takes them,
+    /// instead of targetGroupMappings, serviceDiscoveryAssociations and subnet purposes.
+    pub load_balancers: Option<Value>,
+    pub service_registries: Option<Value>,
+    pub network_configuration: Option<Value>,
     /// False: the source contributes only what Clouddriver takes from it (Decisions D1).
     #[serde(default, deserialize_with = "lenient_bool")]
     pub copy_source_service_settings: Option<bool>,

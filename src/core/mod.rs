@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod artifact;
+pub mod clone;
 pub mod config;
 pub mod description;
 pub mod error;

@@ -14,17 +14,19 @@ pub enum Operation {
     ResizeServerGroup,
     DestroyServerGroup,
     RollbackServerGroup,
+    CloneServerGroup,
 }
 
 impl Operation {
     /// Every operation, in the order lists and messages show them.
-    pub const ALL: [Operation; 6] = [
+    pub const ALL: [Operation; 7] = [
         Operation::CreateServerGroup,
         Operation::DisableServerGroup,
         Operation::EnableServerGroup,
         Operation::ResizeServerGroup,
         Operation::DestroyServerGroup,
         Operation::RollbackServerGroup,
+        Operation::CloneServerGroup,
     ];
 
     /// Clouddriver's name (`disableServerGroup`).
@@ -36,6 +38,7 @@ impl Operation {
             Operation::ResizeServerGroup => "resizeServerGroup",
             Operation::DestroyServerGroup => "destroyServerGroup",
             Operation::RollbackServerGroup => "rollbackServerGroup",
+            Operation::CloneServerGroup => "cloneServerGroup",
         }
     }
 
@@ -53,6 +56,7 @@ impl Operation {
             Operation::ResizeServerGroup => "RESIZE_ECS_SERVER_GROUP",
             Operation::DestroyServerGroup => "DESTROY_ECS_SERVER_GROUP",
             Operation::RollbackServerGroup => "ROLLBACK_ECS_SERVER_GROUP",
+            Operation::CloneServerGroup => "CLONE_ECS_SERVER_GROUP",
         }
     }
 

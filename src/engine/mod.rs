@@ -5,6 +5,7 @@
 
 pub mod abandoned;
 pub mod artifacts;
+pub mod clone;
 pub mod deploy;
 pub mod doctor;
 pub mod interrupt;

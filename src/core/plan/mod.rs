@@ -245,6 +245,9 @@ fn artifact_mapping_problem(
 
 /// CreateService's `loadBalancers`: each target group by name, found exactly once.
 fn load_balancers(req: &DeployRequest, obs: &Observed, container: &str) -> Result<Vec<Value>, Vec<FieldError>> {
+    if let Some(given) = &req.service.load_balancers {
+        return Ok(given.as_array().cloned().unwrap_or_default());
+    }
     let mut load_balancers: Vec<Value> = Vec::new();
     let mut errors = Vec::new();
     for (i, entry) in req.load_balancers.iter().enumerate() {
@@ -312,6 +315,9 @@ fn security_group_ids(d: &ServiceSpec, obs: &Observed, subnets: &[&Subnet]) -> R
 /// security groups by name in their VPCs.
 fn network(req: &DeployRequest, obs: &Observed) -> Result<Option<Value>, Vec<FieldError>> {
     let d = &req.service;
+    if let Some(given) = &d.network_configuration {
+        return Ok(Some(given.clone()));
+    }
     if !req.is_awsvpc() {
         return Ok(None);
     }

@@ -22,6 +22,9 @@ pub(super) struct ServiceParts<'a> {
 
 /// CreateService's `serviceRegistries`.
 fn service_registries(d: &ServiceSpec, container: &str) -> Vec<Value> {
+    if let Some(given) = &d.service_registries_raw {
+        return given.as_array().cloned().unwrap_or_default();
+    }
     let registry = |sd: &RegistrySpec| {
         let mut r = Map::new();
         r.insert("registryArn".into(), json!(sd.registry_arn));

@@ -46,6 +46,10 @@ pub struct ServiceSpec {
     pub explicit: Vec<(String, Value)>,
     /// `copySourceServiceSettings`, true unless set to false.
     pub copy_source_settings: bool,
+    /// `clone`'s CreateService members given as they are sent (see the description's fields).
+    pub load_balancers: Option<Value>,
+    pub service_registries_raw: Option<Value>,
+    pub network_configuration: Option<Value>,
 }
 
 /// `deploymentConfiguration` as the description gives it (the circuit breaker's `enable` from
@@ -100,6 +104,9 @@ impl ServiceSpec {
             tags: d.tags.clone().unwrap_or_default(),
             explicit: explicit_members(d),
             copy_source_settings: d.copy_source_service_settings != Some(false),
+            load_balancers: d.load_balancers.clone(),
+            service_registries_raw: d.service_registries.clone(),
+            network_configuration: d.network_configuration.clone(),
         }
     }
 

@@ -85,6 +85,7 @@ pub(super) async fn observe(session: &Session, source_session: Option<&Session>,
             None => Ok(None),
         }
     };
+    let awsvpc = awsvpc && d.network_configuration.is_none();
     let subnets = async { if awsvpc && !d.subnet_purposes.is_empty() { session.describe_subnets(&d.zones).await } else { Ok(Vec::new()) } };
     let security_groups = async {
         if awsvpc && !d.security_group_names.is_empty() {

@@ -26,6 +26,9 @@ enum Op {
     /// Clouddriver's explicit `rollbackServerGroup` (`rollbackContext`): the target is the server
     /// group to restore; the name, the one to disable once the restored one is healthy.
     Rollback(Box<Target>, String),
+    /// `cloneServerGroup`: the next version of a live server group, from itself (the
+    /// configuration deploys the description built from it at run time).
+    Clone(Box<(crate::core::clone::CloneRequest, Config)>),
 }
 
 /// How long a rollback waits for the restored server group to be healthy.
@@ -166,7 +169,7 @@ impl Operations {
                     out.push(((**target).clone(), target.server_group.clone()));
                     out.push(((**target).clone(), current.clone()));
                 }
-                Op::Create(_) => {}
+                Op::Create(_) | Op::Clone(_) => {}
             }
         }
         out
@@ -185,6 +188,9 @@ impl Operations {
                 }
                 Op::Lifecycle(_, target) | Op::Rollback(target, _) => {
                     accounts.insert(target.account.name.clone());
+                }
+                Op::Clone(clone) => {
+                    accounts.insert(clone.0.account.name.clone());
                 }
             }
         }
@@ -378,6 +384,9 @@ pub fn parse(config: &Config, value: Value) -> Result<Operations> {
                 .and_then(|d| deploy::prepare(config, d, &DeployOptions::default()))
                 .map(|prepared| Op::Create(Box::new(prepared))),
             (Operation::RollbackServerGroup, _) => rollback_of(config, body),
+            (Operation::CloneServerGroup, _) => crate::core::description::from_value(body, "cloneServerGroupDescription")
+                .and_then(|d| crate::core::clone::validate(config, d).map_err(Error::Invalid))
+                .map(|c| Op::Clone(Box::new((c, config.clone())))),
             (_, Some(kind)) => server_group_operation_from_json(body, operation.name())
                 .and_then(|op| operations::validate(kind, config, &op))
                 .map(|t| Op::Lifecycle(kind, Box::new(t))),
@@ -431,6 +440,12 @@ pub async fn run(ops: Operations, state: &TaskState, progress: &mut dyn Progress
                     operations::run(kind, &target, None).await.map(|r| serde_json::to_value(r).unwrap_or_default())
                 }
                 Op::Rollback(target, current) => rollback(&target, &current, &mut progress).await,
+                Op::Clone(clone) => {
+                    let (request, config) = *clone;
+                    Box::pin(crate::engine::clone::clone(&config, &request, &DeployOptions::default(), &mut progress))
+                        .await
+                        .map(|o| serde_json::to_value(o).unwrap_or_default())
+                }
             }
         };
         match journal::scope(journal.clone(), work).await {
