@@ -68,14 +68,27 @@ async fn clone_command(cli: &Cli, config: &config::Config, args: &cli::CloneArgs
     let d = crate::core::clone::CloneDescription {
         credentials: Some(args.account.clone()),
         region: Some(args.region.clone()),
-        source: Some(crate::core::clone::CloneSource { asg_name: Some(args.server_group.clone()), ecs_cluster_name: args.ecs_cluster.clone() }),
+        source: Some(crate::core::clone::CloneSource {
+            asg_name: Some(args.server_group.clone()),
+            ecs_cluster_name: args.ecs_cluster.clone(),
+        }),
         container_to_image_map: Some(args.images.clone()),
-        capacity: args.capacity.map(|(min, max, desired)| crate::core::description::Capacity { min: Some(min), max: Some(max), desired: Some(desired) }),
+        capacity: args.capacity.map(|(min, max, desired)| crate::core::description::Capacity {
+            min: Some(min),
+            max: Some(max),
+            desired: Some(desired),
+        }),
         strategy: args.strategy.clone(),
         ..Default::default()
     };
     let request = crate::core::clone::validate(config, d).map_err(crate::core::error::Error::Invalid)?;
-    let options = deploy::DeployOptions { plan_only: args.plan, keep_failed: args.keep_failed, wait: args.wait, timeout: args.timeout, ..Default::default() };
+    let options = deploy::DeployOptions {
+        plan_only: args.plan,
+        keep_failed: args.keep_failed,
+        wait: args.wait,
+        timeout: args.timeout,
+        ..Default::default()
+    };
     let mut progress = output::StderrProgress::new();
     let outcome = crate::engine::clone::clone(config, &request, &options, &mut progress).await?;
     output::deploy(cli.output, &outcome);

@@ -145,7 +145,10 @@ pub fn description_of(clone: &CloneRequest, live: &Live<'_>) -> Result<Value, Ve
     let text = |key: &str| s.get(key).and_then(Value::as_str).unwrap_or_default();
     let refuse = |reason: &str, message: String| Err(vec![err("source.asgName", reason, message)]);
     if text("schedulingStrategy") == "DAEMON" {
-        return refuse("unsupported", format!("{} is a DAEMON service: a clone is a REPLICA service of the next version", clone.server_group));
+        return refuse(
+            "unsupported",
+            format!("{} is a DAEMON service: a clone is a REPLICA service of the next version", clone.server_group),
+        );
     }
     if text("resourceManagementType") == "ECS" {
         return refuse("unsupported", format!("{} is an ECS Express service, which ecs-deployer does not clone", clone.server_group));
@@ -280,9 +283,14 @@ mod tests {
         let refused = description_of(&request(), &Live { service: &daemon, task_definition: &td, scalable_target: None }).unwrap_err();
         assert_eq!(refused[0].code, "cloneServerGroupDescription.source.asgName.unsupported");
         let config = Config::from_yaml(CONFIG).unwrap();
-        let errors = validate(&config, serde_json::from_value(json!({"region": "eu-north-1", "strategy": "bluegreen"})).unwrap()).unwrap_err();
+        let errors =
+            validate(&config, serde_json::from_value(json!({"region": "eu-north-1", "strategy": "bluegreen"})).unwrap()).unwrap_err();
         let codes: Vec<&str> = errors.iter().map(|e| e.code.as_str()).collect();
-        assert!(codes.contains(&"cloneServerGroupDescription.credentials.not.nullable") && codes.contains(&"cloneServerGroupDescription.source.asgName.not.nullable"), "{codes:?}");
+        assert!(
+            codes.contains(&"cloneServerGroupDescription.credentials.not.nullable")
+                && codes.contains(&"cloneServerGroupDescription.source.asgName.not.nullable"),
+            "{codes:?}"
+        );
         assert!(codes.contains(&"cloneServerGroupDescription.strategy.invalid"), "{codes:?}");
     }
 }

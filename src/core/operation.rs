@@ -110,7 +110,7 @@ mod tests {
     fn names_phases_and_what_a_list_names() {
         assert!(Operation::ALL.iter().all(|o| Operation::parse(o.name()) == Some(*o)));
         assert_eq!(Operation::parse("upsertEntityTags"), None);
-        assert!(Operation::names().ends_with("destroyServerGroup or rollbackServerGroup"));
+        assert!(Operation::names().ends_with("rollbackServerGroup or cloneServerGroup"));
         let ops =
             json!([{"createServerGroup": {"credentials": "a", "source": {"account": "b"}}}, {"disableServerGroup": {"account": " c "}}]);
         assert_eq!(named_accounts(&ops), ["a", "b", "c"]);

@@ -21,7 +21,8 @@ pub async fn describe(request: &CloneRequest) -> Result<CreateServerGroup> {
         None => lifecycle::locate(&session, name, None).await?.0,
     };
     let resource_id = ResourceId::of(&ecs_cluster, name).to_string();
-    let (service, target) = tokio::try_join!(session.describe_service_whole(&ecs_cluster, name), session.describe_scalable_target(&resource_id))?;
+    let (service, target) =
+        tokio::try_join!(session.describe_service_whole(&ecs_cluster, name), session.describe_scalable_target(&resource_id))?;
     let Some((state, raw)) = service else {
         return Err(Error::invalid(
             "source.asgName",

@@ -24,6 +24,9 @@ pub struct SourceService {
 /// What is known of the source's current service revision.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub enum Revision {
+    /// Being read: its members come with [`revision_members`], which apply receives before
+    /// CreateService (the read runs beside the task definition's registration).
+    Pending,
     Read(Map<String, Value>),
     /// AWS has none: the service was created and last deployed before revisions existed
     /// (2024-10-25), so it predates `monitoring` and `gatewayConnectors` too.
@@ -120,6 +123,47 @@ pub fn revision_arns(service: &Value) -> Vec<String> {
     revisions.into_iter().flatten().filter_map(|r| r.get("arn").and_then(Value::as_str).map(str::to_string)).collect()
 }
 
+/// The members only the source's revision holds (`monitoring`, `gatewayConnectors`), once it is
+/// read, for a plan made while it was [`Revision::Pending`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RevisionMembers {
+    pub members: Vec<(String, Value)>,
+    pub origins: Vec<(String, Origin)>,
+    pub warnings: Vec<String>,
+}
+
+/// The revision-only members copied from `revision` (nothing the description sets: those are
+/// in the plan already), and the warning an unreadable revision gives.
+pub fn revision_members(spec: &ServiceSpec, source: Option<&SourceService>, revision: &Revision) -> RevisionMembers {
+    let Some(source) = source.filter(|_| spec.copy_source_settings) else { return RevisionMembers::default() };
+    let read = SourceService { service: source.service.clone(), revision: revision.clone() };
+    let mut out = Merged::default();
+    revision_only(spec, &read, &mut out);
+    RevisionMembers { members: out.members, origins: out.origins, warnings: out.warnings }
+}
+
+/// The revision-only members the description leaves out, copied from a read revision.
+fn revision_only(spec: &ServiceSpec, source: &SourceService, out: &mut Merged) {
+    for (member, at) in MEMBERS.into_iter().filter(|(_, at)| *at == Where::RevisionOnly) {
+        if spec.explicit(member).is_none()
+            && let Some(v) = source.member(member, at)
+        {
+            out.members.push((member.to_string(), v.clone()));
+            out.origins.push((member.to_string(), Origin::Source));
+        }
+    }
+    if matches!(source.revision, Revision::Unknown | Revision::Unreadable(_)) && spec.explicit("monitoring").is_none() {
+        let why = match &source.revision {
+            Revision::Unreadable(why) => why.as_str(),
+            _ => "it was not read",
+        };
+        out.warnings.push(format!(
+            "the service revision of source {} could not be read ({why}): its monitoring and gatewayConnectors are unknown and not copied",
+            source.name()
+        ));
+    }
+}
+
 /// Merges the description's class-C members with the source's (when it is copied from).
 pub fn merge(spec: &ServiceSpec, source: Option<&SourceService>, can_tag: bool) -> Merged {
     let mut out = Merged::default();
@@ -137,7 +181,11 @@ pub fn merge(spec: &ServiceSpec, source: Option<&SourceService>, can_tag: bool) 
         ));
     }
     for (member, at) in MEMBERS {
-        let (value, origin) = match (spec.explicit(member), source.and_then(|s| s.member(member, at))) {
+        let copied = source.filter(|s| at != Where::RevisionOnly || s.revision != Revision::Pending);
+        if copied.is_some() && spec.explicit(member).is_none() && at == Where::RevisionOnly {
+            continue; // below, with the revision
+        }
+        let (value, origin) = match (spec.explicit(member), copied.and_then(|s| s.member(member, at))) {
             (Some(v), _) => (v.clone(), Origin::Description),
             (None, Some(v)) => match copyable(member, v, source.map(SourceService::name).unwrap_or_default()) {
                 Ok(Some(v)) => (v, Origin::Source),
@@ -152,18 +200,8 @@ pub fn merge(spec: &ServiceSpec, source: Option<&SourceService>, can_tag: bool) 
         out.members.push((member.to_string(), value));
         out.origins.push((member.to_string(), origin));
     }
-    if let Some(s) = source
-        && matches!(s.revision, Revision::Unknown | Revision::Unreadable(_))
-        && spec.explicit("monitoring").is_none()
-    {
-        let why = match &s.revision {
-            Revision::Unreadable(why) => why.as_str(),
-            _ => "it was not read",
-        };
-        out.warnings.push(format!(
-            "the service revision of source {} could not be read ({why}): its monitoring and gatewayConnectors are unknown and not copied",
-            s.name()
-        ));
+    if let Some(s) = source.filter(|s| s.revision != Revision::Pending) {
+        revision_only(spec, s, &mut out);
     }
     tagging(spec, source, can_tag, &mut out);
     deployment(spec, source, &mut out);
@@ -272,12 +310,29 @@ fn deployment(spec: &ServiceSpec, source: Option<&SourceService>, out: &mut Merg
     }
 }
 
+/// Whether any of the source's scaling policies tracks a 20-second metric (then the monitoring
+/// check needs the source's revision before the first write).
+pub fn tracks_high_resolution(policies: &[Value]) -> bool {
+    policies.iter().any(|p| high_resolution_metric(p).is_some())
+}
+
+/// The metric a `…HighResolution` target-tracking policy tracks.
+fn high_resolution_metric(policy: &Value) -> Option<(&str, &'static str)> {
+    let kind = policy.pointer("/TargetTrackingScalingPolicyConfiguration/PredefinedMetricSpecification/PredefinedMetricType")?.as_str()?;
+    match kind {
+        "ECSServiceAverageCPUUtilizationHighResolution" => Some((kind, "CPUUtilization")),
+        "ECSServiceAverageMemoryUtilizationHighResolution" => Some((kind, "MemoryUtilization")),
+        _ => None,
+    }
+}
+
 /// Copied target-tracking policies that track 20-second metrics need the new service to publish
 /// them (faithful-copy.md §5): each `…HighResolution` policy of the source whose metric the merged
 /// `monitoring` does not publish at 20 seconds is refused, naming the policy and the metric.
-pub fn monitoring_problems(settings: &Map<String, Value>, policies: &[Value]) -> Vec<FieldError> {
+pub fn monitoring_problems(settings: &Map<String, Value>, late: &RevisionMembers, policies: &[Value]) -> Vec<FieldError> {
+    let monitoring = settings.get("monitoring").or_else(|| late.members.iter().find(|(m, _)| m == "monitoring").map(|(_, v)| v));
     let published = |metric: &str| {
-        let configs = settings.get("monitoring").and_then(|m| m.get("metricConfigurations")).and_then(Value::as_array);
+        let configs = monitoring.and_then(|m| m.get("metricConfigurations")).and_then(Value::as_array);
         configs.into_iter().flatten().any(|c| {
             c.get("resolutionSeconds").and_then(Value::as_i64) == Some(20)
                 && c.get("metricNames").and_then(Value::as_array).is_some_and(|n| n.iter().any(|m| m == metric))
@@ -285,15 +340,7 @@ pub fn monitoring_problems(settings: &Map<String, Value>, policies: &[Value]) ->
     };
     let mut out = Vec::new();
     for p in policies {
-        let kind = p
-            .pointer("/TargetTrackingScalingPolicyConfiguration/PredefinedMetricSpecification/PredefinedMetricType")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let metric = match kind {
-            "ECSServiceAverageCPUUtilizationHighResolution" => "CPUUtilization",
-            "ECSServiceAverageMemoryUtilizationHighResolution" => "MemoryUtilization",
-            _ => continue,
-        };
+        let Some((kind, metric)) = high_resolution_metric(p) else { continue };
         if !published(metric) {
             let name = p.get("PolicyName").and_then(Value::as_str).unwrap_or_default();
             out.push(refusal(
@@ -408,6 +455,24 @@ mod tests {
     }
 
     #[test]
+    fn a_pending_revision_leaves_its_members_for_later() {
+        let mut pending = rich();
+        let revision = std::mem::replace(&mut pending.revision, Revision::Pending);
+        let m = merge(&spec(json!({})), Some(&pending), false);
+        assert_eq!(members(&m), ["availabilityZoneRebalancing", "volumeConfigurations", "vpcLatticeConfigurations"]);
+        assert!(m.warnings.is_empty());
+        let late = revision_members(&spec(json!({})), Some(&pending), &revision);
+        assert_eq!(late.members.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["monitoring", "gatewayConnectors"]);
+        let unreadable = revision_members(&spec(json!({})), Some(&pending), &Revision::Unreadable("denied".into()));
+        assert!(unreadable.members.is_empty() && unreadable.warnings[0].contains("denied"));
+        let explicit = merge(&spec(json!({"monitoring": {"metricConfigurations": []}})), Some(&pending), false);
+        assert!(members(&explicit).contains(&"monitoring"), "the description's own monitoring needs no revision");
+        assert!(
+            revision_members(&spec(json!({"monitoring": {}})), Some(&pending), &revision).members.iter().all(|(k, _)| k != "monitoring")
+        );
+    }
+
+    #[test]
     fn an_explicit_value_wins_even_empty_and_the_flag_turns_copying_off() {
         let m = merge(&spec(json!({"volumeConfigurations": [], "availabilityZoneRebalancing": "ENABLED"})), Some(&rich()), true);
         assert_eq!(m.members[0], ("availabilityZoneRebalancing".to_string(), json!("ENABLED")));
@@ -463,12 +528,15 @@ mod tests {
         let policy = json!({"PolicyName": "cpu", "TargetTrackingScalingPolicyConfiguration": {"PredefinedMetricSpecification":
             {"PredefinedMetricType": "ECSServiceAverageCPUUtilizationHighResolution"}}});
         let monitored = json!({"monitoring": {"metricConfigurations": [{"metricNames": ["CPUUtilization"], "resolutionSeconds": 20}]}});
-        assert!(monitoring_problems(monitored.as_object().unwrap(), std::slice::from_ref(&policy)).is_empty());
+        let none = RevisionMembers::default();
+        assert!(monitoring_problems(monitored.as_object().unwrap(), &none, std::slice::from_ref(&policy)).is_empty());
         let slow = json!({"monitoring": {"metricConfigurations": [{"metricNames": ["CPUUtilization"], "resolutionSeconds": 60}]}});
-        let refused = monitoring_problems(slow.as_object().unwrap(), std::slice::from_ref(&policy));
+        let refused = monitoring_problems(slow.as_object().unwrap(), &none, std::slice::from_ref(&policy));
         assert_eq!(refused[0].code, "createServerGroupDescription.monitoring.highResolutionRequired");
         assert!(refused[0].message.contains("`cpu`"));
-        assert_eq!(monitoring_problems(&Map::new(), &[policy]).len(), 1, "no monitoring at all");
+        assert_eq!(monitoring_problems(&Map::new(), &none, std::slice::from_ref(&policy)).len(), 1, "no monitoring at all");
+        let late = revision_members(&spec(json!({})), Some(&rich()), &rich().revision);
+        assert!(monitoring_problems(&Map::new(), &late, &[policy]).is_empty(), "the revision's 20-second CPU metrics, read later");
     }
 
     #[test]

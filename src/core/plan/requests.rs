@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use super::DeployPlan;
-use super::merge::Origin;
+use super::merge::{Origin, RevisionMembers};
 use crate::core::model::{ResourceId, SCALABLE_DIMENSION, SCALING_NAMESPACE, ScalableTarget};
 use crate::core::moniker::Moniker;
 use crate::core::naming::TAG_INCOMPLETE;
@@ -79,13 +79,24 @@ impl DeployPlan {
         Value::Object(body)
     }
 
-    /// The CreateService request apply sends once the task definition is registered: the body
-    /// with a client token that is the same for every retry of this deploy's request, so a retry
-    /// after a lost response returns the service instead of creating a second one.
-    pub fn create_service_request(&self, task_definition_arn: &str) -> Value {
+    /// The CreateService request apply sends once the task definition is registered and the
+    /// source's revision read (`late`): the body with a client token that is the same for every
+    /// retry of this deploy's request, so a retry after a lost response returns the service
+    /// instead of creating a second one.
+    pub fn create_service_request(&self, task_definition_arn: &str, late: &RevisionMembers) -> Value {
         let mut body = self.create_service_body(task_definition_arn);
+        if let Value::Object(b) = &mut body {
+            b.extend(late.members.iter().cloned());
+        }
         body["clientToken"] = json!(self.client_token(task_definition_arn));
         body
+    }
+
+    /// The plan with the members of the source's revision in (`--plan` shows them).
+    pub fn complete(&mut self, late: RevisionMembers) {
+        self.create_service.settings.extend(late.members);
+        self.create_service.origins.extend(late.origins);
+        self.warnings.extend(late.warnings);
     }
 
     fn client_token(&self, task_definition_arn: &str) -> String {

@@ -17,8 +17,10 @@ use crate::core::error::{AwsError, Error};
 use crate::core::model::ServiceState;
 use crate::core::naming::TAG_INCOMPLETE;
 use crate::core::plan::DeployPlan;
+use crate::core::plan::merge::RevisionMembers;
 use crate::core::scaling::ScalingCopyPlan;
 use crate::engine::{interrupt, journal, locks};
+use futures::FutureExt;
 
 /// The right to allocate the next version of one cluster, held from the read of the taken names
 /// until CreateService took the new one (or failed).
@@ -99,11 +101,14 @@ pub(super) async fn apply(
     plan: &DeployPlan,
     options: &DeployOptions,
     scaling_copy: impl Future<Output = Result<Option<ScalingCopyPlan>, AwsError>>,
+    late: impl Future<Output = Result<RevisionMembers, AwsError>>,
     allocation: Option<Allocation>,
 ) -> Result<DeployOutcome, ApplyFailure> {
     let mut created = Created::default();
-    let core = create_server_group(session, plan, &mut created, allocation);
-    let (core, scaling_copy) = tokio::join!(core, scaling_copy);
+    // The source's revision is read while the task definition is registered; CreateService waits for it.
+    let late = late.boxed_local().shared();
+    let core = create_server_group(session, plan, &mut created, allocation, late.clone());
+    let (core, scaling_copy, late) = tokio::join!(core, scaling_copy, late);
     let (task_definition_arn, service) = match core {
         Ok(done) => done,
         Err(CreateFailure::NameTaken) => return Err(ApplyFailure::NameTaken),
@@ -117,6 +122,7 @@ pub(super) async fn apply(
         return Err(failure(session, plan, options, interrupt::error(), &created).await);
     }
     let mut outcome = DeployOutcome::planned(plan, copy.as_ref());
+    outcome.warnings.extend(late.map(|l| l.warnings).unwrap_or_default());
     if let Some(copy) = &copy {
         journal::status("Copying scaling policies...");
         match copy_scaling(session, plan, copy, &mut created).await {
@@ -187,12 +193,14 @@ async fn create_server_group(
     plan: &DeployPlan,
     created: &mut Created,
     allocation: Option<Allocation>,
+    late: impl Future<Output = Result<RevisionMembers, AwsError>>,
 ) -> Result<(String, ServiceState), CreateFailure> {
     stop()?;
     record(plan).await?;
     let task_definition_arn = register_task_definition(session, plan, created).await?;
     stop()?;
-    let service = create_service(session, plan, &task_definition_arn, created).await?;
+    let late = late.await?;
+    let service = create_service(session, plan, &task_definition_arn, &late, created).await?;
     // The name is taken: the next deploy of the cluster may read the names now.
     drop(allocation);
     stop()?;
@@ -222,11 +230,12 @@ async fn create_service(
     session: &Session,
     plan: &DeployPlan,
     task_definition_arn: &str,
+    late: &RevisionMembers,
     created: &mut Created,
 ) -> Result<ServiceState, CreateFailure> {
     let (name, account) = (&plan.server_group_name, &plan.account);
     journal::status(format!("Creating {} of {name} with {task_definition_arn} for {account}.", plan.desired_count));
-    let service = match session.create_service(&plan.create_service_request(task_definition_arn)).await {
+    let service = match session.create_service(&plan.create_service_request(task_definition_arn, late)).await {
         Ok(s) => s,
         Err(e) if is_name_taken(&e) => {
             if session.deregister_task_definition(task_definition_arn).await.is_ok() {

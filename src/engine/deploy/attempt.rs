@@ -40,13 +40,14 @@ impl Attempt<'_, '_, '_> {
     /// for the downloaded one only when the artifact changes what is read.
     async fn observe(&self) -> Result<(Observed, DeployRequest)> {
         let scaling = || self.reads.scaling.clone();
-        let observing =
-            async { driving(observe(self.session, self.source_session, self.download.prepared), scaling()).await.map_err(Error::from) };
+        let observing = async {
+            driving(observe(self.session, self.source_session, self.reads, self.download.prepared), scaling()).await.map_err(Error::from)
+        };
         let (observed, req) = tokio::try_join!(observing, self.download.request())?;
         if self.download.same_observation(&req) {
             return Ok((observed, req));
         }
-        Ok((driving(observe(self.session, self.source_session, &req), scaling()).await?, req))
+        Ok((driving(observe(self.session, self.source_session, self.reads, &req), scaling()).await?, req))
     }
 
     pub(super) async fn run(&self) -> Result<Next> {
@@ -62,8 +63,10 @@ impl Attempt<'_, '_, '_> {
         for w in &plan.warnings {
             warn!("{w}");
         }
-        self.reads.check_copy(&observed, &plan).await?;
+        self.reads.check_copy(&req, &observed, &plan).await?;
+        let late = async { self.reads.revision_members(&req, &observed).await };
         if options.plan_only {
+            plan.complete(late.await?);
             plan.scaling_copy = self.reads.copy_plan(&observed, &plan).await?;
             let mut outcome = DeployOutcome::planned(&plan, plan.scaling_copy.as_ref());
             outcome.plan = Some(plan);
@@ -72,7 +75,7 @@ impl Attempt<'_, '_, '_> {
         // No other operation on the new server group (a destroy, a disable) until it is complete.
         let group_lock = locks::server_group(&plan.account, &plan.region, &plan.ecs_cluster_name, &plan.server_group_name);
         let group_lock = locks::take(&group_lock, "nothing was created").await?;
-        let applied = apply(self.session, &plan, options, self.reads.copy_plan(&observed, &plan), allocation).await;
+        let applied = apply(self.session, &plan, options, self.reads.copy_plan(&observed, &plan), late, allocation).await;
         drop(group_lock);
         match applied {
             Ok(outcome) => Ok(Next::Created(Box::new(outcome), Box::new(plan))),

@@ -2,15 +2,15 @@
 //! cluster's taken names, the source server group, the task role, subnets, security groups,
 //! target groups and whether the account can tag services.
 
+use super::source::SourceReads;
 use crate::aws::Session;
 use crate::core::config::NamingStrategy;
 use crate::core::error::AwsError;
 use crate::core::model::{ResourceId, ScalableTarget, ServiceState};
 use crate::core::naming;
-use crate::core::plan::merge::{self, Revision};
+use crate::core::plan::merge::Revision;
 use crate::core::plan::{Observed, SourceService};
 use crate::core::request::{DeployRequest, SourceRef};
-use serde_json::Value;
 
 /// The ECS cluster's services as the namer needs them: the listed names, and for the tags
 /// namer the tags of those that may belong to the cluster.
@@ -34,48 +34,35 @@ async fn observe_services(session: &Session, req: &DeployRequest) -> Result<Serv
 }
 
 /// What is read of the source server group: its scalable target, its service (typed), and the
-/// service read whole for the merge.
+/// service read whole for the merge (its revision still being read).
 type Source = (Option<ScalableTarget>, Option<ServiceState>, Option<SourceService>);
 
-/// Reads the source server group: its scalable target and its service read whole, then (only
-/// when its settings are copied) its current service revision.
-async fn observe_source(session: &Session, src: &SourceRef, copies_settings: bool) -> Result<Source, AwsError> {
+/// Reads the source server group: its scalable target, and its service read whole (shared with
+/// the read of its revision, which runs on beside what follows).
+async fn observe_source(session: &Session, src: &SourceRef, reads: &SourceReads<'_>) -> Result<Source, AwsError> {
     let resource_id = ResourceId::of(&src.ecs_cluster_name, &src.server_group_name).to_string();
-    let service = async {
-        let Some((state, raw)) = session.describe_service_whole(&src.ecs_cluster_name, &src.server_group_name).await? else {
-            return Ok::<_, AwsError>((None, None));
-        };
-        let revision = if copies_settings { revision(session, &raw).await } else { Revision::Unknown };
-        let whole = SourceService { service: raw.as_object().cloned().unwrap_or_default(), revision };
-        Ok((Some(state), Some(whole)))
+    let (target, service) = tokio::try_join!(session.describe_scalable_target(&resource_id), reads.service.clone())?;
+    let (state, whole) = match service {
+        Some((state, raw)) => {
+            (Some(state), Some(SourceService { service: raw.as_object().cloned().unwrap_or_default(), revision: Revision::Pending }))
+        }
+        None => (None, None),
     };
-    let (target, (state, whole)) = tokio::try_join!(session.describe_scalable_target(&resource_id), service)?;
     Ok((target, state, whole))
 }
 
-/// The source's current service revision: `Missing` when AWS has none (a service from before
-/// revisions), `Unreadable` when the API refuses (the merge says once what that leaves unknown).
-async fn revision(session: &Session, service: &Value) -> Revision {
-    let arns = merge::revision_arns(service);
-    if arns.is_empty() {
-        return Revision::Missing;
-    }
-    match session.describe_service_revisions(&arns[..1]).await {
-        Ok((found, _)) => match found.into_iter().next().and_then(|r| r.as_object().cloned()) {
-            Some(r) => Revision::Read(r),
-            None => Revision::Missing,
-        },
-        Err(e) => Revision::Unreadable(e.to_string()),
-    }
-}
-
 /// Observes everything the plan needs, all reads at once.
-pub(super) async fn observe(session: &Session, source_session: Option<&Session>, req: &DeployRequest) -> Result<Observed, AwsError> {
+pub(super) async fn observe(
+    session: &Session,
+    source_session: Option<&Session>,
+    reads: &SourceReads<'_>,
+    req: &DeployRequest,
+) -> Result<Observed, AwsError> {
     let d = &req.service;
     let awsvpc = req.is_awsvpc();
     let source = async {
         match (source_session, &req.source) {
-            (Some(s), Some(src)) => observe_source(s, src, req.service.copy_source_settings).await,
+            (Some(s), Some(src)) => observe_source(s, src, reads).await,
             _ => Ok((None, None, None)),
         }
     };

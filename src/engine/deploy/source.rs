@@ -8,7 +8,9 @@ use futures::FutureExt;
 
 use crate::aws::Session;
 use crate::core::error::{AwsError, Error, Result};
+use crate::core::model::ServiceState;
 use crate::core::model::{Alarm, ResourceId};
+use crate::core::plan::merge::{Revision, RevisionMembers};
 use crate::core::plan::{self, DeployPlan, Observed, merge};
 use crate::core::request::{DeployRequest, SourceRef};
 use crate::core::scaling::{self, ScalingCopyPlan, SourceScaling};
@@ -23,6 +25,10 @@ pub(super) type SharedRead<'a, T> = futures::future::Shared<futures::future::Loc
 pub(super) struct SourceReads<'a> {
     copy_names: SharedRead<'a, Option<SourceScaling>>,
     pub(super) scaling: SharedRead<'a, Option<SourceScaling>>,
+    /// The source's service read whole (typed, and its raw DescribeServices entry).
+    pub(super) service: SharedRead<'a, Option<(ServiceState, Value)>>,
+    /// Its current service revision, read once the service is (when its settings are copied).
+    revision: SharedRead<'a, Revision>,
 }
 
 fn resource_id(src: &SourceRef) -> String {
@@ -51,8 +57,46 @@ async fn source_alarms(session: &Session, policies: &[Value]) -> std::result::Re
     session.describe_alarms(&alarm_names, &action_prefixes).await
 }
 
-/// Starts (lazily: on the first poll) the reads of the source's scaling.
+/// The source's current service revision: `Missing` when AWS has none (a service from before
+/// revisions), `Unreadable` when the API refuses (the merge says once what that leaves unknown).
+async fn revision(session: &Session, service: &Value) -> Revision {
+    let arns = merge::revision_arns(service);
+    if arns.is_empty() {
+        return Revision::Missing;
+    }
+    match session.describe_service_revisions(&arns[..1]).await {
+        Ok((found, _)) => match found.into_iter().next().and_then(|r| r.as_object().cloned()) {
+            Some(r) => Revision::Read(r),
+            None => Revision::Missing,
+        },
+        Err(e) => Revision::Unreadable(e.to_string()),
+    }
+}
+
+/// Starts (lazily: on the first poll) the reads of the source: its service and revision, and
+/// its scaling.
 pub(super) fn source_reads<'a>(req: &'a DeployRequest, session: Option<&'a Session>) -> SourceReads<'a> {
+    let of_source = session.zip(req.source.as_ref());
+    let service: SharedRead<'a, Option<(ServiceState, Value)>> = async move {
+        match of_source {
+            Some((s, src)) => s.describe_service_whole(&src.ecs_cluster_name, &src.server_group_name).await,
+            None => Ok(None),
+        }
+    }
+    .boxed_local()
+    .shared();
+    let revision = {
+        let service = service.clone();
+        let copies = req.service.copy_source_settings;
+        async move {
+            Ok(match (of_source, service.await?) {
+                (Some((s, _)), Some((_, raw))) if copies => self::revision(s, &raw).await,
+                _ => Revision::Unknown,
+            })
+        }
+        .boxed_local()
+        .shared()
+    };
     let from = session.filter(|_| req.copies_scaling).zip(req.source.as_ref());
     let policies: SharedRead<'a, Option<Vec<Value>>> = async move {
         match from {
@@ -96,19 +140,34 @@ pub(super) fn source_reads<'a>(req: &'a DeployRequest, session: Option<&'a Sessi
     }
     .boxed_local()
     .shared();
-    SourceReads { copy_names, scaling }
+    SourceReads { copy_names, scaling, service, revision }
 }
 
 impl SourceReads<'_> {
+    /// The members of the source's revision for `plan` (see [`merge::revision_members`]), once
+    /// it is read.
+    pub(super) async fn revision_members(
+        &self,
+        req: &DeployRequest,
+        observed: &Observed,
+    ) -> std::result::Result<RevisionMembers, AwsError> {
+        let revision = self.revision.clone().await?;
+        Ok(merge::revision_members(&req.service, observed.source_whole.as_ref(), &revision))
+    }
+
     /// Refuses, before the first write, a copy whose name would break an AWS limit, or whose
-    /// 20-second target tracking the new version would not publish the metrics for.
-    pub(super) async fn check_copy(&self, observed: &Observed, plan: &DeployPlan) -> Result<()> {
+    /// 20-second target tracking the new version would not publish the metrics for (only then
+    /// is the source's revision awaited before the first write).
+    pub(super) async fn check_copy(&self, req: &DeployRequest, observed: &Observed, plan: &DeployPlan) -> Result<()> {
         if observed.source_target.is_none() {
             return Ok(());
         }
         if let Some(source) = driving(self.copy_names.clone(), self.scaling.clone()).await? {
             let mut errors = scaling::name_limit_errors(&source, &plan.server_group_name);
-            errors.extend(merge::monitoring_problems(&plan.create_service.settings, &source.policies));
+            if merge::tracks_high_resolution(&source.policies) {
+                let late = driving(self.revision_members(req, observed), self.scaling.clone()).await?;
+                errors.extend(merge::monitoring_problems(&plan.create_service.settings, &late, &source.policies));
+            }
             if !errors.is_empty() {
                 return Err(Error::Invalid(errors));
             }
