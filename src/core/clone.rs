@@ -202,6 +202,7 @@ pub fn description_of(clone: &CloneRequest, live: &Live<'_>) -> Result<Value, Ve
         },
         "tags": tags.iter().filter(|(k, _)| user_tag(k)).map(|(k, v)| (k.clone(), json!(v))).collect::<Map<String, Value>>(),
         "strategy": clone.strategy.clone().unwrap_or_default(),
+        "clonedFrom": clone.server_group,
     });
     let copied = [
         ("networkConfiguration", "networkConfiguration"),
@@ -214,7 +215,8 @@ pub fn description_of(clone: &CloneRequest, live: &Live<'_>) -> Result<Value, Ve
     ];
     let out = d.as_object_mut().expect("an object");
     for (from, to) in copied {
-        if let Some(v) = s.get(from).filter(|v| !v.is_null() && *v != &json!([])) {
+        // What the service does not set: absent, null, or an empty list or object.
+        if let Some(v) = s.get(from).filter(|v| !v.is_null() && *v != &json!([]) && *v != &json!({})) {
             out.insert(to.to_string(), v.clone());
         }
     }

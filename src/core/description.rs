@@ -492,6 +492,10 @@ pub struct CreateServerGroup {
     pub load_balancers: Option<Value>,
     pub service_registries: Option<Value>,
     pub network_configuration: Option<Value>,
+    /// Set by `clone`: the server group this description was built from. Its settings are
+    /// stated by id, so no availability zones are needed to choose subnets.
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub cloned_from: Option<String>,
     /// False: the source contributes only what Clouddriver takes from it (Decisions D1).
     #[serde(default, deserialize_with = "lenient_bool")]
     pub copy_source_service_settings: Option<bool>,

@@ -112,8 +112,8 @@ fn zones(e: &mut Errors, d: &CreateServerGroup, account: Option<&Account>) -> Op
                     format!("availabilityZones must name exactly one region, found {}", zones.len()),
                 );
             }
-            // A given networkConfiguration names its subnets by id: the zones choose nothing.
-            if d.zones().is_empty() && d.network_configuration.is_none() {
+            // A given networkConfiguration (a clone's) names its subnets by id: the zones choose nothing.
+            if d.zones().is_empty() && d.network_configuration.is_none() && d.cloned_from.is_none() {
                 e.add("availabilityZones.zones", "not.nullable", "list at least one availability zone for the region in availabilityZones");
             }
             if let Some(region) = d.target_region() {

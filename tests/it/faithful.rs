@@ -171,3 +171,116 @@ async fn a_copied_high_resolution_policy_needs_20_second_monitoring() {
     let deployed = env.deploy(&description("heron", Some("heron-prod-v000"), monitored), &[]);
     assert_eq!(deployed.code, 0, "with 20-second CPU metrics the copy is sound: {deployed:?}");
 }
+
+/// The containers of a task definition with their images, and the rest of it without them.
+fn without_images(mut td: Value) -> (Vec<(String, String)>, Value) {
+    let mut images = Vec::new();
+    for c in td["containerDefinitions"].as_array_mut().unwrap() {
+        images.push((c["name"].as_str().unwrap().to_string(), c["image"].as_str().unwrap().to_string()));
+        c.as_object_mut().unwrap().remove("image");
+    }
+    for key in ["taskDefinitionArn", "revision", "registeredAt", "registeredBy", "status", "requiresAttributes", "compatibilities"] {
+        td.as_object_mut().unwrap().remove(key);
+    }
+    (images, td)
+}
+
+async fn task_definition_of(env: &TestEnv, service: &str) -> Value {
+    let aws = env.aws().await;
+    let arn = aws.service(service).await.unwrap().task_definition.unwrap();
+    let out = aws.ecs.describe_task_definition().task_definition(&arn).send().await.unwrap().task_definition.unwrap();
+    let containers: Vec<Value> = out
+        .container_definitions()
+        .iter()
+        .map(|c| {
+            json!({"name": c.name(), "image": c.image(), "cpu": c.cpu(), "memoryReservation": c.memory_reservation(),
+            "environment": c.environment().iter().map(|e| json!([e.name(), e.value()])).collect::<Vec<_>>(),
+            "portMappings": c.port_mappings().iter().map(|p| json!([p.container_port(), p.host_port()])).collect::<Vec<_>>()})
+        })
+        .collect();
+    json!({"family": out.family(), "networkMode": out.network_mode().map(|m| m.as_str().to_string()), "containerDefinitions": containers,
+        "cpu": out.cpu(), "memory": out.memory(), "volumes": out.volumes().len()})
+}
+
+#[tokio::test]
+async fn clone_builds_the_next_version_from_a_server_group_the_cli_deployed() {
+    let env = TestEnv::new("faithful_clone", false);
+    let first = env.deploy(&crate::scaling::description("ibis", None), &[]);
+    assert_eq!(first.code, 0, "{first:?}");
+    let aws = env.aws().await;
+    crate::scaling::add_scaling(&aws, "ibis-prod-v000", &env.account_id, "us-west-2").await;
+
+    let plan = env.run(
+        &[
+            "clone",
+            "--account",
+            "ecs-main",
+            "--region",
+            "us-west-2",
+            "--server-group",
+            "ibis-prod-v000",
+            "--image",
+            "v000=nginx:2",
+            "--plan",
+            "--output",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(plan.code, 0, "{plan:?}");
+    let origins = &plan.json["plan"]["createServiceOrigins"];
+    assert_eq!(origins["desiredCount"], "description", "{origins}");
+    assert_eq!(plan.json["plan"]["serverGroupName"], "ibis-prod-v001");
+    assert!(aws.service("ibis-prod-v001").await.is_none(), "--plan writes nothing");
+
+    let cloned = env.run(
+        &["clone", "--account", "ecs-main", "--region", "us-west-2", "--server-group", "ibis-prod-v000", "--image", "v000=nginx:2"],
+        None,
+    );
+    assert_eq!(cloned.code, 0, "{cloned:?}");
+    let (source_images, source) = without_images(task_definition_of(&env, "ibis-prod-v000").await);
+    let (images, new) = without_images(task_definition_of(&env, "ibis-prod-v001").await);
+    assert_eq!((source_images[0].1.as_str(), images[0].1.as_str()), ("nginx", "nginx:2"), "only the image changed");
+    let env_of = |td: &Value| td["containerDefinitions"][0]["environment"].clone();
+    let mut expected = source.clone();
+    // SERVER_GROUP names the new version; every other field is the source's.
+    expected["containerDefinitions"][0]["environment"] = json!(
+        env_of(&source)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| if e[0] == "SERVER_GROUP" { json!(["SERVER_GROUP", "ibis-prod-v001"]) } else { e.clone() })
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(new, expected, "the task definition is the source's but for the image");
+    let target = aws.scalable_target("ibis-prod-v001").await.unwrap();
+    assert_eq!((target.min_capacity, target.max_capacity), (2, 8), "the source's scalable target");
+    let copied = aws
+        .scaling
+        .describe_scaling_policies()
+        .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
+        .resource_id(format!("service/{CLUSTER}/ibis-prod-v001"))
+        .send()
+        .await
+        .unwrap();
+    assert!(!copied.scaling_policies().is_empty(), "and its scaling, as a deploy with source copies it");
+}
+
+#[tokio::test]
+async fn clone_server_group_runs_through_ecs_ops_with_the_rules_of_every_operation() {
+    let env = TestEnv::new("faithful_clone_ops", false);
+    assert_eq!(env.deploy(&crate::scaling::description("jacana", None), &[]).code, 0);
+    let server = crate::serve::Server::start(&env, &["--store-file", "tasks.db"]);
+    let invalid = server.post("/ecs/ops", &json!([{"cloneServerGroup": {"credentials": "ecs-main", "region": "us-west-2"}}]));
+    assert_eq!(invalid.0, 400, "{}", invalid.1);
+    assert!(invalid.1.to_string().contains("source.asgName"), "{}", invalid.1);
+    let id = server.submit(&json!([{"cloneServerGroup": {"credentials": "ecs-main", "region": "us-west-2",
+        "source": {"asgName": "jacana-prod-v000"}, "containerToImageMap": {"v000": "nginx:3"}}}]));
+    let (task, _) = server.wait(&id);
+    assert_eq!(task["status"]["failed"], false, "{task}");
+    assert_eq!(task["resultObjects"][0]["serverGroupName"], "jacana-prod-v001", "{task}");
+    let phases = task["history"].to_string();
+    assert!(phases.contains("CLONE_ECS_SERVER_GROUP"), "{phases}");
+    let (images, _) = without_images(task_definition_of(&env, "jacana-prod-v001").await);
+    assert_eq!(images[0].1, "nginx:3");
+}
