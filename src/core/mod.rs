@@ -17,7 +17,6 @@ pub mod naming;
 pub mod operation;
 pub mod plan;
 pub mod redact;
-pub mod redeploy;
 pub mod request;
 pub mod scaling;
 pub mod settings;

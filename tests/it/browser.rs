@@ -168,6 +168,18 @@ async fn in_a_browser_the_console_shows_the_cluster_disables_rolls_back_and_refu
     browser.goto(&format!("{base}/console/applications/brw")).await.unwrap();
     assert!(row_text(&browser, "brw-web-v001").await.contains("disabled"));
 
+    // A new version of brw-web-v000, which the CLI deployed: its page offers its containers'
+    // images, and the one typed is the only change (a clone of the live server group).
+    browser.goto(&format!("{base}/console/server-groups/ecs-main/us-west-2/brw-web-v000")).await.unwrap();
+    browser.find(Locator::LinkText("Deploy new version")).await.unwrap().click().await.unwrap();
+    let field = browser.find(Locator::Css("input[name='image.web']")).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys("nginx:1.29.0").await.unwrap();
+    browser.find(Locator::Css("main form button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_for_text(&browser, "Orchestration completed").await;
+    let new = aws.service("brw-web-v002").await.expect("the new version");
+    assert_eq!(aws.task_definition(new.task_definition.as_deref().unwrap()).await.container_definitions()[0].image(), Some("nginx:1.29.0"));
+
     // Destroy: a wrong typed name is refused and nothing is deleted.
     browser.goto(&format!("{base}/console/confirm/destroy/ecs-main/us-west-2/brw-web-v001")).await.unwrap();
     browser.find(Locator::Css("input[name=confirmName]")).await.unwrap().send_keys("brw-web-v000").await.unwrap();

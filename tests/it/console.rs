@@ -240,12 +240,21 @@ async fn a_new_version_is_deployed_from_an_existing_one_with_a_new_image() {
     assert_eq!(new.desired_count, 3, "the source's capacity");
     assert_eq!(aws.service("cond-web-v000").await.unwrap().desired_count, 3, "the old one keeps serving");
 
-    // A server group deployed some other way: its description is not known here.
+    // A server group deployed some other way (the CLI) gets its new version the same way: a
+    // clone of the live server group.
     let run = env.deploy(&fargate("cone"), &[]);
     assert_eq!(run.code, 0, "{run:?}");
-    let page = send(port, "GET", "/console/confirm/redeploy/ecs-main/us-west-2/cone-web-v000", "", "");
-    assert_eq!(page.status, 404);
-    assert!(page.body.contains("was not deployed through this serve"), "{}", page.body);
+    let page = send(port, "GET", "/console/confirm/redeploy/ecs-main/us-west-2/cone-web-v000", &format!("Cookie: {cookie}\r\n"), "");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("name=\"image.web\" value=\"nginx:1.27.9\""), "its containers with their images: {}", page.body);
+    let body = format!("csrf={csrf}&form={}&image.web=nginx%3A1.28.1", form_of(&page.body));
+    let posted = form_post(port, "/console/actions/redeploy/ecs-main/us-west-2/cone-web-v000", &cookie, &body);
+    assert_eq!(posted.status, 303, "{}", posted.body);
+    let (task, _) = server.wait(posted.header("location").unwrap().rsplit('/').next().unwrap());
+    assert_eq!(task["status"]["failed"], false, "{task}");
+    let new = aws.service("cone-web-v001").await.expect("the CLI-deployed group's new version");
+    let td = aws.task_definition(new.task_definition.as_deref().unwrap()).await;
+    assert_eq!(td.container_definitions()[0].image(), Some("nginx:1.28.1"));
 }
 
 /// `fargate(app)` in `region` (whose fixtures must exist).
@@ -304,7 +313,7 @@ async fn console_actions_act_on_the_account_region_and_ecs_cluster_of_the_page()
 }
 
 #[tokio::test]
-async fn a_new_version_comes_from_the_description_of_that_region_and_rollbacks_stay_in_one_cluster() {
+async fn a_new_version_is_offered_for_every_server_group_of_every_region_and_rollbacks_stay_in_one_cluster() {
     let env = TestEnv::new("console_scope_redeploy", false);
     env.fixtures_in(&env.account_id, "us-east-1");
     let server = Server::start(&env, &["--store-file", "tasks.db"]);
@@ -314,11 +323,12 @@ async fn a_new_version_comes_from_the_description_of_that_region_and_rollbacks_s
     assert_eq!(task["status"]["failed"], false, "{task}");
     let run = env.deploy(&fargate("rdx"), &[]);
     assert_eq!(run.code, 0, "{run:?}");
-    let page = send(port, "GET", "/console/confirm/redeploy/ecs-main/us-west-2/rdx-web-v000", "", "");
-    assert_eq!(page.status, 404, "the us-east-1 description is not us-west-2's: {}", page.body);
-    assert!(page.body.contains("was not deployed through this serve"), "{}", page.body);
-    let page = send(port, "GET", "/console/confirm/redeploy/ecs-main/us-east-1/rdx-web-v000", "", "");
-    assert_eq!(page.status, 200, "{}", page.body);
+    // Each region's page offers its own group's containers (a clone of that group).
+    for region in ["us-west-2", "us-east-1"] {
+        let page = send(port, "GET", &format!("/console/confirm/redeploy/ecs-main/{region}/rdx-web-v000"), "", "");
+        assert_eq!(page.status, 200, "{region}: {}", page.body);
+        assert!(page.body.contains("name=\"image.web\""), "{region}: {}", page.body);
+    }
 
     // Rollbacks: never onto itself, never across clusters (through /ecs/ops as through the console).
     let rollback = |restore: &str, current: &str| {

@@ -23,7 +23,7 @@ use crate::core::operation::Operation;
 use crate::core::view::ServerGroupView;
 use crate::serve::http::{Peer, query_pairs};
 use crate::serve::ops::{Submission, submit};
-use crate::serve::{App, Audited, may_see, visible_to};
+use crate::serve::{App, Audited};
 
 /// A confirmation's form as posted: its keys read here, once, into typed fields.
 #[derive(Debug, Default)]
@@ -85,7 +85,7 @@ fn describe(action: &str, name: &str, others: &[String]) -> Option<String> {
         "enable" => format!("enable {name}: restore its desired count and scaling and register it with its target groups"),
         "resize" => format!("resize {name} to the capacity below"),
         "redeploy" => format!(
-            "deploy a new version of {name}'s cluster from {name}'s description and task definition, with the images below; {name} keeps serving until you disable it"
+            "deploy a new version of {name}'s cluster from {name} itself — its task definition, every setting of its service and its scaling — with the images below; {name} keeps serving until you disable it"
         ),
         "rollback" => match others.first() {
             Some(current) => format!("roll back to {name}: enable it, wait until it is healthy, then disable {current}"),
@@ -166,16 +166,9 @@ pub(super) async fn confirm(
         };
         return error_page(StatusCode::NOT_FOUND, "Not possible", &csrf, cookie, message);
     };
-    let images = match action.as_str() {
-        "redeploy" => match creating_description(&app, &identity, &account, &region, &name).await {
-            Some(d) => crate::core::redeploy::image_fields(&d, &sg.containers, &sg.image.image_id),
-            None => {
-                let message = format!(
-                    "{name} was not deployed through this serve, so its description is not known here; deploy the new version with `ecs-deployer deploy` or a pipeline"
-                );
-                return error_page(StatusCode::NOT_FOUND, "Not possible", &csrf, cookie, message);
-            }
-        },
+    // A new version: every container of the live server group, with the image it runs now.
+    let images: Vec<(String, String)> = match action.as_str() {
+        "redeploy" => sg.containers.iter().filter_map(|c| Some((c.name.clone()?, c.image.clone().unwrap_or_default()))).collect(),
         _ => Vec::new(),
     };
     let takes_away = matches!(action.as_str(), "disable" | "destroy" | "resize") && sg.enabled();
@@ -295,7 +288,7 @@ pub(super) async fn act(
         return post.answer(&app, "invalid", answer(StatusCode::BAD_REQUEST, not_done(message), None));
     }
     let ops = match action.as_str() {
-        "redeploy" => redeploy(&app, &post.identity, &account, &region, &name, &fields).await,
+        "redeploy" => redeploy(&account, &region, &name, &fields),
         "rollback" => rollback_from_current(&app, &account, &region, &name, &fields).await,
         _ => operation(&action, &account, &region, &name, &fields),
     };
@@ -331,27 +324,14 @@ async fn rollback_from_current(app: &App, account: &str, region: &str, name: &st
     Ok(json!([{ Operation::RollbackServerGroup.name(): rollback }]))
 }
 
-/// The createServerGroup description (as posted to `serve`) of the task that created `name` in
-/// `account` and `region`.
-async fn creating_description(app: &App, identity: &Identity, account: &str, region: &str, name: &str) -> Option<Value> {
-    let filter = visible_to(&app.config, identity, Some(&format!("\"{region}:{name}\"")));
-    let tasks = app.store.list(&filter, 100).await.ok()?;
-    let task = tasks
-        .into_iter()
-        .filter(|t| may_see(&app.config, identity, t) && !t.status.failed)
-        .find(|t| t.result_objects.iter().any(|r| crate::core::redeploy::created(r, account, region, name)))?;
-    let text = app.store.operations(task.id.as_deref()?).await.ok()??;
-    crate::core::redeploy::description_for(&serde_json::from_str(&text).ok()?, account, region)
-}
-
-/// A createServerGroup from the description that created `name`, with the images given and
-/// `name` as its source (capacity and scaling copied): a manual red/black's first step.
-async fn redeploy(app: &App, identity: &Identity, account: &str, region: &str, name: &str, fields: &ActionForm) -> Result<Value, String> {
-    let description = creating_description(app, identity, account, region, name)
-        .await
-        .ok_or_else(|| format!("{name} was not deployed through this serve; its description is not known here"))?;
+/// The clone of `name` with the images given (container, image): the next version built from
+/// the live server group itself, whatever deployed it — a manual red/black's first step.
+fn redeploy(account: &str, region: &str, name: &str, fields: &ActionForm) -> Result<Value, String> {
     if fields.images.is_empty() {
-        return Err("give the new version's image".into());
+        return Err("give the new version's images".into());
     }
-    Ok(crate::core::redeploy::new_version(description, &fields.images, account, region, name))
+    let images: serde_json::Map<String, Value> = fields.images.iter().map(|(c, i)| (c.clone(), json!(i))).collect();
+    let clone = json!({"credentials": account, "account": account, "region": region, "cloudProvider": "ecs",
+        "source": {"asgName": name}, "containerToImageMap": images});
+    Ok(json!([{ Operation::CloneServerGroup.name(): clone }]))
 }
