@@ -62,6 +62,7 @@ fn service_state(s: &aws_sdk_ecs::types::Service) -> ServiceState {
                 message: e.message().unwrap_or_default().to_string(),
             })
             .collect(),
+        current_service_deployment: s.current_service_deployment().map(str::to_string),
     }
 }
 
@@ -458,6 +459,8 @@ impl Session {
                 task_definition: t.task_definition_arn().unwrap_or_default().to_string(),
                 stopped_reason: t.stopped_reason().unwrap_or_default().to_string(),
                 container_reasons: t.containers().iter().filter_map(|c| c.reason().map(str::to_string)).collect(),
+                stop_code: t.stop_code().map(|c| c.as_str().to_string()),
+                exit_codes: t.containers().iter().filter_map(|c| Some((c.name()?.to_string(), c.exit_code()?))).collect(),
             })
             .collect())
     }

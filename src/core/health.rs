@@ -7,6 +7,7 @@
 
 use serde::Serialize;
 
+use crate::core::deployment::{Judgement, ServiceDeployment, stopped_story};
 use crate::core::model::{ServiceState, StoppedTask, TargetHealth};
 
 /// Tasks of the new task definition that may stop before the deploy is called failed.
@@ -18,6 +19,8 @@ pub struct Snapshot {
     pub service: Option<ServiceState>,
     pub stopped_tasks: Vec<StoppedTask>,
     pub targets: Vec<TargetHealth>,
+    /// ECS's service deployment of a new server group, when it is followed and readable.
+    pub deployment: Option<ServiceDeployment>,
 }
 
 /// The judgement of one snapshot.
@@ -35,7 +38,9 @@ fn stop_reason(t: &StoppedTask) -> String {
     t.container_reasons.first().cloned().filter(|r| !r.is_empty()).unwrap_or_else(|| t.stopped_reason.clone())
 }
 
-/// Judges `snapshot` for a service that should run `task_definition`.
+/// Judges `snapshot` for a service that should run `task_definition`: ECS's service deployment
+/// first, when there is one (a failure it reports ends the wait at once; its success still needs
+/// the counts and targets below), then the deployments, stopped tasks and targets.
 pub fn assess(snapshot: &Snapshot, task_definition: &str) -> Verdict {
     let Some(service) = &snapshot.service else {
         return Verdict::Failed("the service does not exist".into());
@@ -43,6 +48,23 @@ pub fn assess(snapshot: &Snapshot, task_definition: &str) -> Verdict {
     if service.status != "ACTIVE" {
         return Verdict::Failed(format!("the service is {}", service.status));
     }
+    let paused = match snapshot.deployment.as_ref().map(ServiceDeployment::judgement) {
+        Some(Judgement::Failed(cause)) => {
+            let story = stopped_story(&snapshot.stopped_tasks).map(|s| format!("; {s}")).unwrap_or_default();
+            return Verdict::Failed(format!("{cause}{story}"));
+        }
+        Some(Judgement::Going(paused)) => paused,
+        Some(Judgement::Succeeded) | None => None,
+    };
+    let verdict = assess_counts(snapshot, service, task_definition);
+    match (verdict, paused) {
+        (Verdict::Waiting(what), Some(paused)) => Verdict::Waiting(format!("{paused}; {what}")),
+        (verdict, _) => verdict,
+    }
+}
+
+/// The judgement by the service's deployments, stopped tasks and targets.
+fn assess_counts(snapshot: &Snapshot, service: &ServiceState, task_definition: &str) -> Verdict {
     let Some(primary) = service.deployments.iter().find(|d| d.status == "PRIMARY") else {
         return Verdict::Waiting("no deployment has started yet".into());
     };

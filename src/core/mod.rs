@@ -7,6 +7,7 @@ pub mod access;
 pub mod artifact;
 pub mod clone;
 pub mod config;
+pub mod deployment;
 pub mod description;
 pub mod error;
 pub mod health;

@@ -125,6 +125,9 @@ pub struct ServiceState {
     pub subnets: Vec<String>,
     pub security_groups: Vec<String>,
     pub events: Vec<ServiceEvent>,
+    /// The ARN of its current service deployment (`currentServiceDeployment`), when AWS reports it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_service_deployment: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -401,6 +404,10 @@ pub struct StoppedTask {
     pub stopped_reason: String,
     /// Reasons of the containers that exited (e.g. `CannotPullContainerError: …`).
     pub container_reasons: Vec<String>,
+    /// `stopCode` (`TaskFailedToStart`, `EssentialContainerExited`, …).
+    pub stop_code: Option<String>,
+    /// Each container's name and exit code, where it exited with one.
+    pub exit_codes: Vec<(String, i32)>,
 }
 
 /// One target of a target group and its health state.

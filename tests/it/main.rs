@@ -22,4 +22,5 @@ mod security;
 mod serve;
 mod snapshots;
 mod tidy;
+mod verdict;
 mod wait;

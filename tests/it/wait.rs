@@ -57,7 +57,7 @@ fn service(rollout: DeploymentRolloutState, running: i32, td: &str, failed: i32,
 }
 
 fn wait_options(timeout_ms: u64) -> WaitOptions {
-    WaitOptions { timeout: Duration::from_millis(timeout_ms), poll: Duration::from_millis(1) }
+    WaitOptions { timeout: Duration::from_millis(timeout_ms), poll: Duration::from_millis(1), follow_deployment: false }
 }
 
 #[tokio::test]

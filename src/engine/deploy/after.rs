@@ -53,7 +53,7 @@ pub(super) async fn after_created(
     if run.strategy != Strategy::None || options.wait {
         let timeout = if options.timeout.is_zero() { Duration::from_secs(600) } else { options.timeout };
         let td = outcome.task_definition_arn.clone().unwrap_or_default();
-        let wait = lifecycle::WaitOptions::new(timeout);
+        let wait = lifecycle::WaitOptions::new(timeout).following_deployment();
         if let Err(e) = lifecycle::wait_healthy(session, &plan.ecs_cluster_name, &plan.server_group_name, &td, wait, progress).await {
             return Err(e.with_report(unhealthy(session, plan, run.strategy, run.destroy_latest).await));
         }
