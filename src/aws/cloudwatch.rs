@@ -190,6 +190,23 @@ impl Session {
         Ok(())
     }
 
+    /// Tags alarm `name` (PutMetricAlarm ignores `Tags` on an alarm that exists, so a retried or
+    /// repeated put is followed by this).
+    pub async fn tag_alarm(&self, name: &str, tags: &[(String, String)]) -> Result<(), AwsError> {
+        super::fence::check("cloudwatch:TagResource")?;
+        let partition = crate::core::config::partition(&self.region);
+        let arn = format!("arn:{partition}:cloudwatch:{}:{}:alarm:{name}", self.region, self.account_id);
+        let tags: Vec<Tag> = tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+        self.cloudwatch
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| aws_error("cloudwatch:TagResource", e))?;
+        Ok(())
+    }
+
     /// Deletes alarms (missing names are ignored by CloudWatch).
     pub async fn delete_alarms(&self, names: &[String]) -> Result<(), AwsError> {
         super::fence::check("cloudwatch:DeleteAlarms")?;

@@ -63,6 +63,7 @@ fn service_state(s: &aws_sdk_ecs::types::Service) -> ServiceState {
             })
             .collect(),
         current_service_deployment: s.current_service_deployment().map(str::to_string),
+        deployment_alarm_names: s.deployment_configuration().and_then(|d| d.alarms()).map(|a| a.alarm_names().to_vec()).unwrap_or_default(),
     }
 }
 

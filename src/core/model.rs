@@ -125,6 +125,9 @@ pub struct ServiceState {
     pub subnets: Vec<String>,
     pub security_groups: Vec<String>,
     pub events: Vec<ServiceEvent>,
+    /// The names of its deployment alarms (`deploymentConfiguration.alarms.alarmNames`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deployment_alarm_names: Vec<String>,
     /// The ARN of its current service deployment (`currentServiceDeployment`), when AWS reports it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_service_deployment: Option<String>,

@@ -284,3 +284,62 @@ async fn clone_server_group_runs_through_ecs_ops_with_the_rules_of_every_operati
     let (images, _) = without_images(task_definition_of(&env, "jacana-prod-v001").await);
     assert_eq!(images[0].1, "nginx:3");
 }
+
+#[tokio::test]
+async fn deployment_alarms_that_watch_the_source_are_copied_per_version_and_destroyed_with_it() {
+    use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
+    let env = TestEnv::new("faithful_alarms", false);
+    let aws = env.aws().await;
+    let alarm = |name: &str, dims: Vec<Dimension>| {
+        aws.cloudwatch
+            .put_metric_alarm()
+            .alarm_name(name)
+            .namespace("AWS/ECS")
+            .metric_name("CPUUtilization")
+            .statistic(Statistic::Average)
+            .period(60)
+            .evaluation_periods(1)
+            .threshold(90.0)
+            .comparison_operator(ComparisonOperator::GreaterThanThreshold)
+            .set_dimensions(Some(dims))
+            .send()
+    };
+    let dim = |n: &str, v: &str| Dimension::builder().name(n).value(v).build();
+    alarm("kestrel-prod-v000-cpu", vec![dim("ClusterName", CLUSTER), dim("ServiceName", "kestrel-prod-v000")]).await.unwrap();
+    alarm("shared-5xx", vec![dim("TargetGroup", "targetgroup/web/1")]).await.unwrap();
+    let alarms = json!({"deploymentConfiguration": {"alarms": {"alarmNames": ["kestrel-prod-v000-cpu", "shared-5xx"], "enable": true, "rollback": true}},
+        "volumeConfigurations": settings()["volumeConfigurations"]});
+    assert_eq!(env.deploy(&description("kestrel", None, alarms), &[]).code, 0);
+
+    let run = env.deploy(&description("kestrel", Some("kestrel-prod-v000"), json!({})), &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let sent = sent("kestrel-prod-v001");
+    assert_eq!(
+        sent["deploymentConfiguration"]["alarms"],
+        json!({"alarmNames": ["kestrel-prod-v001-cpu", "shared-5xx"], "enable": true, "rollback": true}),
+        "the per-version alarm renamed, the shared one referenced: {sent}"
+    );
+    let described = aws.cloudwatch.describe_alarms().alarm_names("kestrel-prod-v001-cpu").send().await.unwrap();
+    let copy = &described.metric_alarms()[0];
+    assert!(copy.dimensions().iter().any(|d| d.name() == Some("ServiceName") && d.value() == Some("kestrel-prod-v001")), "{copy:?}");
+    let tags = aws.cloudwatch.list_tags_for_resource().resource_arn(copy.alarm_arn().unwrap()).send().await.unwrap();
+    assert!(tags.tags().iter().any(|t| t.key() == Some("ecs-deployer/server-group") && t.value() == Some("kestrel-prod-v001")));
+
+    let destroyed = env.run(&["destroy", "--account", "ecs-main", "--region", "us-west-2", "--server-group", "kestrel-prod-v001"], None);
+    assert_eq!(destroyed.code, 0, "{destroyed:?}");
+    let left: Vec<String> = aws
+        .cloudwatch
+        .describe_alarms()
+        .send()
+        .await
+        .unwrap()
+        .metric_alarms()
+        .iter()
+        .filter_map(|a| a.alarm_name().map(str::to_string))
+        .collect();
+    assert!(!left.contains(&"kestrel-prod-v001-cpu".to_string()), "the version's own alarm goes with it: {left:?}");
+    assert!(
+        left.contains(&"shared-5xx".to_string()) && left.contains(&"kestrel-prod-v000-cpu".to_string()),
+        "shared and older alarms stay: {left:?}"
+    );
+}

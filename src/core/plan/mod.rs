@@ -16,6 +16,7 @@ use crate::core::request::{Capacity, DeployRequest, LoadBalancerEntry, ServiceSp
 use crate::core::scaling::{self, Destination, ScalingCopyPlan, SourceScaling};
 use crate::core::taskdef::{self, Names, Roles};
 
+pub mod alarms;
 pub mod merge;
 mod requests;
 mod service;
@@ -33,6 +34,8 @@ pub struct Observed {
     pub source_service: Option<ServiceState>,
     /// The source's service read whole, for the merge (faithful-copy.md §1).
     pub source_whole: Option<SourceService>,
+    /// The metric alarms the source's enabled deployment alarms name (read when copied).
+    pub source_deployment_alarms: Vec<crate::core::model::Alarm>,
     pub source_target: Option<ScalableTarget>,
     /// The role `iamRole` names: None when not looked up, Some(None) when it does not exist.
     pub task_role: Option<Option<Role>>,
@@ -65,6 +68,8 @@ pub struct DeployPlan {
     pub register_task_definition: Value,
     pub create_service: ServiceRequest,
     pub scalable_target: ScalableTargetRequest,
+    /// The source's per-version deployment alarms, for the new version: put before CreateService.
+    pub deployment_alarms: Vec<crate::core::model::Alarm>,
     /// The copy of the source's scaling, when it is known (`--plan` fills it in; a deploy
     /// receives it as a value of its own once the source's scaling is read).
     pub scaling_copy: Option<ScalingCopyPlan>,
@@ -94,6 +99,7 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
     let tags = keep(&mut errors, tags(req, obs, naming.version), Vec::new());
     let mut merged = merge::merge(&req.service, obs.source_whole.as_ref(), obs.tagging_enabled);
     errors.append(&mut merged.refusals);
+    let deployment_alarms = keep(&mut errors, per_version_alarms(req, obs, &naming.server_group, &mut merged), Vec::new());
     errors.extend(service::launch_checks(&register_task_definition, &merged));
     if !errors.is_empty() {
         return Err(errors);
@@ -124,10 +130,38 @@ pub fn plan(req: &DeployRequest, obs: &Observed) -> Result<DeployPlan, Vec<Field
         register_task_definition,
         create_service,
         scalable_target,
+        deployment_alarms,
         scaling_copy: None,
         scaling_copy_note: scaling_copy_note(req, obs),
         warnings,
     })
+}
+
+/// The source's deployment alarms, when copied from it: per version where they watch it (the
+/// merged `alarms` member rewritten to name the copies), shared otherwise.
+fn per_version_alarms(
+    req: &DeployRequest,
+    obs: &Observed,
+    server_group: &str,
+    merged: &mut merge::Merged,
+) -> Result<Vec<crate::core::model::Alarm>, Vec<FieldError>> {
+    let copied = merged.origins.iter().any(|(m, o)| m == "deploymentConfiguration.alarms" && *o == Origin::Source);
+    let (Some(src), Some((_, member))) = (&req.source, merged.deployment.iter_mut().find(|(m, _)| m == "alarms")) else {
+        return Ok(Vec::new());
+    };
+    if !copied || member.get("enable").and_then(Value::as_bool) != Some(true) {
+        return Ok(Vec::new());
+    }
+    let versions = alarms::Versions {
+        source_service: &src.server_group_name,
+        source_cluster: &src.ecs_cluster_name,
+        new_service: server_group,
+        new_cluster: &req.ecs_cluster,
+    };
+    let planned = alarms::plan(member, &obs.source_deployment_alarms, &versions)?;
+    *member = planned.member;
+    merged.warnings.extend(planned.warnings);
+    Ok(planned.puts)
 }
 
 /// A builder's value, or — its errors kept — a stand-in (the plan is not built then).

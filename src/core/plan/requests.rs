@@ -134,6 +134,9 @@ struct PlanJson<'a> {
     register_scalable_target: Value,
     /// Where each member of CreateService comes from.
     create_service_origins: Map<String, Value>,
+    /// PutMetricAlarm of each per-version deployment alarm, before CreateService.
+    #[serde(skip_serializing_if = "<[crate::core::model::Alarm]>::is_empty")]
+    deployment_alarms: &'a [crate::core::model::Alarm],
     #[serde(skip_serializing_if = "Option::is_none")]
     scaling_copy: Option<&'a ScalingCopyPlan>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -163,6 +166,7 @@ impl Serialize for DeployPlan {
             create_service: self.create_service_body(TASK_DEFINITION_ARN),
             register_scalable_target: self.scalable_target.body(),
             create_service_origins: self.create_service.origins.iter().map(|(m, o)| (m.clone(), json!(o))).collect(),
+            deployment_alarms: &self.deployment_alarms,
             scaling_copy: self.scaling_copy.as_ref(),
             scaling_copy_note: self.scaling_copy_note.as_deref(),
             warnings: &self.warnings,

@@ -197,7 +197,13 @@ async fn create_server_group(
 ) -> Result<(String, ServiceState), CreateFailure> {
     stop()?;
     record(plan).await?;
-    let task_definition_arn = register_task_definition(session, plan, created).await?;
+    // The per-version deployment alarms exist before CreateService names them; counted as created
+    // from the start (deleting a missing alarm is a no-op), put beside the task definition.
+    created.alarms.extend(plan.deployment_alarms.iter().map(|a| a.alarm_name.clone()));
+    let (task_definition_arn, alarms) =
+        tokio::join!(register_task_definition(session, plan, created), put_deployment_alarms(session, plan));
+    let task_definition_arn = task_definition_arn?;
+    alarms?;
     stop()?;
     let late = late.await?;
     let service = create_service(session, plan, &task_definition_arn, &late, created).await?;
@@ -206,6 +212,16 @@ async fn create_server_group(
     stop()?;
     create_scalable_target(session, plan, created).await?;
     Ok((task_definition_arn, service))
+}
+
+/// PutMetricAlarm, then TagResource, of each per-version deployment alarm, all at once; every
+/// write settles before an error is reported.
+async fn put_deployment_alarms(session: &Session, plan: &DeployPlan) -> Result<(), AwsError> {
+    let puts = plan.deployment_alarms.iter().map(|a| async move {
+        session.put_metric_alarm(a).await?;
+        session.tag_alarm(&a.alarm_name, &a.tags).await
+    });
+    futures::future::join_all(puts).await.into_iter().collect()
 }
 
 async fn register_task_definition(session: &Session, plan: &DeployPlan, created: &mut Created) -> Result<String, AwsError> {

@@ -6,7 +6,7 @@ use super::source::SourceReads;
 use crate::aws::Session;
 use crate::core::config::NamingStrategy;
 use crate::core::error::AwsError;
-use crate::core::model::{ResourceId, ScalableTarget, ServiceState};
+use crate::core::model::{Alarm, ResourceId, ScalableTarget, ServiceState};
 use crate::core::naming;
 use crate::core::plan::merge::Revision;
 use crate::core::plan::{Observed, SourceService};
@@ -35,20 +35,21 @@ async fn observe_services(session: &Session, req: &DeployRequest) -> Result<Serv
 
 /// What is read of the source server group: its scalable target, its service (typed), and the
 /// service read whole for the merge (its revision still being read).
-type Source = (Option<ScalableTarget>, Option<ServiceState>, Option<SourceService>);
+type Source = (Option<ScalableTarget>, Option<ServiceState>, Option<SourceService>, Vec<Alarm>);
 
 /// Reads the source server group: its scalable target, and its service read whole (shared with
 /// the read of its revision, which runs on beside what follows).
 async fn observe_source(session: &Session, src: &SourceRef, reads: &SourceReads<'_>) -> Result<Source, AwsError> {
     let resource_id = ResourceId::of(&src.ecs_cluster_name, &src.server_group_name).to_string();
-    let (target, service) = tokio::try_join!(session.describe_scalable_target(&resource_id), reads.service.clone())?;
+    let (target, service, alarms) =
+        tokio::try_join!(session.describe_scalable_target(&resource_id), reads.service.clone(), reads.deployment_alarms.clone())?;
     let (state, whole) = match service {
         Some((state, raw)) => {
             (Some(state), Some(SourceService { service: raw.as_object().cloned().unwrap_or_default(), revision: Revision::Pending }))
         }
         None => (None, None),
     };
-    Ok((target, state, whole))
+    Ok((target, state, whole, alarms))
 }
 
 /// Observes everything the plan needs, all reads at once.
@@ -63,7 +64,7 @@ pub(super) async fn observe(
     let source = async {
         match (source_session, &req.source) {
             (Some(s), Some(src)) => observe_source(s, src, reads).await,
-            _ => Ok((None, None, None)),
+            _ => Ok((None, None, None, Vec::new())),
         }
     };
     let role = async {
@@ -84,7 +85,7 @@ pub(super) async fn observe(
     let target_group_names = req.target_group_names();
     let (
         (listed_services, tagged_services),
-        (source_target, source_service, source_whole),
+        (source_target, source_service, source_whole, source_deployment_alarms),
         task_role,
         tagging_enabled,
         target_groups,
@@ -107,6 +108,7 @@ pub(super) async fn observe(
         tagged_services,
         source_service,
         source_whole,
+        source_deployment_alarms,
         source_target,
         task_role,
         tagging_enabled,

@@ -11,7 +11,7 @@ use crate::core::error::{AwsError, Error, Result};
 use crate::core::model::ServiceState;
 use crate::core::model::{Alarm, ResourceId};
 use crate::core::plan::merge::{Revision, RevisionMembers};
-use crate::core::plan::{self, DeployPlan, Observed, merge};
+use crate::core::plan::{self, DeployPlan, Observed, alarms, merge};
 use crate::core::request::{DeployRequest, SourceRef};
 use crate::core::scaling::{self, ScalingCopyPlan, SourceScaling};
 use serde_json::Value;
@@ -29,6 +29,9 @@ pub(super) struct SourceReads<'a> {
     pub(super) service: SharedRead<'a, Option<(ServiceState, Value)>>,
     /// Its current service revision, read once the service is (when its settings are copied).
     revision: SharedRead<'a, Revision>,
+    /// The metric alarms its enabled deployment alarms name (when its settings are copied and the
+    /// description does not set its own).
+    pub(super) deployment_alarms: SharedRead<'a, Vec<Alarm>>,
 }
 
 fn resource_id(src: &SourceRef) -> String {
@@ -85,6 +88,22 @@ pub(super) fn source_reads<'a>(req: &'a DeployRequest, session: Option<&'a Sessi
     }
     .boxed_local()
     .shared();
+    let deployment_alarms = {
+        let service = service.clone();
+        let copies = req.service.copy_source_settings && req.service.explicit("deploymentConfiguration.alarms").is_none();
+        async move {
+            let names = match (of_source, service.await?) {
+                (Some((s, _)), Some((_, raw))) if copies => Some((s, alarms::enabled_alarm_names(&raw))),
+                _ => None,
+            };
+            match names {
+                Some((s, names)) if !names.is_empty() => s.describe_alarms(&names, &[]).await,
+                _ => Ok(Vec::new()),
+            }
+        }
+        .boxed_local()
+        .shared()
+    };
     let revision = {
         let service = service.clone();
         let copies = req.service.copy_source_settings;
@@ -140,7 +159,7 @@ pub(super) fn source_reads<'a>(req: &'a DeployRequest, session: Option<&'a Sessi
     }
     .boxed_local()
     .shared();
-    SourceReads { copy_names, scaling, service, revision }
+    SourceReads { copy_names, scaling, service, revision, deployment_alarms }
 }
 
 impl SourceReads<'_> {

@@ -13,6 +13,7 @@ use crate::core::config::NamingStrategy;
 use crate::core::error::{AwsError, Result};
 use crate::core::model::ServiceState;
 use crate::core::operation::Operation;
+use crate::core::plan::alarms::TAG_SERVER_GROUP;
 
 /// Which server groups an account-wide command looks at.
 pub struct Scope<'a> {
@@ -134,6 +135,7 @@ async fn destroy_steps(
     if let Some(target) = target {
         destroy_scaling(session, &target.resource_id, r).await?;
     }
+    destroy_deployment_alarms(session, service, r).await?;
     let live = service.status == "ACTIVE" || service.status == "DRAINING";
     if service.status == "ACTIVE" && service.desired_count > 0 {
         session.update_desired_count(ecs_cluster, name, 0).await?;
@@ -158,6 +160,22 @@ async fn destroy_steps(
 async fn target_tracking_alarms(session: &Session, resource_id: &str) -> std::result::Result<Vec<String>, AwsError> {
     let names = session.alarm_names_with_prefix(&crate::core::scaling::target_tracking_prefix(resource_id)).await?;
     Ok(names.into_iter().filter(|n| crate::core::scaling::is_target_tracking_alarm_of(resource_id, n)).collect())
+}
+
+/// Deletes the server group's own deployment alarms: those it names that are tagged as its
+/// (faithful-copy.md §6.6); shared alarms stay.
+async fn destroy_deployment_alarms(session: &Session, service: &ServiceState, r: &mut OperationResult) -> Result<()> {
+    if service.deployment_alarm_names.is_empty() {
+        return Ok(());
+    }
+    let ours = (TAG_SERVER_GROUP.to_string(), service.service_name.clone());
+    let alarms = session.describe_alarms(&service.deployment_alarm_names, &[]).await?;
+    let own: Vec<String> = alarms.into_iter().filter(|a| a.tags.contains(&ours)).map(|a| a.alarm_name).collect();
+    if !own.is_empty() {
+        session.delete_alarms(&own).await?;
+        r.step(format!("Deleted deployment alarms {}.", own.join(", ")));
+    }
+    Ok(())
 }
 
 /// Removes a scalable target with its step policies' alarms, scheduled actions and policies.
