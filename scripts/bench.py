@@ -202,6 +202,16 @@ def redeploy_with_scaling(acct, app, meter=VIA_PROXY, with_baseline=True):
     return measured, baseline(acct, f"{app}-web", source) if with_baseline else None
 
 
+def clone_with_scaling(acct, app):
+    """Deploys APP-web-v000 (not measured), gives it scaling, then measures `clone` of it: the
+    live service, its task definition and its scalable target read, then a deploy with it as
+    the source."""
+    acct.run(["deploy"], description(app), measured=False)
+    source = f"{app}-web-v000"
+    add_scaling(acct, source)
+    return acct.run(["clone", "--account", "ecs", "--region", REGION, "--server-group", source, "--image", "web=nginx:2"])
+
+
 def row(name, m):
     ratio = m["wall"] / (m["chain"] * DELAY_MS / 1000) if m["chain"] else float("nan")
     # The emulator's own service time on the chain (above the added delay), and what is left of
@@ -368,6 +378,7 @@ def main():
     if os.environ.get("BENCH_ONLY") == "redeploy":
         redeploy, _ = redeploy_with_scaling(Account(2), "scaled", with_baseline=False)
         row("redeploy, copying 4 policies, 3 alarms, 2 scheduled actions", redeploy)
+        row("clone of a server group with the same scaling (its image changed)", clone_with_scaling(Account(9), "cloned"))
         return
     a = Account(1)
     row("first deploy (Fargate, awsvpc, target group, tags)", a.run(["deploy"], description("first")))
@@ -379,6 +390,7 @@ def main():
     row("  same redeploy, sequential baseline (boto3, Clouddriver's order)", base)
     serial, _ = redeploy_with_scaling(Account(5), "serial", meter=INSIDE_EMULATOR, with_baseline=False)
     row("  same redeploy, delay inside the emulator (concurrent requests queue on moto's one interpreter)", serial)
+    row("clone of a server group with the same scaling (its image changed)", clone_with_scaling(Account(9), "cloned"))
     big, big_base = redeploy_with_scaling(Account(3, other_services=2000), "big")
     row("same redeploy in an ECS cluster with 2,000 other services", big)
     row("  same, sequential baseline", big_base)
