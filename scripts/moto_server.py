@@ -57,6 +57,7 @@ def create_service_response(self):
             if token and _client_tokens.get(existing.arn) == token:
                 return ecs_responses.ActionResult({"service": existing})
             raise InvalidParameterException("Creation of service was not idempotent.")
+        check_volume_configurations(self)
         result = _orig_create_service_response(self)
         created = self.ecs_backend._get_service(cluster, name)
         _client_tokens[created.arn] = token
@@ -376,6 +377,18 @@ _SERVICE_MEMBERS = ["deploymentConfiguration", "placementConstraints", "placemen
 _DEPLOYMENT_MEMBERS = ["volumeConfigurations", "serviceConnectConfiguration", "vpcLatticeConfigurations"]
 _REVISION_MEMBERS = ["loadBalancers", "serviceRegistries", "networkConfiguration", "launchType", "capacityProviderStrategy", "platformVersion",
                      "serviceConnectConfiguration", "volumeConfigurations", "vpcLatticeConfigurations", "monitoring", "gatewayConnectors"]
+
+
+# F4. AWS refuses a volume configuration that names no `configuredAtLaunch` volume of the task
+#     definition (a backstop: the deployer refuses it first).
+def check_volume_configurations(resp):
+    configs = resp._get_param("volumeConfigurations") or []
+    if not configs:
+        return
+    task_definition = resp.ecs_backend.describe_task_definition(resp._get_param("taskDefinition"))
+    at_launch = {v.get("name") for v in (task_definition.volumes or []) if v.get("configuredAtLaunch")}
+    if any(c.get("name") not in at_launch for c in configs):
+        raise InvalidParameterException("Volume configuration provided but no matching configuredAtLaunch volume found in task definition.")
 
 
 def keep_dropped_members(resp, service):

@@ -343,3 +343,90 @@ async fn deployment_alarms_that_watch_the_source_are_copied_per_version_and_dest
         "shared and older alarms stay: {left:?}"
     );
 }
+
+/// The emulator's patches (faithful-copy.md §8.2) show what AWS does: CreateService keeps what
+/// moto drops (F1), revisions and deployments are kept (F2, F3), a volume configuration without
+/// its volume is refused (F4), and PutMetricAlarm ignores `Tags` on an existing alarm (F5).
+#[tokio::test]
+async fn the_emulator_keeps_what_aws_keeps() {
+    use aws_sdk_ecs::types::{AvailabilityZoneRebalancing, ServiceManagedEbsVolumeConfiguration, ServiceVolumeConfiguration, Volume};
+    let env = TestEnv::new("faithful_emulator", false);
+    let aws = env.aws().await;
+    let td = aws
+        .ecs
+        .register_task_definition()
+        .family("emu")
+        .container_definitions(aws_sdk_ecs::types::ContainerDefinition::builder().name("c").image("x").memory(64).build())
+        .volumes(Volume::builder().name("data").configured_at_launch(true).build())
+        .send()
+        .await
+        .unwrap()
+        .task_definition
+        .unwrap()
+        .task_definition_arn
+        .unwrap();
+    let volume = |name: &str| {
+        ServiceVolumeConfiguration::builder()
+            .name(name)
+            .managed_ebs_volume(
+                ServiceManagedEbsVolumeConfiguration::builder()
+                    .role_arn("arn:aws:iam::123456789012:role/r")
+                    .size_in_gib(5)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    };
+    let create = |name: &str, vol: &str| {
+        aws.ecs
+            .create_service()
+            .cluster(CLUSTER)
+            .service_name(name)
+            .task_definition(&td)
+            .desired_count(1)
+            .availability_zone_rebalancing(AvailabilityZoneRebalancing::Disabled)
+            .volume_configurations(volume(vol))
+            .send()
+    };
+    let service = create("emu-v000", "data").await.unwrap().service.unwrap();
+    assert_eq!(service.availability_zone_rebalancing(), Some(&AvailabilityZoneRebalancing::Disabled), "F1");
+    let revision = service.current_service_revisions()[0].arn().unwrap().to_string();
+    let read = aws
+        .ecs
+        .describe_service_revisions()
+        .service_revision_arns(&revision)
+        .service_revision_arns("arn:aws:ecs:us-west-2:1:service-revision/x/y/1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.service_revisions()[0].volume_configurations()[0].name(), "data", "F2");
+    assert_eq!(read.failures()[0].reason(), Some("MISSING"));
+    let deployment = service.current_service_deployment().unwrap();
+    let described = aws.ecs.describe_service_deployments().service_deployment_arns(deployment).send().await.unwrap();
+    assert_eq!(described.service_deployments()[0].status().map(|s| s.as_str()), Some("IN_PROGRESS"), "F3");
+    let refused = create("emu-v001", "other").await.unwrap_err();
+    assert!(format!("{:?}", refused).contains("no matching configuredAtLaunch volume"), "F4: {refused:?}");
+
+    let put = |tag: &str| {
+        aws.cloudwatch
+            .put_metric_alarm()
+            .alarm_name("emu-alarm")
+            .namespace("AWS/ECS")
+            .metric_name("CPUUtilization")
+            .statistic(aws_sdk_cloudwatch::types::Statistic::Average)
+            .period(60)
+            .evaluation_periods(1)
+            .threshold(1.0)
+            .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
+            .tags(aws_sdk_cloudwatch::types::Tag::builder().key(tag).value("1").build())
+            .send()
+    };
+    put("first").await.unwrap();
+    put("second").await.unwrap();
+    let arn =
+        aws.cloudwatch.describe_alarms().alarm_names("emu-alarm").send().await.unwrap().metric_alarms()[0].alarm_arn().unwrap().to_string();
+    let tags = aws.cloudwatch.list_tags_for_resource().resource_arn(arn).send().await.unwrap();
+    let keys: Vec<&str> = tags.tags().iter().filter_map(|t| t.key()).collect();
+    assert_eq!(keys, ["first"], "F5: the second put's tags are ignored");
+}
