@@ -122,6 +122,8 @@ impl Session {
                 .describe_service_revisions()
                 .set_service_revision_arns(Some(batch.to_vec()))
                 .customize()
+                // An API refused here means "no revision data" (warned once): no retry storm.
+                .config_override(aws_sdk_ecs::config::Config::builder().retry_config(aws_config::retry::RetryConfig::disabled()))
                 .interceptor(capture.clone())
                 .send()
                 .await
