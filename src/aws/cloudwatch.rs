@@ -190,6 +190,27 @@ impl Session {
         Ok(())
     }
 
+    /// The state of each named metric alarm: (name, `StateValue`, `StateReason`).
+    pub async fn alarm_states(&self, names: &[String]) -> Result<Vec<(String, String, String)>, AwsError> {
+        let pages = try_join_all(names.chunks(100).map(|chunk| async move {
+            self.cloudwatch
+                .describe_alarms()
+                .set_alarm_names(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| aws_error("cloudwatch:DescribeAlarms", e))
+        }))
+        .await?;
+        Ok(pages
+            .iter()
+            .flat_map(|p| p.metric_alarms())
+            .map(|a| {
+                let text = |s: Option<&str>| s.unwrap_or_default().to_string();
+                (text(a.alarm_name()), a.state_value().map(|v| v.as_str().to_string()).unwrap_or_default(), text(a.state_reason()))
+            })
+            .collect())
+    }
+
     /// Tags alarm `name` (PutMetricAlarm ignores `Tags` on an alarm that exists, so a retried or
     /// repeated put is followed by this).
     pub async fn tag_alarm(&self, name: &str, tags: &[(String, String)]) -> Result<(), AwsError> {

@@ -9,6 +9,7 @@ mod ecs;
 pub mod fence;
 pub mod fetch;
 mod lookup;
+pub mod rules;
 mod scaling;
 
 use std::time::Duration;

@@ -55,6 +55,13 @@ pub enum Command {
     Destroy(TargetArgs),
     /// Roll back: enable --restore, wait until it is healthy, then disable --current.
     Rollback(RollbackArgs),
+    /// Move traffic between two server groups by listener-rule weights, in steps with bakes
+    /// watched by alarms and target health; restored at once on a failure.
+    Shift(ShiftArgs),
+    /// Restore the weights before the last completed shift, in one write.
+    SwitchBack(RuleArgs),
+    /// Disable the server groups the rule no longer sends traffic to (weight 0).
+    Finish(RuleArgs),
     /// Remove incomplete server groups (a deploy killed or failed half-way, `list` shows them
     /// INCOMPLETE) whose deploy started longer ago than --older-than; --plan prints what it would remove.
     Cleanup(CleanupArgs),
@@ -421,6 +428,52 @@ pub struct CloneArgs {
     /// How long to wait for health.
     #[arg(long, default_value = "10m", value_parser = bounded_duration(1, MAX_WAIT_SECS))]
     pub timeout: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct RuleArgs {
+    /// The ECS account (from the configuration).
+    #[arg(long)]
+    pub account: String,
+    /// The AWS region.
+    #[arg(long)]
+    pub region: String,
+    /// The production listener rule (ARN).
+    #[arg(long, conflicts_with = "listener", required_unless_present = "listener")]
+    pub rule: Option<String>,
+    /// A listener whose default action serves production (ARN).
+    #[arg(long)]
+    pub listener: Option<String>,
+    /// The ECS cluster of the server groups (found automatically when omitted).
+    #[arg(long)]
+    pub ecs_cluster: Option<String>,
+    /// Go on past the health checks (audited).
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShiftArgs {
+    #[command(flatten)]
+    pub rule: RuleArgs,
+    /// The server group giving traffic.
+    #[arg(long)]
+    pub from: String,
+    /// The server group taking traffic.
+    #[arg(long)]
+    pub to: String,
+    /// The weights to set, FROM:TO in percent (`90:10`).
+    #[arg(long, value_name = "FROM:TO", conflicts_with = "steps", required_unless_present = "steps")]
+    pub weights: Option<String>,
+    /// Steps of the TO side's percent (`10,50,100`), each baked.
+    #[arg(long, value_delimiter = ',', value_name = "PERCENT,…")]
+    pub steps: Vec<i32>,
+    /// The bake after each step: alarms and target health watched.
+    #[arg(long, default_value = "0s", value_parser = bounded_duration(0, MAX_WAIT_SECS))]
+    pub bake: std::time::Duration,
+    /// A CloudWatch alarm to watch during the bakes (repeatable).
+    #[arg(long = "alarm", value_name = "NAME")]
+    pub alarms: Vec<String>,
 }
 
 fn parse_capacity(s: &str) -> Result<(i64, i64, i64), String> {

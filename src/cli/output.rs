@@ -109,6 +109,21 @@ pub fn operations(format: OutputFormat, results: &[crate::engine::lifecycle::Ope
     }
 }
 
+/// Prints what a traffic operation did: the rule's weights now, and each step.
+pub fn traffic(format: OutputFormat, done: &crate::engine::traffic::TrafficOutcome) {
+    match format {
+        OutputFormat::Json => json_out(done),
+        OutputFormat::Text => {
+            println!("{} {}", done.operation, done.rule);
+            for step in &done.steps {
+                println!("  {step}");
+            }
+            let weights: Vec<String> = done.weights.iter().map(|(tg, w)| format!("{tg}={w}")).collect();
+            println!("  weights now      {}", weights.join(", "));
+        }
+    }
+}
+
 /// Prints what `cleanup` removed (or would remove): always a JSON array, one entry per server group.
 pub fn cleanup(format: OutputFormat, results: &[crate::engine::lifecycle::OperationResult]) {
     match (format, results) {

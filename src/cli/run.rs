@@ -95,6 +95,63 @@ async fn clone_command(cli: &Cli, config: &config::Config, args: &cli::CloneArgs
     Ok(())
 }
 
+/// The production rule of a traffic command.
+fn rule_of(args: &cli::RuleArgs) -> aws::rules::RuleRef {
+    match (&args.rule, &args.listener) {
+        (Some(rule), _) => aws::rules::RuleRef::Rule(rule.clone()),
+        (None, listener) => aws::rules::RuleRef::ListenerDefault(listener.clone().unwrap_or_default()),
+    }
+}
+
+/// `shift`: traffic moved between two server groups, in steps.
+async fn shift_command(cli: &Cli, config: &config::Config, args: &cli::ShiftArgs) -> Result<()> {
+    let r = &args.rule;
+    let account = account_in_region(config, &r.account, &r.region)?;
+    let invalid = |message: String| Error::invalid("weights", "trafficShift.weights.invalid", message);
+    let steps = match &args.weights {
+        Some(w) => {
+            let (_, to) = crate::core::traffic::parse_weights(w).map_err(invalid)?;
+            crate::core::traffic::Steps { percents: vec![to], bakes: vec![args.bake] }
+        }
+        None => crate::core::traffic::Steps::new(&args.steps, &[args.bake]).map_err(invalid)?,
+    };
+    let shift = crate::engine::traffic::Shift {
+        rule: rule_of(r),
+        ecs_cluster: r.ecs_cluster.clone(),
+        from: args.from.clone(),
+        to: args.to.clone(),
+        steps,
+        alarms: args.alarms.clone(),
+        stickiness: None,
+        owner: "cli".into(),
+        force: r.force,
+    };
+    let session = aws::Session::connect(&account, &r.region).await?;
+    let mut progress = output::StderrProgress::new();
+    let done = crate::engine::traffic::shift(&session, &shift, &mut progress).await?;
+    output::traffic(cli.output, &done);
+    Ok(())
+}
+
+/// `switch-back`: the weights before the last completed shift.
+async fn switch_back_command(cli: &Cli, config: &config::Config, args: &cli::RuleArgs) -> Result<()> {
+    let account = account_in_region(config, &args.account, &args.region)?;
+    let session = aws::Session::connect(&account, &args.region).await?;
+    let done = crate::engine::traffic::switch_back(&session, &rule_of(args), args.force).await?;
+    output::traffic(cli.output, &done);
+    Ok(())
+}
+
+/// `finish`: the server groups at weight 0 disabled.
+async fn finish_command(cli: &Cli, config: &config::Config, args: &cli::RuleArgs) -> Result<()> {
+    let account = account_in_region(config, &args.account, &args.region)?;
+    let session = aws::Session::connect(&account, &args.region).await?;
+    let groups = lifecycle::list(&session, account.naming_strategy, args.ecs_cluster.as_deref(), None).await?;
+    let results = crate::engine::traffic::finish(&session, &rule_of(args), &groups).await?;
+    output::operations(cli.output, &results);
+    Ok(())
+}
+
 /// `cleanup`: the incomplete server groups of an account and region removed (or, with --plan, listed).
 async fn cleanup_command(cli: &Cli, config: &config::Config, args: &cli::CleanupArgs) -> Result<()> {
     let list = &args.list;
@@ -162,6 +219,9 @@ async fn run_command(cli: &Cli) -> Result<ExitStatus> {
     match &cli.command {
         Command::Deploy(args) => done(deploy_command(cli, &config, args).await),
         Command::Clone(args) => done(clone_command(cli, &config, args).await),
+        Command::Shift(args) => done(shift_command(cli, &config, args).await),
+        Command::SwitchBack(args) => done(switch_back_command(cli, &config, args).await),
+        Command::Finish(args) => done(finish_command(cli, &config, args).await),
         Command::List(args) => done(list_command(cli, &config, args).await),
         Command::Cleanup(args) => done(cleanup_command(cli, &config, args).await),
         Command::Disable(args) => done(lifecycle_command(cli, &config, operations::Kind::Disable, args, None).await),

@@ -25,6 +25,7 @@ pub mod strategy;
 pub mod sync;
 pub mod taskdef;
 pub mod time;
+pub mod traffic;
 pub mod url_restrictions;
 pub mod validate;
 pub mod view;

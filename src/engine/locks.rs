@@ -61,6 +61,11 @@ pub fn allocation(account: &str, region: &str, ecs_cluster: &str, cluster: &str)
     format!("allocate/{account}/{region}/{ecs_cluster}/{cluster}")
 }
 
+/// The lock of the traffic writes to one listener rule (or listener default action).
+pub fn rule(arn: &str) -> String {
+    format!("elbv2:{arn}")
+}
+
 /// The lock name of the operations on a server group.
 pub fn server_group(account: &str, region: &str, ecs_cluster: &str, server_group: &str) -> String {
     format!("server-group/{account}/{region}/{ecs_cluster}/{server_group}")

@@ -16,3 +16,4 @@ pub mod locks;
 pub mod operations;
 pub mod read;
 pub mod slot;
+pub mod traffic;

@@ -22,5 +22,6 @@ mod security;
 mod serve;
 mod snapshots;
 mod tidy;
+mod traffic;
 mod verdict;
 mod wait;

@@ -1,0 +1,195 @@
+//! ELBv2 listener rules and default actions for traffic shifts: read a rule's actions (its
+//! forward action as [`Forward`]), write a new forward into the actions as read — every other
+//! action sent as it was with its `Order`, an OIDC action by `UseExistingClientSecret` — and read
+//! it back; the rule's journal tags. ModifyRule and ModifyListener replace the whole list, and
+//! `Conditions` are never sent, so they stay as they are.
+
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, ForwardActionConfig, Tag, TargetGroupStickinessConfig, TargetGroupTuple,
+};
+
+use super::{Session, aws_error};
+use crate::core::error::AwsError;
+use crate::core::traffic::{Forward, Stickiness, Weighted};
+
+/// A production rule: a listener rule, or a listener's default action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleRef {
+    Rule(String),
+    ListenerDefault(String),
+}
+
+impl RuleRef {
+    /// The ARN tags and locks go by.
+    pub fn arn(&self) -> &str {
+        match self {
+            RuleRef::Rule(arn) | RuleRef::ListenerDefault(arn) => arn,
+        }
+    }
+}
+
+/// A rule as read: its actions (kept to be written back) and its forward action.
+#[derive(Debug, Clone)]
+pub struct RuleRead {
+    pub rule: RuleRef,
+    actions: Vec<Action>,
+    /// The forward action; None when the rule routes otherwise (redirect, fixed response).
+    pub forward: Option<Forward>,
+}
+
+fn forward_of(actions: &[Action]) -> Option<Forward> {
+    let a = actions.iter().find(|a| a.r#type() == Some(&ActionTypeEnum::Forward))?;
+    match a.forward_config() {
+        Some(config) => Some(Forward {
+            target_groups: config
+                .target_groups()
+                .iter()
+                .map(|t| Weighted {
+                    target_group_arn: t.target_group_arn().unwrap_or_default().to_string(),
+                    weight: t.weight().unwrap_or(1),
+                })
+                .collect(),
+            stickiness: config
+                .target_group_stickiness_config()
+                .map(|s| Stickiness { enabled: s.enabled().unwrap_or(false), duration_seconds: s.duration_seconds() }),
+            plain: false,
+        }),
+        None => Some(Forward {
+            target_groups: vec![Weighted { target_group_arn: a.target_group_arn()?.to_string(), weight: 1 }],
+            stickiness: None,
+            plain: true,
+        }),
+    }
+}
+
+/// The forward action `forward`, in the `Order` of the one it replaces.
+fn forward_action(forward: &Forward, order: Option<i32>) -> Action {
+    let tuples =
+        forward.target_groups.iter().map(|t| TargetGroupTuple::builder().target_group_arn(&t.target_group_arn).weight(t.weight).build());
+    let mut config = ForwardActionConfig::builder().set_target_groups(Some(tuples.collect()));
+    if let Some(s) = forward.stickiness {
+        config = config.target_group_stickiness_config(
+            TargetGroupStickinessConfig::builder()
+                .enabled(s.enabled)
+                .set_duration_seconds(s.duration_seconds.filter(|_| s.enabled))
+                .build(),
+        );
+    }
+    Action::builder().r#type(ActionTypeEnum::Forward).forward_config(config.build()).set_order(order).build()
+}
+
+/// The actions as read with the forward replaced: every other one as it was (an OIDC action
+/// without its client secret, by `UseExistingClientSecret`).
+fn rewritten(actions: &[Action], forward: &Forward) -> Vec<Action> {
+    actions
+        .iter()
+        .map(|a| match a.r#type() {
+            Some(ActionTypeEnum::Forward) => forward_action(forward, a.order()),
+            Some(ActionTypeEnum::AuthenticateOidc) => {
+                let mut action = a.clone();
+                if let Some(config) = a.authenticate_oidc_config() {
+                    let mut config = config.clone();
+                    config.client_secret = None;
+                    config.use_existing_client_secret = Some(true);
+                    action.authenticate_oidc_config = Some(config);
+                }
+                action
+            }
+            _ => a.clone(),
+        })
+        .collect()
+}
+
+impl Session {
+    /// Reads the rule (or the listener's default actions).
+    pub async fn read_rule(&self, rule: &RuleRef) -> Result<RuleRead, AwsError> {
+        let actions = match rule {
+            RuleRef::Rule(arn) => {
+                let out = self
+                    .elb
+                    .describe_rules()
+                    .rule_arns(arn)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("elasticloadbalancing:DescribeRules", e))?;
+                out.rules().first().map(|r| r.actions().to_vec()).unwrap_or_default()
+            }
+            RuleRef::ListenerDefault(arn) => {
+                let out = self
+                    .elb
+                    .describe_listeners()
+                    .listener_arns(arn)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("elasticloadbalancing:DescribeListeners", e))?;
+                out.listeners().first().map(|l| l.default_actions().to_vec()).unwrap_or_default()
+            }
+        };
+        Ok(RuleRead { rule: rule.clone(), forward: forward_of(&actions), actions })
+    }
+
+    /// Writes `forward` into the rule's actions as `read` holds them, then reads it back.
+    pub async fn write_forward(&self, read: &RuleRead, forward: &Forward) -> Result<RuleRead, AwsError> {
+        super::fence::check("elasticloadbalancing:ModifyRule")?;
+        let actions = rewritten(&read.actions, forward);
+        match &read.rule {
+            RuleRef::Rule(arn) => {
+                self.elb
+                    .modify_rule()
+                    .rule_arn(arn)
+                    .set_actions(Some(actions))
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("elasticloadbalancing:ModifyRule", e))?;
+            }
+            RuleRef::ListenerDefault(arn) => {
+                self.elb
+                    .modify_listener()
+                    .listener_arn(arn)
+                    .set_default_actions(Some(actions))
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("elasticloadbalancing:ModifyListener", e))?;
+            }
+        }
+        self.read_rule(&read.rule).await
+    }
+
+    /// The tags of a rule or listener.
+    pub async fn rule_tags(&self, arn: &str) -> Result<Vec<(String, String)>, AwsError> {
+        let out =
+            self.elb.describe_tags().resource_arns(arn).send().await.map_err(|e| aws_error("elasticloadbalancing:DescribeTags", e))?;
+        let tags = out.tag_descriptions().first().map(|d| d.tags().to_vec()).unwrap_or_default();
+        Ok(tags.iter().map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string())).collect())
+    }
+
+    /// Adds (or overwrites) tags on a rule or listener.
+    pub async fn tag_rule(&self, arn: &str, tags: &[(String, String)]) -> Result<(), AwsError> {
+        super::fence::check("elasticloadbalancing:AddTags")?;
+        let tags: Vec<Tag> = tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+        self.elb
+            .add_tags()
+            .resource_arns(arn)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| aws_error("elasticloadbalancing:AddTags", e))?;
+        Ok(())
+    }
+
+    /// Removes tags from a rule or listener.
+    pub async fn untag_rule(&self, arn: &str, keys: &[String]) -> Result<(), AwsError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        super::fence::check("elasticloadbalancing:RemoveTags")?;
+        self.elb
+            .remove_tags()
+            .resource_arns(arn)
+            .set_tag_keys(Some(keys.to_vec()))
+            .send()
+            .await
+            .map_err(|e| aws_error("elasticloadbalancing:RemoveTags", e))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,166 @@
+//! Traffic by listener-rule weights (blue-green.md §4-§7), against the emulator: a shift in
+//! steps read back from the rule, an authentication action kept through every rewrite, an alarm
+//! in ALARM during a bake restoring the rule, switch-back in one write, finish disabling the
+//! group at weight 0.
+
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, AuthenticateOidcActionConfig, FixedResponseActionConfig, ProtocolEnum, RuleCondition, TargetTypeEnum,
+};
+use serde_json::{Value, json};
+
+use crate::harness::{Aws, TestEnv};
+
+/// Two target groups, an ALB with a listener, and a rule that authenticates then forwards to the
+/// first: (rule ARN, blue TG ARN, green TG ARN).
+async fn weighted_rule(env: &TestEnv, aws: &Aws, name: &str) -> (String, String, String) {
+    let vpc = env.fixtures["vpc"].as_str().unwrap();
+    let subnets: Vec<String> =
+        env.fixtures["subnets"].as_object().unwrap().values().filter_map(|s| s.as_str().map(str::to_string)).collect();
+    let tg = |n: String| {
+        aws.elb.create_target_group().name(n).protocol(ProtocolEnum::Http).port(80).vpc_id(vpc).target_type(TargetTypeEnum::Ip).send()
+    };
+    let blue = tg(format!("{name}-blue")).await.unwrap().target_groups()[0].target_group_arn().unwrap().to_string();
+    let green = tg(format!("{name}-green")).await.unwrap().target_groups()[0].target_group_arn().unwrap().to_string();
+    let lb = aws.elb.create_load_balancer().name(format!("{name}-alb")).set_subnets(Some(subnets)).send().await.unwrap();
+    let lb = lb.load_balancers()[0].load_balancer_arn().unwrap().to_string();
+    let fixed = Action::builder()
+        .r#type(ActionTypeEnum::FixedResponse)
+        .fixed_response_config(FixedResponseActionConfig::builder().status_code("404").build())
+        .build();
+    let listener =
+        aws.elb.create_listener().load_balancer_arn(&lb).protocol(ProtocolEnum::Http).port(80).default_actions(fixed).send().await.unwrap();
+    let listener = listener.listeners()[0].listener_arn().unwrap().to_string();
+    let oidc = AuthenticateOidcActionConfig::builder()
+        .issuer("https://idp.example.com")
+        .authorization_endpoint("https://idp.example.com/auth")
+        .token_endpoint("https://idp.example.com/token")
+        .user_info_endpoint("https://idp.example.com/userinfo")
+        .client_id("web")
+        .client_secret("s3cret")
+        .build();
+    let rule = aws
+        .elb
+        .create_rule()
+        .listener_arn(&listener)
+        .priority(10)
+        .conditions(RuleCondition::builder().field("path-pattern").values("/*").build())
+        .actions(Action::builder().r#type(ActionTypeEnum::AuthenticateOidc).order(1).authenticate_oidc_config(oidc).build())
+        .actions(Action::builder().r#type(ActionTypeEnum::Forward).order(2).target_group_arn(&blue).build())
+        .send()
+        .await
+        .unwrap();
+    (rule.rules()[0].rule_arn().unwrap().to_string(), blue, green)
+}
+
+/// The rule's actions: (type, order) of each, and the forward's weights by target group ARN.
+async fn actions(aws: &Aws, rule: &str) -> (Vec<(String, Option<i32>)>, Vec<(String, i32)>) {
+    let out = aws.elb.describe_rules().rule_arns(rule).send().await.unwrap();
+    let actions = out.rules()[0].actions().to_vec();
+    let kinds = actions.iter().map(|a| (a.r#type().unwrap().as_str().to_string(), a.order())).collect();
+    let forward = actions.iter().find(|a| a.r#type() == Some(&ActionTypeEnum::Forward)).unwrap();
+    let weights = match forward.forward_config() {
+        Some(c) => c.target_groups().iter().map(|t| (t.target_group_arn().unwrap().to_string(), t.weight().unwrap_or(1))).collect(),
+        None => vec![(forward.target_group_arn().unwrap().to_string(), 100)],
+    };
+    (kinds, weights)
+}
+
+fn deployed(env: &TestEnv, app: &str, target_group: &str) {
+    let mut d = crate::deploy::fargate(app);
+    d["targetGroupMappings"] = json!([{"containerName": "web", "containerPort": 80, "targetGroup": target_group}]);
+    let run = env.deploy(&d, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+}
+
+fn modify_rules(env: &TestEnv) -> usize {
+    let log: Vec<Value> = serde_json::from_str(&env.http("GET", "/_harness/requests", "")).unwrap();
+    log.iter().filter(|r| r["operation"] == "ModifyRule").count()
+}
+
+#[tokio::test]
+async fn a_shift_moves_weights_in_steps_keeps_authentication_and_switches_back_in_one_write() {
+    let env = TestEnv::dedicated("traffic_shift");
+    let aws = env.aws().await;
+    let (rule, blue, green) = weighted_rule(&env, &aws, "pel").await;
+    deployed(&env, "pel", "pel-blue");
+    deployed(&env, "pel", "pel-green");
+    aws.reconcile("pel-web-v000").await;
+    aws.reconcile("pel-web-v001").await;
+    let base = ["--account", "ecs-main", "--region", "us-west-2", "--rule", &rule];
+    let run = |extra: &[&str]| {
+        let mut args = vec![extra[0]];
+        args.extend_from_slice(&base);
+        args.extend_from_slice(&extra[1..]);
+        args.extend_from_slice(&["--output", "json"]);
+        env.run(&args, None)
+    };
+
+    let before = modify_rules(&env);
+    let shifted = run(&["shift", "--from", "pel-web-v000", "--to", "pel-web-v001", "--steps", "10,50,100", "--bake", "1s"]);
+    assert_eq!(shifted.code, 0, "{shifted:?}");
+    assert_eq!(
+        shifted.json["steps"],
+        json!(["pel-web-v000 90% / pel-web-v001 10%", "pel-web-v000 50% / pel-web-v001 50%", "pel-web-v000 0% / pel-web-v001 100%"])
+    );
+    assert_eq!(modify_rules(&env) - before, 3, "one ModifyRule per step");
+    let (kinds, weights) = actions(&aws, &rule).await;
+    assert_eq!(
+        kinds,
+        [("authenticate-oidc".to_string(), Some(1)), ("forward".to_string(), Some(2))],
+        "the authentication action survives every rewrite"
+    );
+    assert_eq!(weights, [(blue.clone(), 0), (green.clone(), 100)]);
+
+    // Switch back: the weights before the shift, in one write.
+    let before = modify_rules(&env);
+    let back = run(&["switch-back"]);
+    assert_eq!(back.code, 0, "{back:?}");
+    assert_eq!(modify_rules(&env) - before, 1);
+    assert_eq!(actions(&aws, &rule).await.1, [(blue.clone(), 100), (green.clone(), 0)]);
+
+    // An alarm in ALARM during a bake: the rule is restored as it was, and the shift fails.
+    aws.cloudwatch
+        .put_metric_alarm()
+        .alarm_name("pel-5xx")
+        .namespace("AWS/ApplicationELB")
+        .metric_name("HTTPCode_Target_5XX_Count")
+        .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(1.0)
+        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
+        .send()
+        .await
+        .unwrap();
+    aws.cloudwatch
+        .set_alarm_state()
+        .alarm_name("pel-5xx")
+        .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+        .state_reason("5xx spike")
+        .send()
+        .await
+        .unwrap();
+    let failed =
+        run(&["shift", "--from", "pel-web-v000", "--to", "pel-web-v001", "--steps", "10,100", "--bake", "5s", "--alarm", "pel-5xx"]);
+    assert_eq!(failed.code, 1, "{failed:?}");
+    assert!(failed.json.to_string().contains("alarm pel-5xx is in ALARM during the bake: 5xx spike"), "{}", failed.json);
+    assert_eq!(actions(&aws, &rule).await.1, [(blue.clone(), 100), (green.clone(), 0)], "restored");
+    let tags = aws.elb.describe_tags().resource_arns(&rule).send().await.unwrap();
+    let keys: Vec<&str> = tags.tag_descriptions()[0].tags().iter().filter_map(|t| t.key()).collect();
+    assert!(!keys.iter().any(|k| k.starts_with("ecs-deployer/shift")), "the journal is removed with the restore: {keys:?}");
+
+    // Finish: the group at weight 0 is disabled.
+    aws.cloudwatch
+        .set_alarm_state()
+        .alarm_name("pel-5xx")
+        .state_value(aws_sdk_cloudwatch::types::StateValue::Ok)
+        .state_reason("fine")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(run(&["shift", "--from", "pel-web-v000", "--to", "pel-web-v001", "--weights", "0:100"]).code, 0);
+    let finished = run(&["finish"]);
+    assert_eq!(finished.code, 0, "{finished:?}");
+    assert_eq!(aws.service("pel-web-v000").await.unwrap().desired_count, 0, "blue is disabled");
+    assert_eq!(aws.service("pel-web-v001").await.unwrap().desired_count, 3, "green serves");
+}
