@@ -10,23 +10,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 
 use super::{Session, aws_error};
 use crate::core::error::AwsError;
-use crate::core::traffic::{Forward, Stickiness, Weighted};
-
-/// A production rule: a listener rule, or a listener's default action.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RuleRef {
-    Rule(String),
-    ListenerDefault(String),
-}
-
-impl RuleRef {
-    /// The ARN tags and locks go by.
-    pub fn arn(&self) -> &str {
-        match self {
-            RuleRef::Rule(arn) | RuleRef::ListenerDefault(arn) => arn,
-        }
-    }
-}
+use crate::core::traffic::{Forward, RuleRef, Stickiness, Weighted};
 
 /// A rule as read: its actions (kept to be written back) and its forward action.
 #[derive(Debug, Clone)]

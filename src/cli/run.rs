@@ -96,10 +96,10 @@ async fn clone_command(cli: &Cli, config: &config::Config, args: &cli::CloneArgs
 }
 
 /// The production rule of a traffic command.
-fn rule_of(args: &cli::RuleArgs) -> aws::rules::RuleRef {
+fn rule_of(args: &cli::RuleArgs) -> crate::core::traffic::RuleRef {
     match (&args.rule, &args.listener) {
-        (Some(rule), _) => aws::rules::RuleRef::Rule(rule.clone()),
-        (None, listener) => aws::rules::RuleRef::ListenerDefault(listener.clone().unwrap_or_default()),
+        (Some(rule), _) => crate::core::traffic::RuleRef::Rule(rule.clone()),
+        (None, listener) => crate::core::traffic::RuleRef::ListenerDefault(listener.clone().unwrap_or_default()),
     }
 }
 

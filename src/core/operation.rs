@@ -15,11 +15,14 @@ pub enum Operation {
     DestroyServerGroup,
     RollbackServerGroup,
     CloneServerGroup,
+    ShiftTraffic,
+    SwitchBackTraffic,
+    FinishTrafficShift,
 }
 
 impl Operation {
     /// Every operation, in the order lists and messages show them.
-    pub const ALL: [Operation; 7] = [
+    pub const ALL: [Operation; 10] = [
         Operation::CreateServerGroup,
         Operation::DisableServerGroup,
         Operation::EnableServerGroup,
@@ -27,6 +30,9 @@ impl Operation {
         Operation::DestroyServerGroup,
         Operation::RollbackServerGroup,
         Operation::CloneServerGroup,
+        Operation::ShiftTraffic,
+        Operation::SwitchBackTraffic,
+        Operation::FinishTrafficShift,
     ];
 
     /// Clouddriver's name (`disableServerGroup`).
@@ -39,6 +45,9 @@ impl Operation {
             Operation::DestroyServerGroup => "destroyServerGroup",
             Operation::RollbackServerGroup => "rollbackServerGroup",
             Operation::CloneServerGroup => "cloneServerGroup",
+            Operation::ShiftTraffic => "shiftTraffic",
+            Operation::SwitchBackTraffic => "switchBackTraffic",
+            Operation::FinishTrafficShift => "finishTrafficShift",
         }
     }
 
@@ -57,6 +66,9 @@ impl Operation {
             Operation::DestroyServerGroup => "DESTROY_ECS_SERVER_GROUP",
             Operation::RollbackServerGroup => "ROLLBACK_ECS_SERVER_GROUP",
             Operation::CloneServerGroup => "CLONE_ECS_SERVER_GROUP",
+            Operation::ShiftTraffic => "SHIFT_TRAFFIC",
+            Operation::SwitchBackTraffic => "SWITCH_BACK_TRAFFIC",
+            Operation::FinishTrafficShift => "FINISH_TRAFFIC_SHIFT",
         }
     }
 
@@ -110,7 +122,7 @@ mod tests {
     fn names_phases_and_what_a_list_names() {
         assert!(Operation::ALL.iter().all(|o| Operation::parse(o.name()) == Some(*o)));
         assert_eq!(Operation::parse("upsertEntityTags"), None);
-        assert!(Operation::names().ends_with("rollbackServerGroup or cloneServerGroup"));
+        assert!(Operation::names().ends_with("switchBackTraffic or finishTrafficShift"));
         let ops =
             json!([{"createServerGroup": {"credentials": "a", "source": {"account": "b"}}}, {"disableServerGroup": {"account": " c "}}]);
         assert_eq!(named_accounts(&ops), ["a", "b", "c"]);

@@ -9,13 +9,14 @@
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::aws::Session;
-use crate::aws::rules::{RuleRead, RuleRef};
+use crate::aws::rules::RuleRead;
 use crate::core::error::{Error, Result};
 use crate::core::model::ServiceState;
 use crate::core::traffic::journal::{self, TAG_PREVIOUS, TAG_SHIFT, TAG_SHIFT_AT, TAG_SHIFT_FROM};
-use crate::core::traffic::{Forward, Steps, Stickiness, short};
+use crate::core::traffic::{Forward, RuleRef, Steps, Stickiness, short};
 use crate::engine::lifecycle::{self, OperationResult, Progress};
 use crate::engine::{interrupt, journal as status, locks};
 
@@ -320,4 +321,36 @@ pub async fn finish(session: &Session, rule: &RuleRef, groups: &[lifecycle::Serv
         .untag_rule(rule.arn(), &tags.iter().map(|(k, _)| k.clone()).filter(|k| k.starts_with(TAG_PREVIOUS)).collect::<Vec<_>>())
         .await?;
     Ok(results)
+}
+
+/// Runs a traffic operation of `/ecs/ops` (its owner: the running task).
+pub async fn run(
+    operation: crate::core::operation::Operation,
+    request: &crate::core::traffic::operation::TrafficRequest,
+    progress: &mut dyn Progress,
+) -> Result<Value> {
+    use crate::core::operation::Operation;
+    let session = Session::connect(&request.account, &request.region).await?;
+    let value = |v: std::result::Result<Value, serde_json::Error>| v.unwrap_or_default();
+    match (operation, &request.shift) {
+        (Operation::ShiftTraffic, Some((from, to, steps))) => {
+            let shift = Shift {
+                rule: request.rule.clone(),
+                ecs_cluster: request.ecs_cluster.clone(),
+                from: from.clone(),
+                to: to.clone(),
+                steps: steps.clone(),
+                alarms: request.alarms.clone(),
+                stickiness: None,
+                owner: "serve".into(),
+                force: request.force,
+            };
+            Ok(value(serde_json::to_value(self::shift(&session, &shift, progress).await?)))
+        }
+        (Operation::SwitchBackTraffic, _) => Ok(value(serde_json::to_value(switch_back(&session, &request.rule, request.force).await?))),
+        _ => {
+            let groups = lifecycle::list(&session, request.account.naming_strategy, request.ecs_cluster.as_deref(), None).await?;
+            Ok(value(serde_json::to_value(finish(&session, &request.rule, &groups).await?)))
+        }
+    }
 }

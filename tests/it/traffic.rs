@@ -164,3 +164,32 @@ async fn a_shift_moves_weights_in_steps_keeps_authentication_and_switches_back_i
     assert_eq!(aws.service("pel-web-v000").await.unwrap().desired_count, 0, "blue is disabled");
     assert_eq!(aws.service("pel-web-v001").await.unwrap().desired_count, 3, "green serves");
 }
+
+#[tokio::test]
+async fn traffic_operations_run_through_ecs_ops_for_webhooks_and_scripts() {
+    let env = TestEnv::dedicated("traffic_ops");
+    let aws = env.aws().await;
+    let (rule, blue, green) = weighted_rule(&env, &aws, "ern").await;
+    deployed(&env, "ern", "ern-blue");
+    deployed(&env, "ern", "ern-green");
+    aws.reconcile("ern-web-v000").await;
+    aws.reconcile("ern-web-v001").await;
+    let server = crate::serve::Server::start(&env, &["--store-file", "tasks.db"]);
+    let invalid = server.post("/ecs/ops", &json!([{"shiftTraffic": {"credentials": "ecs-main", "region": "us-west-2", "rule": rule}}]));
+    assert_eq!(invalid.0, 400, "{}", invalid.1);
+    let base = json!({"credentials": "ecs-main", "region": "us-west-2", "rule": rule});
+    let with = |extra: Value| {
+        let mut b = base.clone();
+        b.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        b
+    };
+    let id = server.submit(&json!([{"shiftTraffic": with(json!({"from": "ern-web-v000", "to": "ern-web-v001", "toPercent": 25}))}]));
+    let (task, _) = server.wait(&id);
+    assert_eq!(task["status"]["failed"], false, "{task}");
+    assert_eq!(actions(&aws, &rule).await.1, [(blue.clone(), 75), (green.clone(), 25)]);
+    let id = server.submit(&json!([{"switchBackTraffic": base.clone()}]));
+    let (task, _) = server.wait(&id);
+    assert_eq!(task["status"]["failed"], false, "{task}");
+    assert_eq!(actions(&aws, &rule).await.1, [(blue, 100), (green, 0)]);
+    assert!(task["history"].to_string().contains("SWITCH_BACK_TRAFFIC"), "{task}");
+}

@@ -5,8 +5,25 @@
 //! the first write ([`journal`]). Pure.
 
 pub mod journal;
+pub mod operation;
 
 use std::time::Duration;
+
+/// A production rule: a listener rule, or a listener's default action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleRef {
+    Rule(String),
+    ListenerDefault(String),
+}
+
+impl RuleRef {
+    /// The ARN tags and locks go by.
+    pub fn arn(&self) -> &str {
+        match self {
+            RuleRef::Rule(arn) | RuleRef::ListenerDefault(arn) => arn,
+        }
+    }
+}
 
 /// A target group of a forward action and its weight.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -29,6 +29,8 @@ enum Op {
     /// `cloneServerGroup`: the next version of a live server group, from itself (the
     /// configuration deploys the description built from it at run time).
     Clone(Box<(crate::core::clone::CloneRequest, Config)>),
+    /// `shiftTraffic`, `switchBackTraffic`, `finishTrafficShift`.
+    Traffic(Operation, Box<crate::core::traffic::operation::TrafficRequest>),
 }
 
 /// How long a rollback waits for the restored server group to be healthy.
@@ -169,7 +171,7 @@ impl Operations {
                     out.push(((**target).clone(), target.server_group.clone()));
                     out.push(((**target).clone(), current.clone()));
                 }
-                Op::Create(_) | Op::Clone(_) => {}
+                Op::Create(_) | Op::Clone(_) | Op::Traffic(..) => {}
             }
         }
         out
@@ -191,6 +193,9 @@ impl Operations {
                 }
                 Op::Clone(clone) => {
                     accounts.insert(clone.0.account.name.clone());
+                }
+                Op::Traffic(_, request) => {
+                    accounts.insert(request.account.name.clone());
                 }
             }
         }
@@ -384,6 +389,14 @@ pub fn parse(config: &Config, value: Value) -> Result<Operations> {
                 .and_then(|d| deploy::prepare(config, d, &DeployOptions::default()))
                 .map(|prepared| Op::Create(Box::new(prepared))),
             (Operation::RollbackServerGroup, _) => rollback_of(config, body),
+            (Operation::ShiftTraffic | Operation::SwitchBackTraffic | Operation::FinishTrafficShift, _) => {
+                crate::core::description::from_value(body, operation.name())
+                    .and_then(|d| {
+                        crate::core::traffic::operation::validate(config, operation.name(), operation == Operation::ShiftTraffic, d)
+                            .map_err(Error::Invalid)
+                    })
+                    .map(|t| Op::Traffic(operation, Box::new(t)))
+            }
             (Operation::CloneServerGroup, _) => crate::core::description::from_value(body, "cloneServerGroupDescription")
                 .and_then(|d| crate::core::clone::validate(config, d).map_err(Error::Invalid))
                 .map(|c| Op::Clone(Box::new((c, config.clone())))),
@@ -440,6 +453,9 @@ pub async fn run(ops: Operations, state: &TaskState, progress: &mut dyn Progress
                     operations::run(kind, &target, None).await.map(|r| serde_json::to_value(r).unwrap_or_default())
                 }
                 Op::Rollback(target, current) => rollback(&target, &current, &mut progress).await,
+                Op::Traffic(operation, request) => crate::engine::traffic::run(operation, &request, &mut progress)
+                    .await
+                    .map(|o| serde_json::to_value(o).unwrap_or_default()),
                 Op::Clone(clone) => {
                     let (request, config) = *clone;
                     Box::pin(crate::engine::clone::clone(&config, &request, &DeployOptions::default(), &mut progress))
