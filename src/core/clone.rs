@@ -36,6 +36,8 @@ pub struct CloneDescription {
     pub capacity: Option<crate::core::description::Capacity>,
     #[serde(default, deserialize_with = "lenient_string")]
     pub strategy: Option<String>,
+    /// A traffic-managed clone (blue-green.md §4), validated with the description.
+    pub traffic_shift: Option<Value>,
 }
 
 /// The server group to clone.
@@ -59,6 +61,7 @@ pub struct CloneRequest {
     pub images: Vec<(String, String)>,
     pub capacity: Option<crate::core::request::Capacity>,
     pub strategy: Option<String>,
+    pub traffic_shift: Option<Value>,
 }
 
 fn err(field: &str, reason: &str, message: impl Into<String>) -> FieldError {
@@ -120,6 +123,7 @@ pub fn validate(config: &Config, d: CloneDescription) -> Result<CloneRequest, Ve
             images,
             capacity,
             strategy: present(&d.strategy),
+            traffic_shift: d.traffic_shift.clone(),
         }),
         _ => Err(errors),
     }
@@ -222,6 +226,9 @@ pub fn description_of(clone: &CloneRequest, live: &Live<'_>) -> Result<Value, Ve
     }
     if out.contains_key("capacityProviderStrategy") {
         out.remove("launchType");
+    }
+    if let Some(shift) = &clone.traffic_shift {
+        out.insert("trafficShift".into(), shift.clone());
     }
     Ok(d)
 }

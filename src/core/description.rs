@@ -499,6 +499,9 @@ pub struct CreateServerGroup {
     /// False: the source contributes only what Clouddriver takes from it (Decisions D1).
     #[serde(default, deserialize_with = "lenient_bool")]
     pub copy_source_service_settings: Option<bool>,
+    /// A traffic-managed deploy (blue-green.md §4): vN+1 in the pair's idle target group, then
+    /// listener-rule weights moved to it in steps.
+    pub traffic_shift: Option<crate::core::traffic::deploy::TrafficShiftDescription>,
 }
 
 impl CreateServerGroup {

@@ -193,3 +193,97 @@ async fn traffic_operations_run_through_ecs_ops_for_webhooks_and_scripts() {
     assert_eq!(actions(&aws, &rule).await.1, [(blue, 100), (green, 0)]);
     assert!(task["history"].to_string().contains("SWITCH_BACK_TRAFFIC"), "{task}");
 }
+
+/// Runs a deploy while the harness plays ECS's scheduler for the new group `name` (its tasks
+/// start and turn healthy in its target group once the service exists).
+async fn deploy_playing_ecs(env: &TestEnv, aws: &Aws, description: &Value, name: &str) -> (i32, Value, String) {
+    let path = env.file("traffic.json", description);
+    let child = env.spawn(&["deploy", "--description", &path, "--timeout", "60s"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while aws.service(name).await.is_none() {
+        assert!(std::time::Instant::now() < deadline, "{name} was never created");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    aws.reconcile(name).await;
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    (out.status.code().unwrap_or(-1), serde_json::from_str(&stdout).unwrap_or(Value::Null), String::from_utf8_lossy(&out.stderr).into())
+}
+
+fn tag_keys(tags: &aws_sdk_elasticloadbalancingv2::operation::describe_tags::DescribeTagsOutput) -> Vec<String> {
+    tags.tag_descriptions()[0].tags().iter().filter_map(|t| t.key().map(str::to_string)).collect()
+}
+
+#[tokio::test]
+async fn a_traffic_managed_deploy_creates_green_in_the_idle_target_group_and_shifts_in_steps() {
+    let env = TestEnv::dedicated("traffic_deploy");
+    let aws = env.aws().await;
+    let (rule, blue, green) = weighted_rule(&env, &aws, "tmd").await;
+    env.http("POST", "/_harness", &json!({"ecs": [{"match": "tmd-web", "behaviour": "healthy"}]}).to_string());
+    deployed(&env, "tmd", "tmd-blue");
+    aws.reconcile("tmd-web-v000").await;
+    let mut d = crate::deploy::fargate("tmd");
+    d["targetGroupMappings"] = json!([{"containerName": "web", "containerPort": 80, "targetGroup": "tmd-blue"}]);
+    d["trafficShift"] = json!({"rule": rule, "targetGroups": ["tmd-blue", "tmd-green"], "steps": [10, 50], "bakeSeconds": 1});
+
+    // --plan: the rule's writes are named, nothing is written.
+    let planned = env.deploy(&d, &["--plan"]);
+    assert_eq!(planned.code, 0, "{planned:?}");
+    assert!(planned.json["trafficSteps"].to_string().contains("add tmd-green to"), "{}", planned.json);
+    let before = modify_rules(&env);
+    let (code, out, stderr) = deploy_playing_ecs(&env, &aws, &d, "tmd-web-v001").await;
+    assert_eq!(code, 0, "{out}\n{stderr}");
+    assert_eq!(modify_rules(&env) - before, 4, "the idle target group added at 0, then one write per step");
+    let v001 = aws.service("tmd-web-v001").await.unwrap();
+    assert_eq!(v001.load_balancers()[0].target_group_arn(), Some(green.as_str()), "green in the idle target group");
+    assert_eq!(
+        out["trafficSteps"].as_array().unwrap()[..3],
+        [
+            json!("tmd-web-v000 90% / tmd-web-v001 10%"),
+            json!("tmd-web-v000 50% / tmd-web-v001 50%"),
+            json!("tmd-web-v000 0% / tmd-web-v001 100%")
+        ]
+    );
+    let (kinds, weights) = actions(&aws, &rule).await;
+    assert_eq!(kinds.len(), 2, "the authentication action kept");
+    assert_eq!(weights, [(blue.clone(), 0), (green.clone(), 100)]);
+    assert!(aws.service("tmd-web-v000").await.unwrap().desired_count > 0, "blue kept warm at weight 0");
+    let keys = tag_keys(&aws.elb.describe_tags().resource_arns(&rule).send().await.unwrap());
+    assert!(
+        keys.contains(&"ecs-deployer/previous-weights".to_string()) && !keys.iter().any(|k| k.starts_with("ecs-deployer/shift")),
+        "{keys:?}"
+    );
+
+    // The next deploy: blue's target group is idle now; an alarm in ALARM during the bake
+    // restores the rule, fails the deploy and removes v002; v001 keeps serving.
+    aws.cloudwatch
+        .put_metric_alarm()
+        .alarm_name("tmd-5xx")
+        .namespace("AWS/ApplicationELB")
+        .metric_name("HTTPCode_Target_5XX_Count")
+        .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(1.0)
+        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
+        .send()
+        .await
+        .unwrap();
+    aws.cloudwatch
+        .set_alarm_state()
+        .alarm_name("tmd-5xx")
+        .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+        .state_reason("5xx spike")
+        .send()
+        .await
+        .unwrap();
+    d["trafficShift"]["alarms"] = json!(["tmd-5xx"]);
+    let (code, out, stderr) = deploy_playing_ecs(&env, &aws, &d, "tmd-web-v002").await;
+    assert_eq!(code, 1, "{out}\n{stderr}");
+    assert!(out.to_string().contains("alarm tmd-5xx is in ALARM during the bake: 5xx spike"), "{out}");
+    assert_eq!(actions(&aws, &rule).await.1, [(blue.clone(), 0), (green.clone(), 100)], "restored");
+    assert!(aws.service("tmd-web-v002").await.is_none_or(|s| s.status() == Some("INACTIVE")), "v002 removed");
+    assert_eq!(aws.service("tmd-web-v000").await.unwrap().desired_count, 0, "the warm v000 in the idle target group was finished");
+    let keys = tag_keys(&aws.elb.describe_tags().resource_arns(&rule).send().await.unwrap());
+    assert!(!keys.iter().any(|k| k.starts_with("ecs-deployer/shift")), "{keys:?}");
+}

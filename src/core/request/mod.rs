@@ -19,6 +19,7 @@ use crate::core::error::FieldError;
 use crate::core::model::{Launch, NetworkMode};
 use crate::core::moniker::Moniker;
 use crate::core::taskdef;
+use crate::core::traffic::deploy::{self as traffic, TrafficShift};
 use crate::core::validate::{Identity, validate_create};
 use inputs::{ArtifactInput, artifact_input, merge_inputs};
 pub use spec::{ContainerSpec, DeploymentSpec, LogSpec, RegistrySpec, ServiceSpec};
@@ -65,6 +66,8 @@ pub struct DeployRequest {
     pub iam_role: Option<String>,
     /// `copySourceScalingPoliciesAndActions`, true unless set to false.
     pub copies_scaling: bool,
+    /// A traffic-managed deploy's `trafficShift`.
+    pub traffic_shift: Option<TrafficShift>,
 }
 
 /// The new server group's capacity (validated: 0 ≤ min ≤ desired ≤ max).
@@ -141,6 +144,7 @@ impl DeployRequest {
             container: ContainerSpec::of(description),
             iam_role: description.iam_role.clone().filter(|r| !r.is_empty() && r != NO_IAM_ROLE),
             copies_scaling: description.copy_source_scaling_policies_and_actions != Some(false),
+            traffic_shift: None,
         }
     }
 
@@ -191,6 +195,30 @@ impl DeployRequest {
         }
     }
 
+    /// Rewrites every mapping to a target group of a pair — by name (`names`), or in the given
+    /// `loadBalancers` by ARN (`arns`) — to the target group `to` (name, ARN): a traffic-managed
+    /// deploy's idle one.
+    pub fn retarget(&mut self, names: &[String], arns: &[&str], to: (&str, &str)) {
+        let mut entries: Vec<LoadBalancerEntry> = Vec::new();
+        for mut e in std::mem::take(&mut self.load_balancers) {
+            if names.contains(&e.target_group) {
+                e.target_group = to.0.to_string();
+            }
+            if !entries.contains(&e) {
+                entries.push(e);
+            }
+        }
+        self.load_balancers = entries;
+        if let Some(Value::Array(given)) = &mut self.service.load_balancers {
+            for lb in given.iter_mut() {
+                if lb.get("targetGroupArn").and_then(Value::as_str).is_some_and(|arn| arns.contains(&arn)) {
+                    lb["targetGroupArn"] = Value::String(to.1.to_string());
+                }
+            }
+            given.dedup();
+        }
+    }
+
     /// Target group names to look up with ELBv2, in order, without repeats.
     pub fn target_group_names(&self) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
@@ -209,6 +237,15 @@ pub struct LoadBalancerEntry {
     pub container_name: Option<String>,
     pub container_port: Option<i64>,
     pub target_group: String,
+}
+
+/// The target group ARNs of CreateService `loadBalancers` given as they are (a clone's).
+pub fn given_target_group_arns(given: Option<&Value>) -> impl Iterator<Item = String> + '_ {
+    given
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|lb| lb.get("targetGroupArn").and_then(Value::as_str).map(str::to_string))
 }
 
 /// `targetGroupMappings` plus the legacy `targetGroup`, duplicates collapsed (§5.2).
@@ -262,12 +299,19 @@ pub fn validate(config: &Config, mut description: CreateServerGroup, inputs: &In
             TaskDefinitionSource::Inputs
         }
     };
+    let mapped: Vec<String> = load_balancer_entries(&description)
+        .into_iter()
+        .map(|e| e.target_group)
+        .chain(given_target_group_arns(description.load_balancers.as_ref()).map(|arn| traffic::target_group_name(&arn)))
+        .collect();
+    let traffic_shift = description.traffic_shift.as_ref().and_then(|t| traffic::validate(t, &mapped).map_err(|e| errors.extend(e)).ok());
     // Without an account or an identity, validation said why.
     let (Some(account), Some(identity)) = (account, identity) else { return Err(errors) };
     if !errors.is_empty() {
         return Err(errors);
     }
     let mut request = DeployRequest::new(&description, identity, account, task_definition);
+    request.traffic_shift = traffic_shift;
     if let (Some(src), Some(a)) = (request.source.as_mut(), source_account.as_ref()) {
         src.account_id = a.account_id.clone();
     }

@@ -4,6 +4,7 @@
 //! idle ([`idle`]), the steps of a shift ([`Steps`]), and the journal written on the rule before
 //! the first write ([`journal`]). Pure.
 
+pub mod deploy;
 pub mod journal;
 pub mod operation;
 

@@ -62,7 +62,7 @@ fn err(what: &str, field: &str, message: impl Into<String>) -> FieldError {
     FieldError::new(field, format!("{what}.{field}.invalid"), message)
 }
 
-fn bakes(value: &Option<Value>) -> Result<Vec<Duration>, String> {
+pub(super) fn bakes(value: &Option<Value>) -> Result<Vec<Duration>, String> {
     let secs = |v: &Value| v.as_u64().map(Duration::from_secs).ok_or_else(|| format!("bakeSeconds `{v}` is not a whole number of seconds"));
     match value {
         None => Ok(Vec::new()),

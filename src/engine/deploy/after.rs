@@ -8,6 +8,7 @@ use tracing::info;
 
 use super::DeployOptions;
 use super::outcome::DeployOutcome;
+use super::traffic::{self, Pair};
 use crate::aws::Session;
 use crate::core::description::CreateServerGroup;
 use crate::core::error::{Error, Result};
@@ -39,31 +40,63 @@ impl StrategyRun {
     }
 }
 
-/// Waits until the new server group is healthy (when asked to, or for a strategy), then runs
-/// the strategy; an unhealthy one is handled as the strategy says.
+/// What follows a created group: the strategy, the options, a traffic-managed deploy's pair.
+pub(super) struct Follow<'a> {
+    pub(super) run: &'a StrategyRun,
+    pub(super) options: &'a DeployOptions,
+    pub(super) pair: Option<Pair>,
+}
+
+/// Waits until the new server group is healthy (when asked to, for a strategy or a traffic
+/// shift), then shifts the traffic and runs the strategy; an unhealthy one is handled as the
+/// strategy says (a traffic-managed one is removed unless kept).
 pub(super) async fn after_created(
     session: &Session,
     req: &DeployRequest,
     plan: &DeployPlan,
     mut outcome: DeployOutcome,
-    run: &StrategyRun,
-    options: &DeployOptions,
+    follow: Follow<'_>,
     progress: &mut dyn Progress,
 ) -> Result<DeployOutcome> {
-    if run.strategy != Strategy::None || options.wait {
-        let timeout = if options.timeout.is_zero() { Duration::from_secs(600) } else { options.timeout };
+    let Follow { run, options, pair } = follow;
+    let timeout = if options.timeout.is_zero() { Duration::from_secs(600) } else { options.timeout };
+    if run.strategy != Strategy::None || options.wait || pair.is_some() {
         let td = outcome.task_definition_arn.clone().unwrap_or_default();
         let wait = lifecycle::WaitOptions::new(timeout).following_deployment();
         if let Err(e) = lifecycle::wait_healthy(session, &plan.ecs_cluster_name, &plan.server_group_name, &td, wait, progress).await {
-            return Err(e.with_report(unhealthy(session, plan, run.strategy, run.destroy_latest).await));
+            let report = match pair {
+                Some(_) => failed_shift(session, plan, options.keep_failed).await,
+                None => unhealthy(session, plan, run.strategy, run.destroy_latest).await,
+            };
+            return Err(e.with_report(report));
         }
         outcome.healthy = Some(true);
+    }
+    if let (Some(pair), Some(shift)) = (pair, &req.traffic_shift) {
+        match traffic::after_healthy(session, &plan.ecs_cluster_name, shift, pair, &plan.server_group_name, timeout, progress).await {
+            Ok(lines) => outcome.traffic_steps = lines,
+            Err(e) => return Err(e.with_report(failed_shift(session, plan, options.keep_failed).await)),
+        }
     }
     if run.strategy != Strategy::None {
         outcome.strategy = Some(run.strategy);
         outcome.strategy_steps = run_strategy(session, req, plan, run.strategy, &run.options).await?;
     }
     Ok(outcome)
+}
+
+/// What happens to a new server group whose traffic shift failed (the rule was restored) or
+/// that did not become healthy before its shift: it is
+/// destroyed, unless the user keeps failed groups; blue keeps serving.
+async fn failed_shift(session: &Session, plan: &DeployPlan, keep_failed: bool) -> Vec<String> {
+    let name = &plan.server_group_name;
+    if keep_failed {
+        return vec![format!("{name} was left as it is (--keep-failed), at weight 0")];
+    }
+    match lifecycle::destroy_by_name(session, &plan.ecs_cluster_name, name).await {
+        Ok(_) => vec![format!("destroyed {name}; the server groups before it keep serving")],
+        Err(e) => vec![format!("could not destroy {name}: {e}")],
+    }
 }
 
 /// What happens to a new server group that did not become healthy: with a strategy it is

@@ -19,6 +19,7 @@ mod download;
 mod observe;
 mod outcome;
 mod source;
+mod traffic;
 
 use std::time::Duration;
 
@@ -128,28 +129,61 @@ const MAX_NAME_RACES: u32 = 12;
 /// Runs a prepared deploy (see [`deploy`]).
 pub async fn deploy_prepared(prepared: Prepared, options: &DeployOptions, progress: &mut dyn Progress) -> Result<DeployOutcome> {
     journal::status("Initializing Create Amazon ECS Server Group Operation...");
-    let Prepared { req, source_account, run } = prepared;
+    let Prepared { mut req, source_account, run } = prepared;
     let source_account = source_account.filter(|_| req.source.is_some());
+    // A traffic-managed deploy reads the rule and decides the target group before anything else.
+    let early = match &req.traffic_shift {
+        Some(_) => Some(connect(&req, source_account.as_ref()).await?),
+        None => None,
+    };
+    let pair = match (&early, req.traffic_shift.clone()) {
+        (Some((session, _)), Some(shift)) => {
+            let pair = traffic::before_create(session, &req, &shift, options.plan_only).await?;
+            traffic::rewrite(&mut req, &shift, &pair);
+            Some(pair)
+        }
+        _ => None,
+    };
     // The artifact download depends on nothing AWS says: it runs while the sessions open and the
     // first attempt observes.
     let download = Download::start(&req);
-    let (session, source_session) = source::driving(connect(&req, source_account.as_ref()), download.progress()).await?;
+    let (session, source_session) = match early {
+        Some(sessions) => sessions,
+        None => source::driving(connect(&req, source_account.as_ref()), download.progress()).await?,
+    };
     let source_session = source_session.as_ref().or(req.source.as_ref().map(|_| &session));
     let reads = source::source_reads(&req, source_session);
     let attempt = Attempt { session: &session, source_session, download: &download, reads: &reads, options };
-    for race in 1..=MAX_NAME_RACES {
-        match attempt.run().await? {
-            Next::Planned(outcome) => return Ok(*outcome),
-            Next::Created(outcome, plan) => {
-                let req = download.request().await?;
-                return after::after_created(&session, &req, &plan, *outcome, &run, options, progress).await;
+    let mut pair = pair;
+    let raced = async {
+        for race in 1..=MAX_NAME_RACES {
+            match attempt.run().await? {
+                Next::Planned(mut outcome) => {
+                    outcome.traffic_steps = pair.take().map(|p| p.planned).unwrap_or_default();
+                    return Ok(Some(*outcome));
+                }
+                Next::Created(outcome, plan) => {
+                    let req = download.request().await?;
+                    let pair = pair.take();
+                    return after::after_created(&session, &req, &plan, *outcome, after::Follow { run: &run, options, pair }, progress)
+                        .await
+                        .map(Some);
+                }
+                Next::NameTaken(name) if race < MAX_NAME_RACES => {
+                    warn!("{name} was created by another deploy at the same time; choosing the next version");
+                    tokio::time::sleep(race_backoff(race, uuid::Uuid::new_v4().as_u128() as u64)).await;
+                }
+                Next::NameTaken(_) => {}
             }
-            Next::NameTaken(name) if race < MAX_NAME_RACES => {
-                warn!("{name} was created by another deploy at the same time; choosing the next version");
-                tokio::time::sleep(race_backoff(race, uuid::Uuid::new_v4().as_u128() as u64)).await;
-            }
-            Next::NameTaken(_) => {}
         }
+        Ok(None)
+    };
+    let raced: Result<Option<DeployOutcome>> = raced.await;
+    match (raced, &req.traffic_shift) {
+        (Ok(Some(outcome)), _) => return Ok(outcome),
+        (Err(e), Some(shift)) if !options.plan_only => return Err(e.with_report(traffic::abandon(&session, shift).await)),
+        (Err(e), _) => return Err(e),
+        (Ok(None), _) => {}
     }
     Err(Error::Failed {
         message: format!("other deploys kept taking the next name of {} ({MAX_NAME_RACES} tries)", req.moniker.cluster()),

@@ -101,6 +101,9 @@ pub struct DeployOutcome {
     /// What the strategy did to the other server groups, in order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub strategy_steps: Vec<OperationResult>,
+    /// What a traffic-managed deploy did with the production rule (planned, with `--plan`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub traffic_steps: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan: Option<DeployPlan>,
 }
@@ -131,6 +134,7 @@ impl DeployOutcome {
             healthy: None,
             strategy: None,
             strategy_steps: Vec::new(),
+            traffic_steps: Vec::new(),
             plan: None,
         }
     }

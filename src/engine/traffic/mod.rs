@@ -6,19 +6,20 @@
 //! under the rule's lock, and journaled on the rule as tags first, so a failure, an interrupt or
 //! `cleanup` restores the rule's forward action as it was.
 
-use std::time::{Duration, Instant};
-
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::aws::Session;
-use crate::aws::rules::RuleRead;
 use crate::core::error::{Error, Result};
 use crate::core::model::ServiceState;
-use crate::core::traffic::journal::{self, TAG_PREVIOUS, TAG_SHIFT, TAG_SHIFT_AT, TAG_SHIFT_FROM};
+use crate::core::traffic::journal::{self, TAG_PREVIOUS};
 use crate::core::traffic::{Forward, RuleRef, Steps, Stickiness, short};
+use crate::engine::journal as status;
 use crate::engine::lifecycle::{self, OperationResult, Progress};
-use crate::engine::{interrupt, journal as status, locks};
+pub(crate) use steps::{Leg, Side, Start, forward_of, write};
+
+mod steps;
+pub(crate) use steps::{journal_done, journal_start, run_steps};
 
 /// A shift of traffic from one server group to another.
 #[derive(Debug, Clone)]
@@ -54,17 +55,8 @@ fn outcome(operation: &str, rule: &RuleRef, forward: &Forward, steps: Vec<String
     TrafficOutcome { operation: operation.into(), rule: rule.arn().to_string(), weights, steps }
 }
 
-fn refused(field: &str, message: String) -> Error {
+pub(crate) fn refused(field: &str, message: String) -> Error {
     Error::invalid(field, &format!("trafficShift.{field}.invalid"), message)
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default()
-}
-
-/// The rule's forward action, or a refusal naming the rule.
-fn forward_of(read: &RuleRead) -> Result<Forward> {
-    read.forward.clone().ok_or_else(|| refused("rule", format!("{} has no forward action: there is no traffic to shift", read.rule.arn())))
 }
 
 /// The target group of `group` that the rule names, else its first one.
@@ -80,7 +72,7 @@ fn target_group_of(group: &ServiceState, forward: &Forward) -> Result<String> {
 
 /// Refuses to move weight to a target group whose targets are not all healthy, or fewer than
 /// the group's desired count (blue-green.md §9.2), unless forced.
-async fn check_ready(session: &Session, group: &ServiceState, target_group: &str, force: bool) -> Result<()> {
+pub(crate) async fn check_ready(session: &Session, group: &ServiceState, target_group: &str, force: bool) -> Result<()> {
     let targets = session.target_health(target_group).await?;
     let healthy = targets.iter().filter(|t| t.state == "healthy").count() as i64;
     let not_healthy: Vec<String> =
@@ -101,7 +93,7 @@ async fn check_ready(session: &Session, group: &ServiceState, target_group: &str
 }
 
 /// Refuses to start on a rule another owner holds (the `ecs-deployer/shift` lease), unless forced.
-fn check_lease(tags: &[(String, String)], owner: &str, force: bool) -> Result<()> {
+pub(crate) fn check_lease(tags: &[(String, String)], owner: &str, force: bool) -> Result<()> {
     match journal::lease(tags) {
         Some((holder, since)) if holder != owner && !force => Err(refused(
             "rule",
@@ -110,83 +102,6 @@ fn check_lease(tags: &[(String, String)], owner: &str, force: bool) -> Result<()
             ),
         )),
         _ => Ok(()),
-    }
-}
-
-/// Writes `forward` into the rule as read, under the rule's lock, after checking the rule still
-/// routes as `expected`; returns the read-back, verified.
-async fn write(session: &Session, read: &RuleRead, expected: &Forward, forward: &Forward) -> Result<RuleRead> {
-    let _lock = locks::take(&locks::rule(read.rule.arn()), "the rule was not changed").await?;
-    let current = session.read_rule(&read.rule).await?;
-    let now = forward_of(&current)?;
-    if !now.routes_as(expected) {
-        return Err(Error::Failed {
-            message: format!("rule changed outside ecs-deployer: expected {}, found {}", expected.describe(), now.describe()),
-            report: vec!["nothing was written; someone else holds the traffic now".into()],
-        });
-    }
-    let back = session.write_forward(&current, forward).await?;
-    match &back.forward {
-        Some(f) if f.routes_as(forward) => Ok(back),
-        found => Err(Error::Failed {
-            message: format!(
-                "the rule did not read back as written: wrote {}, read {}",
-                forward.describe(),
-                found.as_ref().map(Forward::describe).unwrap_or_default()
-            ),
-            report: Vec::new(),
-        }),
-    }
-}
-
-/// Restores the journaled forward action and removes the journal; one report line.
-async fn restore(session: &Session, read: &RuleRead, original: &Forward) -> String {
-    let result = async {
-        let back = session.write_forward(read, original).await?;
-        let tags = session.rule_tags(read.rule.arn()).await?;
-        session.untag_rule(read.rule.arn(), &journal::in_flight_keys(&tags)).await?;
-        Ok::<_, crate::core::error::AwsError>(back)
-    };
-    match result.await {
-        Ok(back) if back.forward.as_ref().is_some_and(|f| f.routes_as(original)) => {
-            format!("restored the rule's forward action: {}", original.describe())
-        }
-        Ok(back) => {
-            format!("the restore read back {}; expected {}", back.forward.map(|f| f.describe()).unwrap_or_default(), original.describe())
-        }
-        Err(e) => format!("could not restore the rule ({e}); `ecs-deployer cleanup` restores it from its tags"),
-    }
-}
-
-/// Watches a bake: the alarms (ALARM fails), the target group taking traffic (an unhealthy
-/// target fails) and the rule (an outside change ends the shift, without a restore).
-async fn bake(session: &Session, shift: &Shift, to_tg: &str, read: &RuleRead, bake: Duration, progress: &mut dyn Progress) -> Result<()> {
-    let deadline = Instant::now() + bake;
-    let poll = crate::core::settings::get().poll_interval;
-    loop {
-        let (alarms, targets) = tokio::try_join!(session.alarm_states(&shift.alarms), session.target_health(to_tg))?;
-        if let Some((name, _, reason)) = alarms.iter().find(|(_, state, _)| state == "ALARM") {
-            return Err(Error::Failed { message: format!("alarm {name} is in ALARM during the bake: {reason}"), report: Vec::new() });
-        }
-        if let Some(t) = targets.iter().find(|t| t.state == "unhealthy") {
-            return Err(Error::Failed {
-                message: format!("target {} of {} is unhealthy during the bake", t.id, short(to_tg)),
-                report: Vec::new(),
-            });
-        }
-        if interrupt::requested() {
-            return Err(Error::Interrupted { report: Vec::new() });
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Ok(());
-        }
-        progress.status(&format!(
-            "baking at {}: {}s left",
-            read.forward.as_ref().map(Forward::describe).unwrap_or_default(),
-            left.as_secs()
-        ));
-        tokio::time::sleep(poll.min(left)).await;
     }
 }
 
@@ -213,51 +128,25 @@ pub async fn shift(session: &Session, shift: &Shift, progress: &mut dyn Progress
             ),
         ));
     }
+    let leg = Leg {
+        rule: &shift.rule,
+        from: Side { name: &from.service_name, target_group: &from_tg },
+        to: Side { name: &to.service_name, target_group: &to_tg },
+        steps: &shift.steps,
+        alarms: &shift.alarms,
+        stickiness: shift.stickiness,
+    };
     // Every step is checked before the first write.
     for p in &shift.steps.percents {
-        original.with_weights(&[(from_tg.clone(), 100 - p), (to_tg.clone(), *p)], shift.stickiness).map_err(|e| refused("rule", e))?;
+        leg.at(&original, *p)?;
     }
     check_ready(session, &to, &to_tg, shift.force).await?;
-    let mut journal_tags = vec![(TAG_SHIFT.to_string(), format!("{}:{}", shift.owner, now()))];
-    journal_tags.extend(journal::chunked(TAG_SHIFT_FROM, &journal::encode(&original)));
-    session.tag_rule(shift.rule.arn(), &journal_tags).await?;
-    let mut steps = Vec::new();
-    let (mut read, mut expected) = (first, original.clone());
-    for (p, wait) in shift.steps.percents.iter().zip(&shift.steps.bakes) {
-        let new =
-            original.with_weights(&[(from_tg.clone(), 100 - p), (to_tg.clone(), *p)], shift.stickiness).map_err(|e| refused("rule", e))?;
-        let step = async {
-            let back = write(session, &read, &expected, &new).await?;
-            session.tag_rule(shift.rule.arn(), &[(TAG_SHIFT_AT.to_string(), journal::encode(&new))]).await?;
-            status::status(format!(
-                "{} now at {} ({} {}%, {} {}%)",
-                shift.rule.arn(),
-                new.describe(),
-                from.service_name,
-                100 - p,
-                to.service_name,
-                p
-            ));
-            bake(session, shift, &to_tg, &back, *wait, progress).await?;
-            Ok::<_, Error>(back)
-        };
-        match step.await {
-            Ok(back) => {
-                steps.push(format!("{} {}% / {} {}%", from.service_name, 100 - p, to.service_name, p));
-                (read, expected) = (back, new);
-            }
-            Err(e) if e.to_string().starts_with("rule changed outside") => return Err(e),
-            Err(e) => {
-                let line = restore(session, &read, &original).await;
-                return Err(e.with_report(vec![line]));
-            }
-        }
-    }
-    let tags = session.rule_tags(shift.rule.arn()).await?;
-    session.untag_rule(shift.rule.arn(), &journal::in_flight_keys(&tags)).await?;
-    session.tag_rule(shift.rule.arn(), &journal::chunked(TAG_PREVIOUS, &journal::encode(&original))).await?;
+    journal_start(session, &shift.rule, &shift.owner, &original).await?;
+    let start = Start { read: first, expected: original.clone(), restore_to: original.clone() };
+    let (read, lines) = run_steps(session, &leg, start, progress).await?;
+    journal_done(session, &shift.rule, &original).await?;
     progress.done();
-    Ok(outcome("shiftTraffic", &shift.rule, read.forward.as_ref().unwrap_or(&expected), steps))
+    Ok(outcome("shiftTraffic", &shift.rule, read.forward.as_ref().unwrap_or(&original), lines))
 }
 
 /// Restores the weights before the last completed shift in one write (the weights now become
