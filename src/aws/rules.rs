@@ -176,4 +176,82 @@ impl Session {
             .map_err(|e| aws_error("elasticloadbalancing:RemoveTags", e))?;
         Ok(())
     }
+
+    /// Every listener rule and listener (for its default action) of the region's application load
+    /// balancers that carries a traffic journal (`ecs-deployer/shift`), with its tags: what
+    /// `cleanup` finds from AWS alone after a crash.
+    pub async fn journaled_rules(&self) -> Result<Vec<(RuleRef, Vec<(String, String)>)>, AwsError> {
+        let mut load_balancers = Vec::new();
+        let mut pages = self.elb.describe_load_balancers().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error("elasticloadbalancing:DescribeLoadBalancers", e))?;
+            load_balancers.extend(
+                page.load_balancers()
+                    .iter()
+                    .filter(|lb| lb.r#type().is_none_or(|t| t.as_str() == "application"))
+                    .filter_map(|lb| lb.load_balancer_arn().map(str::to_string)),
+            );
+        }
+        let refs = futures::future::try_join_all(load_balancers.iter().map(|lb| self.rules_of(lb))).await?;
+        let refs: Vec<RuleRef> = refs.into_iter().flatten().collect();
+        let mut out = Vec::new();
+        for batch in refs.chunks(20) {
+            let arns: Vec<String> = batch.iter().map(|r| r.arn().to_string()).collect();
+            let described = self
+                .elb
+                .describe_tags()
+                .set_resource_arns(Some(arns))
+                .send()
+                .await
+                .map_err(|e| aws_error("elasticloadbalancing:DescribeTags", e))?;
+            for d in described.tag_descriptions() {
+                let tags: Vec<(String, String)> =
+                    d.tags().iter().map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string())).collect();
+                let journaled = tags.iter().any(|(k, _)| k == crate::core::traffic::journal::TAG_SHIFT);
+                if let (true, Some(r)) = (journaled, batch.iter().find(|r| Some(r.arn()) == d.resource_arn())) {
+                    out.push((r.clone(), tags));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A load balancer's listeners (as their default actions) and their non-default rules.
+    async fn rules_of(&self, load_balancer: &str) -> Result<Vec<RuleRef>, AwsError> {
+        let listeners = self
+            .elb
+            .describe_listeners()
+            .load_balancer_arn(load_balancer)
+            .send()
+            .await
+            .map_err(|e| aws_error("elasticloadbalancing:DescribeListeners", e))?;
+        let mut refs = Vec::new();
+        for listener in listeners.listeners().iter().filter_map(|l| l.listener_arn()) {
+            refs.push(RuleRef::ListenerDefault(listener.to_string()));
+            let mut marker = None;
+            loop {
+                let page = self
+                    .elb
+                    .describe_rules()
+                    .listener_arn(listener)
+                    .page_size(400)
+                    .set_marker(marker)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("elasticloadbalancing:DescribeRules", e))?;
+                refs.extend(
+                    page.rules()
+                        .iter()
+                        .filter(|r| r.is_default() != Some(true))
+                        .filter_map(|r| r.rule_arn())
+                        .map(|a| RuleRef::Rule(a.into())),
+                );
+                marker = page.next_marker().map(str::to_string);
+                if marker.is_none() {
+                    break;
+                }
+            }
+        }
+        Ok(refs)
+    }
 }

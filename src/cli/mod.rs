@@ -334,6 +334,9 @@ pub struct CleanupArgs {
     /// Print what would be removed; remove nothing.
     #[arg(long)]
     pub plan: bool,
+    /// Restore a journaled traffic rule even when it was changed outside ecs-deployer since.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

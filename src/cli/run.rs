@@ -159,7 +159,8 @@ async fn cleanup_command(cli: &Cli, config: &config::Config, args: &cli::Cleanup
     let session = aws::Session::connect(&account, &list.region).await?;
     let scope =
         lifecycle::Scope { naming: account.naming_strategy, ecs_cluster: list.ecs_cluster.as_deref(), cluster: list.cluster.as_deref() };
-    let results = lifecycle::cleanup(&session, &scope, args.older_than, args.plan).await?;
+    let mut results = crate::engine::traffic::recover(&session, args.older_than, args.plan, args.force).await?;
+    results.extend(lifecycle::cleanup(&session, &scope, args.older_than, args.plan).await?);
     output::cleanup(cli.output, &results);
     Ok(())
 }

@@ -287,3 +287,44 @@ async fn a_traffic_managed_deploy_creates_green_in_the_idle_target_group_and_shi
     let keys = tag_keys(&aws.elb.describe_tags().resource_arns(&rule).send().await.unwrap());
     assert!(!keys.iter().any(|k| k.starts_with("ecs-deployer/shift")), "{keys:?}");
 }
+
+#[tokio::test]
+async fn a_shift_killed_mid_bake_is_restored_by_cleanup_from_the_rules_journal() {
+    let env = TestEnv::dedicated("traffic_crash");
+    let aws = env.aws().await;
+    let (rule, blue, green) = weighted_rule(&env, &aws, "krl").await;
+    deployed(&env, "krl", "krl-blue");
+    deployed(&env, "krl", "krl-green");
+    aws.reconcile("krl-web-v000").await;
+    aws.reconcile("krl-web-v001").await;
+    let base = ["--account", "ecs-main", "--region", "us-west-2"];
+    let mut child = env.spawn(
+        &[
+            &["shift", "--rule", &rule, "--from", "krl-web-v000", "--to", "krl-web-v001", "--steps", "30,100", "--bake", "5m"][..],
+            &base[..],
+        ]
+        .concat(),
+    );
+    // Killed once the first step is written and journaled.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !tag_keys(&aws.elb.describe_tags().resource_arns(&rule).send().await.unwrap()).contains(&"ecs-deployer/shift-at".to_string()) {
+        assert!(std::time::Instant::now() < deadline, "the first step was never journaled");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(actions(&aws, &rule).await.1, [(blue.clone(), 70), (green.clone(), 30)], "left mid-shift");
+
+    let young = env.run(&[&["cleanup", "--plan"][..], &base[..]].concat(), None);
+    assert!(!young.stdout.contains(&rule), "a journal younger than --older-than is left alone: {young:?}");
+    let plan = env.run(&[&["cleanup", "--plan", "--older-than", "0s"][..], &base[..]].concat(), None);
+    assert!(plan.stdout.contains("would restore krl-blue/"), "{plan:?}");
+    assert_eq!(actions(&aws, &rule).await.1, [(blue.clone(), 70), (green.clone(), 30)], "--plan writes nothing");
+    let cleaned = env.run(&[&["cleanup", "--older-than", "0s"][..], &base[..]].concat(), None);
+    assert_eq!(cleaned.code, 0, "{cleaned:?}");
+    assert!(cleaned.stdout.contains("restored the rule's forward action"), "{cleaned:?}");
+    let weights = actions(&aws, &rule).await.1;
+    assert!(weights.len() == 1 && weights[0].0 == blue, "the journaled plain forward to blue is back: {weights:?}");
+    let keys = tag_keys(&aws.elb.describe_tags().resource_arns(&rule).send().await.unwrap());
+    assert!(!keys.iter().any(|k| k.starts_with("ecs-deployer/shift")), "{keys:?}");
+}

@@ -18,7 +18,9 @@ use crate::engine::journal as status;
 use crate::engine::lifecycle::{self, OperationResult, Progress};
 pub(crate) use steps::{Leg, Side, Start, forward_of, write};
 
+mod recover;
 mod steps;
+pub use recover::recover;
 pub(crate) use steps::{journal_done, journal_start, run_steps};
 
 /// A shift of traffic from one server group to another.

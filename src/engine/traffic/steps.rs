@@ -136,7 +136,7 @@ pub(crate) async fn write(session: &Session, read: &RuleRead, expected: &Forward
 }
 
 /// Restores the journaled forward action and removes the journal; one report line.
-async fn restore(session: &Session, read: &RuleRead, original: &Forward) -> String {
+pub(super) async fn restore(session: &Session, read: &RuleRead, original: &Forward) -> String {
     let result = async {
         let back = session.write_forward(read, original).await?;
         let tags = session.rule_tags(read.rule.arn()).await?;

@@ -1,0 +1,61 @@
+//! After a crash (blue-green.md §5): the traffic journals left on rules — found from AWS alone —
+//! whose operation started longer ago than the cleanup threshold are restored to the forward
+//! action journaled before their first write, unless the rule was changed outside ecs-deployer
+//! since the journal's last write (then both are reported, and only `--force` restores).
+
+use std::time::Duration;
+
+use tracing::info;
+
+use super::steps::{forward_of, restore};
+use crate::aws::Session;
+use crate::core::error::Result;
+use crate::core::traffic::RuleRef;
+use crate::core::traffic::journal::{self, TAG_SHIFT_AT, TAG_SHIFT_FROM};
+use crate::engine::lifecycle::OperationResult;
+
+/// What `cleanup` does with the region's journaled rules: one result per rule.
+pub async fn recover(session: &Session, older_than: Duration, plan_only: bool, force: bool) -> Result<Vec<OperationResult>> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default();
+    let cutoff = now - older_than.as_secs() as i64;
+    let mut results = Vec::new();
+    for (rule, tags) in session.journaled_rules().await? {
+        let (owner, since) = journal::lease(&tags).unwrap_or_default();
+        if since > cutoff {
+            info!("{} is held by a traffic operation of {owner} that started {}s ago; left for it to finish", rule.arn(), now - since);
+            continue;
+        }
+        let line = recover_one(session, &rule, &tags, plan_only, force).await?;
+        results.push(OperationResult {
+            operation: if plan_only { "restoreTrafficRule (plan)" } else { "restoreTrafficRule" }.into(),
+            server_group_name: String::new(),
+            ecs_cluster_name: String::new(),
+            account: session.account_name.clone(),
+            region: session.region.clone(),
+            steps: vec![format!("{}: {line}", rule.arn())],
+        });
+    }
+    Ok(results)
+}
+
+async fn recover_one(session: &Session, rule: &RuleRef, tags: &[(String, String)], plan_only: bool, force: bool) -> Result<String> {
+    let decoded = |key: &str| journal::joined(key, tags).and_then(|t| journal::decode(&t, rule.arn()));
+    let Some(original) = decoded(TAG_SHIFT_FROM) else {
+        return Ok(format!("its journal has no readable {TAG_SHIFT_FROM}; left as it is"));
+    };
+    let read = session.read_rule(rule).await?;
+    let current = forward_of(&read)?;
+    let last = decoded(TAG_SHIFT_AT).unwrap_or_else(|| original.clone());
+    if !current.routes_as(&last) && !current.routes_as(&original) && !force {
+        return Ok(format!(
+            "changed outside ecs-deployer: the journal's last write was {}, the rule routes {}; --force restores {}",
+            last.describe(),
+            current.describe(),
+            original.describe()
+        ));
+    }
+    if plan_only {
+        return Ok(format!("would restore {} (routes {} now)", original.describe(), current.describe()));
+    }
+    Ok(restore(session, &read, &original).await)
+}
