@@ -436,9 +436,32 @@ def _rule_for(service_name, key):
     return next((r for r in reversed(ECS_RULES) if r.get("match") and r["match"] in service_name and key in r), None)
 
 
-def _image_digest(image):
+def _image_digest(image, account_id=None):
     rule = next((r for r in reversed(ECS_RULES) if r.get("match") == image and "imageDigest" in r), None)
-    return rule["imageDigest"] if rule else None
+    if rule:
+        return rule["imageDigest"]
+    return _ecr_digest(image, account_id)
+
+
+# B7. As ECS resolves an ECR image's tag to its digest at deployment start, a revision's
+#     `imageDigest` of an image in the emulator's ECR (`<account>.dkr.ecr.<region>.amazonaws.com/
+#     <repository>:<tag>`) is that image's digest: a test that deletes the image sees the deployer
+#     refuse to send traffic to the version that ran it (blue-green.md §9.1).
+def _ecr_digest(image, account_id):
+    import re
+    m = re.match(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/([^:@]+)(?::([^@]+))?(?:@(sha256:[0-9a-f]{64}))?$", image or "")
+    if not m:
+        return None
+    registry, region, repository, tag, digest = m.groups()
+    if digest:
+        return digest
+    try:
+        from moto.ecr.models import ecr_backends
+        repo = ecr_backends[registry][region].repositories.get(repository)
+        found = [i for i in (repo.images if repo else []) if (tag or "latest") in i.image_tags]
+        return found[0].get_image_digest() if found else None
+    except Exception:
+        return None
 
 
 def add_revision(backend, service, request):

@@ -361,6 +361,19 @@ impl Session {
             .collect())
     }
 
+    /// The task definition's containers: (name, image).
+    pub async fn task_definition_images(&self, task_definition: &str) -> Result<Vec<(String, String)>, AwsError> {
+        let out = self
+            .ecs
+            .describe_task_definition()
+            .task_definition(task_definition)
+            .send()
+            .await
+            .map_err(|e| aws_error("ecs:DescribeTaskDefinition", e))?;
+        let containers = out.task_definition().map(|t| t.container_definitions().to_vec()).unwrap_or_default();
+        Ok(containers.iter().map(|c| (c.name().unwrap_or_default().to_string(), c.image().unwrap_or_default().to_string())).collect())
+    }
+
     /// The task definition's status (ACTIVE, INACTIVE, DELETE_IN_PROGRESS), None when it does not exist.
     pub async fn task_definition_status(&self, task_definition: &str) -> Result<Option<String>, AwsError> {
         match self.ecs.describe_task_definition().task_definition(task_definition).send().await {
@@ -393,6 +406,15 @@ impl Session {
             code: None,
             message: "no service in the response".into(),
         })
+    }
+
+    /// Adds `tags` to the ECS resource `arn` (a service).
+    pub async fn tag_resource(&self, arn: &str, tags: &[(String, String)]) -> Result<(), AwsError> {
+        super::fence::check("ecs:TagResource")?;
+        let tags: Vec<aws_sdk_ecs::types::Tag> =
+            tags.iter().map(|(k, v)| aws_sdk_ecs::types::Tag::builder().key(k).value(v).build()).collect();
+        self.ecs.tag_resource().resource_arn(arn).set_tags(Some(tags)).send().await.map_err(|e| aws_error("ecs:TagResource", e))?;
+        Ok(())
     }
 
     /// Removes the tag `key` from the ECS resource `arn` (a service).

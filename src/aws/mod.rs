@@ -5,6 +5,7 @@
 //! byte for byte what AWS receives, with every field AWS knows (see [`send_json`]).
 
 mod cloudwatch;
+mod ecr;
 mod ecs;
 pub mod fence;
 pub mod fetch;
@@ -37,6 +38,7 @@ pub struct Session {
     cloudwatch: aws_sdk_cloudwatch::Client,
     scaling: aws_sdk_applicationautoscaling::Client,
     elb: aws_sdk_elasticloadbalancingv2::Client,
+    ecr: aws_sdk_ecr::Client,
     ec2: aws_sdk_ec2::Client,
     iam: aws_sdk_iam::Client,
     sts: aws_sdk_sts::Client,
@@ -218,6 +220,7 @@ impl Session {
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),
             scaling: aws_sdk_applicationautoscaling::Client::new(config),
             elb: aws_sdk_elasticloadbalancingv2::Client::new(config),
+            ecr: aws_sdk_ecr::Client::new(config),
             ec2: aws_sdk_ec2::Client::new(config),
             iam: aws_sdk_iam::Client::new(config),
             sts: aws_sdk_sts::Client::new(config),

@@ -283,6 +283,9 @@ pub struct TargetArgs {
     /// A Clouddriver operation description instead of the flags (bare, or an operations list); `-` reads stdin.
     #[arg(long, value_name = "FILE|-")]
     pub description: Option<String>,
+    /// Go on past the checks that the server group can serve (its images still exist).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -356,6 +359,9 @@ pub struct RollbackArgs {
     /// How long to wait for the restored server group to become healthy.
     #[arg(long, default_value = "10m", value_parser = bounded_duration(1, MAX_WAIT_SECS))]
     pub timeout: std::time::Duration,
+    /// Go on past the check that the restored group's images still exist.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -309,7 +309,8 @@ async fn rollback_command(cli: &Cli, config: &config::Config, args: &cli::Rollba
     let session = aws::Session::connect(&account, &args.region).await?;
     let mut progress = output::StderrProgress::new();
     let results =
-        lifecycle::rollback(&session, args.ecs_cluster.as_deref(), &args.restore, &args.current, args.timeout, &mut progress).await?;
+        lifecycle::rollback(&session, args.ecs_cluster.as_deref(), &args.restore, &args.current, args.timeout, args.force, &mut progress)
+            .await?;
     output::operations(cli.output, &results);
     Ok(())
 }
@@ -442,6 +443,9 @@ fn operation_from_args(kind: operations::Kind, args: &cli::TargetArgs) -> Result
     }
     if args.ecs_cluster.is_some() {
         op.ecs_cluster_name = args.ecs_cluster.clone();
+    }
+    if args.force {
+        op.force = Some(true);
     }
     Ok(op)
 }

@@ -306,6 +306,9 @@ pub struct ServerGroupOperation {
     pub capacity: Option<Capacity>,
     /// `availabilityZones` as Orca sometimes sends it instead of `region`.
     pub availability_zones: Option<Map<String, Value>>,
+    /// Go on past the checks that the group can serve (blue-green.md §9.3); audited.
+    #[serde(default, deserialize_with = "lenient_bool")]
+    pub force: Option<bool>,
 }
 
 impl ServerGroupOperation {

@@ -9,6 +9,7 @@ pub mod clone;
 pub mod config;
 pub mod deployment;
 pub mod description;
+pub mod digest;
 pub mod error;
 pub mod health;
 pub mod input;

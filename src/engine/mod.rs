@@ -8,6 +8,7 @@ pub mod artifacts;
 pub mod clone;
 pub mod deploy;
 pub mod doctor;
+pub mod images;
 pub mod interrupt;
 pub mod journal;
 pub mod lease;

@@ -27,6 +27,9 @@ pub struct Event {
     pub accounts: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub operations: Vec<String>,
+    /// The operations told to go on past the checks that a group can serve (blue-green.md §9.3).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub forced: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
     /// `accepted`, `repeated`, `denied`, `invalid`, `conflict`, `unauthenticated`, `refused`,

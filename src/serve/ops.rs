@@ -234,6 +234,7 @@ pub(super) async fn submit(app: &Arc<App>, mut post: Audited, operation: Option<
     let Checked { text, mut operations } = checked;
     post.event.accounts = operations.accounts();
     post.event.operations = operations.names().into_iter().map(str::to_string).collect();
+    post.event.forced = operations.forced().into_iter().map(str::to_string).collect();
     if let Some((outcome, refusal)) = refused_to(app, &mut post, &operations).await {
         return decided(app, &mut post, outcome, Submission::Refused(refusal));
     }

@@ -397,6 +397,7 @@ pub struct Aws {
     pub iam: aws_sdk_iam::Client,
     pub ec2: aws_sdk_ec2::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub ecr: aws_sdk_ecr::Client,
 }
 
 impl Aws {
@@ -437,6 +438,7 @@ impl Aws {
             iam: aws_sdk_iam::Client::new(&config),
             ec2: aws_sdk_ec2::Client::new(&config),
             elb: aws_sdk_elasticloadbalancingv2::Client::new(&config),
+            ecr: aws_sdk_ecr::Client::new(&config),
         }
     }
 

@@ -174,7 +174,7 @@ async fn traffic_operations_run_through_ecs_ops_for_webhooks_and_scripts() {
     deployed(&env, "ern", "ern-green");
     aws.reconcile("ern-web-v000").await;
     aws.reconcile("ern-web-v001").await;
-    let server = crate::serve::Server::start(&env, &["--store-file", "tasks.db"]);
+    let server = crate::serve::Server::start(&env, &["--store-file", "tasks.db", "--audit-file", "audit.log"]);
     let invalid = server.post("/ecs/ops", &json!([{"shiftTraffic": {"credentials": "ecs-main", "region": "us-west-2", "rule": rule}}]));
     assert_eq!(invalid.0, 400, "{}", invalid.1);
     let base = json!({"credentials": "ecs-main", "region": "us-west-2", "rule": rule});
@@ -183,9 +183,15 @@ async fn traffic_operations_run_through_ecs_ops_for_webhooks_and_scripts() {
         b.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
         b
     };
-    let id = server.submit(&json!([{"shiftTraffic": with(json!({"from": "ern-web-v000", "to": "ern-web-v001", "toPercent": 25}))}]));
+    let id = server
+        .submit(&json!([{"shiftTraffic": with(json!({"from": "ern-web-v000", "to": "ern-web-v001", "toPercent": 25, "force": true}))}]));
     let (task, _) = server.wait(&id);
     assert_eq!(task["status"]["failed"], false, "{task}");
+    // The audit names the operation told to go on past the checks.
+    let audit = std::fs::read_to_string(env.dir.path().join("audit.log")).unwrap();
+    let accepted: Vec<Value> =
+        audit.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).filter(|l| l["taskId"] == json!(id)).collect();
+    assert_eq!(accepted[0]["forced"], json!(["shiftTraffic"]), "{audit}");
     assert_eq!(actions(&aws, &rule).await.1, [(blue.clone(), 75), (green.clone(), 25)]);
     let id = server.submit(&json!([{"switchBackTraffic": base.clone()}]));
     let (task, _) = server.wait(&id);
@@ -327,4 +333,76 @@ async fn a_shift_killed_mid_bake_is_restored_by_cleanup_from_the_rules_journal()
     assert!(weights.len() == 1 && weights[0].0 == blue, "the journaled plain forward to blue is back: {weights:?}");
     let keys = tag_keys(&aws.elb.describe_tags().resource_arns(&rule).send().await.unwrap());
     assert!(!keys.iter().any(|k| k.starts_with("ecs-deployer/shift")), "{keys:?}");
+}
+
+/// An image pushed to the emulator's ECR: (image URI with its tag, digest).
+async fn pushed(env: &TestEnv, aws: &Aws, repository: &str) -> (String, String) {
+    aws.ecr.create_repository().repository_name(repository).send().await.unwrap();
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    let manifest = json!({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"digest": format!("sha256:{}", "cd".repeat(32)), "size": 1, "mediaType": "application/vnd.docker.container.image.v1+json"}, "layers": []});
+    aws.ecr
+        .put_image()
+        .repository_name(repository)
+        .image_tag("1")
+        .image_manifest(manifest.to_string())
+        .image_digest(&digest)
+        .send()
+        .await
+        .unwrap();
+    (format!("{}.dkr.ecr.us-west-2.amazonaws.com/{repository}:1", env.account_id), digest)
+}
+
+#[tokio::test]
+async fn no_traffic_goes_to_a_group_whose_image_is_gone_from_ecr_unless_forced() {
+    let env = TestEnv::dedicated("traffic_images");
+    let aws = env.aws().await;
+    let (rule, _, _) = weighted_rule(&env, &aws, "img").await;
+    let (image, digest) = pushed(&env, &aws, "img-web").await;
+    let mut d = crate::deploy::fargate("img");
+    d["containerToImageMap"] = json!({"web": image});
+    d["targetGroupMappings"] = json!([{"containerName": "web", "containerPort": 80, "targetGroup": "img-blue"}]);
+    env.http("POST", "/_harness", &json!({"ecs": [{"match": "img-web-v000", "behaviour": "healthy"}]}).to_string());
+    assert_eq!(env.deploy(&d, &["--wait", "--timeout", "60s"]).code, 0);
+    // Healthy, its digests are recorded on the service (for when its revision is gone).
+    let tags: Vec<(String, String)> =
+        aws.service("img-web-v000").await.unwrap().tags().iter().map(|t| (t.key().unwrap().into(), t.value().unwrap().into())).collect();
+    assert!(tags.contains(&("ecs-deployer/digest/0".to_string(), format!("web@{digest}"))), "{tags:?}");
+    deployed(&env, "img", "img-green");
+    aws.reconcile("img-web-v000").await;
+    aws.reconcile("img-web-v001").await;
+    aws.ecr
+        .batch_delete_image()
+        .repository_name("img-web")
+        .image_ids(aws_sdk_ecr::types::ImageIdentifier::builder().image_digest(&digest).build())
+        .send()
+        .await
+        .unwrap();
+    let base = ["--account", "ecs-main", "--region", "us-west-2"];
+    let with = |args: &[&str]| env.run(&[args, &base[..]].concat(), None);
+    let names_it = |run: &crate::harness::Run| {
+        let text = run.json.to_string();
+        assert_eq!(run.code, 2, "{run:?}");
+        assert!(text.contains("container web") && text.contains(&digest) && text.contains("gone from ECR"), "{text}");
+    };
+
+    // A shift towards it: refused, the rule untouched.
+    let before = modify_rules(&env);
+    names_it(&with(&["shift", "--rule", &rule, "--from", "img-web-v001", "--to", "img-web-v000", "--weights", "50:50"]));
+    assert_eq!(modify_rules(&env), before, "nothing written");
+
+    // Enable after a disable, and a rollback onto it: refused before any write.
+    assert_eq!(with(&["disable", "--server-group", "img-web-v000"]).code, 0);
+    aws.reconcile("img-web-v000").await;
+    names_it(&with(&["enable", "--server-group", "img-web-v000"]));
+    names_it(&with(&["resize", "--server-group", "img-web-v000", "--min", "1", "--max", "2", "--desired", "1"]));
+    names_it(&with(&["rollback", "--restore", "img-web-v000", "--current", "img-web-v001"]));
+    assert_eq!(aws.service("img-web-v000").await.unwrap().desired_count, 0, "nothing written");
+    assert_eq!(aws.service("img-web-v001").await.unwrap().desired_count, 3, "the current group untouched");
+
+    // --force goes on, and says what it overrode.
+    let forced = with(&["enable", "--server-group", "img-web-v000", "--force"]);
+    assert_eq!(forced.code, 0, "{forced:?}");
+    assert!(forced.stderr.contains("forced past the image check"), "{forced:?}");
+    assert!(aws.service("img-web-v000").await.unwrap().desired_count > 0);
 }

@@ -71,6 +71,7 @@ pub(super) async fn after_created(
             return Err(e.with_report(report));
         }
         outcome.healthy = Some(true);
+        outcome.warnings.extend(crate::engine::images::record(session, &plan.ecs_cluster_name, &plan.server_group_name).await);
     }
     if let (Some(pair), Some(shift)) = (pair, &req.traffic_shift) {
         match traffic::after_healthy(session, &plan.ecs_cluster_name, shift, pair, &plan.server_group_name, timeout, progress).await {

@@ -9,13 +9,15 @@ use crate::core::error::{Error, Result};
 
 /// Orca's explicit rollback (§9.3): enable `restore` (sized up to `current`'s capacity when
 /// that is larger), wait until it is healthy, then disable `current`. Refuses, before changing
-/// anything, to restore a server group whose task definition no longer exists.
+/// anything, to restore a server group whose task definition or images no longer exist (unless
+/// forced past the images).
 pub async fn rollback(
     session: &Session,
     ecs_cluster: Option<&str>,
     restore: &str,
     current: &str,
     timeout: Duration,
+    force: bool,
     progress: &mut dyn Progress,
 ) -> Result<Vec<OperationResult>> {
     let ((restore_cluster, restore_service), (current_cluster, current_service)) =
@@ -42,6 +44,7 @@ pub async fn rollback(
             ));
         }
     }
+    crate::engine::images::check(session, &restore_cluster, restore, force).await?;
     let (restore_id, current_id) = (resource_id(&restore_cluster, restore), resource_id(&current_cluster, current));
     let (restore_target, current_target) =
         tokio::try_join!(session.describe_scalable_target(&restore_id), session.describe_scalable_target(&current_id))?;

@@ -92,9 +92,16 @@ fn rollback_pair_problem(restore: &str, current: &str) -> Option<String> {
 async fn rollback(target: &Target, current: &str, progress: &mut dyn Progress) -> Result<Value> {
     journal::status("Initializing Rollback Amazon ECS Server Group Operation...");
     let session = crate::aws::Session::connect(&target.account, &target.region).await?;
-    let results =
-        crate::engine::lifecycle::rollback(&session, target.ecs_cluster.as_deref(), &target.server_group, current, ROLLBACK_WAIT, progress)
-            .await?;
+    let results = crate::engine::lifecycle::rollback(
+        &session,
+        target.ecs_cluster.as_deref(),
+        &target.server_group,
+        current,
+        ROLLBACK_WAIT,
+        target.force,
+        progress,
+    )
+    .await?;
     Ok(serde_json::to_value(results).unwrap_or_default())
 }
 
@@ -113,6 +120,16 @@ impl Operations {
     /// The operation names, in order (`createServerGroup`, …).
     pub fn names(&self) -> Vec<&str> {
         self.0.iter().map(|(operation, _)| operation.name()).collect()
+    }
+
+    /// The operations told to go on past the checks that a group can serve (`force: true`).
+    pub fn forced(&self) -> Vec<&str> {
+        let forced = |op: &Op| match op {
+            Op::Lifecycle(_, t) | Op::Rollback(t, _) => t.force,
+            Op::Traffic(_, t) => t.force,
+            _ => false,
+        };
+        self.0.iter().filter(|(_, op)| forced(op)).map(|(operation, _)| operation.name()).collect()
     }
 
     /// True when a deploy's task definition is still to be downloaded.

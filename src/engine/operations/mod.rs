@@ -65,6 +65,8 @@ pub struct Target {
     pub server_group: String,
     pub ecs_cluster: Option<String>,
     pub capacity: Option<Capacity>,
+    /// Go on past the checks that the group can serve.
+    pub force: bool,
 }
 
 /// Clouddriver's `ServerGroupDescriptionValidator` (+ capacity for resize), all errors at once.
@@ -117,6 +119,7 @@ pub fn validate(kind: Kind, config: &Config, op: &ServerGroupOperation) -> Resul
         server_group: server_group.to_string(),
         ecs_cluster: op.ecs_cluster_name.clone().filter(|c| !c.is_empty()),
         capacity: op.capacity.clone(),
+        force: op.force == Some(true),
     })
 }
 
@@ -135,11 +138,20 @@ pub async fn run(kind: Kind, target: &Target, desired: Option<i64>) -> Result<Op
         }
         other => other?,
     };
+    let capacity = target.capacity.clone().unwrap_or_default();
+    let serves_from_zero = match kind {
+        Kind::Enable => true,
+        Kind::Resize => capacity.desired.unwrap_or(0) > 0,
+        _ => false,
+    };
+    if serves_from_zero && service.desired_count == 0 {
+        crate::engine::images::check(&session, &ecs_cluster, name, target.force).await?;
+    }
     match kind {
         Kind::Disable => lifecycle::disable(&session, &ecs_cluster, name).await,
         Kind::Enable => lifecycle::enable(&session, &ecs_cluster, name, desired, Some(service.desired_count)).await,
         Kind::Resize => {
-            let c = target.capacity.clone().unwrap_or_default();
+            let c = capacity;
             let capacity = (c.min.unwrap_or(0), c.max.unwrap_or(0), c.desired.unwrap_or(0));
             lifecycle::resize(&session, &ecs_cluster, name, capacity, Some(service.desired_count)).await
         }

@@ -111,7 +111,7 @@ pub(crate) fn check_lease(tags: &[(String, String)], owner: &str, force: bool) -
 /// journaled forward action is restored. Afterwards the weights before it are kept for a
 /// switch-back.
 pub async fn shift(session: &Session, shift: &Shift, progress: &mut dyn Progress) -> Result<TrafficOutcome> {
-    let ((_, from), (_, to)) = tokio::try_join!(
+    let ((_, from), (to_cluster, to)) = tokio::try_join!(
         lifecycle::locate(session, &shift.from, shift.ecs_cluster.as_deref()),
         lifecycle::locate(session, &shift.to, shift.ecs_cluster.as_deref())
     )?;
@@ -143,6 +143,7 @@ pub async fn shift(session: &Session, shift: &Shift, progress: &mut dyn Progress
         leg.at(&original, *p)?;
     }
     check_ready(session, &to, &to_tg, shift.force).await?;
+    crate::engine::images::check(session, &to_cluster, &to.service_name, shift.force).await?;
     journal_start(session, &shift.rule, &shift.owner, &original).await?;
     let start = Start { read: first, expected: original.clone(), restore_to: original.clone() };
     let (read, lines) = run_steps(session, &leg, start, progress).await?;
