@@ -44,6 +44,13 @@ def main():
     other_sg = ec2.create_security_group(GroupName="web", Description="web elsewhere", VpcId=other_vpc)["GroupId"]
     tg = elb.create_target_group(Name="web-tg", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
     tg2 = elb.create_target_group(Name="admin-tg", Protocol="HTTP", Port=81, VpcId=vpc, TargetType="instance")["TargetGroups"][0]["TargetGroupArn"]
+    # ECS refuses a target group no load balancer is associated with (emulator B3): a rule of a
+    # fixture ALB references both at weight 0, which associates them without sending them traffic.
+    alb = elb.create_load_balancer(Name="fixtures-alb", Subnets=[subnets["internal-a"], subnets["internal-b"]])["LoadBalancers"][0]["LoadBalancerArn"]
+    listener = elb.create_listener(LoadBalancerArn=alb, Protocol="HTTP", Port=80,
+                                   DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}])["Listeners"][0]["ListenerArn"]
+    elb.create_rule(ListenerArn=listener, Priority=1, Conditions=[{"Field": "path-pattern", "Values": ["/fixtures/*"]}],
+                    Actions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": tg, "Weight": 0}, {"TargetGroupArn": tg2, "Weight": 0}]}}])
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
     untrusted = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
     # IAM is global: a second region of the same account finds the roles there already.

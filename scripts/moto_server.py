@@ -805,6 +805,85 @@ def exit_with_parent(pid):
     threading.Thread(target=watch, daemon=True).start()
 
 
+# B1. ELBv2's rules for a forward action (blue-green.md §1.2) that moto does not check: weights
+#     0-999, at most 5 target groups in an ALB forward, a duration when stickiness is enabled.
+from moto.elbv2 import exceptions as elbv2_exceptions  # noqa: E402
+
+_orig_validate_actions = elbv2_models.ELBv2Backend._validate_actions
+
+
+def validate_actions(self, actions):
+    _orig_validate_actions(self, actions)
+    for action in actions:
+        config = action.data.get("ForwardConfig") if action.type == "forward" else None
+        if not config:
+            continue
+        groups = config.get("TargetGroups", [])
+        if len(groups) > 5:
+            raise elbv2_exceptions.ValidationError(f"A forward action can have at most 5 target groups, not {len(groups)}")
+        for group in groups:
+            weight = int(group.get("Weight", 1))
+            if not 0 <= weight <= 999:
+                raise elbv2_exceptions.ValidationError(f"Target group weight must be between 0 and 999, not {weight}")
+        sticky = config.get("TargetGroupStickinessConfig") or {}
+        if str(sticky.get("Enabled", "false")).lower() == "true" and not sticky.get("DurationSeconds"):
+            raise elbv2_exceptions.ValidationError("DurationSeconds is required when target group stickiness is enabled")
+
+
+elbv2_models.ELBv2Backend._validate_actions = validate_actions
+
+
+# B2. Every forward a rule or a listener's default action is modified to associates its target
+#     groups with the listener's load balancer, as CreateRule and CreateListener already do.
+def _associate(backend, listener_arn, actions):
+    listener = next((l for lb in backend.load_balancers.values() for l in lb.listeners.values() if l.arn == listener_arn), None)
+    if listener is None:
+        return
+    for action in actions:
+        if action.type == "forward":
+            for arn in backend._get_target_group_arns_from(action_data=action.data):
+                group = backend.target_groups.get(arn)
+                if group is not None and listener.load_balancer_arn not in group.load_balancer_arns:
+                    group.load_balancer_arns.append(listener.load_balancer_arn)
+
+
+_orig_modify_rule = elbv2_models.ELBv2Backend.modify_rule
+_orig_modify_listener = elbv2_models.ELBv2Backend.modify_listener
+
+
+def modify_rule(self, rule_arn, conditions, actions):
+    rule = _orig_modify_rule(self, rule_arn, conditions, actions)
+    _associate(self, rule.listener_arn, rule.actions)
+    return rule
+
+
+def modify_listener(self, arn, *args, **kwargs):
+    listener = _orig_modify_listener(self, arn, *args, **kwargs)
+    _associate(self, arn, listener.default_actions)
+    return listener
+
+
+elbv2_models.ELBv2Backend.modify_rule = modify_rule
+elbv2_models.ELBv2Backend.modify_listener = modify_listener
+
+
+# B3. ECS's CreateService refuses a target group that no load balancer is associated with.
+_orig_create_service_b3 = ecs_responses.EC2ContainerServiceResponse.create_service
+
+
+def create_service_b3(self):
+    backend = elbv2_models.elbv2_backends[self.current_account][self.region]
+    for lb in self._get_param("loadBalancers") or []:
+        group = backend.target_groups.get(lb.get("targetGroupArn"))
+        if group is not None and not group.load_balancer_arns:
+            raise InvalidParameterException(
+                f"The target group with targetGroupArn {group.arn} does not have an associated load balancer.")
+    return _orig_create_service_b3(self)
+
+
+ecs_responses.EC2ContainerServiceResponse.create_service = create_service_b3
+
+
 if __name__ == "__main__":
     # S3: AWS refuses another account's bucket unless a bucket policy grants it (403
     # AccessDenied); moto serves any account's buckets to everyone unless told otherwise.

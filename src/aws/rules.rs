@@ -193,7 +193,7 @@ impl Session {
             );
         }
         let refs = futures::future::try_join_all(load_balancers.iter().map(|lb| self.rules_of(lb))).await?;
-        let refs: Vec<RuleRef> = refs.into_iter().flatten().collect();
+        let refs: Vec<RuleRef> = refs.into_iter().flatten().map(|(r, _)| r).collect();
         let mut out = Vec::new();
         for batch in refs.chunks(20) {
             let arns: Vec<String> = batch.iter().map(|r| r.arn().to_string()).collect();
@@ -216,8 +216,9 @@ impl Session {
         Ok(out)
     }
 
-    /// A load balancer's listeners (as their default actions) and their non-default rules.
-    async fn rules_of(&self, load_balancer: &str) -> Result<Vec<RuleRef>, AwsError> {
+    /// A load balancer's listeners (as their default actions) and their non-default rules, each
+    /// with its forward action.
+    async fn rules_of(&self, load_balancer: &str) -> Result<Vec<(RuleRef, Option<Forward>)>, AwsError> {
         let listeners = self
             .elb
             .describe_listeners()
@@ -226,26 +227,25 @@ impl Session {
             .await
             .map_err(|e| aws_error("elasticloadbalancing:DescribeListeners", e))?;
         let mut refs = Vec::new();
-        for listener in listeners.listeners().iter().filter_map(|l| l.listener_arn()) {
-            refs.push(RuleRef::ListenerDefault(listener.to_string()));
+        for listener in listeners.listeners() {
+            let Some(arn) = listener.listener_arn() else { continue };
+            refs.push((RuleRef::ListenerDefault(arn.to_string()), forward_of(listener.default_actions())));
             let mut marker = None;
             loop {
                 let page = self
                     .elb
                     .describe_rules()
-                    .listener_arn(listener)
+                    .listener_arn(arn)
                     .page_size(400)
                     .set_marker(marker)
                     .send()
                     .await
                     .map_err(|e| aws_error("elasticloadbalancing:DescribeRules", e))?;
-                refs.extend(
-                    page.rules()
-                        .iter()
-                        .filter(|r| r.is_default() != Some(true))
-                        .filter_map(|r| r.rule_arn())
-                        .map(|a| RuleRef::Rule(a.into())),
-                );
+                for rule in page.rules().iter().filter(|r| r.is_default() != Some(true)) {
+                    if let Some(rule_arn) = rule.rule_arn() {
+                        refs.push((RuleRef::Rule(rule_arn.to_string()), forward_of(rule.actions())));
+                    }
+                }
                 marker = page.next_marker().map(str::to_string);
                 if marker.is_none() {
                     break;
@@ -253,5 +253,24 @@ impl Session {
             }
         }
         Ok(refs)
+    }
+
+    /// Every rule and listener default action of the load balancers `target_group_arn` is
+    /// associated with that forwards to it, with its forward action (blue-green.md §9.2).
+    pub async fn forwards_to(&self, target_group_arn: &str) -> Result<Vec<(RuleRef, Forward)>, AwsError> {
+        let out = self
+            .elb
+            .describe_target_groups()
+            .target_group_arns(target_group_arn)
+            .send()
+            .await
+            .map_err(|e| aws_error("elasticloadbalancing:DescribeTargetGroups", e))?;
+        let load_balancers: Vec<String> = out.target_groups().iter().flat_map(|t| t.load_balancer_arns().to_vec()).collect();
+        let all = futures::future::try_join_all(load_balancers.iter().map(|lb| self.rules_of(lb))).await?;
+        Ok(all
+            .into_iter()
+            .flatten()
+            .filter_map(|(r, f)| f.filter(|f| f.target_groups.iter().any(|t| t.target_group_arn == target_group_arn)).map(|f| (r, f)))
+            .collect())
     }
 }

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 
 use crate::harness::{Aws, TestEnv};
 
-/// Two target groups, an ALB with a listener, and a rule that authenticates then forwards to the
-/// first: (rule ARN, blue TG ARN, green TG ARN).
+/// Two target groups, an ALB with a listener, a rule that authenticates then forwards to the
+/// first, and a test listener forwarding to the second: (rule ARN, blue TG ARN, green TG ARN).
 async fn weighted_rule(env: &TestEnv, aws: &Aws, name: &str) -> (String, String, String) {
     let vpc = env.fixtures["vpc"].as_str().unwrap();
     let subnets: Vec<String> =
@@ -46,6 +46,17 @@ async fn weighted_rule(env: &TestEnv, aws: &Aws, name: &str) -> (String, String,
         .conditions(RuleCondition::builder().field("path-pattern").values("/*").build())
         .actions(Action::builder().r#type(ActionTypeEnum::AuthenticateOidc).order(1).authenticate_oidc_config(oidc).build())
         .actions(Action::builder().r#type(ActionTypeEnum::Forward).order(2).target_group_arn(&blue).build())
+        .send()
+        .await
+        .unwrap();
+    // A test listener forwards to green (so ECS accepts it before the rule names it: emulator B3).
+    let to_green = Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn(&green).build();
+    aws.elb
+        .create_listener()
+        .load_balancer_arn(&lb)
+        .protocol(ProtocolEnum::Http)
+        .port(8080)
+        .default_actions(to_green)
         .send()
         .await
         .unwrap();
@@ -163,6 +174,24 @@ async fn a_shift_moves_weights_in_steps_keeps_authentication_and_switches_back_i
     assert_eq!(finished.code, 0, "{finished:?}");
     assert_eq!(aws.service("pel-web-v000").await.unwrap().desired_count, 0, "blue is disabled");
     assert_eq!(aws.service("pel-web-v001").await.unwrap().desired_count, 3, "green serves");
+
+    // Disabling the last group with healthy targets behind the rule is refused; --force goes on.
+    let disable = |extra: &[&str]| {
+        env.run(
+            &[&["disable", "--account", "ecs-main", "--region", "us-west-2", "--server-group", "pel-web-v001"][..], extra].concat(),
+            None,
+        )
+    };
+    let last = disable(&[]);
+    assert_eq!(last.code, 2, "{last:?}");
+    assert!(
+        last.json.to_string().contains("would leave pel-green/") && last.json.to_string().contains(&format!("{rule} at 100%")),
+        "{last:?}"
+    );
+    assert_eq!(aws.service("pel-web-v001").await.unwrap().desired_count, 3, "nothing written");
+    let forced = disable(&["--force"]);
+    assert_eq!(forced.code, 0, "{forced:?}");
+    assert!(forced.stderr.contains("forced past the traffic check"), "{forced:?}");
 }
 
 #[tokio::test]
@@ -363,7 +392,8 @@ async fn no_traffic_goes_to_a_group_whose_image_is_gone_from_ecr_unless_forced()
     d["containerToImageMap"] = json!({"web": image});
     d["targetGroupMappings"] = json!([{"containerName": "web", "containerPort": 80, "targetGroup": "img-blue"}]);
     env.http("POST", "/_harness", &json!({"ecs": [{"match": "img-web-v000", "behaviour": "healthy"}]}).to_string());
-    assert_eq!(env.deploy(&d, &["--wait", "--timeout", "60s"]).code, 0);
+    let first = env.deploy(&d, &["--wait", "--timeout", "60s"]);
+    assert_eq!(first.code, 0, "{first:?}");
     // Healthy, its digests are recorded on the service (for when its revision is gone).
     let tags: Vec<(String, String)> =
         aws.service("img-web-v000").await.unwrap().tags().iter().map(|t| (t.key().unwrap().into(), t.value().unwrap().into())).collect();
@@ -392,7 +422,9 @@ async fn no_traffic_goes_to_a_group_whose_image_is_gone_from_ecr_unless_forced()
     assert_eq!(modify_rules(&env), before, "nothing written");
 
     // Enable after a disable, and a rollback onto it: refused before any write.
-    assert_eq!(with(&["disable", "--server-group", "img-web-v000"]).code, 0);
+    // (the last healthy server of the rule's target group: disabled only by force)
+    assert_eq!(with(&["disable", "--server-group", "img-web-v000"]).code, 2);
+    assert_eq!(with(&["disable", "--server-group", "img-web-v000", "--force"]).code, 0);
     aws.reconcile("img-web-v000").await;
     names_it(&with(&["enable", "--server-group", "img-web-v000"]));
     names_it(&with(&["resize", "--server-group", "img-web-v000", "--min", "1", "--max", "2", "--desired", "1"]));
@@ -405,4 +437,57 @@ async fn no_traffic_goes_to_a_group_whose_image_is_gone_from_ecr_unless_forced()
     assert_eq!(forced.code, 0, "{forced:?}");
     assert!(forced.stderr.contains("forced past the image check"), "{forced:?}");
     assert!(aws.service("img-web-v000").await.unwrap().desired_count > 0);
+}
+
+/// The emulator's ELBv2 and ECS patches (blue-green.md §10.2) show what AWS does: weights
+/// outside 0-999 and more than 5 target groups are refused (B1), a ModifyRule associates the
+/// target groups it brings in with the load balancer (B2), and CreateService refuses a target
+/// group no load balancer is associated with (B3). B7 shows in the image test above.
+#[tokio::test]
+async fn the_emulator_checks_forward_actions_and_target_group_association_as_aws_does() {
+    use aws_sdk_elasticloadbalancingv2::types::{ForwardActionConfig, TargetGroupTuple};
+    let env = TestEnv::new("traffic_emulator", false);
+    let aws = env.aws().await;
+    let (rule, blue, _) = weighted_rule(&env, &aws, "emb").await;
+    let vpc = env.fixtures["vpc"].as_str().unwrap();
+    let tg = |n: &str| {
+        aws.elb.create_target_group().name(n).protocol(ProtocolEnum::Http).port(80).vpc_id(vpc).target_type(TargetTypeEnum::Ip).send()
+    };
+    let lone = tg("emb-lone").await.unwrap().target_groups()[0].target_group_arn().unwrap().to_string();
+    let forward = |groups: &[(&str, i32)]| {
+        let tuples: Vec<TargetGroupTuple> =
+            groups.iter().map(|(a, w)| TargetGroupTuple::builder().target_group_arn(*a).weight(*w).build()).collect();
+        Action::builder()
+            .r#type(ActionTypeEnum::Forward)
+            .forward_config(ForwardActionConfig::builder().set_target_groups(Some(tuples)).build())
+            .build()
+    };
+    let modify = |groups: &[(&str, i32)]| aws.elb.modify_rule().rule_arn(&rule).actions(forward(groups)).send();
+    assert!(modify(&[(&blue, 1000)]).await.is_err(), "B1: weight 1000");
+    let six: Vec<String> = futures::future::join_all((0..5).map(|i| tg(&format!("emb-x{i}"))))
+        .await
+        .into_iter()
+        .map(|t| t.unwrap().target_groups()[0].target_group_arn().unwrap().to_string())
+        .collect();
+    let mut groups: Vec<(&str, i32)> = six.iter().map(|a| (a.as_str(), 0)).collect();
+    groups.push((&blue, 100));
+    assert!(modify(&groups).await.is_err(), "B1: six target groups");
+
+    let service = |tg: &str| {
+        aws.ecs
+            .create_service()
+            .cluster(crate::harness::CLUSTER)
+            .service_name("emb-web-v000")
+            .task_definition("web-fargate")
+            .desired_count(0)
+            .load_balancers(
+                aws_sdk_ecs::types::LoadBalancer::builder().target_group_arn(tg).container_name("web").container_port(80).build(),
+            )
+            .send()
+    };
+    let refused = service(&lone).await.unwrap_err();
+    assert!(format!("{refused:?}").contains("does not have an associated load balancer"), "B3: {refused:?}");
+    modify(&[(&blue, 100), (&lone, 0)]).await.unwrap();
+    let associated = aws.elb.describe_target_groups().target_group_arns(&lone).send().await.unwrap();
+    assert_eq!(associated.target_groups()[0].load_balancer_arns().len(), 1, "B2");
 }

@@ -7,6 +7,7 @@
 pub mod deploy;
 pub mod journal;
 pub mod operation;
+pub mod serving;
 
 use std::time::Duration;
 

@@ -77,7 +77,7 @@ fn epoch_ms(v: Option<&Value>) -> Option<i64> {
 }
 
 /// The task's ENI attachment: (attachment id, private IPv4 address), for `awsvpc` tasks.
-fn eni(task: &Value) -> Option<(String, String)> {
+pub(crate) fn eni(task: &Value) -> Option<(String, String)> {
     let attachment = task.get("attachments")?.as_array()?.iter().find(|a| str_at(a, "type") == "ElasticNetworkInterface")?;
     let details = attachment.get("details")?.as_array()?;
     let ip = details.iter().find(|d| str_at(d, "name") == "privateIPv4Address")?;
@@ -85,7 +85,7 @@ fn eni(task: &Value) -> Option<(String, String)> {
 }
 
 /// The host ports the task's containers are bound to (`bridge`/`host`).
-fn host_ports(task: &Value) -> Vec<i64> {
+pub(crate) fn host_ports(task: &Value) -> Vec<i64> {
     let containers = task.get("containers").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     containers
         .iter()

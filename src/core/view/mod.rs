@@ -7,7 +7,7 @@
 //! Pure.
 
 pub mod health;
-mod instance;
+pub(crate) mod instance;
 mod listing;
 mod server_group;
 mod target;

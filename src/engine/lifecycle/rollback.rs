@@ -59,6 +59,7 @@ pub async fn rollback(
         }
     }
     wait_healthy(session, &restore_cluster, restore, &restore_service.task_definition, WaitOptions::new(timeout), progress).await?;
+    crate::engine::traffic::check_disable(session, &current_cluster, &current_service, force).await?;
     results.push(disable(session, &current_cluster, current).await?);
     Ok(results)
 }

@@ -147,6 +147,9 @@ pub async fn run(kind: Kind, target: &Target, desired: Option<i64>) -> Result<Op
     if serves_from_zero && service.desired_count == 0 {
         crate::engine::images::check(&session, &ecs_cluster, name, target.force).await?;
     }
+    if kind == Kind::Disable || (kind == Kind::Resize && capacity.desired == Some(0)) {
+        crate::engine::traffic::check_disable(&session, &ecs_cluster, &service, target.force).await?;
+    }
     match kind {
         Kind::Disable => lifecycle::disable(&session, &ecs_cluster, name).await,
         Kind::Enable => lifecycle::enable(&session, &ecs_cluster, name, desired, Some(service.desired_count)).await,

@@ -19,6 +19,8 @@ use crate::engine::lifecycle::{self, OperationResult, Progress};
 pub(crate) use steps::{Leg, Side, Start, forward_of, write};
 
 mod recover;
+mod serving;
+pub use serving::check_disable;
 mod steps;
 pub use recover::recover;
 pub(crate) use steps::{journal_done, journal_start, run_steps};
