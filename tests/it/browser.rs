@@ -67,7 +67,7 @@ pub(crate) async fn screenshot(browser: &Client, name: &str) {
 }
 
 /// The page's text (empty while it is reloading).
-async fn page_text(browser: &Client) -> String {
+pub(crate) async fn page_text(browser: &Client) -> String {
     match browser.find(Locator::Css("body")).await {
         Ok(body) => body.text().await.unwrap_or_default(),
         Err(_) => String::new(),
@@ -75,7 +75,7 @@ async fn page_text(browser: &Client) -> String {
 }
 
 /// Waits until the page's text contains `text` (the task page reloads itself every second).
-async fn wait_for_text(browser: &Client, text: &str) {
+pub(crate) async fn wait_for_text(browser: &Client, text: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if page_text(browser).await.contains(text) {
@@ -88,7 +88,7 @@ async fn wait_for_text(browser: &Client, text: &str) {
 
 /// Keeps only `ecs-main` among the ECS accounts (the test configuration has several on one AWS
 /// account, which would each list the cluster), so the screenshots show one cluster.
-fn only_the_main_account(env: &TestEnv) {
+pub(crate) fn only_the_main_account(env: &TestEnv) {
     let text = std::fs::read_to_string(&env.config).unwrap();
     let (head, ecs) = text.split_once("ecs:\n").unwrap();
     let main_only = "ecs:\n  enabled: true\n  accounts:\n    - name: ecs-main\n      awsAccount: aws-main\n";

@@ -491,3 +491,66 @@ async fn the_emulator_checks_forward_actions_and_target_group_association_as_aws
     let associated = aws.elb.describe_target_groups().target_group_arns(&lone).send().await.unwrap();
     assert_eq!(associated.target_groups()[0].load_balancer_arns().len(), 1, "B2");
 }
+
+/// The share the console's traffic page shows for `target_group` in `rule`'s section.
+async fn shown_weight(browser: &fantoccini::Client, rule: &str, target_group: &str) -> String {
+    let cells = format!("//section[h2/code[text()='{rule}']]//tr[td[1][text()='{target_group}']]/td[contains(@class,'share')]");
+    browser.find(fantoccini::Locator::XPath(&cells)).await.unwrap().text().await.unwrap()
+}
+
+#[tokio::test]
+async fn in_a_browser_a_person_shifts_in_steps_watches_the_bake_switches_back_and_finishes() {
+    use crate::browser::{Driver, only_the_main_account, screenshot, wait_for_text};
+    use fantoccini::Locator;
+    let env = TestEnv::dedicated("traffic_console");
+    let aws = env.aws().await;
+    let (rule, blue, green) = weighted_rule(&env, &aws, "bro").await;
+    deployed(&env, "bro", "bro-blue");
+    deployed(&env, "bro", "bro-green");
+    aws.reconcile("bro-web-v000").await;
+    aws.reconcile("bro-web-v001").await;
+    only_the_main_account(&env);
+    let server = crate::serve::Server::start(&env, &["--store-file", "tasks.db"]);
+    let driver = Driver::start();
+    let browser = driver.browser().await;
+    let base = format!("http://127.0.0.1:{}", server.port);
+
+    // The application page leads to the cluster's traffic: blue at 100, green at 0.
+    browser.goto(&format!("{base}/console/applications/bro")).await.unwrap();
+    browser.find(Locator::LinkText("Traffic in us-west-2")).await.unwrap().click().await.unwrap();
+    wait_for_text(&browser, "Traffic of bro-web").await;
+    assert_eq!(
+        (shown_weight(&browser, &rule, "bro-blue").await, shown_weight(&browser, &rule, "bro-green").await),
+        ("100%".into(), "0%".into())
+    );
+    screenshot(&browser, "traffic-before").await;
+
+    // Shift 0 → 10 → 100 with a bake, followed on the task page.
+    let form = browser.find(Locator::XPath(&format!("//section[h2/code[text()='{rule}']]//form[contains(@class,'shift')]"))).await.unwrap();
+    form.find(Locator::Css("select[name=from]")).await.unwrap().select_by_value("bro-web-v000").await.unwrap();
+    form.find(Locator::Css("select[name=to]")).await.unwrap().select_by_value("bro-web-v001").await.unwrap();
+    let steps = form.find(Locator::Css("input[name=steps]")).await.unwrap();
+    steps.clear().await.unwrap();
+    steps.send_keys("10,100").await.unwrap();
+    let bake = form.find(Locator::Css("input[name=bake]")).await.unwrap();
+    bake.clear().await.unwrap();
+    bake.send_keys("2").await.unwrap();
+    form.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_for_text(&browser, "baking at bro-blue/").await;
+    screenshot(&browser, "traffic-baking").await;
+    wait_for_text(&browser, "Orchestration completed").await;
+    assert_eq!(actions(&aws, &rule).await.1, [(blue.clone(), 0), (green.clone(), 100)]);
+
+    // Switch back in one click; then finish disables the group at weight 0.
+    browser.goto(&format!("{base}/console/traffic/ecs-main/us-west-2/bro-web")).await.unwrap();
+    assert_eq!(shown_weight(&browser, &rule, "bro-green").await, "100%");
+    browser.find(Locator::Css("form.switch-back button")).await.unwrap().click().await.unwrap();
+    wait_for_text(&browser, "Orchestration completed").await;
+    assert_eq!(actions(&aws, &rule).await.1, [(blue.clone(), 100), (green.clone(), 0)]);
+    browser.goto(&format!("{base}/console/traffic/ecs-main/us-west-2/bro-web")).await.unwrap();
+    browser.find(Locator::Css("form.finish button")).await.unwrap().click().await.unwrap();
+    wait_for_text(&browser, "Orchestration completed").await;
+    assert_eq!(aws.service("bro-web-v001").await.unwrap().desired_count, 0, "green at weight 0 is disabled");
+    assert!(aws.service("bro-web-v000").await.unwrap().desired_count > 0, "blue serves");
+    screenshot(&browser, "traffic-finished").await;
+}

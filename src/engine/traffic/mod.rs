@@ -22,8 +22,10 @@ mod recover;
 mod serving;
 pub use serving::check_disable;
 mod steps;
+mod view;
 pub use recover::recover;
 pub(crate) use steps::{journal_done, journal_start, run_steps};
+pub use view::{RuleWeights, rules_of};
 
 /// A shift of traffic from one server group to another.
 #[derive(Debug, Clone)]

@@ -184,11 +184,8 @@ async fn bake(
         if left.is_zero() {
             return Ok(());
         }
-        progress.status(&format!(
-            "baking at {}: {}s left",
-            read.forward.as_ref().map(Forward::describe).unwrap_or_default(),
-            left.as_secs()
-        ));
+        // One line per step (a task's history keeps each new line).
+        progress.status(&format!("baking at {} for {}s", read.forward.as_ref().map(Forward::describe).unwrap_or_default(), bake.as_secs()));
         tokio::time::sleep(poll.min(left)).await;
     }
 }

@@ -10,6 +10,7 @@
 mod actions;
 mod pages;
 mod session;
+mod traffic;
 mod widgets;
 
 use std::sync::Arc;
@@ -45,6 +46,8 @@ pub(super) fn routes() -> Router<Arc<App>> {
         .route("/console/confirm/{action}/{account}/{region}/{name}", get(actions::confirm))
         .route("/console/actions/{action}/{account}/{region}/{name}", post(actions::act))
         .route("/console/tasks/{id}", get(pages::task))
+        .route("/console/traffic/{account}/{region}/{cluster}", get(traffic::show))
+        .route("/console/traffic/{account}/{region}/{cluster}/{action}", post(traffic::act))
         .route("/console/sign-out", post(session::sign_out))
 }
 

@@ -94,6 +94,12 @@ pub(super) async fn application(
         @for (account, cluster, groups) in &clusters {
             section.cluster {
                 h2 { (cluster) " " span.muted { "in " (account) } }
+                @let mut regions: Vec<&str> = groups.iter().filter(|g| !g.target_groups.is_empty()).map(|g| g.region.as_str()).collect();
+                @if !regions.is_empty() {
+                    p.traffic { @for region in { regions.sort(); regions.dedup(); regions } {
+                        a href=(format!("/console/traffic/{}/{}/{}", encode(account), encode(region), encode(cluster))) { "Traffic in " (region) } " "
+                    } }
+                }
                 (cluster_table(&app, &identity, account, groups))
             }
         }
