@@ -388,9 +388,14 @@ pub struct DeployArgs {
     pub keep_failed: bool,
 
     /// Deploy strategy (default: the description's `strategy`, else none): redblack disables the
-    /// other server groups of the cluster once the new one is healthy; highlander destroys them.
-    #[arg(long, value_name = "none|redblack|highlander")]
+    /// other server groups of the cluster once the new one is healthy; highlander destroys them;
+    /// rollingredblack grows the new one in steps while the old one shrinks by the same share.
+    #[arg(long, value_name = "none|redblack|highlander|rollingredblack")]
     pub strategy: Option<String>,
+
+    /// rollingredblack's steps, in percent of the new version's desired count (100 is added).
+    #[arg(long, value_name = "P,P,…", value_delimiter = ',')]
+    pub target_percentages: Vec<i64>,
 
     /// Wait until the new server group is healthy (always done by redblack and highlander).
     #[arg(long)]

@@ -54,6 +54,7 @@ async fn deploy_command(cli: &Cli, config: &config::Config, args: &cli::DeployAr
         artifact,
         images: args.images.clone(),
         strategy: args.strategy.clone(),
+        target_percentages: args.target_percentages.clone(),
         wait: args.wait,
         timeout: args.timeout,
     };

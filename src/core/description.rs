@@ -306,6 +306,9 @@ pub struct ServerGroupOperation {
     pub capacity: Option<Capacity>,
     /// `availabilityZones` as Orca sometimes sends it instead of `region`.
     pub availability_zones: Option<Map<String, Value>>,
+    /// A partial disable's share (Orca's rolling red/black: `desiredPercentage`).
+    #[serde(default, deserialize_with = "lenient_int")]
+    pub desired_percentage: Option<i64>,
     /// Go on past the checks that the group can serve (blue-green.md §9.3); audited.
     #[serde(default, deserialize_with = "lenient_bool")]
     pub force: Option<bool>,
@@ -464,6 +467,8 @@ pub struct CreateServerGroup {
     pub strategy: Option<String>,
     #[serde(default, deserialize_with = "lenient_int")]
     pub max_remaining_asgs: Option<i64>,
+    /// Rolling red/black's steps (Orca's `targetPercentages`).
+    pub target_percentages: Option<Vec<i64>>,
     #[serde(default, deserialize_with = "lenient_bool")]
     pub scale_down: Option<bool>,
     #[serde(default, deserialize_with = "lenient_int")]

@@ -16,6 +16,10 @@ pub enum Strategy {
     None,
     RedBlack,
     Highlander,
+    /// Spinnaker's capacity-based rolling red/black (blue-green.md §8): the new group grows in
+    /// steps while the old one is scaled down by the same share.
+    #[serde(rename = "rollingredblack")]
+    RollingRedBlack,
 }
 
 impl Strategy {
@@ -24,10 +28,11 @@ impl Strategy {
             "" | "none" => Ok(Strategy::None),
             "redblack" | "red/black" | "red-black" => Ok(Strategy::RedBlack),
             "highlander" => Ok(Strategy::Highlander),
+            "rollingredblack" | "rolling-red-black" => Ok(Strategy::RollingRedBlack),
             other => Err(Error::invalid(
                 "strategy",
                 "createServerGroupDescription.strategy.invalid",
-                format!("strategy `{other}` is not one of redblack, highlander, none"),
+                format!("strategy `{other}` is not one of redblack, rollingredblack, highlander, none"),
             )),
         }
     }
@@ -70,7 +75,8 @@ pub fn after_healthy(strategy: Strategy, peers: &[Peer], options: &StrategyOptio
     newest_first(&mut peers);
     let mut steps = Vec::new();
     match strategy {
-        Strategy::None => {}
+        // Run step by step by `rolling` (or by Orca).
+        Strategy::None | Strategy::RollingRedBlack => {}
         Strategy::Highlander => steps.extend(peers.iter().map(|p| Step::Destroy(p.name.clone()))),
         Strategy::RedBlack => {
             if !options.delay_before_disable.is_zero() {
@@ -89,6 +95,53 @@ pub fn after_healthy(strategy: Strategy, peers: &[Peer], options: &StrategyOptio
         }
     }
     steps
+}
+
+/// The rolling red/black rule (blue-green.md §8): the new group's desired count at step `p`
+/// percent of `target` (rounded up, as Orca's `scalePct`), and the old group's after a partial
+/// disable of `p` percent of its recorded desired count `recorded`.
+pub mod rolling {
+    /// The tag recording the old group's capacity at its first partial disable: `min/max/desired`.
+    pub const TAG: &str = "ecs-deployer/rrb";
+
+    fn share(count: i64, percent: i64) -> i64 {
+        (count * percent + 99) / 100
+    }
+
+    /// The new group's desired count at `percent` of `target`.
+    pub fn grown(target: i64, percent: i64) -> i64 {
+        share(target, percent)
+    }
+
+    /// The old group's desired count once `percent` of its traffic is disabled.
+    pub fn shrunk(recorded: i64, percent: i64) -> i64 {
+        (recorded - share(recorded, percent)).max(0)
+    }
+
+    /// The recorded capacity as a tag value.
+    pub fn encode((min, max, desired): (i64, i64, i64)) -> String {
+        format!("{min}/{max}/{desired}")
+    }
+
+    /// The capacity a tag value records.
+    pub fn decode(text: &str) -> Option<(i64, i64, i64)> {
+        let mut parts = text.split('/').map(|p| p.parse::<i64>().ok());
+        Some((parts.next()??, parts.next()??, parts.next()??))
+    }
+
+    /// The capacity recorded on a service, from its tags.
+    pub fn recorded(tags: &[(String, String)]) -> Option<(i64, i64, i64)> {
+        tags.iter().find(|(k, _)| k == TAG).and_then(|(_, v)| decode(v))
+    }
+
+    /// `targetPercentages` as Orca completes them: 100 appended when the last is not 100.
+    pub fn steps(percentages: &[i64]) -> Vec<i64> {
+        let mut out: Vec<i64> = percentages.iter().copied().filter(|p| (1..=100).contains(p)).collect();
+        if out.last() != Some(&100) {
+            out.push(100);
+        }
+        out
+    }
 }
 
 /// Parses durations like `10m`, `90s`, `1h30m`, `250ms` or plain seconds.
@@ -133,6 +186,18 @@ mod tests {
 
     fn peer(name: &str, enabled: bool) -> Peer {
         Peer { name: name.into(), enabled, created_at: None }
+    }
+
+    #[test]
+    fn rolling_red_black_grows_and_shrinks_by_the_same_share() {
+        use rolling::*;
+        assert_eq!(steps(&[10, 50]), [10, 50, 100]);
+        assert_eq!(steps(&[]), [100]);
+        assert_eq!((grown(10, 10), grown(10, 50), grown(3, 10), grown(10, 100)), (1, 5, 1, 10));
+        assert_eq!((shrunk(10, 10), shrunk(10, 50), shrunk(3, 10), shrunk(10, 100)), (9, 5, 2, 0));
+        assert_eq!(decode(&encode((2, 6, 4))), Some((2, 6, 4)));
+        assert_eq!(recorded(&[(TAG.into(), "1/2".into())]), None);
+        assert_eq!(Strategy::parse("rollingredblack").unwrap(), Strategy::RollingRedBlack);
     }
 
     #[test]

@@ -415,3 +415,56 @@ async fn operations_lists_run_in_order_and_stop_at_the_first_failure() {
     assert!(run.stdout.contains("terminateInstances"));
     assert_eq!(aws.service("yoke-prod-v001").await.unwrap().desired_count, 2);
 }
+
+/// Rolling red/black (blue-green.md §8): run by the CLI, the new version grows in steps while the
+/// old one shrinks by the same share, then is disabled with its recorded minimum back; Orca's
+/// partial disable (`desiredPercentage`) scales down and the read API keeps the recorded desired.
+#[tokio::test]
+async fn rolling_red_black_grows_the_new_version_as_the_old_one_shrinks() {
+    let env = TestEnv::new("strategy_rolling", false);
+    ecs_behaviour("rrb9-prod", "healthy");
+    let mut first = description("rrb9");
+    first["capacity"] = json!({"min": 2, "max": 8, "desired": 4});
+    assert_eq!(env.deploy(&first, &[]).code, 0);
+    let run = env.deploy(&first, &["--strategy", "rollingredblack", "--target-percentages", "25,50", "--timeout", "30s"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let steps: Vec<(String, String)> = run.json["strategySteps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["operation"].as_str().unwrap().to_string(), s["serverGroupName"].as_str().unwrap().to_string()))
+        .collect();
+    let (grow, shrink) =
+        (("resizeServerGroup".to_string(), "rrb9-prod-v001".to_string()), ("disableServerGroup".to_string(), "rrb9-prod-v000".to_string()));
+    assert_eq!(steps, [grow.clone(), shrink.clone(), grow.clone(), shrink.clone(), grow, shrink]);
+    let text = run.json["strategySteps"].to_string();
+    assert!(text.contains("Disabling 25% of rrb9-prod-v000: 3 of 4 tasks keep serving") && text.contains("2 of 4 tasks"), "{text}");
+    let aws = env.aws().await;
+    assert_eq!(aws.service("rrb9-prod-v001").await.unwrap().desired_count, 4);
+    let old = aws.service("rrb9-prod-v000").await.unwrap();
+    assert_eq!(old.desired_count, 0);
+    assert!(!old.tags().iter().any(|t| t.key() == Some("ecs-deployer/rrb")), "the record goes with the full disable");
+    let t = aws.scalable_target("rrb9-prod-v000").await.unwrap();
+    assert_eq!((t.min_capacity, t.max_capacity), (2, 8), "its recorded minimum is back");
+
+    // Orca's partial disable: scaled down by the share, the recorded desired count reported.
+    let path = env.file(
+        "partial.json",
+        &json!({"credentials": "ecs-main", "region": "us-west-2", "serverGroupName": "rrb9-prod-v001", "desiredPercentage": 50}),
+    );
+    let partial = env.run(&["disable", "--description", &path], None);
+    assert_eq!(partial.code, 0, "{partial:?}");
+    assert_eq!(aws.service("rrb9-prod-v001").await.unwrap().desired_count, 2);
+    let view = env.run(&["list", "--account", "ecs-main", "--region", "us-west-2", "--cluster", "rrb9-prod", "--view"], None);
+    let v001 = view.json.as_array().unwrap().iter().find(|v| v["name"] == "rrb9-prod-v001").unwrap().clone();
+    assert_eq!(v001["capacity"]["desired"], 4, "{v001}");
+
+    // As Orca sends it (0/0/0, strategy rollingredblack): created as sent; the steps are Orca's.
+    let mut orca = first.clone();
+    orca["capacity"] = json!({"min": 0, "max": 0, "desired": 0});
+    orca["strategy"] = json!("rollingredblack");
+    let created = env.deploy(&orca, &[]);
+    assert_eq!(created.code, 0, "{created:?}");
+    assert_eq!(created.json["strategySteps"], Value::Null, "{created:?}");
+    assert_eq!(aws.service("rrb9-prod-v002").await.unwrap().desired_count, 0);
+}

@@ -193,7 +193,11 @@ pub fn server_group(facts: &ServerGroupFacts) -> ServerGroupView {
         disabled,
         is_disabled: disabled,
         created_time: service.created_at_ms.unwrap_or_default(),
-        capacity: CapacityView::of(service.desired_count, facts.scalable_target.as_ref().map(|t| (t.min_capacity, t.max_capacity))),
+        // A rolling red/black's partly disabled group keeps its recorded desired count (§8.3).
+        capacity: CapacityView::of(
+            crate::core::strategy::rolling::recorded(&service.tags).map_or(service.desired_count, |(_, _, desired)| desired),
+            facts.scalable_target.as_ref().map(|t| (t.min_capacity, t.max_capacity)),
+        ),
         moniker: MonikerView::of(&facts.moniker, facts.version),
         instances: facts.tasks.iter().map(|t| instance(facts, t)).collect(),
         instance_counts: InstanceCounts::of(&states),

@@ -23,13 +23,33 @@ pub(super) struct StrategyRun {
     strategy: Strategy,
     options: StrategyOptions,
     destroy_latest: bool,
+    /// A rolling red/black run here: the new version's capacity and the steps (it is created at
+    /// 0/0/0, as Orca sends it; sent at 0/0/0 by Orca, the steps are Orca's).
+    rolling: Option<((i64, i64, i64), Vec<i64>)>,
 }
 
 impl StrategyRun {
-    pub(super) fn new(description: &CreateServerGroup, options: &DeployOptions) -> Result<Self> {
+    /// The strategy; a rolling red/black with a capacity is run here, so the description's
+    /// capacity becomes 0/0/0 (the new version grows from nothing).
+    pub(super) fn new(description: &mut CreateServerGroup, options: &DeployOptions) -> Result<Self> {
+        let strategy = Strategy::parse(options.strategy.as_deref().or(description.strategy.as_deref()).unwrap_or(""))?;
+        let rolling = match (&mut description.capacity, strategy) {
+            (Some(c), Strategy::RollingRedBlack) if c.desired.unwrap_or(0) > 0 => {
+                let capacity = (c.min.unwrap_or(0), c.max.unwrap_or(0), c.desired.unwrap_or(0));
+                (c.min, c.max, c.desired) = (Some(0), Some(0), Some(0));
+                let given = if options.target_percentages.is_empty() {
+                    description.target_percentages.clone().unwrap_or_default()
+                } else {
+                    options.target_percentages.clone()
+                };
+                Some((capacity, crate::core::strategy::rolling::steps(&given)))
+            }
+            _ => None,
+        };
         let d = description;
         Ok(StrategyRun {
-            strategy: Strategy::parse(options.strategy.as_deref().or(d.strategy.as_deref()).unwrap_or(""))?,
+            rolling,
+            strategy,
             options: StrategyOptions {
                 max_remaining_asgs: d.max_remaining_asgs.filter(|n| *n > 0).map(|n| n as usize),
                 scale_down: d.scale_down == Some(true),
@@ -60,7 +80,8 @@ pub(super) async fn after_created(
 ) -> Result<DeployOutcome> {
     let Follow { run, options, pair } = follow;
     let timeout = if options.timeout.is_zero() { Duration::from_secs(600) } else { options.timeout };
-    if run.strategy != Strategy::None || options.wait || pair.is_some() {
+    let waits = (run.strategy != Strategy::None && run.strategy != Strategy::RollingRedBlack) || options.wait || pair.is_some();
+    if waits {
         let td = outcome.task_definition_arn.clone().unwrap_or_default();
         let wait = lifecycle::WaitOptions::new(timeout).following_deployment();
         if let Err(e) = lifecycle::wait_healthy(session, &plan.ecs_cluster_name, &plan.server_group_name, &td, wait, progress).await {
@@ -79,7 +100,13 @@ pub(super) async fn after_created(
             Err(e) => return Err(e.with_report(failed_shift(session, plan, options.keep_failed).await)),
         }
     }
-    if run.strategy != Strategy::None {
+    if let Some((capacity, steps)) = &run.rolling {
+        outcome.strategy = Some(run.strategy);
+        let td = outcome.task_definition_arn.clone().unwrap_or_default();
+        let rolled = super::rolling::Rolling { session, plan, td: &td, capacity: *capacity, timeout };
+        outcome.strategy_steps = rolled.run(req, steps, progress).await?;
+        outcome.healthy = Some(true);
+    } else if run.strategy != Strategy::None {
         outcome.strategy = Some(run.strategy);
         outcome.strategy_steps = run_strategy(session, req, plan, run.strategy, &run.options).await?;
     }

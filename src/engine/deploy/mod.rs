@@ -18,6 +18,7 @@ mod created;
 mod download;
 mod observe;
 mod outcome;
+mod rolling;
 mod source;
 mod traffic;
 
@@ -53,6 +54,8 @@ pub struct DeployOptions {
     pub images: Vec<(String, String)>,
     /// `--strategy`; else the description's `strategy`.
     pub strategy: Option<String>,
+    /// `--target-percentages`; else the description's `targetPercentages` (rolling red/black).
+    pub target_percentages: Vec<i64>,
     /// Wait until the new server group is healthy (the strategies always do).
     pub wait: bool,
     /// How long to wait; zero means the default of 10 minutes.
@@ -76,8 +79,8 @@ impl Prepared {
 
 /// Validates and resolves a description (and the strategy options) for a deploy; every problem
 /// at once, nothing read from AWS.
-pub fn prepare(config: &Config, description: CreateServerGroup, options: &DeployOptions) -> Result<Prepared> {
-    let run = StrategyRun::new(&description, options)?;
+pub fn prepare(config: &Config, mut description: CreateServerGroup, options: &DeployOptions) -> Result<Prepared> {
+    let run = StrategyRun::new(&mut description, options)?;
     let inputs = Inputs { artifact: options.artifact.clone(), images: options.images.clone() };
     let v = request::validate(config, description, &inputs).map_err(Error::Invalid)?;
     Ok(Prepared { req: v.request, source_account: v.source_account, run })

@@ -6,6 +6,7 @@
 
 mod destroy;
 mod list;
+mod partial;
 mod rollback;
 mod toggle;
 mod wait;
@@ -17,6 +18,7 @@ use crate::core::error::{AwsError, Error, Result};
 use crate::core::model::ServiceState;
 pub use destroy::{Scope, cleanup, destroy, destroy_by_name, locate_remains, undo_create};
 pub use list::{ServerGroupRow, list};
+pub use partial::{disable_partly, end_rolling};
 pub use rollback::rollback;
 pub use toggle::{disable, enable, resize, state_line};
 pub use wait::{Progress, Quiet, WaitOptions, wait_healthy};
@@ -56,13 +58,13 @@ fn resource_id(ecs_cluster: &str, name: &str) -> String {
 }
 
 /// Finds the ECS cluster that holds server group `name`: the given one, or the only one of the
-/// account's clusters in the region that has it.
+/// account's clusters in the region that has it. Its tags come with it (no extra request).
 pub async fn locate(session: &Session, name: &str, ecs_cluster: Option<&str>) -> Result<(String, ServiceState)> {
     let clusters = match ecs_cluster {
         Some(c) => vec![c.to_string()],
         None => session.list_ecs_clusters().await?,
     };
-    let found = session.describe_in_each(&clusters, name, false).await?;
+    let found = session.describe_in_each(&clusters, name, true).await?;
     let mut matches: Vec<(String, ServiceState)> = found.into_iter().filter(|(_, s)| s.status != "INACTIVE").collect();
     match matches.len() {
         1 => Ok(matches.remove(0)),

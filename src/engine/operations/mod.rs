@@ -67,6 +67,8 @@ pub struct Target {
     pub capacity: Option<Capacity>,
     /// Go on past the checks that the group can serve.
     pub force: bool,
+    /// A disable of this share of the traffic only (1-99: rolling red/black).
+    pub desired_percentage: Option<i64>,
 }
 
 /// Clouddriver's `ServerGroupDescriptionValidator` (+ capacity for resize), all errors at once.
@@ -120,6 +122,7 @@ pub fn validate(kind: Kind, config: &Config, op: &ServerGroupOperation) -> Resul
         ecs_cluster: op.ecs_cluster_name.clone().filter(|c| !c.is_empty()),
         capacity: op.capacity.clone(),
         force: op.force == Some(true),
+        desired_percentage: op.desired_percentage.filter(|p| (1..100).contains(p)),
     })
 }
 
@@ -147,11 +150,19 @@ pub async fn run(kind: Kind, target: &Target, desired: Option<i64>) -> Result<Op
     if serves_from_zero && service.desired_count == 0 {
         crate::engine::images::check(&session, &ecs_cluster, name, target.force).await?;
     }
+    let partly = target.desired_percentage.filter(|_| kind == Kind::Disable);
+    if let Some(percent) = partly {
+        return lifecycle::disable_partly(&session, &ecs_cluster, name, percent).await;
+    }
     if kind == Kind::Disable || (kind == Kind::Resize && capacity.desired == Some(0)) {
         crate::engine::traffic::check_disable(&session, &ecs_cluster, &service, target.force).await?;
     }
     match kind {
-        Kind::Disable => lifecycle::disable(&session, &ecs_cluster, name).await,
+        Kind::Disable => {
+            let mut r = lifecycle::disable(&session, &ecs_cluster, name).await?;
+            lifecycle::end_rolling(&session, &ecs_cluster, &service, &mut r).await?;
+            Ok(r)
+        }
         Kind::Enable => lifecycle::enable(&session, &ecs_cluster, name, desired, Some(service.desired_count)).await,
         Kind::Resize => {
             let c = capacity;
