@@ -212,6 +212,44 @@ def clone_with_scaling(acct, app):
     return acct.run(["clone", "--account", "ecs", "--region", REGION, "--server-group", source, "--image", "web=nginx:2"])
 
 
+def traffic_rows(acct):
+    """Traffic by listener-rule weights: a shift of 1 and of 3 steps without a bake (a step's cost
+    on the critical path), and a canary deploy [10, 50, 100] with a 2 s bake per step (its wall
+    time against the 6 s of bake)."""
+    elb, ec2 = acct.client("elbv2"), acct.client("ec2")
+    vpc, subnets = acct.fixtures["vpc"], list(acct.fixtures["subnets"].values())[:2]
+    tg = lambda name: elb.create_target_group(Name=name, Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+    blue, green = tg("tr-blue"), tg("tr-green")
+    lb = elb.create_load_balancer(Name="tr-alb", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    listener = elb.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=80,
+                                   DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}])["Listeners"][0]["ListenerArn"]
+    rule = elb.create_rule(ListenerArn=listener, Priority=1, Conditions=[{"Field": "path-pattern", "Values": ["/*"]}],
+                           Actions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": blue, "Weight": 100},
+                                                                                           {"TargetGroupArn": green, "Weight": 0}]}}])["Rules"][0]["RuleArn"]
+    # The targets ECS would register (moto reports them healthy at once).
+    for arn in (blue, green):
+        elb.register_targets(TargetGroupArn=arn, Targets=[{"Id": f"10.0.9.{i}", "Port": 80} for i in range(1, 5)])
+    for name in ("tr-blue", "tr-green"):
+        d = description("tr")
+        d["targetGroupMappings"] = [{"containerName": "web", "containerPort": 80, "targetGroup": name}]
+        acct.run(["deploy"], d, measured=False)
+    base = ["--account", "ecs", "--region", REGION, "--rule", rule]
+    one = acct.run(["shift"] + base + ["--from", "tr-web-v000", "--to", "tr-web-v001", "--weights", "0:100"])
+    row("shift, one step (images and targets checked, journaled, written, read back)", one)
+    acct.run(["switch-back"] + base, measured=False)
+    three = acct.run(["shift"] + base + ["--from", "tr-web-v000", "--to", "tr-web-v001", "--steps", "10,50,100"])
+    row("shift, three steps without a bake", three)
+    print(f"\na shift step on the critical path: {(three['chain'] - one['chain']) / 2:.1f} requests "
+          f"({(three['requests'] - one['requests']) / 2:.1f} in all)\n")
+    harness("POST", "/_harness", {"ecs": [{"match": "tr-web", "behaviour": "healthy"}]})
+    d = description("tr")
+    d["targetGroupMappings"] = [{"containerName": "web", "containerPort": 80, "targetGroup": "tr-blue"}]
+    d["trafficShift"] = {"rule": rule, "targetGroups": ["tr-blue", "tr-green"], "steps": [10, 50], "bakeSeconds": 2}
+    canary = acct.run(["deploy", "--timeout", "60s"], d)
+    row("canary deploy [10, 50, 100], 2 s bake each (finishes the warm group, creates, waits, shifts)", canary)
+    print(f"\ncanary deploy: {canary['wall']:.2f} s wall for 6 s of bake ({canary['wall'] - 6:.2f} s beyond the bakes)\n")
+
+
 def row(name, m):
     ratio = m["wall"] / (m["chain"] * DELAY_MS / 1000) if m["chain"] else float("nan")
     # The emulator's own service time on the chain (above the added delay), and what is left of
@@ -375,6 +413,9 @@ def main():
     if os.environ.get("BENCH_ONLY") == "console":
         console_rows(Account(8))
         return
+    if os.environ.get("BENCH_ONLY") == "traffic":
+        traffic_rows(Account(10))
+        return
     if os.environ.get("BENCH_ONLY") == "redeploy":
         redeploy, _ = redeploy_with_scaling(Account(2), "scaled", with_baseline=False)
         row("redeploy, copying 4 policies, 3 alarms, 2 scheduled actions", redeploy)
@@ -407,6 +448,7 @@ def main():
     row("resize", d.run(["resize"] + target + ["--min", "1", "--max", "3", "--desired", "2"]))
     row("destroy", d.run(["destroy"] + target))
 
+    traffic_rows(Account(10))
     serve_rows(Account(6))
     console_rows(Account(8))
 

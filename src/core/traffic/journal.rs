@@ -1,7 +1,7 @@
 //! The journal of a traffic operation, kept on the rule itself as ELBv2 tags (blue-green.md §5):
 //! who holds the rule and since when (`ecs-deployer/shift`), the forward action before the first
 //! write (`ecs-deployer/shift-from`, continued in `-2`, `-3` past 256 characters), the weights last
-//! written (`ecs-deployer/shift-at`), and after a completed shift the weights before it
+//! written and the ones before them (`ecs-deployer/shift-at`, `-prev`, tagged with each write), and after a completed shift the weights before it
 //! (`ecs-deployer/previous-weights`, for a switch-back). Any machine's `cleanup` can find and undo
 //! an interrupted shift from AWS alone. Pure.
 
@@ -10,6 +10,8 @@ use super::{Forward, Stickiness, Weighted};
 pub const TAG_SHIFT: &str = "ecs-deployer/shift";
 pub const TAG_SHIFT_FROM: &str = "ecs-deployer/shift-from";
 pub const TAG_SHIFT_AT: &str = "ecs-deployer/shift-at";
+/// The weights before the last write (sent with it: a crash between the two leaves one of them).
+pub const TAG_SHIFT_PREV: &str = "ecs-deployer/shift-prev";
 pub const TAG_PREVIOUS: &str = "ecs-deployer/previous-weights";
 
 /// ELBv2's limit on a tag value.
@@ -76,7 +78,13 @@ pub fn joined(key: &str, tags: &[(String, String)]) -> Option<String> {
 pub fn in_flight_keys(tags: &[(String, String)]) -> Vec<String> {
     tags.iter()
         .map(|(k, _)| k.clone())
-        .filter(|k| k == TAG_SHIFT || k == TAG_SHIFT_AT || k == TAG_SHIFT_FROM || k.starts_with(&format!("{TAG_SHIFT_FROM}-")))
+        .filter(|k| {
+            k == TAG_SHIFT
+                || k == TAG_SHIFT_AT
+                || k == TAG_SHIFT_PREV
+                || k == TAG_SHIFT_FROM
+                || k.starts_with(&format!("{TAG_SHIFT_FROM}-"))
+        })
         .collect()
 }
 

@@ -118,8 +118,8 @@ async fn prepare_rule(session: &Session, ecs_cluster: &str, shift: &TrafficShift
             lifecycle::disable(session, ecs_cluster, name).await?;
         }
         if !pair.original.target_groups.iter().any(|t| t.target_group_arn == pair.idle.1) {
-            pair.read = shifting::write(session, &pair.read, &pair.original, &pair.ready).await?;
-            session.tag_rule(shift.rule.arn(), &[(journal::TAG_SHIFT_AT.to_string(), journal::encode(&pair.ready))]).await?;
+            let at = [(journal::TAG_SHIFT_AT.to_string(), journal::encode(&pair.ready))];
+            pair.read = shifting::write(session, &shift.rule, &pair.original, &pair.ready, &at).await?;
         }
         Ok::<_, Error>(())
     };

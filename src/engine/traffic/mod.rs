@@ -16,7 +16,7 @@ use crate::core::traffic::journal::{self, TAG_PREVIOUS};
 use crate::core::traffic::{Forward, RuleRef, Steps, Stickiness, short};
 use crate::engine::journal as status;
 use crate::engine::lifecycle::{self, OperationResult, Progress};
-pub(crate) use steps::{Leg, Side, Start, forward_of, write};
+pub(crate) use steps::{Leg, Side, Start, forward_of, write, write_locked};
 
 mod recover;
 mod serving;
@@ -160,26 +160,31 @@ pub async fn shift(session: &Session, shift: &Shift, progress: &mut dyn Progress
 /// the ones a second switch-back restores). Refused when the target groups regaining weight have
 /// no healthy target (the group there is not warm: roll back instead), unless forced.
 pub async fn switch_back(session: &Session, rule: &RuleRef, force: bool) -> Result<TrafficOutcome> {
+    // Read under the lock: nothing moves the weights between this read and the write.
+    let _lock = crate::engine::locks::take(&crate::engine::locks::rule(rule.arn()), "the rule was not changed").await?;
     let (read, tags) = tokio::try_join!(session.read_rule(rule), session.rule_tags(rule.arn()))?;
     let current = forward_of(&read)?;
     let previous = journal::joined(TAG_PREVIOUS, &tags).and_then(|t| journal::decode(&t, rule.arn())).ok_or_else(|| {
         refused("rule", format!("{} has no weights of an earlier shift to switch back to (no {TAG_PREVIOUS} tag)", rule.arn()))
     })?;
-    for gaining in previous.target_groups.iter().filter(|t| t.weight > current.weight(&t.target_group_arn)) {
-        let healthy = session.target_health(&gaining.target_group_arn).await?.iter().filter(|t| t.state == "healthy").count();
+    let gaining: Vec<&String> =
+        previous.target_groups.iter().filter(|t| t.weight > current.weight(&t.target_group_arn)).map(|t| &t.target_group_arn).collect();
+    let health = futures::future::try_join_all(gaining.iter().map(|tg| session.target_health(tg))).await?;
+    for (gaining, targets) in gaining.iter().zip(health) {
+        let healthy = targets.iter().filter(|t| t.state == "healthy").count();
         if healthy == 0 && !force {
             return Err(refused(
                 "rule",
                 format!(
                     "{} has no healthy target: the server group there is not warm; use `rollback` (enable, wait, shift) instead",
-                    short(&gaining.target_group_arn)
+                    short(gaining)
                 ),
             ));
         }
     }
     let new = current.with_weights(&restoring(&current, &previous), previous.stickiness).map_err(|e| refused("rule", e))?;
-    let back = write(session, &read, &current, &new).await?;
-    session.tag_rule(rule.arn(), &journal::chunked(TAG_PREVIOUS, &journal::encode(&current))).await?;
+    // The weights now become the ones a second switch-back restores (tagged with the write).
+    let back = write_locked(session, &read, &current, &new, &journal::chunked(TAG_PREVIOUS, &journal::encode(&current))).await?;
     let line = format!("switched back to {}", new.describe());
     status::status(&line);
     Ok(outcome("switchBackTraffic", rule, back.forward.as_ref().unwrap_or(&new), vec![line]))

@@ -11,7 +11,7 @@ use super::steps::{forward_of, restore};
 use crate::aws::Session;
 use crate::core::error::Result;
 use crate::core::traffic::RuleRef;
-use crate::core::traffic::journal::{self, TAG_SHIFT_AT, TAG_SHIFT_FROM};
+use crate::core::traffic::journal::{self, TAG_SHIFT_AT, TAG_SHIFT_FROM, TAG_SHIFT_PREV};
 use crate::engine::lifecycle::OperationResult;
 
 /// What `cleanup` does with the region's journaled rules: one result per rule.
@@ -46,7 +46,11 @@ async fn recover_one(session: &Session, rule: &RuleRef, tags: &[(String, String)
     let read = session.read_rule(rule).await?;
     let current = forward_of(&read)?;
     let last = decoded(TAG_SHIFT_AT).unwrap_or_else(|| original.clone());
-    if !current.routes_as(&last) && !current.routes_as(&original) && !force {
+    // The write and its journal tags go out together: a crash between them leaves the rule at
+    // the weights before the last write (`shift-prev`).
+    let before_last = decoded(TAG_SHIFT_PREV);
+    let ours = [Some(&last), Some(&original), before_last.as_ref()].into_iter().flatten().any(|f| current.routes_as(f));
+    if !ours && !force {
         return Ok(format!(
             "changed outside ecs-deployer: the journal's last write was {}, the rule routes {}; --force restores {}",
             last.describe(),

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::aws::Session;
 use crate::aws::rules::RuleRead;
 use crate::core::error::{Error, Result};
-use crate::core::traffic::journal::{self, TAG_PREVIOUS, TAG_SHIFT, TAG_SHIFT_AT, TAG_SHIFT_FROM};
+use crate::core::traffic::journal::{self, TAG_PREVIOUS, TAG_SHIFT, TAG_SHIFT_AT, TAG_SHIFT_FROM, TAG_SHIFT_PREV};
 use crate::core::traffic::{Forward, RuleRef, Steps, Stickiness, short};
 use crate::engine::lifecycle::Progress;
 use crate::engine::{interrupt, journal as status, locks};
@@ -77,6 +77,9 @@ pub(crate) struct Start {
 
 /// Runs the steps; on a failure (other than an outside change of the rule) restores
 /// `start.restore_to` and fails with the report. Returns the last read-back and the step lines.
+/// The rule's lock is held from one step to the next when there is no bake between them, so
+/// the read-back of one step is the next one's pre-read: a step costs one ModifyRule (with its
+/// journal tags sent at the same time) and its read-back.
 pub(crate) async fn run_steps(
     session: &Session,
     leg: &Leg<'_>,
@@ -85,22 +88,17 @@ pub(crate) async fn run_steps(
 ) -> Result<(RuleRead, Vec<String>)> {
     let Start { mut read, mut expected, restore_to } = start;
     let mut lines = Vec::new();
+    let mut held: Option<locks::Guard> = None;
     for (p, wait) in leg.steps.percents.iter().zip(&leg.steps.bakes) {
         let new = leg.at(&restore_to, *p)?;
-        let step = async {
-            let back = write(session, &read, &expected, &new).await?;
-            session.tag_rule(leg.rule.arn(), &[(TAG_SHIFT_AT.to_string(), journal::encode(&new))]).await?;
-            status::status(format!("{} now at {} ({} {}%, {} {p}%)", leg.rule.arn(), new.describe(), leg.from.name, 100 - p, leg.to.name));
-            bake(session, leg.alarms, leg.to.target_group, &back, *wait, progress).await?;
-            Ok::<_, Error>(back)
-        };
-        match step.await {
-            Ok(back) => {
+        match step(session, leg, (&mut held, &mut read), &expected, &new, *wait, progress).await {
+            Ok(()) => {
                 lines.push(format!("{} {}% / {} {p}%", leg.from.name, 100 - p, leg.to.name));
-                (read, expected) = (back, new);
+                expected = new;
             }
             Err(e) if e.to_string().starts_with("rule changed outside") => return Err(e),
             Err(e) => {
+                drop(held.take());
                 let line = restore(session, &read, &restore_to).await;
                 return Err(e.with_report(vec![line]));
             }
@@ -109,19 +107,64 @@ pub(crate) async fn run_steps(
     Ok((read, lines))
 }
 
-/// Writes `forward` into the rule as read, under the rule's lock, after checking the rule still
-/// routes as `expected`; returns the read-back, verified.
-pub(crate) async fn write(session: &Session, read: &RuleRead, expected: &Forward, forward: &Forward) -> Result<RuleRead> {
-    let _lock = locks::take(&locks::rule(read.rule.arn()), "the rule was not changed").await?;
-    let current = session.read_rule(&read.rule).await?;
-    let now = forward_of(&current)?;
+/// One step: the lock (and a pre-read under it) unless still held, the write journaled at the
+/// same time, the read-back; then, with a bake, the lock released and the bake watched.
+async fn step(
+    session: &Session,
+    leg: &Leg<'_>,
+    (held, read): (&mut Option<locks::Guard>, &mut RuleRead),
+    expected: &Forward,
+    new: &Forward,
+    wait: Duration,
+    progress: &mut dyn Progress,
+) -> Result<()> {
+    if held.is_none() {
+        *held = Some(locks::take(&locks::rule(leg.rule.arn()), "the rule was not changed").await?);
+        *read = session.read_rule(leg.rule).await?;
+    }
+    let journal = [(TAG_SHIFT_AT.to_string(), journal::encode(new)), (TAG_SHIFT_PREV.to_string(), journal::encode(expected))];
+    *read = write_locked(session, read, expected, new, &journal).await?;
+    let p = new.share(leg.to.target_group);
+    status::status(format!("{} now at {} ({} {}%, {} {p}%)", leg.rule.arn(), new.describe(), leg.from.name, 100 - p, leg.to.name));
+    if !wait.is_zero() {
+        *held = None;
+        bake(session, leg.alarms, leg.to.target_group, read, wait, progress).await?;
+    }
+    Ok(())
+}
+
+/// Writes `forward` into the rule as read, under the rule's lock, after reading it and checking
+/// it still routes as `expected`; `journal` tags are written at the same time. The read-back,
+/// verified.
+pub(crate) async fn write(
+    session: &Session,
+    rule: &RuleRef,
+    expected: &Forward,
+    forward: &Forward,
+    journal: &[(String, String)],
+) -> Result<RuleRead> {
+    let _lock = locks::take(&locks::rule(rule.arn()), "the rule was not changed").await?;
+    let current = session.read_rule(rule).await?;
+    write_locked(session, &current, expected, forward, journal).await
+}
+
+/// [`write`] with the lock held and `current` read under it.
+pub(crate) async fn write_locked(
+    session: &Session,
+    current: &RuleRead,
+    expected: &Forward,
+    forward: &Forward,
+    journal: &[(String, String)],
+) -> Result<RuleRead> {
+    let now = forward_of(current)?;
     if !now.routes_as(expected) {
         return Err(Error::Failed {
             message: format!("rule changed outside ecs-deployer: expected {}, found {}", expected.describe(), now.describe()),
             report: vec!["nothing was written; someone else holds the traffic now".into()],
         });
     }
-    let back = session.write_forward(&current, forward).await?;
+    let tags = async { if journal.is_empty() { Ok(()) } else { session.tag_rule(current.rule.arn(), journal).await } };
+    let (back, ()) = tokio::try_join!(session.write_forward(current, forward), tags)?;
     match &back.forward {
         Some(f) if f.routes_as(forward) => Ok(back),
         found => Err(Error::Failed {
