@@ -212,11 +212,58 @@ iam_models.IAMBackend.create_service_linked_role = create_service_linked_role
 ECS_RULES = []
 _orig_describe_services = ecs_models.EC2ContainerServiceBackend.describe_services
 
+# B5. The harness plays ECS's scheduler for services whose name contains a `match` of
+#     `POST /_harness {"scheduler": [{"match": "…"}]}` (on in `scripts/demo`): each time such a
+#     service is described its tasks are kept at its desired count — started with RunTask and
+#     `group: service:NAME` and registered (ENI address, container port) in every target group of
+#     its load balancers, or deregistered and stopped when the desired count drops — and its
+#     deployment rolls out (as the `healthy` behaviour).
+SCHEDULER = []
+_schedule_lock = threading.RLock()
+
+
+def _schedule(backend, service):
+    if service.status != "ACTIVE" or not any(r.get("match") and r["match"] in service.name for r in SCHEDULER):
+        return False
+    with _schedule_lock:
+        group = f"service:{service.name}"
+        tasks = [t for t in backend.tasks.get(service.cluster_name, {}).values()
+                 if t.group == group and t.last_status != "STOPPED" and t.desired_status == "RUNNING"]
+        elb = elbv2_models.elbv2_backends[backend.account_id][backend.region_name]
+        network = (service.deployments[0].get("networkConfiguration") if service.deployments else None) or None
+        if len(tasks) < service.desired_count:
+            started = backend.run_task(service.cluster_name, service.task_definition, service.desired_count - len(tasks), None,
+                                       "ecs-svc/scheduler", [], service.launch_type or "FARGATE", networking_configuration=network,
+                                       group=group)
+            for task in started:
+                _register(elb, service, task, True)
+        for task in tasks[service.desired_count:]:
+            _register(elb, service, task, False)
+            backend.stop_task(service.cluster_name, task.task_arn, "Scaling activity initiated by (deployment ecs-svc)")
+    return True
+
+
+def _register(elb, service, task, register):
+    ip = next((d["value"] for a in task.attachments for d in a["details"] if d["name"] == "privateIPv4Address"), None)
+    if ip is None:
+        return
+    for lb in service.load_balancers:
+        group = elb.target_groups.get(lb.get("targetGroupArn"))
+        if group is None:
+            continue
+        target = {"Id": ip, "Port": lb.get("containerPort", 80)}
+        if register:
+            group.register([target])
+        elif ip in group.targets:
+            group.deregister([target])
+
 
 def describe_services(self, cluster_str, service_names_or_arns):
     services, failures = _orig_describe_services(self, cluster_str, service_names_or_arns)
     for service in services:
+        scheduled = _schedule(self, service)
         rule = next((r for r in ECS_RULES if r.get("match") and r["match"] in service.name), None)
+        rule = rule or ({"match": service.name, "behaviour": "healthy"} if scheduled else None)
         if rule is None or service.status != "ACTIVE" or not service.deployments:
             continue
         primary = service.deployments[0]
@@ -663,6 +710,7 @@ class FaultsAndTiming:
                     self.rules.extend(dict(r, used=0) for r in conf["rules"])
                 if "ecs" in conf:
                     ECS_RULES.extend(conf["ecs"])
+                SCHEDULER.extend(conf.get("scheduler", []))
                 TASK_RULES.extend(conf.get("tasks", []))
                 TARGET_RULES.extend(conf.get("targets", []))
             out = b"{}"

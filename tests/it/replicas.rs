@@ -137,6 +137,13 @@ async fn the_demo_stops_the_emulator_and_serve_it_started() {
         .unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "{stdout}\n{stderr}");
+    // The emulator played ECS's scheduler: both versions' tasks run and are up behind the rule.
+    for group in ["web-demo-v000", "web-demo-v001"] {
+        let line = stderr.lines().find(|l| l.starts_with(group)).unwrap_or_else(|| panic!("no {group} in {stderr}"));
+        let up: u32 = line.split_whitespace().nth(5).unwrap().parse().unwrap();
+        assert!(up > 0, "{group} has no task up: {line}");
+    }
+    assert!(stderr.contains("forwards web-blue=100, web-green=0") && stdout.contains("traffic: http://"), "{stdout}\n{stderr}");
     let port_of = |text: &str, marker: &str| -> u16 {
         let rest = text.split(marker).nth(1).unwrap_or_else(|| panic!("no {marker} in {text}"));
         rest.split(['/', ' ', '\n']).next().unwrap().rsplit(':').next().unwrap().parse().unwrap()

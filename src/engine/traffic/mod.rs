@@ -146,8 +146,10 @@ pub async fn shift(session: &Session, shift: &Shift, progress: &mut dyn Progress
     for p in &shift.steps.percents {
         leg.at(&original, *p)?;
     }
-    check_ready(session, &to, &to_tg, shift.force).await?;
-    crate::engine::images::check(session, &to_cluster, &to.service_name, shift.force).await?;
+    tokio::try_join!(
+        check_ready(session, &to, &to_tg, shift.force),
+        crate::engine::images::check(session, &to_cluster, &to.service_name, shift.force)
+    )?;
     journal_start(session, &shift.rule, &shift.owner, &original).await?;
     let start = Start { read: first, expected: original.clone(), restore_to: original.clone() };
     let (read, lines) = run_steps(session, &leg, start, progress).await?;

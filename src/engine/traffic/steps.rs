@@ -36,12 +36,15 @@ pub(crate) async fn journal_start(session: &Session, rule: &RuleRef, owner: &str
     Ok(session.tag_rule(rule.arn(), &tags).await?)
 }
 
-/// Ends the journal of a completed shift: the in-flight tags go, `original` is kept as the
-/// weights a switch-back restores.
+/// Ends the journal of a completed shift (at least one step written): the in-flight tags it
+/// wrote go while `original` is kept as the weights a switch-back restores, both at once.
 pub(crate) async fn journal_done(session: &Session, rule: &RuleRef, original: &Forward) -> Result<()> {
-    let tags = session.rule_tags(rule.arn()).await?;
-    session.untag_rule(rule.arn(), &journal::in_flight_keys(&tags)).await?;
-    Ok(session.tag_rule(rule.arn(), &journal::chunked(TAG_PREVIOUS, &journal::encode(original))).await?)
+    let mut written: Vec<(String, String)> = journal::chunked(TAG_SHIFT_FROM, &journal::encode(original));
+    written.extend([TAG_SHIFT, TAG_SHIFT_AT, TAG_SHIFT_PREV].map(|k| (k.to_string(), String::new())));
+    let keys: Vec<String> = journal::in_flight_keys(&written);
+    let previous = journal::chunked(TAG_PREVIOUS, &journal::encode(original));
+    tokio::try_join!(session.untag_rule(rule.arn(), &keys), session.tag_rule(rule.arn(), &previous))?;
+    Ok(())
 }
 
 /// One side of a shift: its server group(s), for messages, and its target group.
