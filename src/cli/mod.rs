@@ -430,6 +430,9 @@ pub struct CloneArgs {
     /// Deploy strategy: none (default), redblack or highlander.
     #[arg(long, value_name = "none|redblack|highlander")]
     pub strategy: Option<String>,
+    /// A traffic-managed clone: the `trafficShift` JSON (rule, targetGroups, steps, …) in a file.
+    #[arg(long, value_name = "FILE|-")]
+    pub traffic_shift: Option<String>,
     /// Print every request the clone would send, and send none.
     #[arg(long)]
     pub plan: bool,

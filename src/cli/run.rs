@@ -80,6 +80,10 @@ async fn clone_command(cli: &Cli, config: &config::Config, args: &cli::CloneArgs
             desired: Some(desired),
         }),
         strategy: args.strategy.clone(),
+        traffic_shift: match &args.traffic_shift {
+            Some(path) => Some(read_json_input(path, "trafficShift")?),
+            None => None,
+        },
         ..Default::default()
     };
     let request = crate::core::clone::validate(config, d).map_err(crate::core::error::Error::Invalid)?;

@@ -233,7 +233,12 @@ async fn traffic_operations_run_through_ecs_ops_for_webhooks_and_scripts() {
 /// start and turn healthy in its target group once the service exists).
 async fn deploy_playing_ecs(env: &TestEnv, aws: &Aws, description: &Value, name: &str) -> (i32, Value, String) {
     let path = env.file("traffic.json", description);
-    let child = env.spawn(&["deploy", "--description", &path, "--timeout", "60s"]);
+    playing_ecs(env, aws, &["deploy", "--description", &path, "--timeout", "60s"], name).await
+}
+
+/// Runs `args` while the harness plays ECS's scheduler for the new group `name`.
+async fn playing_ecs(env: &TestEnv, aws: &Aws, args: &[&str], name: &str) -> (i32, Value, String) {
+    let child = env.spawn(args);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while aws.service(name).await.is_none() {
         assert!(std::time::Instant::now() < deadline, "{name} was never created");
@@ -553,4 +558,37 @@ async fn in_a_browser_a_person_shifts_in_steps_watches_the_bake_switches_back_an
     assert_eq!(aws.service("bro-web-v001").await.unwrap().desired_count, 0, "green at weight 0 is disabled");
     assert!(aws.service("bro-web-v000").await.unwrap().desired_count > 0, "blue serves");
     screenshot(&browser, "traffic-finished").await;
+}
+
+#[tokio::test]
+async fn a_traffic_managed_clone_takes_the_idle_target_group_of_its_source() {
+    let env = TestEnv::dedicated("traffic_clone");
+    let aws = env.aws().await;
+    let (rule, blue, green) = weighted_rule(&env, &aws, "tcl").await;
+    env.http("POST", "/_harness", &json!({"ecs": [{"match": "tcl-web", "behaviour": "healthy"}]}).to_string());
+    deployed(&env, "tcl", "tcl-blue");
+    aws.reconcile("tcl-web-v000").await;
+    let shift = env.file("shift.json", &json!({"rule": rule, "targetGroups": ["tcl-blue", "tcl-green"]}));
+    let args = [
+        "clone",
+        "--account",
+        "ecs-main",
+        "--region",
+        "us-west-2",
+        "--server-group",
+        "tcl-web-v000",
+        "--traffic-shift",
+        &shift,
+        "--timeout",
+        "60s",
+    ];
+    let (code, out, stderr) = playing_ecs(&env, &aws, &args, "tcl-web-v001").await;
+    assert_eq!(code, 0, "{out}\n{stderr}");
+    let v001 = aws.service("tcl-web-v001").await.unwrap();
+    assert_eq!(
+        v001.load_balancers()[0].target_group_arn(),
+        Some(green.as_str()),
+        "the source's mapping rewritten to the idle target group"
+    );
+    assert_eq!(actions(&aws, &rule).await.1, [(blue, 0), (green, 100)]);
 }
