@@ -25,6 +25,12 @@ pub async fn undo_create(config: &Config, creating: &Creating) -> String {
     })
 }
 
+/// One line: the traffic journal an abandoned task left on `rule`, restored (see
+/// [`crate::engine::traffic::restore_owned`]).
+pub async fn restore_rule(account: &Account, region: &str, rule: &crate::core::traffic::RuleRef, task: &str) -> String {
+    crate::engine::traffic::restore_owned(account, region, rule, task).await
+}
+
 /// One line: what server group `name` of `account`/`region` is now (see [`lifecycle::state_line`]).
 pub async fn state_line(account: &Account, region: &str, ecs_cluster: Option<&str>, name: &str) -> String {
     match Session::connect(account, region).await {

@@ -59,6 +59,21 @@ pub async fn recording_creates<F: Future>(sink: CreatingSink, f: F) -> F::Output
     CREATING.scope(sink, f).await
 }
 
+tokio::task_local! {
+    static OWNER: String;
+}
+
+/// Who runs the operation in flight (a `serve` task's id), when it runs inside [`owned_by`]: the
+/// owner a traffic journal names, so only that task's adoption restores it.
+pub fn owner() -> Option<String> {
+    OWNER.try_with(Clone::clone).ok()
+}
+
+/// Runs `f` as `owner`'s work.
+pub async fn owned_by<F: Future>(owner: String, f: F) -> F::Output {
+    OWNER.scope(owner, f).await
+}
+
 /// Records one status line of the operation in flight.
 pub fn status(line: impl AsRef<str>) {
     let line = line.as_ref();

@@ -74,7 +74,8 @@ pub(super) async fn undo_abandoned(app: Arc<App>, abandoned: Abandoned) {
     }
 }
 
-/// What the server groups of an abandoned task's lifecycle operations are now (read back).
+/// What the server groups of an abandoned task's lifecycle operations are now (read back), and
+/// the traffic journals its shifts left, restored.
 pub(super) async fn lifecycle_states(app: &App, id: &str) -> Vec<String> {
     let Ok(Some(text)) = app.store.operations(id).await else { return Vec::new() };
     let Ok(operations) =
@@ -85,6 +86,10 @@ pub(super) async fn lifecycle_states(app: &App, id: &str) -> Vec<String> {
     let mut lines = Vec::new();
     for (target, name) in operations.lifecycle_targets() {
         lines.push(abandoned::state_line(&target.account, &target.region, target.ecs_cluster.as_deref(), &name).await);
+    }
+    // A shift cut short: the rule's journaled forward action back.
+    for (account, region, rule) in operations.traffic_rules() {
+        lines.push(abandoned::restore_rule(&account, &region, &rule, id).await);
     }
     lines
 }

@@ -592,3 +592,39 @@ async fn a_traffic_managed_clone_takes_the_idle_target_group_of_its_source() {
     );
     assert_eq!(actions(&aws, &rule).await.1, [(blue, 0), (green, 100)]);
 }
+
+#[tokio::test]
+async fn serve_restarted_after_a_crash_mid_shift_restores_the_rule_its_task_journaled() {
+    let env = TestEnv::dedicated("traffic_serve_crash");
+    let aws = env.aws().await;
+    let (rule, blue, green) = weighted_rule(&env, &aws, "scr").await;
+    deployed(&env, "scr", "scr-blue");
+    deployed(&env, "scr", "scr-green");
+    aws.reconcile("scr-web-v000").await;
+    aws.reconcile("scr-web-v001").await;
+    let server = crate::serve::Server::start(&env, &["--store-file", "tasks.db"]);
+    let shift = json!({"credentials": "ecs-main", "region": "us-west-2", "rule": rule, "from": "scr-web-v000", "to": "scr-web-v001",
+        "steps": [30, 100], "bakeSeconds": 300});
+    let id = server.submit(&json!([{"shiftTraffic": shift}]));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !tag_keys(&aws.elb.describe_tags().resource_arns(&rule).send().await.unwrap()).contains(&"ecs-deployer/shift-at".to_string()) {
+        assert!(std::time::Instant::now() < deadline, "the first step was never journaled");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let tags = aws.elb.describe_tags().resource_arns(&rule).send().await.unwrap();
+    let owner =
+        tags.tag_descriptions()[0].tags().iter().find(|t| t.key() == Some("ecs-deployer/shift")).unwrap().value().unwrap().to_string();
+    assert!(owner.starts_with(&format!("{id}:")), "the journal names the task: {owner}");
+    server.kill();
+    assert_eq!(actions(&aws, &rule).await.1, [(blue.clone(), 70), (green.clone(), 30)], "left mid-shift");
+
+    let server = crate::serve::Server::start(&env, &["--store-file", "tasks.db"]);
+    let (task, _) = server.wait(&id);
+    assert_eq!(task["status"]["failed"], true, "{task}");
+    assert!(task.to_string().contains("restored the rule's forward action"), "{task}");
+    let weights = actions(&aws, &rule).await.1;
+    assert!(weights.len() == 1 && weights[0].0 == blue, "the journaled forward to blue is back: {weights:?}");
+    assert!(
+        !tag_keys(&aws.elb.describe_tags().resource_arns(&rule).send().await.unwrap()).iter().any(|k| k.starts_with("ecs-deployer/shift"))
+    );
+}

@@ -19,8 +19,11 @@ use crate::core::traffic::{self, Forward, journal, short};
 use crate::engine::lifecycle::{self, Progress};
 use crate::engine::traffic::{self as shifting, Leg, Side, Start};
 
-/// Who holds the rule during a deploy (the `ecs-deployer/shift` lease).
-const OWNER: &str = "deploy";
+/// Who holds the rule during a deploy (the `ecs-deployer/shift` lease): the `serve` task, else
+/// `deploy`.
+fn owner() -> String {
+    crate::engine::journal::owner().unwrap_or_else(|| "deploy".into())
+}
 
 /// The rule and the pair as the deploy found and prepared them.
 pub(super) struct Pair {
@@ -67,7 +70,7 @@ pub(super) async fn before_create(session: &Session, req: &DeployRequest, shift:
         lifecycle::list(session, req.account.naming_strategy, Some(&req.ecs_cluster), Some(&family)),
     )?;
     let original = shifting::forward_of(&read)?;
-    shifting::check_lease(&tags, OWNER, false)?;
+    shifting::check_lease(&tags, &owner(), false)?;
     let idle = traffic::idle(&original, &pair).map_err(refused)?;
     let live = idle.live.clone().unwrap_or_else(|| if idle.idle == pair[0] { pair[1].clone() } else { pair[0].clone() });
     let enabled =
@@ -111,7 +114,7 @@ fn leg<'a>(shift: &'a TrafficShift, blue: &'a [String], live: &'a str, green: &'
 /// The writes before CreateService: the journal, the warm group finished, the idle target group
 /// added at weight 0 (read back).
 async fn prepare_rule(session: &Session, ecs_cluster: &str, shift: &TrafficShift, pair: &mut Pair, warm: &[String]) -> Result<()> {
-    shifting::journal_start(session, &shift.rule, OWNER, &pair.original).await?;
+    shifting::journal_start(session, &shift.rule, &owner(), &pair.original).await?;
     let result = async {
         for name in warm {
             warn!("finishing the previous shift: disabling {name} (warm at weight 0 in {})", pair.idle.0);

@@ -179,6 +179,21 @@ impl Operations {
     }
 
     /// The server groups the lifecycle operations act on (a rollback: both of its).
+    /// The rules the traffic operations and traffic-managed deploys act on: (account, region, rule).
+    pub fn traffic_rules(&self) -> Vec<(crate::core::config::Account, String, crate::core::traffic::RuleRef)> {
+        self.0
+            .iter()
+            .filter_map(|(_, op)| match op {
+                Op::Traffic(_, request) => Some((request.account.clone(), request.region.clone(), request.rule.clone())),
+                Op::Create(prepared) => {
+                    let req = prepared.request();
+                    req.traffic_shift.as_ref().map(|t| (req.account.clone(), req.region.clone(), t.rule.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     pub fn lifecycle_targets(&self) -> Vec<(Target, String)> {
         let mut out = Vec::new();
         for (_, op) in &self.0 {
@@ -481,7 +496,8 @@ pub async fn run(ops: Operations, state: &TaskState, progress: &mut dyn Progress
                 }
             }
         };
-        match journal::scope(journal.clone(), work).await {
+        let owner = state.snapshot().id.unwrap_or_else(|| "ops".into());
+        match journal::scope(journal.clone(), journal::owned_by(owner, work)).await {
             Ok(mut v) => {
                 crate::core::redact::redact(&mut v);
                 state.update(|t| {

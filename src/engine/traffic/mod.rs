@@ -23,7 +23,7 @@ mod serving;
 pub use serving::check_disable;
 mod steps;
 mod view;
-pub use recover::recover;
+pub use recover::{recover, restore_owned};
 pub(crate) use steps::{journal_done, journal_start, run_steps};
 pub use view::{RuleWeights, rules_of};
 
@@ -245,7 +245,7 @@ pub async fn run(
                 steps: steps.clone(),
                 alarms: request.alarms.clone(),
                 stickiness: None,
-                owner: "serve".into(),
+                owner: crate::engine::journal::owner().unwrap_or_else(|| "serve".into()),
                 force: request.force,
             };
             Ok(value(serde_json::to_value(self::shift(&session, &shift, progress).await?)))

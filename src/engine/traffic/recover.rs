@@ -38,6 +38,23 @@ pub async fn recover(session: &Session, older_than: Duration, plan_only: bool, f
     Ok(results)
 }
 
+/// After `serve` adopted an abandoned task: the journal `owner` (the task) left on `rule`, if it
+/// is still there, restored as `cleanup` would (never over an outside change); one line.
+pub async fn restore_owned(account: &crate::core::config::Account, region: &str, rule: &RuleRef, owner: &str) -> String {
+    let restored = async {
+        let session = Session::connect(account, region).await?;
+        let tags = session.rule_tags(rule.arn()).await?;
+        match journal::lease(&tags) {
+            Some((holder, _)) if holder == owner => recover_one(&session, rule, &tags, false, false).await,
+            _ => Ok("no traffic journal of this task on it".to_string()),
+        }
+    };
+    match restored.await {
+        Ok(line) => format!("{}: {line}", rule.arn()),
+        Err(e) => format!("{}: could not restore it ({e}); `ecs-deployer cleanup` does", rule.arn()),
+    }
+}
+
 async fn recover_one(session: &Session, rule: &RuleRef, tags: &[(String, String)], plan_only: bool, force: bool) -> Result<String> {
     let decoded = |key: &str| journal::joined(key, tags).and_then(|t| journal::decode(&t, rule.arn()));
     let Some(original) = decoded(TAG_SHIFT_FROM) else {
