@@ -292,6 +292,20 @@ async fn get_once(
     }
 }
 
+/// The status `url` answers a GET with (redirects not followed), through the connector that checks
+/// every address against `restrictions` before it connects; within `timeout`.
+pub async fn probe_status(url: &str, restrictions: &UrlRestrictions, timeout: Duration) -> Result<u16, String> {
+    let shown = display_url(url);
+    let mut request = HttpRequest::new(SdkBody::empty());
+    request.set_uri(url).map_err(|_| format!("Malformed URL: {shown}"))?;
+    request.headers_mut().insert("User-Agent", concat!("ecs-deployer/", env!("CARGO_PKG_VERSION")));
+    match tokio::time::timeout(timeout, connector(restrictions).call(request)).await {
+        Ok(Ok(response)) => Ok(response.status().as_u16()),
+        Ok(Err(e)) => Err(format!("GET {shown}: {}", refusal(&aws_smithy_types::error::display::DisplayErrorContext(&e).to_string()))),
+        Err(_) => Err(format!("GET {shown}: no answer within {}s", timeout.as_secs())),
+    }
+}
+
 fn join_location(base: &str, location: &str) -> String {
     if location.starts_with("http://") || location.starts_with("https://") {
         return location.to_string();

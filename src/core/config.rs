@@ -296,6 +296,11 @@ impl Config {
     }
 
     /// The artifact accounts that can be read, even when others cannot (for checks that report on each).
+    /// Where ecs-deployer may connect on its own (the `artifacts.urlRestrictions` section).
+    pub fn url_restrictions(&self) -> crate::core::url_restrictions::UrlRestrictions {
+        crate::core::artifact::section_restrictions(self.raw.artifacts.as_ref())
+    }
+
     pub fn readable_artifact_accounts(&self) -> Vec<crate::core::artifact::ArtifactAccount> {
         crate::core::artifact::read_accounts(self.raw.artifacts.as_ref()).0
     }

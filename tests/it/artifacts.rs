@@ -41,7 +41,7 @@ fn marker(run: &crate::harness::Run) -> String {
         .to_string()
 }
 
-fn append_config(env: &TestEnv, text: &str) {
+pub(crate) fn append_config(env: &TestEnv, text: &str) {
     let mut config = std::fs::read_to_string(&env.config).unwrap();
     config.push_str(text);
     std::fs::write(&env.config, config).unwrap();

@@ -628,3 +628,59 @@ async fn serve_restarted_after_a_crash_mid_shift_restores_the_rule_its_task_jour
         !tag_keys(&aws.elb.describe_tags().resource_arns(&rule).send().await.unwrap()).iter().any(|k| k.starts_with("ecs-deployer/shift"))
     );
 }
+
+/// The test listener's forward action: (target group ARN, weight) each.
+async fn listener_weights(aws: &Aws, listener: &str) -> Vec<(String, i32)> {
+    let out = aws.elb.describe_listeners().listener_arns(listener).send().await.unwrap();
+    let forward = out.listeners()[0].default_actions().iter().find(|a| a.r#type() == Some(&ActionTypeEnum::Forward)).unwrap().clone();
+    match forward.forward_config() {
+        Some(c) => c.target_groups().iter().map(|t| (t.target_group_arn().unwrap().to_string(), t.weight().unwrap_or(1))).collect(),
+        None => vec![(forward.target_group_arn().unwrap().to_string(), 100)],
+    }
+}
+
+#[tokio::test]
+async fn a_deploy_points_the_test_listener_at_green_and_shifts_only_once_the_probe_answers_through_it() {
+    let env = TestEnv::dedicated("traffic_probe");
+    let aws = env.aws().await;
+    let (rule, blue, green) = weighted_rule(&env, &aws, "tpr").await;
+    let store = crate::artifact_server::FakeStore::start(&json!({}));
+    crate::artifacts::append_config(&env, "artifacts:\n  urlRestrictions: {rejectLocalhost: false, rejectVerbatimIps: false}\n");
+    let lb = aws.elb.describe_load_balancers().names("tpr-alb").send().await.unwrap().load_balancers()[0]
+        .load_balancer_arn()
+        .unwrap()
+        .to_string();
+    let listeners = aws.elb.describe_listeners().load_balancer_arn(&lb).send().await.unwrap();
+    let test = listeners.listeners().iter().find(|l| l.port() == Some(8080)).unwrap().listener_arn().unwrap().to_string();
+    env.http("POST", "/_harness", &json!({"ecs": [{"match": "tpr-web", "behaviour": "healthy"}]}).to_string());
+    deployed(&env, "tpr", "tpr-blue");
+    aws.reconcile("tpr-web-v000").await;
+    // The fake answers 401 to a GET without credentials: the status green must answer through the test listener.
+    let mut d = crate::deploy::fargate("tpr");
+    d["targetGroupMappings"] = json!([{"containerName": "web", "containerPort": 80, "targetGroup": "tpr-blue"}]);
+    let probe = |status: u16| json!({"listener": test, "probe": {"url": store.url("/http/td.json"), "expectStatus": status}});
+    d["trafficShift"] = json!({"rule": rule, "targetGroups": ["tpr-blue", "tpr-green"], "test": probe(401)});
+    let path = env.file("probe.json", &d);
+    let (code, out, stderr) = playing_ecs(&env, &aws, &["deploy", "--description", &path, "--timeout", "60s"], "tpr-web-v001").await;
+    assert_eq!(code, 0, "{out}\n{stderr}");
+    assert_eq!(actions(&aws, &rule).await.1, [(blue.clone(), 0), (green.clone(), 100)]);
+    // The next deploy goes to blue's target group: the test listener follows it first.
+    let (code, out, stderr) = playing_ecs(&env, &aws, &["deploy", "--description", &path, "--timeout", "60s"], "tpr-web-v002").await;
+    assert_eq!(code, 0, "{out}\n{stderr}");
+    assert_eq!(
+        listener_weights(&aws, &test).await,
+        [(green.clone(), 0), (blue.clone(), 100)],
+        "the test listener forwards to the new green"
+    );
+    assert_eq!(actions(&aws, &rule).await.1, [(blue.clone(), 100), (green.clone(), 0)]);
+
+    // A probe that never answers as expected: the test listener and the rule as they were, green removed.
+    d["trafficShift"]["test"] = probe(200);
+    let path = env.file("probe.json", &d);
+    let (code, out, _) = playing_ecs(&env, &aws, &["deploy", "--description", &path, "--timeout", "3s"], "tpr-web-v003").await;
+    assert_eq!(code, 1, "{out}");
+    assert!(out.to_string().contains("never answered 200") && out.to_string().contains("answered 401"), "{out}");
+    assert_eq!(listener_weights(&aws, &test).await, [(green.clone(), 0), (blue.clone(), 100)], "restored");
+    assert_eq!(actions(&aws, &rule).await.1, [(blue, 100), (green, 0)], "no production traffic moved");
+    assert!(aws.service("tpr-web-v003").await.is_none_or(|s| s.status() != Some("ACTIVE")), "green removed");
+}

@@ -189,6 +189,12 @@ pub fn default_credential_domains(kind: Kind) -> &'static [&'static str] {
 
 /// An account from its raw keys, with the section's `urlRestrictions` under its own; problems
 /// as (key below the account, message).
+/// The `artifacts.urlRestrictions` section on its own (kork's defaults where it says nothing):
+/// where ecs-deployer itself may connect outside an artifact account (a traffic shift's probe).
+pub fn section_restrictions(artifacts: Option<&Yaml>) -> UrlRestrictions {
+    UrlRestrictions::parse(artifacts.and_then(Yaml::as_mapping).and_then(|m| m.get("urlRestrictions"))).unwrap_or_default()
+}
+
 fn account_of(raw: RawAccount, kind: Kind, section_restrictions: Option<&Yaml>) -> (ArtifactAccount, Vec<(String, String)>) {
     let mut a = ArtifactAccount::new(raw.name.as_deref().unwrap_or_default(), kind);
     let token_file = nonblank(raw.token_file).map(Secret::File);

@@ -304,7 +304,10 @@ pub fn validate(config: &Config, mut description: CreateServerGroup, inputs: &In
         .map(|e| e.target_group)
         .chain(given_target_group_arns(description.load_balancers.as_ref()).map(|arn| traffic::target_group_name(&arn)))
         .collect();
-    let traffic_shift = description.traffic_shift.as_ref().and_then(|t| traffic::validate(t, &mapped).map_err(|e| errors.extend(e)).ok());
+    let traffic_shift = description
+        .traffic_shift
+        .as_ref()
+        .and_then(|t| traffic::validate(t, &mapped, &config.url_restrictions()).map_err(|e| errors.extend(e)).ok());
     // Without an account or an identity, validation said why.
     let (Some(account), Some(identity)) = (account, identity) else { return Err(errors) };
     if !errors.is_empty() {

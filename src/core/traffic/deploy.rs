@@ -31,7 +31,35 @@ pub struct TrafficShiftDescription {
     pub stickiness: Option<StickinessDescription>,
     /// `untilNextDeploy` (default) or seconds.
     pub keep_warm: Option<Value>,
-    pub test: Option<Value>,
+    pub test: Option<TestDescription>,
+}
+
+/// `trafficShift.test`: the test rule (or listener) pointed at green before any production
+/// traffic, and the probe that must answer through it.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TestDescription {
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub rule: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub listener: Option<String>,
+    pub probe: Option<ProbeDescription>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProbeDescription {
+    pub url: String,
+    pub expect_status: Option<u16>,
+}
+
+/// The validated test rule and probe.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestTraffic {
+    pub rule: RuleRef,
+    /// (URL, the status it must answer), checked against `restrictions`.
+    pub probe: Option<(String, u16)>,
+    pub restrictions: crate::core::url_restrictions::UrlRestrictions,
 }
 
 /// Linear steps: `step` percent every `interval` seconds.
@@ -69,6 +97,7 @@ pub struct TrafficShift {
     pub alarms: Vec<String>,
     pub stickiness: Option<Stickiness>,
     pub keep_warm: KeepWarm,
+    pub test: Option<TestTraffic>,
 }
 
 /// The name of a target group given by name or ARN.
@@ -84,7 +113,11 @@ fn err(field: &str, message: impl Into<String>) -> FieldError {
 /// Validates `trafficShift` against the description's target group names (`mapped`): the pair
 /// must include a target group the description maps, since that mapping is rewritten to the
 /// pair's idle target group.
-pub fn validate(d: &TrafficShiftDescription, mapped: &[String]) -> Result<TrafficShift, Vec<FieldError>> {
+pub fn validate(
+    d: &TrafficShiftDescription,
+    mapped: &[String],
+    restrictions: &crate::core::url_restrictions::UrlRestrictions,
+) -> Result<TrafficShift, Vec<FieldError>> {
     let mut errors = Vec::new();
     let present = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
     let rule = match (present(&d.rule), present(&d.listener)) {
@@ -135,21 +168,41 @@ pub fn validate(d: &TrafficShiftDescription, mapped: &[String]) -> Result<Traffi
             }
         },
     };
-    if d.test.is_some() {
-        errors.push(err(
-            "test",
-            "a test rule and probe are not supported yet: leave trafficShift.test out and test green by its own target group",
-        ));
-    }
+    let test = d.test.as_ref().and_then(|t| test_of(t, restrictions).map_err(|e| errors.push(e)).ok());
     if d.alarms.len() > 100 {
         errors.push(err("alarms", format!("{} alarms: at most 100 are watched (one DescribeAlarms)", d.alarms.len())));
     }
     match (rule, pair, steps, keep_warm) {
         (Some(rule), Some(target_groups), Some(steps), Some(keep_warm)) if errors.is_empty() => {
-            Ok(TrafficShift { rule, target_groups, steps, alarms: d.alarms.clone(), stickiness, keep_warm })
+            Ok(TrafficShift { rule, target_groups, steps, alarms: d.alarms.clone(), stickiness, keep_warm, test })
         }
         _ => Err(errors),
     }
+}
+
+/// The test rule and its probe: an http(s) URL the URL restrictions let ecs-deployer reach.
+fn test_of(t: &TestDescription, restrictions: &crate::core::url_restrictions::UrlRestrictions) -> Result<TestTraffic, FieldError> {
+    let present = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let rule = match (present(&t.rule), present(&t.listener)) {
+        (Some(r), None) => RuleRef::Rule(r),
+        (None, Some(l)) => RuleRef::ListenerDefault(l),
+        _ => return Err(err("test.rule", "give exactly one of test.rule and test.listener")),
+    };
+    let probe = match &t.probe {
+        None => None,
+        Some(p) => {
+            let uri = p.url.parse::<axum::http::Uri>().map_err(|_| err("test.probe.url", format!("`{}` is not a URL", p.url)))?;
+            let (scheme, host) = (uri.scheme_str().unwrap_or_default(), uri.host().unwrap_or_default());
+            restrictions.check_host(scheme, host.trim_matches(['[', ']'])).map_err(|why| {
+                err(
+                    "test.probe.url",
+                    format!("{} may not be probed: {why} (artifacts.urlRestrictions says where ecs-deployer may connect)", p.url),
+                )
+            })?;
+            Some((p.url.clone(), p.expect_status.unwrap_or(200)))
+        }
+    };
+    Ok(TestTraffic { rule, probe, restrictions: restrictions.clone() })
 }
 
 fn steps_of(d: &TrafficShiftDescription) -> Result<Steps, String> {
@@ -168,7 +221,7 @@ mod tests {
     use serde_json::json;
 
     fn check(v: Value) -> Result<TrafficShift, Vec<FieldError>> {
-        validate(&serde_json::from_value(v).unwrap(), &["web-blue".into()])
+        validate(&serde_json::from_value(v).unwrap(), &["web-blue".into()], &Default::default())
     }
 
     #[test]
@@ -191,5 +244,16 @@ mod tests {
             ["trafficShift.stickiness", "trafficShift.keepWarm"]
         );
         assert!(serde_json::from_value::<TrafficShiftDescription>(json!({"rule": "r", "weights": 5})).is_err(), "unknown keys refused");
+        let test = check(
+            json!({"rule": "r", "targetGroups": ["web-blue", "y"], "test": {"listener": "arn:l", "probe": {"url": "https://green.example.com/health"}}}),
+        );
+        assert_eq!(test.unwrap().test.unwrap().probe, Some(("https://green.example.com/health".into(), 200)));
+        assert_eq!(
+            fields(
+                json!({"rule": "r", "targetGroups": ["web-blue", "y"], "test": {"rule": "t", "probe": {"url": "http://169.254.169.254/"}}})
+            ),
+            ["trafficShift.test.probe.url"],
+            "link-local is never probed"
+        );
     }
 }

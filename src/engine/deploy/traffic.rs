@@ -156,6 +156,47 @@ pub(super) async fn abandon(session: &Session, shift: &TrafficShift) -> Vec<Stri
     }
 }
 
+/// Points the test rule at green (journaled first) and waits until the probe answers its
+/// status through it; a failure restores the test rule. The test rule and its original forward.
+async fn point_test<'a>(
+    session: &Session,
+    test: &'a crate::core::traffic::deploy::TestTraffic,
+    pair: &Pair,
+    green: &str,
+    deadline: std::time::Instant,
+    progress: &mut dyn Progress,
+) -> Result<(&'a crate::core::traffic::deploy::TestTraffic, Forward)> {
+    let (read, tags) = tokio::try_join!(session.read_rule(&test.rule), session.rule_tags(test.rule.arn()))?;
+    let original = shifting::forward_of(&read)?;
+    shifting::check_lease(&tags, &owner(), false)?;
+    let mut weights: Vec<(String, i32)> = original.target_groups.iter().map(|t| (t.target_group_arn.clone(), 0)).collect();
+    weights.retain(|(arn, _)| *arn != pair.idle.1);
+    weights.push((pair.idle.1.clone(), 100));
+    let to_green = original.with_weights(&weights, None).map_err(refused)?;
+    shifting::journal_start(session, &test.rule, &owner(), &original).await?;
+    let at = [(journal::TAG_SHIFT_AT.to_string(), journal::encode(&to_green))];
+    if let Err(e) = shifting::write(session, &test.rule, &original, &to_green, &at).await {
+        return Err(e.with_report(vec![shifting::restore_rule(session, &test.rule, &original).await]));
+    }
+    let Some((url, expect)) = &test.probe else { return Ok((test, original)) };
+    loop {
+        let answer = crate::aws::fetch::probe_status(url, &test.restrictions, Duration::from_secs(10)).await;
+        if answer.as_ref().is_ok_and(|status| status == expect) {
+            return Ok((test, original));
+        }
+        let seen = match &answer {
+            Ok(status) => format!("answered {status}"),
+            Err(e) => e.clone(),
+        };
+        if std::time::Instant::now() >= deadline {
+            let message = format!("the probe {url} through the test rule never answered {expect} for {green}: last {seen}");
+            return Err(Error::Failed { message, report: vec![shifting::restore_rule(session, &test.rule, &original).await] });
+        }
+        progress.status(&format!("probing {url} through the test rule: {seen}; waiting for {expect}"));
+        tokio::time::sleep(crate::core::settings::get().poll_interval).await;
+    }
+}
+
 /// Once vN+1 is healthy: checks it is ready, moves the weights in steps (a failure restores the
 /// rule), ends the journal, and keeps blue warm or disables it as `keepWarm` says.
 pub(super) async fn after_healthy(
@@ -177,10 +218,27 @@ pub(super) async fn after_healthy(
         progress.status(&format!("waiting for {green}'s targets in {}: {e}", pair.idle.0));
         tokio::time::sleep(crate::core::settings::get().poll_interval).await;
     }
+    let tested = match &shift.test {
+        Some(test) => Some(point_test(session, test, &pair, green, deadline, progress).await?),
+        None => None,
+    };
     let leg = leg(shift, &pair.blue, &pair.live, green, &pair.idle.1);
     let start = Start { read: pair.read.clone(), expected: pair.ready.clone(), restore_to: pair.ready.clone() };
-    let (_, mut lines) = shifting::run_steps(session, &leg, start, progress).await?;
+    let (_, mut lines) = match shifting::run_steps(session, &leg, start, progress).await {
+        Ok(done) => done,
+        Err(e) => {
+            let restored = match &tested {
+                Some((test, original)) => shifting::restore_rule(session, &test.rule, original).await,
+                None => String::new(),
+            };
+            return Err(e.with_report(vec![restored].into_iter().filter(|l| !l.is_empty()).collect()));
+        }
+    };
     shifting::journal_done(session, &shift.rule, &pair.original).await?;
+    if let Some((test, original)) = &tested {
+        shifting::journal_done(session, &test.rule, original).await?;
+        lines.push(format!("the test rule {} forwards to {}", test.rule.arn(), pair.idle.0));
+    }
     match shift.keep_warm {
         KeepWarm::UntilNextDeploy => {
             lines.extend(pair.blue.iter().map(|b| format!("{b} kept warm at weight 0 until the next deploy or `finish`")));

@@ -16,7 +16,7 @@ use crate::core::traffic::journal::{self, TAG_PREVIOUS};
 use crate::core::traffic::{Forward, RuleRef, Steps, Stickiness, short};
 use crate::engine::journal as status;
 use crate::engine::lifecycle::{self, OperationResult, Progress};
-pub(crate) use steps::{Leg, Side, Start, forward_of, write, write_locked};
+pub(crate) use steps::{Leg, Side, Start, forward_of, restore_rule, write, write_locked};
 
 mod recover;
 mod serving;

@@ -181,6 +181,14 @@ pub(crate) async fn write_locked(
     }
 }
 
+/// Reads `rule` and restores `original` into it (see [`restore`]); one report line.
+pub(crate) async fn restore_rule(session: &Session, rule: &RuleRef, original: &Forward) -> String {
+    match session.read_rule(rule).await {
+        Ok(read) => format!("{}: {}", rule.arn(), restore(session, &read, original).await),
+        Err(e) => format!("could not read {} to restore it ({e}); `ecs-deployer cleanup` restores it from its tags", rule.arn()),
+    }
+}
+
 /// Restores the journaled forward action and removes the journal; one report line.
 pub(super) async fn restore(session: &Session, read: &RuleRead, original: &Forward) -> String {
     let result = async {
