@@ -222,7 +222,11 @@ pub(super) async fn after_healthy(
         Some(test) => Some(point_test(session, test, &pair, green, deadline, progress).await?),
         None => None,
     };
-    let leg = leg(shift, &pair.blue, &pair.live, green, &pair.idle.1);
+    // The bakes watch the listed alarms and green's own deployment alarms.
+    let mut alarms = shift.alarms.clone();
+    alarms.extend(service.deployment_alarm_names.iter().filter(|a| !shift.alarms.contains(a)).cloned());
+    let mut leg = leg(shift, &pair.blue, &pair.live, green, &pair.idle.1);
+    leg.alarms = &alarms;
     let start = Start { read: pair.read.clone(), expected: pair.ready.clone(), restore_to: pair.ready.clone() };
     let (_, mut lines) = match shifting::run_steps(session, &leg, start, progress).await {
         Ok(done) => done,
