@@ -7,12 +7,13 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MOTO_VENV="${MOTO_VENV:-$ROOT/.venv}"
 
 moto_install() {
-  if ! "$MOTO_VENV/bin/python" -c "import moto, flask, flask_cors, boto3, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+  if ! "$MOTO_VENV/bin/python" -c "import moto, flask, flask_cors, boto3, prometheus_client, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
     echo "installing moto $MOTO_VERSION into $MOTO_VENV" >&2
     python3 -m venv "$MOTO_VENV"
     # moto + flask + flask-cors is all moto_server needs for the services used here (moto[server]
-    # pulls cfn-lint, sympy, docker, … for nothing); boto3 is for the sequential baseline benchmark.
-    "$MOTO_VENV/bin/pip" install -q "moto==$MOTO_VERSION" flask flask-cors boto3
+    # pulls cfn-lint, sympy, docker, … for nothing); boto3 is for the sequential baseline benchmark,
+    # prometheus-client parses `serve`'s /metrics in the tests.
+    "$MOTO_VENV/bin/pip" install -q "moto==$MOTO_VERSION" flask flask-cors boto3 prometheus-client
   fi
 }
 

@@ -17,7 +17,7 @@ fn main() -> std::process::ExitCode {
     // Never log what can carry credentials or secrets, whatever RUST_LOG says: request signing
     // (canonical requests hold session tokens), request and response bodies (task definitions
     // name secrets), raw HTTP traffic. The SDK's own messages above debug stay.
-    const CAPS: [&str; 21] = [
+    const CAPS: [&str; 22] = [
         "aws_sigv4=off",
         "aws_credential_types=off",
         "aws_config=warn",
@@ -37,6 +37,7 @@ fn main() -> std::process::ExitCode {
         "aws_sdk_iam=info",
         "aws_sdk_sts=info",
         "aws_sdk_s3=info",
+        "aws_sdk_ecr=info",
         "hyper=off",
         "h2=off",
     ];
@@ -46,13 +47,23 @@ fn main() -> std::process::ExitCode {
             filter = filter.add_directive(d);
         }
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
-        .without_time()
-        .init();
+    match cli.log_format {
+        ecs_deployer::cli::LogFormat::Text => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_target(false)
+            .without_time()
+            .init(),
+        // With time, and the fields of the span a line is in (a `serve` task's id, principal, operations).
+        ecs_deployer::cli::LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -4,12 +4,14 @@
 //! Scaling send the JSON document the plan holds as the request body, so what `--plan` prints is
 //! byte for byte what AWS receives, with every field AWS knows (see [`send_json`]).
 
+mod budget;
 mod cloudwatch;
 mod ecr;
 mod ecs;
 pub mod fence;
 pub mod fetch;
 mod lookup;
+mod metered;
 pub mod rules;
 mod scaling;
 
@@ -42,6 +44,20 @@ pub struct Session {
     ec2: aws_sdk_ec2::Client,
     iam: aws_sdk_iam::Client,
     sts: aws_sdk_sts::Client,
+}
+
+/// An SDK client of `$krate` from the session's configuration: every attempt counted
+/// (`metered.rs`), and its retries' rate limit (adaptive mode) kept per AWS account, so throttling
+/// in one account slows only that account's requests.
+macro_rules! client {
+    ($krate:ident, $config:expr, $account_id:expr) => {
+        $krate::Client::from_conf(
+            $krate::config::Builder::from($config)
+                .interceptor(metered::Metered)
+                .retry_partition($krate::config::retry::RetryPartition::new(format!("ecs-deployer-{}", $account_id)))
+                .build(),
+        )
+    };
 }
 
 /// Converts an SDK error into an [`AwsError`] that keeps the AWS code and message.
@@ -127,14 +143,16 @@ pub fn check_endpoint_env() -> Result<(), String> {
 }
 
 /// The SDK configuration every session starts from: the standard credential chain and
-/// `AWS_ENDPOINT_URL`, bounded standard retries (throttling and 5xx, with backoff) and timeouts.
+/// `AWS_ENDPOINT_URL`, bounded adaptive retries (throttling and 5xx, with backoff, and a
+/// client-side rate limit after throttling) and timeouts.
 pub(crate) async fn base_config(region: &str) -> aws_config::SdkConfig {
     let settings = crate::core::settings::get();
     let max_attempts = settings.max_attempts;
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client())
         .region(aws_config::Region::new(region.to_string()))
-        .retry_config(RetryConfig::standard().with_max_attempts(max_attempts).with_initial_backoff(initial_backoff()))
+        // Adaptive: the standard retries plus client-side rate limiting once AWS throttles.
+        .retry_config(RetryConfig::adaptive().with_max_attempts(max_attempts).with_initial_backoff(initial_backoff()))
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(5))
@@ -202,7 +220,11 @@ impl Session {
                 base.to_builder().credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(credentials)).build()
             }
         };
-        Ok((Session::from_config(&account.name, &account.account_id, region, &config, aws_sdk_ecs::Client::new(&config)), expiry))
+        // Every request of the account's clients within its budget (`budget.rs`).
+        let shared = config.http_client().unwrap_or_else(http_client);
+        let config = config.to_builder().http_client(budget::budgeted(shared, &account.account_id)).build();
+        let ecs = client!(aws_sdk_ecs, &config, &account.account_id);
+        Ok((Session::from_config(&account.name, &account.account_id, region, &config, ecs), expiry))
     }
 
     fn from_config(
@@ -217,13 +239,13 @@ impl Session {
             account_id: account_id.to_string(),
             region: region.to_string(),
             ecs,
-            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
-            scaling: aws_sdk_applicationautoscaling::Client::new(config),
-            elb: aws_sdk_elasticloadbalancingv2::Client::new(config),
-            ecr: aws_sdk_ecr::Client::new(config),
-            ec2: aws_sdk_ec2::Client::new(config),
-            iam: aws_sdk_iam::Client::new(config),
-            sts: aws_sdk_sts::Client::new(config),
+            cloudwatch: client!(aws_sdk_cloudwatch, config, account_id),
+            scaling: client!(aws_sdk_applicationautoscaling, config, account_id),
+            elb: client!(aws_sdk_elasticloadbalancingv2, config, account_id),
+            ecr: client!(aws_sdk_ecr, config, account_id),
+            ec2: client!(aws_sdk_ec2, config, account_id),
+            iam: client!(aws_sdk_iam, config, account_id),
+            sts: client!(aws_sdk_sts, config, account_id),
         }
     }
 

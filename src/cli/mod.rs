@@ -22,12 +22,23 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
 
+    /// Log format on stderr: text, or json (one object per line; a `serve` task's lines carry its
+    /// task id, principal and operations).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     /// More logs on stderr (-v debug, -vv trace); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -156,6 +167,11 @@ pub struct ServeArgs {
     /// is `Secure` when its scheme is https. Repeatable.
     #[arg(long = "external-url", value_name = "URL", value_parser = external_url)]
     pub external_urls: Vec<String>,
+    /// Serve `/metrics` (Prometheus text format) also on this address, without authentication
+    /// (an address only the scraper reaches); without it `/metrics` is authenticated like every
+    /// other endpoint.
+    #[arg(long, value_name = "ADDRESS:PORT")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 
     /// PEM certificate chain to serve HTTPS with (with --tls-key); read again on SIGHUP.
     #[arg(long, value_name = "FILE", requires = "tls_key")]

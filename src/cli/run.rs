@@ -190,6 +190,7 @@ fn settings_from_env() -> crate::core::settings::Settings {
         aws_call_timeout: number("ECS_DEPLOYER_AWS_CALL_TIMEOUT_MS")
             .map(|ms| std::time::Duration::from_millis(ms.clamp(1_000, 600_000)))
             .unwrap_or(defaults.aws_call_timeout),
+        aws_concurrency: number("ECS_DEPLOYER_AWS_CONCURRENCY").map(|n| n.clamp(2, 256) as usize).unwrap_or(defaults.aws_concurrency),
     }
 }
 
@@ -510,6 +511,7 @@ async fn serve_options(args: &cli::ServeArgs) -> Result<serve::ServeOptions> {
         task_retention: args.task_retention,
         read_ttl: args.read_ttl,
         external_urls: args.external_urls.clone(),
+        metrics_listen: args.metrics_listen,
     })
 }
 

@@ -13,6 +13,7 @@ pub mod digest;
 pub mod error;
 pub mod health;
 pub mod input;
+pub mod metrics;
 pub mod model;
 pub mod moniker;
 pub mod naming;

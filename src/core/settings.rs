@@ -21,6 +21,8 @@ pub struct Settings {
     /// The longest one AWS call may take, its retries included (each attempt at most 30 s): what
     /// `serve` waits beyond a lease before adopting the task (a write in flight has ended by then).
     pub aws_call_timeout: Duration,
+    /// AWS requests of one account in flight at once in this process (a quarter kept for writes).
+    pub aws_concurrency: usize,
 }
 
 impl Default for Settings {
@@ -31,6 +33,7 @@ impl Default for Settings {
             poll_interval: Duration::from_secs(3),
             artifact_timeout: Duration::from_secs(30),
             aws_call_timeout: Duration::from_secs(120),
+            aws_concurrency: 16,
         }
     }
 }

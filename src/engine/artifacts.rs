@@ -54,7 +54,13 @@ async fn download(account: &ArtifactAccount, fetch: &Fetch, label: &str, field: 
         return Ok(body);
     }
     let what = format!("could not download the {label} with artifact account `{}`", account.name);
-    match fetch::download(account, fetch, limits()).await {
+    let downloaded = fetch::download(account, fetch, limits()).await;
+    crate::core::metrics::artifact_download(match &downloaded {
+        Ok(_) => "ok",
+        Err(FetchError::Refused(_)) => "refused",
+        Err(FetchError::Unavailable(_)) => "unavailable",
+    });
+    match downloaded {
         Ok(body) => {
             remember(key, &body);
             Ok(body)

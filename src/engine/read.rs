@@ -178,8 +178,12 @@ impl Reader {
             let ttl = if matches!(key, Key::EcsClusters { .. }) { self.ttl.max(ECS_CLUSTERS_TTL) } else { self.ttl };
             let fresh = |e: &Entry| e.finished.get().is_none_or(|at| at.elapsed() < ttl);
             match views.get(&key).filter(|e| fresh(e)) {
-                Some(entry) => entry.read.clone(),
+                Some(entry) => {
+                    crate::core::metrics::read_view(if entry.finished.get().is_some() { "hit" } else { "coalesced" });
+                    entry.read.clone()
+                }
                 None => {
+                    crate::core::metrics::read_view("miss");
                     if views.len() >= PRUNE_ABOVE {
                         views.retain(|k, e| k == &key || e.finished.get().is_none_or(|at| at.elapsed() < ECS_CLUSTERS_TTL.max(self.ttl)));
                     }

@@ -23,6 +23,7 @@ pub(super) async fn adopt_abandoned(app: &Arc<App>, before_ms: i64) {
         Err(e) => return error!("{e}"),
     };
     for abandoned in adopted {
+        crate::core::metrics::lease("takeover");
         tokio::task::spawn_local(undo_abandoned(app.clone(), abandoned));
     }
 }

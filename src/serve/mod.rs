@@ -19,6 +19,7 @@ pub mod listener;
 mod ops;
 mod pg_tls;
 pub mod principals;
+mod probes;
 mod read;
 pub mod store;
 mod tasks;
@@ -71,6 +72,8 @@ pub struct ServeOptions {
     pub read_ttl: Duration,
     /// The URLs browsers reach `serve` at through a load balancer (`--external-url`).
     pub external_urls: Vec<String>,
+    /// `--metrics-listen`: `/metrics` alone, without authentication, on its own address.
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 struct App {
@@ -103,6 +106,9 @@ struct App {
     max_queued_per_principal: i64,
     /// The tasks this replica runs, with how each is canceled.
     running: std::sync::Mutex<std::collections::HashMap<String, Arc<worker::Canceled>>>,
+    /// Ready for traffic (`/ready`): the store answered and adoption started; false again while
+    /// shutting down.
+    ready: std::sync::atomic::AtomicBool,
 }
 
 fn now_ms() -> i64 {
@@ -142,6 +148,7 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
         max_running_per_principal: options.max_running_per_principal,
         max_queued_per_principal: options.max_queued_per_principal,
         running: Default::default(),
+        ready: Default::default(),
     });
     let router = router(app.clone(), options.max_body_bytes, options.limits.request_timeout);
     // A download must fit in a post's time: three tries with their backoff within the request timeout.
@@ -170,10 +177,15 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
                 tokio::task::spawn_local(async move { adoption::adopt_abandoned(&app, i64::MAX).await });
             }
             let worker = tokio::task::spawn_local(worker::worker(app.clone(), slots.clone(), options.poll));
+            tokio::task::spawn_local(probes::become_ready(app.clone()));
+            if let Some(address) = options.metrics_listen {
+                tokio::task::spawn_local(probes::metrics_listener(app.clone(), address));
+            }
             let shutdown = async {
                 while !crate::engine::interrupt::requested() {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
+                app.ready.store(false, std::sync::atomic::Ordering::SeqCst);
             };
             listener::run(listener, router, options.limits, tls, shutdown).await;
             worker.abort();
@@ -229,10 +241,12 @@ fn router(app: Arc<App>, max_body_bytes: usize, request_timeout: Duration) -> Ro
         .merge(read::routes())
         .merge(artifacts::routes())
         .merge(console::routes())
+        .route("/metrics", get(probes::metrics))
         .layer(middleware::from_fn_with_state(app.clone(), http::authenticate))
         .merge(console::open_routes())
         .layer(middleware::from_fn_with_state(app.clone(), http::guard))
         .route("/health", get(|| async { axum::Json(json!({"status": "UP"})) }))
+        .route("/ready", get(probes::ready))
         .fallback(|| async {
             problem(
                 StatusCode::NOT_FOUND,

@@ -504,6 +504,15 @@ impl Store {
         }
     }
 
+    /// How many tasks wait for a replica (also the readiness probe's store check).
+    pub async fn queued(&self) -> StoreResult<i64> {
+        let sql = "SELECT count(*) FROM ecs_deployer_tasks WHERE state = 'queued'";
+        match self {
+            Store::Sqlite(c) => Store::sqlite(c, move |c| Ok(c.query_row(sql, [], |r| r.get(0))?)).await,
+            Store::Postgres(c) => Ok(c.query_one(sql, &[]).await?.get(0)),
+        }
+    }
+
     /// One task.
     pub async fn get(&self, id: &str) -> StoreResult<Option<Task>> {
         let sql = "SELECT task FROM ecs_deployer_tasks WHERE id = $1";

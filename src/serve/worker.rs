@@ -209,9 +209,13 @@ pub(super) async fn run_task(app: Arc<App>, claimed: Claimed, fence: crate::engi
     let state = TaskState::new(task);
     let lease = || now_ms() + app.lease.as_millis() as i64;
     let parsed = serde_json::from_str(&operations).map_err(|e| Error::Failed { message: e.to_string(), report: Vec::new() });
+    // Every line of the task's work carries its id, principal and operations (`--log-format json`).
+    let principal = state.snapshot().principal.unwrap_or_default();
+    let span = tracing::info_span!("task", task_id = %id, principal = %principal, operation = tracing::field::Empty);
     let work = async {
         match parsed.and_then(|v| ops::parse(&app.config, v)) {
             Ok(operations) => {
+                tracing::Span::current().record("operation", operations.names().join(",").as_str());
                 let mut quiet = Quiet;
                 let run = crate::engine::journal::recording_creates(sink, ops::run(operations, &state, &mut quiet));
                 let run = crate::engine::lease::fenced(fence.clone(), run);
@@ -240,6 +244,7 @@ pub(super) async fn run_task(app: Arc<App>, claimed: Claimed, fence: crate::engi
             let until = lease();
             match app.store.renew(&id, &app.replica, &state.snapshot(), until).await {
                 Ok(store::Renewal::Held { canceled_by: by }) => {
+                    crate::core::metrics::lease("renewal");
                     fence.extend(until);
                     if let Some(by) = by.filter(|by| cancel.set(by)) {
                         info!("task {id}: canceled by {by}; it stops at its next step");
@@ -254,7 +259,7 @@ pub(super) async fn run_task(app: Arc<App>, claimed: Claimed, fence: crate::engi
         }
     };
     let mut task = tokio::select! {
-        task = work => task,
+        task = tracing::Instrument::instrument(work, span) => task,
         _ = saver => unreachable!("the saver never ends"),
     };
     drop(slot);

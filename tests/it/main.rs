@@ -14,6 +14,7 @@ mod faithful;
 mod harness;
 mod lifecycle;
 mod orca;
+mod platform;
 mod read_api;
 mod reliability;
 mod replicas;

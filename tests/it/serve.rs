@@ -29,10 +29,17 @@ impl Server {
 
     /// Starts `serve --listen LISTEN ARGS…` and waits until it listens.
     pub(crate) fn start_listening(env: &TestEnv, listen: &str, args: &[&str]) -> Server {
+        // A short bound on one AWS call: adoption waits the lease and this on top.
+        Server::start_with_env(env, listen, args, &[("ECS_DEPLOYER_AWS_CALL_TIMEOUT_MS", "8000")])
+    }
+
+    /// Starts `serve --listen LISTEN ARGS…` with extra environment variables.
+    pub(crate) fn start_with_env(env: &TestEnv, listen: &str, args: &[&str], vars: &[(&str, &str)]) -> Server {
         let mut all = vec!["serve", "--listen", listen];
         all.extend_from_slice(args);
-        // A short bound on one AWS call: adoption waits the lease and this on top.
-        let mut child = env.spawn_with_env(&all, &[("ECS_DEPLOYER_POLL_INTERVAL_MS", "150"), ("ECS_DEPLOYER_AWS_CALL_TIMEOUT_MS", "8000")]);
+        let mut vars = vars.to_vec();
+        vars.push(("ECS_DEPLOYER_POLL_INTERVAL_MS", "150"));
+        let mut child = env.spawn_with_env(&all, &vars);
         let stderr = child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(String::new()));
         let (tx, rx) = std::sync::mpsc::channel();
@@ -157,8 +164,19 @@ impl Drop for Server {
     }
 }
 
+/// The body of `GET path` as text.
+pub(crate) fn raw_get(port: u16, path: &str) -> String {
+    raw(port, "GET", path, "", "").1
+}
+
 /// One HTTP/1.1 request; returns the status and the JSON body (Null when it is not JSON).
 pub(crate) fn request(port: u16, method: &str, path: &str, body: &str, extra_headers: &str) -> (u16, Value) {
+    let (status, body) = raw(port, method, path, body, extra_headers);
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+/// One HTTP/1.1 request; the status and the body as text.
+fn raw(port: u16, method: &str, path: &str, body: &str, extra_headers: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to serve");
     write!(
         stream,
@@ -171,7 +189,7 @@ pub(crate) fn request(port: u16, method: &str, path: &str, body: &str, extra_hea
     let out = String::from_utf8_lossy(&out);
     let status = out.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     let body = out.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    (status, body.to_string())
 }
 
 /// A createServerGroup stage context as Orca sends it: the description plus the many fields of

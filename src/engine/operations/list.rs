@@ -497,7 +497,16 @@ pub async fn run(ops: Operations, state: &TaskState, progress: &mut dyn Progress
             }
         };
         let owner = state.snapshot().id.unwrap_or_else(|| "ops".into());
-        match journal::scope(journal.clone(), journal::owned_by(owner, work)).await {
+        let started = std::time::Instant::now();
+        let done = journal::scope(journal.clone(), journal::owned_by(owner, work)).await;
+        let outcome = match &done {
+            Ok(_) => "succeeded",
+            Err(Error::Invalid(_) | Error::Config(_)) => "invalid",
+            Err(Error::Interrupted { .. }) => "interrupted",
+            Err(_) => "failed",
+        };
+        crate::core::metrics::operation(name, outcome, started.elapsed().as_secs_f64());
+        match done {
             Ok(mut v) => {
                 crate::core::redact::redact(&mut v);
                 state.update(|t| {

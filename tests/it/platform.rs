@@ -1,0 +1,110 @@
+//! Running it like a platform (issue #30): `/metrics` in the Prometheus text format, parsed by a
+//! real parser (the `prometheus-client` Python package in the harness's venv); `/ready` apart
+//! from `/health`; AWS throttling absorbed — by adaptive retries and the per-account budget —
+//! during concurrent deploys and pollers, and counted.
+
+use std::collections::HashMap;
+
+use serde_json::json;
+
+use crate::harness::TestEnv;
+use crate::serve::{Server, orca_create};
+
+/// The samples of `serve`'s `/metrics`, as the Prometheus client library parses them:
+/// (name with its labels rendered `k=v,…` sorted, value).
+fn scrape(server: &Server) -> HashMap<String, f64> {
+    let text = crate::serve::raw_get(server.port, "/metrics");
+    let parser = r#"
+import json, sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+out = {}
+for family in text_string_to_metric_families(sys.stdin.read()):
+    for s in family.samples:
+        labels = ",".join(f"{k}={v}" for k, v in sorted(s.labels.items()))
+        out[f"{s.name}{{{labels}}}"] = s.value
+print(json.dumps(out))
+"#;
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    let mut child = std::process::Command::new(python)
+        .args(["-c", parser])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "the text format does not parse: {}\n{text}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn sample(samples: &HashMap<String, f64>, key: &str) -> f64 {
+    samples.get(key).copied().unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn metrics_move_with_a_deploy_and_ready_is_apart_from_health() {
+    let env = TestEnv::new("platform_metrics", false);
+    let server = Server::start(&env, &["--store-file", "tasks.db"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while server.request("GET", "/ready", "").0 != 200 {
+        assert!(std::time::Instant::now() < deadline, "never ready");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(server.request("GET", "/health", "").0, 200);
+    let before = scrape(&server);
+    let id = server.submit(&json!([{"createServerGroup": orca_create("metr")}]));
+    let (task, _) = server.wait(&id);
+    assert_eq!(task["status"]["failed"], false, "{task}");
+    server.request("GET", "/applications/metr/serverGroups", "");
+    server.request("GET", "/applications/metr/serverGroups", "");
+    let after = scrape(&server);
+    let moved = |key: &str| sample(&after, key) - sample(&before, key);
+    assert_eq!(moved("ecs_deployer_operations_total{operation=createServerGroup,outcome=succeeded}"), 1.0, "{after:?}");
+    assert_eq!(moved("ecs_deployer_operation_duration_seconds_count{operation=createServerGroup}"), 1.0);
+    assert!(moved("ecs_deployer_aws_requests_total{operation=CreateService,outcome=ok,service=ECS}") >= 1.0, "{after:?}");
+    assert!(moved("ecs_deployer_read_views_total{outcome=hit}") >= 1.0, "the second read reused the first: {after:?}");
+    assert!(after.contains_key("ecs_deployer_tasks_queued{}") && after.contains_key("ecs_deployer_tasks_running{}"), "{after:?}");
+}
+
+#[tokio::test]
+async fn throttling_during_concurrent_deploys_and_pollers_reaches_no_user_and_is_counted() {
+    let env = TestEnv::dedicated("platform_throttle");
+    // AWS's own bound on a call (the default two minutes): the adaptive rate limit slows every
+    // request of the burst after the first throttle, by design.
+    let server = Server::start_with_env(&env, "127.0.0.1:0", &["--store-file", "tasks.db", "--max-running", "8"], &[]);
+    let before = scrape(&server);
+    let rules = json!({"rules": [
+        {"operation": "DescribeServices", "action": "throttle", "times": 6},
+        {"operation": "CreateService", "action": "throttle", "times": 3},
+        {"operation": "DescribeRules", "action": "throttle", "times": 2}
+    ]});
+    env.http("POST", "/_harness", &rules.to_string());
+    let ids: Vec<String> = (0..8).map(|i| server.submit(&json!([{"createServerGroup": orca_create(&format!("thr{i}"))}]))).collect();
+    let port = server.port;
+    let pollers: Vec<_> = (0..10)
+        .map(|i| {
+            std::thread::spawn(move || {
+                (0..5)
+                    .map(|_| crate::serve::request(port, "GET", &format!("/applications/thr{}/serverGroups", i % 8), "", "").0)
+                    .collect::<Vec<u16>>()
+            })
+        })
+        .collect();
+    for id in &ids {
+        let (task, _) = server.wait(id);
+        assert_eq!(task["status"]["failed"], false, "no deploy fails: {task}");
+        assert!(!task.to_string().contains("Throttl"), "{task}");
+    }
+    for poller in pollers {
+        let statuses = poller.join().unwrap();
+        assert!(statuses.iter().all(|s| *s == 200), "no read fails: {statuses:?}");
+    }
+    let after = scrape(&server);
+    let throttled: f64 = after
+        .iter()
+        .filter(|(k, _)| k.starts_with("ecs_deployer_aws_requests_total{") && k.contains("outcome=throttled"))
+        .map(|(k, v)| v - sample(&before, k))
+        .sum();
+    assert_eq!(throttled, 9.0, "every throttled answer is counted apart: {after:?}");
+}
