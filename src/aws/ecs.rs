@@ -14,6 +14,10 @@ use crate::core::model::{Deployment, ServiceEvent, ServiceState};
 /// DescribeServices takes at most ten services per call.
 const DESCRIBE_BATCH: usize = 10;
 
+/// DescribeServices calls one fan-out keeps in flight at once (a cluster of thousands of
+/// services is described 8 batches at a time, not hundreds at once).
+const DESCRIBE_IN_FLIGHT: usize = 8;
+
 fn epoch(t: Option<&aws_smithy_types::DateTime>) -> Option<i64> {
     t.map(|t| t.secs())
 }
@@ -82,14 +86,18 @@ impl Session {
     /// Describes `names` in the ECS cluster, ten per call, all batches at once. Services that do
     /// not exist (DescribeServices reports them as `MISSING` failures) are left out.
     pub async fn describe_services(&self, ecs_cluster: &str, names: &[String], with_tags: bool) -> Result<Vec<ServiceState>, AwsError> {
-        let calls = names.chunks(DESCRIBE_BATCH).map(|batch| {
-            let mut req = self.ecs.describe_services().cluster(ecs_cluster).set_services(Some(batch.to_vec()));
-            if with_tags {
-                req = req.include(ServiceField::Tags);
-            }
-            async move { req.send().await.map_err(|e| aws_error("ecs:DescribeServices", e)) }
-        });
-        let outputs = try_join_all(calls).await?;
+        use futures::{FutureExt, StreamExt, TryStreamExt};
+        let calls: Vec<futures::future::BoxFuture<'static, Result<_, AwsError>>> = names
+            .chunks(DESCRIBE_BATCH)
+            .map(|batch| {
+                let mut req = self.ecs.describe_services().cluster(ecs_cluster).set_services(Some(batch.to_vec()));
+                if with_tags {
+                    req = req.include(ServiceField::Tags);
+                }
+                async move { req.send().await.map_err(|e| aws_error("ecs:DescribeServices", e)) }.boxed()
+            })
+            .collect();
+        let outputs: Vec<_> = futures::stream::iter(calls).buffered(DESCRIBE_IN_FLIGHT).try_collect().await?;
         Ok(outputs.iter().flat_map(|o| o.services().iter().map(service_state)).collect())
     }
 
@@ -182,12 +190,16 @@ impl Session {
         name: &str,
         with_tags: bool,
     ) -> Result<Vec<(String, ServiceState)>, AwsError> {
-        let names = [name.to_string()];
-        let found = try_join_all(ecs_clusters.iter().map(|c| {
-            let names = &names;
-            async move { Ok::<_, AwsError>((c.clone(), self.describe_services(c, names, with_tags).await?)) }
-        }))
-        .await?;
+        use futures::{FutureExt, StreamExt, TryStreamExt};
+        let names = vec![name.to_string()];
+        let calls: Vec<futures::future::BoxFuture<'_, Result<_, AwsError>>> = ecs_clusters
+            .iter()
+            .map(|c| {
+                let names = names.clone();
+                async move { Ok::<_, AwsError>((c.clone(), self.describe_services(c, &names, with_tags).await?)) }.boxed()
+            })
+            .collect();
+        let found: Vec<_> = futures::stream::iter(calls).buffered(DESCRIBE_IN_FLIGHT).try_collect().await?;
         Ok(found.into_iter().flat_map(|(c, services)| services.into_iter().map(move |s| (c.clone(), s))).collect())
     }
 
