@@ -82,13 +82,14 @@ def critical_chain(requests):
 
 
 class Account:
-    def __init__(self, n, other_services=0):
+    def __init__(self, n, other_services=0, naming="default"):
         self.id = f"{700000000000 + n}"
         self.dir = tempfile.mkdtemp()
         self.config = os.path.join(self.dir, "clouddriver.yml")
         with open(self.config, "w") as f:
             f.write(f"aws:\n  enabled: true\n  defaultAssumeRole: role/SpinnakerManaged\n  accounts:\n    - name: aws\n      accountId: \"{self.id}\"\n"
-                    f"      regions: [{{name: {REGION}}}]\necs:\n  enabled: true\n  accounts:\n    - name: ecs\n      awsAccount: aws\n")
+                    f"      regions: [{{name: {REGION}}}]\necs:\n  enabled: true\n  accounts:\n    - name: ecs\n      awsAccount: aws\n"
+                    f"      namingStrategy: {naming}\n")
         sys.argv_backup = sys.argv
         out = subprocess.run([PYTHON, os.path.join(ROOT, "scripts/fixtures.py"), ENDPOINT, self.id, REGION, CLUSTER, "--tagging"],
                              capture_output=True, text=True, check=True)
@@ -248,6 +249,19 @@ def traffic_rows(acct):
     canary = acct.run(["deploy", "--timeout", "60s"], d)
     row("canary deploy [10, 50, 100], 2 s bake each (finishes the warm group, creates, waits, shifts)", canary)
     print(f"\ncanary deploy: {canary['wall']:.2f} s wall for 6 s of bake ({canary['wall'] - 6:.2f} s beyond the bakes)\n")
+
+
+def index_rows():
+    """The next version under the tags namer in ECS clusters of 200, 2,000 and 5,000 other
+    services: listing every service (ECS_DEPLOYER_TAG_INDEX=off) against the tag index."""
+    for i, n in enumerate([200, 2000, 5000]):
+        acct = Account(20 + i, other_services=n, naming="tags")
+        acct.run(["deploy"], description("idx"), measured=False)
+        os.environ["ECS_DEPLOYER_TAG_INDEX"] = "off"
+        listing = acct.run(["deploy", "--plan"], description("idx"))
+        del os.environ["ECS_DEPLOYER_TAG_INDEX"]
+        row(f"next version (--plan) with {n:,} other services, listing", listing)
+        row(f"  same, tag index", acct.run(["deploy", "--plan"], description("idx")))
 
 
 def row(name, m):
@@ -413,6 +427,9 @@ def main():
     if os.environ.get("BENCH_ONLY") == "console":
         console_rows(Account(8))
         return
+    if os.environ.get("BENCH_ONLY") == "index":
+        index_rows()
+        return
     if os.environ.get("BENCH_ONLY") == "traffic":
         traffic_rows(Account(10))
         return
@@ -449,6 +466,7 @@ def main():
     row("destroy", d.run(["destroy"] + target))
 
     traffic_rows(Account(10))
+    index_rows()
     serve_rows(Account(6))
     console_rows(Account(8))
 

@@ -932,6 +932,21 @@ def create_service_b3(self):
 ecs_responses.EC2ContainerServiceResponse.create_service = create_service_b3
 
 
+
+# T1. The Resource Groups Tagging API forgets a deleted service (AWS drops resources that no
+#     longer exist); moto 5.2.5 keeps listing INACTIVE ECS services in GetResources.
+_orig_ecs_tagged = ecs_models.EC2ContainerServiceBackend.iter_tagged_resources
+
+
+def iter_tagged_resources(self):
+    inactive = {s.physical_resource_id for s in self.services.values() if s.status == "INACTIVE"}
+    for resource in _orig_ecs_tagged(self):
+        if resource.arn not in inactive:
+            yield resource
+
+
+ecs_models.EC2ContainerServiceBackend.iter_tagged_resources = iter_tagged_resources
+
 if __name__ == "__main__":
     # S3: AWS refuses another account's bucket unless a bucket policy grants it (403
     # AccessDenied); moto serves any account's buckets to everyone unless told otherwise.

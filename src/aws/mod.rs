@@ -14,6 +14,8 @@ mod lookup;
 mod metered;
 pub mod rules;
 mod scaling;
+mod tagging;
+pub use tagging::Indexed;
 
 use std::time::Duration;
 
@@ -41,6 +43,7 @@ pub struct Session {
     scaling: aws_sdk_applicationautoscaling::Client,
     elb: aws_sdk_elasticloadbalancingv2::Client,
     ecr: aws_sdk_ecr::Client,
+    tagging: aws_sdk_resourcegroupstagging::Client,
     ec2: aws_sdk_ec2::Client,
     iam: aws_sdk_iam::Client,
     sts: aws_sdk_sts::Client,
@@ -243,6 +246,7 @@ impl Session {
             scaling: client!(aws_sdk_applicationautoscaling, config, account_id),
             elb: client!(aws_sdk_elasticloadbalancingv2, config, account_id),
             ecr: client!(aws_sdk_ecr, config, account_id),
+            tagging: client!(aws_sdk_resourcegroupstagging, config, account_id),
             ec2: client!(aws_sdk_ec2, config, account_id),
             iam: client!(aws_sdk_iam, config, account_id),
             sts: client!(aws_sdk_sts, config, account_id),

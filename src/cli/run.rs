@@ -191,6 +191,7 @@ fn settings_from_env() -> crate::core::settings::Settings {
             .map(|ms| std::time::Duration::from_millis(ms.clamp(1_000, 600_000)))
             .unwrap_or(defaults.aws_call_timeout),
         aws_concurrency: number("ECS_DEPLOYER_AWS_CONCURRENCY").map(|n| n.clamp(2, 256) as usize).unwrap_or(defaults.aws_concurrency),
+        tag_index: std::env::var("ECS_DEPLOYER_TAG_INDEX").map_or(defaults.tag_index, |v| v.trim() != "off"),
     }
 }
 

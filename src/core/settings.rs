@@ -23,6 +23,9 @@ pub struct Settings {
     pub aws_call_timeout: Duration,
     /// AWS requests of one account in flight at once in this process (a quarter kept for writes).
     pub aws_concurrency: usize,
+    /// Under the tags namer, find a cluster's versions through the Resource Groups Tagging API
+    /// (`ECS_DEPLOYER_TAG_INDEX=off` lists the ECS cluster's services instead).
+    pub tag_index: bool,
 }
 
 impl Default for Settings {
@@ -34,6 +37,7 @@ impl Default for Settings {
             artifact_timeout: Duration::from_secs(30),
             aws_call_timeout: Duration::from_secs(120),
             aws_concurrency: 16,
+            tag_index: true,
         }
     }
 }

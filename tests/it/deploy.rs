@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::harness::{Aws, CLUSTER, TestEnv, http, recorded};
 
 /// An EC2 / bridge inputs-mode description for `app`.
-fn inputs(app: &str) -> Value {
+pub(crate) fn inputs(app: &str) -> Value {
     json!({
         "credentials": "ecs-main", "application": app, "stack": "prod", "freeFormDetails": "",
         "ecsClusterName": CLUSTER, "availabilityZones": {"us-west-2": ["us-west-2a", "us-west-2b"]},

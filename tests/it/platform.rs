@@ -108,3 +108,34 @@ async fn throttling_during_concurrent_deploys_and_pollers_reaches_no_user_and_is
         .sum();
     assert_eq!(throttled, 9.0, "every throttled answer is counted apart: {after:?}");
 }
+
+fn operations(env: &TestEnv) -> Vec<String> {
+    let log: Vec<serde_json::Value> = serde_json::from_str(&env.http("GET", "/_harness/requests", "")).unwrap();
+    log.iter().filter_map(|r| r["operation"].as_str().map(str::to_string)).collect()
+}
+
+#[tokio::test]
+async fn under_the_tags_namer_the_next_version_comes_from_the_tag_index_without_listing() {
+    let env = TestEnv::dedicated_with("platform_tag_index", true);
+    let aws = env.aws().await;
+    let mut d = crate::deploy::inputs("idx");
+    d["credentials"] = json!("ecs-tags");
+    for _ in 0..2 {
+        assert_eq!(env.deploy(&d, &[]).code, 0);
+    }
+    for i in 0..30 {
+        aws.create_service(&format!("other{i}-prod-v000"), 0).await;
+    }
+    env.http("DELETE", "/_harness/requests", "");
+    let run = env.deploy(&d, &[]);
+    assert_eq!(run.json["serverGroupName"], "idx-prod-v002", "{run:?}");
+    let ops = operations(&env);
+    assert!(ops.contains(&"GetResources".to_string()) && !ops.contains(&"ListServices".to_string()), "{ops:?}");
+    // A deleted version leaves the index (emulator T1) and its name is free again.
+    aws.ecs.update_service().cluster(crate::harness::CLUSTER).service("idx-prod-v002").desired_count(0).send().await.unwrap();
+    aws.ecs.delete_service().cluster(crate::harness::CLUSTER).service("idx-prod-v002").send().await.unwrap();
+    assert_eq!(env.deploy(&d, &[]).json["serverGroupName"], "idx-prod-v002");
+    // A name taken by a service the index does not know (untagged) is caught by the candidates' check.
+    aws.create_service("idx-prod-v003", 0).await;
+    assert_eq!(env.deploy(&d, &[]).json["serverGroupName"], "idx-prod-v004");
+}
