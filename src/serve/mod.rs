@@ -181,11 +181,16 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
             if let Some(address) = options.metrics_listen {
                 tokio::task::spawn_local(probes::metrics_listener(app.clone(), address));
             }
+            // On SIGTERM: not ready at once (`/ready` 503), still answering while the running
+            // tasks stop at their next step and are saved; then the listener closes.
             let shutdown = async {
                 while !crate::engine::interrupt::requested() {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 app.ready.store(false, std::sync::atomic::Ordering::SeqCst);
+                while !crate::core::sync::lock(&app.running).is_empty() {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
             };
             listener::run(listener, router, options.limits, tls, shutdown).await;
             worker.abort();

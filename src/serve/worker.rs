@@ -40,6 +40,10 @@ pub(super) async fn worker(app: Arc<App>, slots: Arc<Semaphore>, poll: Duration)
     let mut next_sweep = tokio::time::Instant::now();
     let mut next_prune = tokio::time::Instant::now();
     loop {
+        // Shutting down: nothing new is claimed (another replica, or the next start, runs it).
+        if crate::engine::interrupt::requested() {
+            return;
+        }
         if tokio::time::Instant::now() >= next_sweep {
             next_sweep = tokio::time::Instant::now() + app.lease / 2;
             let app = app.clone();
@@ -259,7 +263,8 @@ pub(super) async fn run_task(app: Arc<App>, claimed: Claimed, fence: crate::engi
         }
     };
     let mut task = tokio::select! {
-        task = tracing::Instrument::instrument(work, span) => task,
+        // Boxed: the task's future is large, and the span's wrapper would copy it onto the stack.
+        task = tracing::Instrument::instrument(Box::pin(work), span) => task,
         _ = saver => unreachable!("the saver never ends"),
     };
     drop(slot);

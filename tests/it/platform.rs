@@ -139,3 +139,46 @@ async fn under_the_tags_namer_the_next_version_comes_from_the_tag_index_without_
     aws.create_service("idx-prod-v003", 0).await;
     assert_eq!(env.deploy(&d, &[]).json["serverGroupName"], "idx-prod-v004");
 }
+
+#[tokio::test]
+async fn json_logs_carry_the_task_and_ready_answers_503_while_shutting_down() {
+    let env = TestEnv::dedicated("platform_logs");
+    let mut server = Server::start(&env, &["--store-file", "tasks.db", "--log-format", "json"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while server.request("GET", "/ready", "").0 != 200 {
+        assert!(std::time::Instant::now() < deadline, "never ready");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let id = server.submit(&json!([{"createServerGroup": orca_create("jlog")}]));
+    assert_eq!(server.wait(&id).0["status"]["failed"], false);
+    let log = server.log.lock().unwrap().clone();
+    let line = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l["fields"]["message"].as_str().is_some_and(|m| m.contains("Creating Amazon ECS Task Definition")))
+        .unwrap_or_else(|| panic!("no JSON line of the task's work: {log}"));
+    assert_eq!(
+        (&line["span"]["task_id"], &line["span"]["principal"], &line["span"]["operation"]),
+        (&json!(id), &json!("anonymous"), &json!("createServerGroup")),
+        "{line}"
+    );
+
+    // SIGTERM while a task runs: the replica finishes it, and is not ready meanwhile.
+    env.http("POST", "/_harness", &json!({"delayMs": 300}).to_string());
+    let id = server.submit(&json!([{"createServerGroup": orca_create("jlog2")}]));
+    server.wait_until_running(&id);
+    let status = std::process::Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (code, _) = crate::serve::request(server.port, "GET", "/ready", "", "");
+        if code == 503 {
+            break;
+        }
+        assert!(code == 200 && std::time::Instant::now() < deadline, "/ready answered {code}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(crate::serve::request(server.port, "GET", "/health", "", "").0, 200, "still alive while it finishes");
+    env.http("POST", "/_harness", &json!({"delayMs": 0}).to_string());
+    assert_eq!(server.child.wait().unwrap().code(), Some(0));
+}
