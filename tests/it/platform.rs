@@ -76,8 +76,7 @@ async fn throttling_during_concurrent_deploys_and_pollers_reaches_no_user_and_is
     let before = scrape(&server);
     let rules = json!({"rules": [
         {"operation": "DescribeServices", "action": "throttle", "times": 6},
-        {"operation": "CreateService", "action": "throttle", "times": 3},
-        {"operation": "DescribeRules", "action": "throttle", "times": 2}
+        {"operation": "CreateService", "action": "throttle", "times": 3}
     ]});
     env.http("POST", "/_harness", &rules.to_string());
     let ids: Vec<String> = (0..8).map(|i| server.submit(&json!([{"createServerGroup": orca_create(&format!("thr{i}"))}]))).collect();
