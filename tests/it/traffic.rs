@@ -83,6 +83,31 @@ fn deployed(env: &TestEnv, app: &str, target_group: &str) {
     assert_eq!(run.code, 0, "{run:?}");
 }
 
+/// A 5xx alarm `name`, set to ALARM ("5xx spike").
+async fn alarm_in_alarm(aws: &Aws, name: &str) {
+    aws.cloudwatch
+        .put_metric_alarm()
+        .alarm_name(name)
+        .namespace("AWS/ApplicationELB")
+        .metric_name("HTTPCode_Target_5XX_Count")
+        .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(1.0)
+        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
+        .send()
+        .await
+        .unwrap();
+    aws.cloudwatch
+        .set_alarm_state()
+        .alarm_name(name)
+        .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+        .state_reason("5xx spike")
+        .send()
+        .await
+        .unwrap();
+}
+
 fn modify_rules(env: &TestEnv) -> usize {
     let log: Vec<Value> = serde_json::from_str(&env.http("GET", "/_harness/requests", "")).unwrap();
     log.iter().filter(|r| r["operation"] == "ModifyRule").count()
@@ -130,27 +155,7 @@ async fn a_shift_moves_weights_in_steps_keeps_authentication_and_switches_back_i
     assert_eq!(actions(&aws, &rule).await.1, [(blue.clone(), 100), (green.clone(), 0)]);
 
     // An alarm in ALARM during a bake: the rule is restored as it was, and the shift fails.
-    aws.cloudwatch
-        .put_metric_alarm()
-        .alarm_name("pel-5xx")
-        .namespace("AWS/ApplicationELB")
-        .metric_name("HTTPCode_Target_5XX_Count")
-        .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
-        .period(60)
-        .evaluation_periods(1)
-        .threshold(1.0)
-        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
-        .send()
-        .await
-        .unwrap();
-    aws.cloudwatch
-        .set_alarm_state()
-        .alarm_name("pel-5xx")
-        .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
-        .state_reason("5xx spike")
-        .send()
-        .await
-        .unwrap();
+    alarm_in_alarm(&aws, "pel-5xx").await;
     let failed =
         run(&["shift", "--from", "pel-web-v000", "--to", "pel-web-v001", "--steps", "10,100", "--bake", "5s", "--alarm", "pel-5xx"]);
     assert_eq!(failed.code, 1, "{failed:?}");
@@ -296,27 +301,7 @@ async fn a_traffic_managed_deploy_creates_green_in_the_idle_target_group_and_shi
 
     // The next deploy: blue's target group is idle now; an alarm in ALARM during the bake
     // restores the rule, fails the deploy and removes v002; v001 keeps serving.
-    aws.cloudwatch
-        .put_metric_alarm()
-        .alarm_name("tmd-5xx")
-        .namespace("AWS/ApplicationELB")
-        .metric_name("HTTPCode_Target_5XX_Count")
-        .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
-        .period(60)
-        .evaluation_periods(1)
-        .threshold(1.0)
-        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
-        .send()
-        .await
-        .unwrap();
-    aws.cloudwatch
-        .set_alarm_state()
-        .alarm_name("tmd-5xx")
-        .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
-        .state_reason("5xx spike")
-        .send()
-        .await
-        .unwrap();
+    alarm_in_alarm(&aws, "tmd-5xx").await;
     d["trafficShift"]["alarms"] = json!(["tmd-5xx"]);
     let (code, out, stderr) = deploy_playing_ecs(&env, &aws, &d, "tmd-web-v002").await;
     assert_eq!(code, 1, "{out}\n{stderr}");

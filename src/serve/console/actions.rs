@@ -17,12 +17,11 @@ use serde_json::{Value, json};
 
 use super::session::{csrf_of, csrf_ok, random_id};
 use super::widgets::counts;
-use super::{answer, denied_page, encode, error_page, may_write, page, redirect};
+use super::{answer, denied_page, encode, error_page, may_write, page, post_form};
 use crate::core::access::Identity;
 use crate::core::operation::Operation;
 use crate::core::view::ServerGroupView;
 use crate::serve::http::{Peer, query_pairs};
-use crate::serve::ops::{Submission, submit};
 use crate::serve::{App, Audited};
 
 /// A confirmation's form as posted: its keys read here, once, into typed fields.
@@ -296,15 +295,7 @@ pub(super) async fn act(
         Ok(ops) => ops,
         Err(message) => return post.answer(&app, "invalid", answer(StatusCode::BAD_REQUEST, not_done(format!("{message}.")), None)),
     };
-    let query = format!("clientRequestId=console-{}", fields.token.clone().unwrap_or_default());
-    match submit(&app, post, None, Bytes::from(ops.to_string()), Some(&query)).await {
-        Submission::Accepted { id } => redirect(&format!("/console/tasks/{}", encode(&id))),
-        Submission::Refused(refusal) => {
-            let details: Vec<&str> = refusal.errors.iter().map(|e| e.message.as_str()).collect();
-            let markup = page("Not done", Some(&csrf), html! { p.error { (refusal.message) } ul { @for d in &details { li { (d) } } } });
-            answer(refusal.status, markup, None)
-        }
-    }
+    post_form(&app, post, &ops, fields.token.as_deref().unwrap_or_default(), &csrf).await
 }
 
 /// The rollback onto `name`, from the server group the console finds current — the newest other

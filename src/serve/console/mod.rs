@@ -155,6 +155,21 @@ fn error_page(status: StatusCode, title: &str, csrf: &str, cookie: Option<String
 /// A path segment or query value: everything but RFC 3986's unreserved characters encoded.
 const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
+/// Submits a console form's operations (its one-time `token` as the `clientRequestId`): to the
+/// task's page when accepted, else the refusal with its details.
+async fn post_form(app: &Arc<App>, post: crate::serve::Audited, ops: &serde_json::Value, token: &str, csrf: &str) -> Response {
+    use crate::serve::ops::{Submission, submit};
+    let query = format!("clientRequestId=console-{token}");
+    match submit(app, post, None, axum::body::Bytes::from(ops.to_string()), Some(&query)).await {
+        Submission::Accepted { id } => redirect(&format!("/console/tasks/{}", encode(&id))),
+        Submission::Refused(refusal) => {
+            let details: Vec<&str> = refusal.errors.iter().map(|e| e.message.as_str()).collect();
+            let markup = page("Not done", Some(csrf), html! { p.error { (refusal.message) } ul { @for d in &details { li { (d) } } } });
+            answer(refusal.status, markup, None)
+        }
+    }
+}
+
 fn encode(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()
 }

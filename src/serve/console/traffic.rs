@@ -15,14 +15,13 @@ use maud::{Markup, html};
 use serde_json::{Value, json};
 
 use super::session::{csrf_of, csrf_ok, random_id};
-use super::{answer, denied_page, encode, error_page, may_write, page, redirect};
+use super::{answer, denied_page, encode, error_page, may_write, page, post_form};
 use crate::core::access::{Authorization, Identity};
 use crate::core::operation::Operation;
 use crate::core::traffic::RuleRef;
 use crate::core::view::ServerGroupView;
 use crate::engine::traffic::{RuleWeights, rules_of};
 use crate::serve::http::{Peer, query_pairs};
-use crate::serve::ops::{Submission, submit};
 use crate::serve::{App, Audited, denied};
 
 /// The server groups of `cluster` in `account` and `region`, as the read API sees them.
@@ -216,13 +215,5 @@ pub(super) async fn act(
         Ok(ops) => ops,
         Err(message) => return post.answer(&app, "invalid", not_done(StatusCode::BAD_REQUEST, format!("{message}."))),
     };
-    let query = format!("clientRequestId=console-{}", form.token.clone().unwrap_or_default());
-    match submit(&app, post, None, Bytes::from(ops.to_string()), Some(&query)).await {
-        Submission::Accepted { id } => redirect(&format!("/console/tasks/{}", encode(&id))),
-        Submission::Refused(refusal) => {
-            let details: Vec<&str> = refusal.errors.iter().map(|e| e.message.as_str()).collect();
-            let markup = page("Not done", Some(&csrf), html! { p.error { (refusal.message) } ul { @for d in &details { li { (d) } } } });
-            answer(refusal.status, markup, None)
-        }
-    }
+    post_form(&app, post, &ops, form.token.as_deref().unwrap_or_default(), &csrf).await
 }
