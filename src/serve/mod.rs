@@ -23,6 +23,7 @@ mod probes;
 mod read;
 pub mod store;
 mod tasks;
+mod views;
 mod worker;
 
 use std::sync::Arc;
@@ -178,6 +179,7 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
             }
             let worker = tokio::task::spawn_local(worker::worker(app.clone(), slots.clone(), options.poll));
             tokio::task::spawn_local(probes::become_ready(app.clone()));
+            tokio::task::spawn_local(views::listen(app.clone()));
             if let Some(address) = options.metrics_listen {
                 tokio::task::spawn_local(probes::metrics_listener(app.clone(), address));
             }

@@ -397,7 +397,7 @@ pub(super) async fn post_cache(
         }
     }
     if let Some(account) = post.event.accounts.first() {
-        app.reader.invalidate(account);
+        super::views::changed(&app, account).await;
     }
     post.answer(&app, "accepted", axum::Json(json!({"cachedIdentifiersByType": {}})).into_response())
 }

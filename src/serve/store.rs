@@ -44,10 +44,16 @@ where
     T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket>,
     T::Stream: Send + 'static,
 {
-    let (client, connection) = tokio_postgres::connect(url, tls).await.map_err(|e| StoreError::Failed(with_causes(&e)))?;
+    let (client, mut connection) = tokio_postgres::connect(url, tls).await.map_err(|e| StoreError::Failed(with_causes(&e)))?;
+    // Driven message by message, so the views channel's notifications reach `views`.
     tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::error!("PostgreSQL connection closed: {e}");
+        loop {
+            match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                Some(Ok(tokio_postgres::AsyncMessage::Notification(n))) => super::views::notified(n.channel(), n.payload()),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return tracing::error!("PostgreSQL connection closed: {e}"),
+                None => return,
+            }
         }
     });
     Ok(client)

@@ -279,7 +279,7 @@ pub(super) async fn run_task(app: Arc<App>, claimed: Claimed, fence: crate::engi
     }
     // Before the task reads as finished: a poller that then reads a view sees what it wrote.
     for account in &task.accounts {
-        app.reader.invalidate(account);
+        super::views::changed(app, account).await;
     }
     save_finished(app, &id, &task).await;
 }

@@ -181,3 +181,20 @@ async fn json_logs_carry_the_task_and_ready_answers_503_while_shutting_down() {
     env.http("POST", "/_harness", &json!({"delayMs": 0}).to_string());
     assert_eq!(server.child.wait().unwrap().code(), Some(0));
 }
+
+#[tokio::test]
+async fn a_disable_through_one_replica_is_seen_by_the_next_read_on_another() {
+    let env = TestEnv::new("platform_views", false);
+    let url = crate::serve::postgres_database("views").await;
+    let args = ["--postgres-url", url.as_str(), "--read-ttl", "60s"];
+    let a = Server::start(&env, &args);
+    let b = Server::start(&env, &args);
+    let id = a.submit(&json!([{"createServerGroup": orca_create("rdv")}]));
+    assert_eq!(a.wait(&id).0["status"]["failed"], false);
+    let view = |server: &Server| server.request("GET", "/serverGroups/ecs-main/us-west-2/rdv-prod-v000", "").1;
+    assert_eq!(view(&b)["disabled"], false, "B reads (and keeps for 60 s) the enabled group");
+    let op = json!([{"disableServerGroup": {"credentials": "ecs-main", "region": "us-west-2", "serverGroupName": "rdv-prod-v000"}}]);
+    let id = a.submit(&op);
+    assert_eq!(a.wait(&id).0["status"]["failed"], false);
+    assert_eq!(view(&b)["disabled"], true, "B's very next read sees A's write (LISTEN/NOTIFY), not its 60 s old view");
+}
