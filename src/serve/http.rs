@@ -191,7 +191,7 @@ pub(super) async fn authenticate(State(app): State<Arc<App>>, mut request: Reque
     let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
     // The console's browsers carry a session cookie instead; its token is checked again each time.
     let from_session =
-        if bearer.is_none() && console::is_console(request.uri().path()) { console::session_digest(&app, headers) } else { None };
+        if bearer.is_none() && console::is_console(request.uri().path()) { console::session_digest(&app, headers).await } else { None };
     let principals = app.principals.get();
     let principal = match from_session {
         Some(digest) => principals.authenticate_digest(&digest),

@@ -21,6 +21,7 @@ mod pg_tls;
 pub mod principals;
 mod probes;
 mod read;
+mod shared_sessions;
 pub mod store;
 mod tasks;
 mod views;
@@ -128,6 +129,8 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
     let store_is_exclusive = options.store_lock.is_some();
     let _store_lock = options.store_lock;
     let config = Arc::new(config);
+    // The console's CSRF key comes from the store: every replica makes the same tokens.
+    let console_key = options.store.console_key().await.map_err(|e| Error::Failed { message: e.to_string(), report: Vec::new() })?;
     let app = Arc::new(App {
         reader: crate::engine::read::Reader::new(config.clone(), options.read_ttl),
         config,
@@ -141,7 +144,7 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
         audit: options.audit,
         task_retention: options.task_retention,
         max_body_bytes: options.max_body_bytes,
-        console: console::Sessions::default(),
+        console: console::Sessions::with_key(&console_key),
         tls: options.tls.is_some(),
         secure_cookie: http::secure_cookie(options.tls.is_some(), options.listen, &options.external_urls),
         external_origins: options.external_urls.iter().filter_map(|u| http::origin(u)).collect(),

@@ -76,7 +76,7 @@ impl From<serde_json::Error> for StoreError {
     }
 }
 
-type StoreResult<T> = std::result::Result<T, StoreError>;
+pub(super) type StoreResult<T> = std::result::Result<T, StoreError>;
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS ecs_deployer_tasks (
     id TEXT PRIMARY KEY,
@@ -323,7 +323,7 @@ impl Store {
         Ok(store)
     }
 
-    async fn sqlite<T: Send + 'static>(
+    pub(super) async fn sqlite<T: Send + 'static>(
         conn: &Arc<Mutex<rusqlite::Connection>>,
         f: impl FnOnce(&mut rusqlite::Connection) -> StoreResult<T> + Send + 'static,
     ) -> StoreResult<T> {

@@ -198,3 +198,30 @@ async fn a_disable_through_one_replica_is_seen_by_the_next_read_on_another() {
     assert_eq!(a.wait(&id).0["status"]["failed"], false);
     assert_eq!(view(&b)["disabled"], true, "B's very next read sees A's write (LISTEN/NOTIFY), not its 60 s old view");
 }
+
+#[tokio::test]
+async fn a_browser_signed_in_through_one_replica_is_signed_in_on_every_replica() {
+    use crate::console::{cookie_of, csrf_of, send};
+    let env = TestEnv::new("platform_sessions", false);
+    crate::security::write_principals(&env);
+    let url = crate::serve::postgres_database("sessions").await;
+    let args = ["--postgres-url", url.as_str(), "--principals", "principals.yml"];
+    let (a, b) = (Server::start(&env, &args), Server::start(&env, &args));
+    let form = send(a.port, "GET", "/console/sign-in", "", "");
+    let headers = format!(
+        "Cookie: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nOrigin: http://127.0.0.1:{}\r\n",
+        cookie_of(&form),
+        a.port
+    );
+    let ok = send(a.port, "POST", "/console/sign-in", &headers, &format!("csrf={}&token={}", csrf_of(&form.body), crate::security::ROOT));
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    let session = format!("Cookie: {}\r\n", cookie_of(&ok));
+    let on_b = send(b.port, "GET", "/console", &session, "");
+    assert_eq!(on_b.status, 200, "replica B serves the session A made: {}", on_b.body);
+    assert!(on_b.body.contains("Signed in as root"));
+    // B's form token is good on A (one key), and a sign-out through A ends the session on B too.
+    let csrf = csrf_of(&on_b.body);
+    let out_headers = format!("{session}Content-Type: application/x-www-form-urlencoded\r\nOrigin: http://127.0.0.1:{}\r\n", a.port);
+    assert_eq!(send(a.port, "POST", "/console/sign-out", &out_headers, &format!("csrf={csrf}")).status, 303);
+    assert_eq!(send(b.port, "GET", "/console", &session, "").status, 303, "signed out everywhere");
+}

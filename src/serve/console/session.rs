@@ -47,13 +47,35 @@ pub(in crate::serve) struct Sessions {
 
 impl Default for Sessions {
     fn default() -> Self {
-        let key = *uuid::Uuid::new_v4().as_bytes();
-        let key2 = *uuid::Uuid::new_v4().as_bytes();
-        let mut both = [0u8; 32];
-        both[..16].copy_from_slice(&key);
-        both[16..].copy_from_slice(&key2);
-        Sessions { sessions: Mutex::new(HashMap::new()), key: both }
+        Sessions::with_key(&random_id())
     }
+}
+
+impl Sessions {
+    /// Sessions whose CSRF tokens are made with `secret` (the store's, shared by every replica).
+    pub(in crate::serve) fn with_key(secret: &str) -> Sessions {
+        use sha2::Digest;
+        Sessions { sessions: Mutex::new(HashMap::new()), key: sha2::Sha256::digest(secret.as_bytes()).into() }
+    }
+
+    /// Keeps a session another replica made (read from the store) until `expires_in` from now.
+    fn adopt(&self, id: &str, principal: String, digest: [u8; 32], expires_in: Duration) {
+        let session = ConsoleSession { principal, digest, expires: Instant::now() + expires_in };
+        crate::core::sync::lock(&self.sessions).insert(id.to_string(), session);
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
+}
+
+fn hex(digest: &[u8; 32]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<[u8; 32]> {
+    let bytes: Vec<u8> = (0..text.len()).step_by(2).filter_map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect();
+    bytes.try_into().ok()
 }
 
 /// A random cookie value (or session id): 256 bits as hex.
@@ -63,7 +85,8 @@ pub(super) fn random_id() -> String {
 
 impl Sessions {
     /// A session for `principal` (signed in with the token of `digest`); only sign-in makes one.
-    fn create(&self, principal: &str, digest: [u8; 32]) -> String {
+    /// Its id, and the sessions the bounds ended to make room (to end in the store too).
+    fn create(&self, principal: &str, digest: [u8; 32]) -> (String, Vec<String>) {
         let id = random_id();
         let mut sessions = crate::core::sync::lock(&self.sessions);
         let now = Instant::now();
@@ -71,16 +94,19 @@ impl Sessions {
         let mut own: Vec<(String, Instant)> =
             sessions.iter().filter(|(_, s)| s.principal == principal).map(|(k, s)| (k.clone(), s.expires)).collect();
         own.sort_by_key(|(_, expires)| *expires);
+        let mut ended = Vec::new();
         for (k, _) in own.iter().take((own.len() + 1).saturating_sub(SESSIONS_PER_PRINCIPAL)) {
             sessions.remove(k);
+            ended.push(k.clone());
         }
         if sessions.len() >= MAX_SESSIONS
             && let Some(k) = sessions.iter().min_by_key(|(_, s)| s.expires).map(|(k, _)| k.clone())
         {
             sessions.remove(&k);
+            ended.push(k);
         }
         sessions.insert(id.clone(), ConsoleSession { principal: principal.to_string(), digest, expires: now + SESSION_FOR });
-        id
+        (id, ended)
     }
 
     /// The digest of the token the session signed in with, while it lasts.
@@ -121,9 +147,22 @@ pub(super) fn session_id(headers: &HeaderMap) -> Option<String> {
         .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// The token digest a console request's session carries (None: no signed-in session).
-pub(in crate::serve) fn session_digest(app: &App, headers: &HeaderMap) -> Option<[u8; 32]> {
-    session_id(headers).and_then(|id| app.console.digest(&id))
+/// The token digest a console request's session carries (None: no signed-in session). With one
+/// replica (SQLite) this process's sessions answer, and the store's after a restart; on
+/// PostgreSQL the store always does, so a sign-out through any replica ends the session on all.
+pub(in crate::serve) async fn session_digest(app: &App, headers: &HeaderMap) -> Option<[u8; 32]> {
+    let id = session_id(headers)?;
+    let shared = matches!(app.store, crate::serve::store::Store::Postgres(_));
+    if let Some(digest) = app.console.digest(&id).filter(|_| !shared) {
+        return Some(digest);
+    }
+    let now = now_ms();
+    let (principal, digest, expires_ms) = app.store.session(&id, now).await.ok()??;
+    let digest = unhex(&digest)?;
+    if !shared {
+        app.console.adopt(&id, principal, digest, Duration::from_millis((expires_ms - now).max(0) as u64));
+    }
+    Some(digest)
 }
 
 pub(super) fn cookie_for(app: &App, id: &str) -> String {
@@ -211,7 +250,15 @@ pub(super) async fn sign_in(
             event.outcome = "signed-in";
             event.status = 303;
             app.audit.record(event);
-            let id = app.console.create(&principal.name, digest);
+            let (id, ended) = app.console.create(&principal.name, digest);
+            // In the store too: any replica serves this browser (and the sessions the bounds ended go).
+            let stored = (principal.name.clone(), hex(&digest), now_ms() + SESSION_FOR.as_millis() as i64);
+            if let Err(e) = app.store.save_session(&id, stored, now_ms()).await {
+                tracing::warn!("console session kept on this replica only: {e}");
+            }
+            for old in ended {
+                let _ = app.store.drop_session(&old).await;
+            }
             let mut response = redirect("/console");
             if let Ok(c) = HeaderValue::from_str(&cookie_for(&app, &id)) {
                 response.headers_mut().insert(header::SET_COOKIE, c);
@@ -232,7 +279,9 @@ pub(super) async fn sign_out(
     event.status = 303;
     match session_id(&headers).filter(|_| csrf_ok(&app, &headers, query_pairs(&body).remove("csrf").as_deref())) {
         Some(id) => {
-            event.principal = app.console.remove(&id);
+            let stored = app.store.session(&id, now_ms()).await.ok().flatten().map(|(principal, _, _)| principal);
+            event.principal = app.console.remove(&id).or(stored);
+            let _ = app.store.drop_session(&id).await;
             event.outcome = "signed-out";
         }
         None => {
@@ -261,9 +310,11 @@ mod tests {
     #[test]
     fn sessions_are_made_per_sign_in_capped_per_principal_and_csrf_tokens_bound_to_the_cookie() {
         let sessions = Sessions::default();
-        let first = sessions.create("alice", [1; 32]);
-        let later: Vec<String> = (0..SESSIONS_PER_PRINCIPAL).map(|_| sessions.create("alice", [1; 32])).collect();
-        let bob = sessions.create("bob", [2; 32]);
+        let (first, _) = sessions.create("alice", [1; 32]);
+        let later: Vec<(String, Vec<String>)> = (0..SESSIONS_PER_PRINCIPAL).map(|_| sessions.create("alice", [1; 32])).collect();
+        assert_eq!(later.last().unwrap().1, std::slice::from_ref(&first), "the session the cap ended is named");
+        let later: Vec<String> = later.into_iter().map(|(id, _)| id).collect();
+        let (bob, _) = sessions.create("bob", [2; 32]);
         assert_eq!(sessions.digest(&first), None, "alice's oldest session ended when she passed the cap");
         assert!(later.iter().all(|id| sessions.digest(id) == Some([1; 32])));
         assert_eq!(sessions.digest(&bob), Some([2; 32]), "another principal's sessions are untouched");
