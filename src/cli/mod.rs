@@ -172,6 +172,11 @@ pub struct ServeArgs {
     /// other endpoint.
     #[arg(long, value_name = "ADDRESS:PORT")]
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// On SIGTERM, how long running tasks may go on to finish (nothing new starts, `/ready` answers
+    /// 503) before they are stopped at their next step and undone; a second signal stops them at
+    /// once. 0: stop at once (a rolling restart where another replica re-runs nothing).
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = bounded_duration(0, 3600))]
+    pub shutdown_grace: std::time::Duration,
 
     /// PEM certificate chain to serve HTTPS with (with --tls-key); read again on SIGHUP.
     #[arg(long, value_name = "FILE", requires = "tls_key")]

@@ -513,6 +513,7 @@ async fn serve_options(args: &cli::ServeArgs) -> Result<serve::ServeOptions> {
         read_ttl: args.read_ttl,
         external_urls: args.external_urls.clone(),
         metrics_listen: args.metrics_listen,
+        shutdown_grace: args.shutdown_grace,
     })
 }
 

@@ -6,11 +6,25 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use tracing::warn;
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
+/// `serve --shutdown-grace`: the first SIGTERM drains (nothing new starts, running work goes on)
+/// for this long before it asks the running work to stop.
+static GRACE_MS: AtomicU64 = AtomicU64::new(0);
+static DRAINING: AtomicBool = AtomicBool::new(false);
+
+/// Sets the grace a first signal gives running work before it is asked to stop.
+pub fn set_grace(grace: std::time::Duration) {
+    GRACE_MS.store(grace.as_millis() as u64, Ordering::SeqCst);
+}
+
+/// True once the process is shutting down: draining, or asked to stop.
+pub fn draining() -> bool {
+    DRAINING.load(Ordering::SeqCst) || REQUESTED.load(Ordering::SeqCst)
+}
 
 tokio::task_local! {
     static CANCELED: Arc<AtomicBool>;
@@ -31,6 +45,17 @@ pub fn listen() {
     tokio::spawn(async {
         loop {
             wait_for_signal().await;
+            let grace = GRACE_MS.load(Ordering::SeqCst);
+            if grace > 0 && !DRAINING.swap(true, Ordering::SeqCst) {
+                warn!("shutting down: nothing new starts; running work has {}s to finish (signal again to stop it now)", grace / 1000);
+                tokio::spawn(async move {
+                    tokio::time::sleep(std::time::Duration::from_millis(grace)).await;
+                    if !REQUESTED.swap(true, Ordering::SeqCst) {
+                        warn!("the shutdown grace is over: stopping the running work at its next step");
+                    }
+                });
+                continue;
+            }
             if REQUESTED.swap(true, Ordering::SeqCst) {
                 warn!("second interrupt: exiting now; what was created so far stays");
                 std::process::exit(130);

@@ -76,6 +76,8 @@ pub struct ServeOptions {
     pub external_urls: Vec<String>,
     /// `--metrics-listen`: `/metrics` alone, without authentication, on its own address.
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// `--shutdown-grace`: how long a SIGTERM lets running tasks finish before stopping them.
+    pub shutdown_grace: Duration,
 }
 
 struct App {
@@ -129,6 +131,7 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
     let store_is_exclusive = options.store_lock.is_some();
     let _store_lock = options.store_lock;
     let config = Arc::new(config);
+    crate::engine::interrupt::set_grace(options.shutdown_grace);
     // The console's CSRF key comes from the store: every replica makes the same tokens.
     let console_key = options.store.console_key().await.map_err(|e| Error::Failed { message: e.to_string(), report: Vec::new() })?;
     let app = Arc::new(App {
@@ -189,7 +192,7 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
             // On SIGTERM: not ready at once (`/ready` 503), still answering while the running
             // tasks stop at their next step and are saved; then the listener closes.
             let shutdown = async {
-                while !crate::engine::interrupt::requested() {
+                while !crate::engine::interrupt::draining() {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 app.ready.store(false, std::sync::atomic::Ordering::SeqCst);

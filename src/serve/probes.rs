@@ -25,7 +25,7 @@ pub(super) async fn become_ready(app: Arc<App>) {
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    if !crate::engine::interrupt::requested() {
+    if !crate::engine::interrupt::draining() {
         app.ready.store(true, Ordering::SeqCst);
         info!("ready");
     }

@@ -41,7 +41,7 @@ pub(super) async fn worker(app: Arc<App>, slots: Arc<Semaphore>, poll: Duration)
     let mut next_prune = tokio::time::Instant::now();
     loop {
         // Shutting down: nothing new is claimed (another replica, or the next start, runs it).
-        if crate::engine::interrupt::requested() {
+        if crate::engine::interrupt::draining() {
             return;
         }
         if tokio::time::Instant::now() >= next_sweep {

@@ -225,3 +225,21 @@ async fn a_browser_signed_in_through_one_replica_is_signed_in_on_every_replica()
     assert_eq!(send(a.port, "POST", "/console/sign-out", &out_headers, &format!("csrf={csrf}")).status, 303);
     assert_eq!(send(b.port, "GET", "/console", &session, "").status, 303, "signed out everywhere");
 }
+
+#[tokio::test]
+async fn a_sigterm_with_a_shutdown_grace_lets_the_running_deploy_finish_and_undoes_nothing() {
+    let env = TestEnv::dedicated("platform_grace");
+    let mut server = Server::start(&env, &["--store-file", "tasks.db", "--shutdown-grace", "60s"]);
+    env.http("POST", "/_harness", &json!({"delayMs": 200}).to_string());
+    let id = server.submit(&json!([{"createServerGroup": orca_create("grace")}]));
+    server.wait_until_running(&id);
+    let status = std::process::Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    assert_eq!(server.child.wait().unwrap().code(), Some(0), "{}", server.log.lock().unwrap());
+    env.http("POST", "/_harness", &json!({"delayMs": 0}).to_string());
+    let server = Server::start(&env, &["--store-file", "tasks.db"]);
+    let task = server.task(&id);
+    assert_eq!((&task["status"]["completed"], &task["status"]["failed"]), (&json!(true), &json!(false)), "finished, not failed: {task}");
+    let service = env.aws().await.service("grace-prod-v000").await.expect("the deploy's server group stays");
+    assert_eq!(service.status(), Some("ACTIVE"));
+}
