@@ -7,7 +7,6 @@
 
 use std::time::Duration;
 
-use futures::future::try_join_all;
 use tracing::warn;
 
 use crate::aws::Session;
@@ -73,11 +72,10 @@ pub(super) async fn before_create(session: &Session, req: &DeployRequest, shift:
     shifting::check_lease(&tags, &owner(), false)?;
     let idle = traffic::idle(&original, &pair).map_err(refused)?;
     let live = idle.live.clone().unwrap_or_else(|| if idle.idle == pair[0] { pair[1].clone() } else { pair[0].clone() });
-    let enabled =
-        try_join_all(rows.iter().filter(|r| r.enabled).map(|r| lifecycle::locate(session, &r.server_group_name, Some(&req.ecs_cluster))))
-            .await?;
+    // The listing read every group's service: its target groups come with it.
     let serving = |arn: &str| -> Vec<String> {
-        enabled.iter().filter(|(_, s)| s.target_group_arns.iter().any(|t| t == arn)).map(|(_, s)| s.service_name.clone()).collect()
+        let enabled = rows.iter().filter(|r| r.enabled && r.target_group_arns.iter().any(|t| t == arn));
+        enabled.map(|r| r.server_group_name.clone()).collect()
     };
     let (blue, warm) = (serving(&live), serving(&idle.idle));
     let idle_name = if idle.idle == pair[0] { shift.target_groups[0].clone() } else { shift.target_groups[1].clone() };

@@ -40,6 +40,9 @@ pub struct ServerGroupRow {
     /// When the deploy that left it incomplete started (the marker's time, else its creation).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub incomplete_since: Option<i64>,
+    /// Its target groups (`loadBalancers[].targetGroupArn`), for traffic operations; not shown.
+    #[serde(skip)]
+    pub target_group_arns: Vec<String>,
 }
 
 impl ServerGroupRow {
@@ -62,6 +65,7 @@ impl ServerGroupRow {
             scaling_suspended: target.is_some_and(ScalableTarget::fully_suspended),
             scaling_mismatch: crate::core::model::scaling_mismatch(s.desired_count, target),
             created_at: s.created_at,
+            target_group_arns: s.target_group_arns.clone(),
         }
     }
 }

@@ -210,14 +210,12 @@ fn restoring(current: &Forward, previous: &Forward) -> Vec<(String, i32)> {
 pub async fn finish(session: &Session, rule: &RuleRef, groups: &[lifecycle::ServerGroupRow]) -> Result<Vec<OperationResult>> {
     let (read, tags) = tokio::try_join!(session.read_rule(rule), session.rule_tags(rule.arn()))?;
     let forward = forward_of(&read)?;
-    let names: Vec<String> = groups.iter().filter(|g| g.enabled).map(|g| g.server_group_name.clone()).collect();
     let mut results = Vec::new();
-    for name in names {
-        let (ecs_cluster, service) = lifecycle::locate(session, &name, None).await?;
+    for group in groups.iter().filter(|g| g.enabled) {
         let in_rule: Vec<&String> =
-            service.target_group_arns.iter().filter(|arn| forward.target_groups.iter().any(|t| t.target_group_arn == **arn)).collect();
+            group.target_group_arns.iter().filter(|arn| forward.target_groups.iter().any(|t| t.target_group_arn == **arn)).collect();
         if !in_rule.is_empty() && in_rule.iter().all(|arn| forward.weight(arn) == 0) {
-            results.push(lifecycle::disable(session, &ecs_cluster, &name).await?);
+            results.push(lifecycle::disable(session, &group.ecs_cluster_name, &group.server_group_name).await?);
         }
     }
     session

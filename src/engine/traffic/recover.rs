@@ -16,7 +16,7 @@ use crate::engine::lifecycle::OperationResult;
 
 /// What `cleanup` does with the region's journaled rules: one result per rule.
 pub async fn recover(session: &Session, older_than: Duration, plan_only: bool, force: bool) -> Result<Vec<OperationResult>> {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default();
+    let now = super::steps::now();
     let cutoff = now - older_than.as_secs() as i64;
     let mut results = Vec::new();
     for (rule, tags) in session.journaled_rules().await? {

@@ -25,7 +25,8 @@ pub(crate) fn forward_of(read: &RuleRead) -> Result<Forward> {
     })
 }
 
-fn now() -> i64 {
+/// Seconds since the epoch (the journal's times).
+pub(super) fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default()
 }
 
