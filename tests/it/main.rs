@@ -5,6 +5,7 @@
 mod accounts;
 mod artifact_server;
 mod artifacts;
+mod balancer;
 mod browser;
 mod console;
 mod defects;

@@ -1,12 +1,16 @@
 //! Running it like a platform (issue #30): `/metrics` in the Prometheus text format, parsed by a
 //! real parser (the `prometheus-client` Python package in the harness's venv); `/ready` apart
 //! from `/health`; AWS throttling absorbed — by adaptive retries and the per-account budget —
-//! during concurrent deploys and pollers, and counted.
+//! during concurrent deploys and pollers, and counted; the next version from the tag index; JSON
+//! logs; three PostgreSQL replicas behind a round-robin balancer as one service (sessions, forms,
+//! read-your-writes, a SIGTERM during a deploy).
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use crate::balancer::Balancer;
 use crate::harness::TestEnv;
 use crate::serve::{Server, orca_create};
 
@@ -182,64 +186,128 @@ async fn json_logs_carry_the_task_and_ready_answers_503_while_shutting_down() {
     assert_eq!(server.child.wait().unwrap().code(), Some(0));
 }
 
-#[tokio::test]
-async fn a_disable_through_one_replica_is_seen_by_the_next_read_on_another() {
-    let env = TestEnv::new("platform_views", false);
-    let url = crate::serve::postgres_database("views").await;
-    let args = ["--postgres-url", url.as_str(), "--read-ttl", "60s"];
-    let a = Server::start(&env, &args);
-    let b = Server::start(&env, &args);
-    let id = a.submit(&json!([{"createServerGroup": orca_create("rdv")}]));
-    assert_eq!(a.wait(&id).0["status"]["failed"], false);
-    let view = |server: &Server| server.request("GET", "/serverGroups/ecs-main/us-west-2/rdv-prod-v000", "").1;
-    assert_eq!(view(&b)["disabled"], false, "B reads (and keeps for 60 s) the enabled group");
-    let op = json!([{"disableServerGroup": {"credentials": "ecs-main", "region": "us-west-2", "serverGroupName": "rdv-prod-v000"}}]);
-    let id = a.submit(&op);
-    assert_eq!(a.wait(&id).0["status"]["failed"], false);
-    assert_eq!(view(&b)["disabled"], true, "B's very next read sees A's write (LISTEN/NOTIFY), not its 60 s old view");
+/// A client of the replicas through the balancer, as root (bearer token for the API).
+struct Front<'a> {
+    balancer: &'a Balancer,
+}
+
+impl Front<'_> {
+    fn api(&self, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+        let auth = format!("Authorization: Bearer {}\r\n", crate::security::ROOT);
+        crate::serve::request(self.balancer.port, method, path, body, &auth)
+    }
+
+    fn submit(&self, ops: &serde_json::Value) -> String {
+        let (status, body) = self.api("POST", "/ecs/ops", &ops.to_string());
+        assert_eq!(status, 200, "{body}");
+        body["id"].as_str().unwrap().to_string()
+    }
+
+    /// Polls the task (each poll through the next replica) until `done` says so.
+    fn task_until(&self, id: &str, done: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            let (status, task) = self.api("GET", &format!("/task/{id}"), "");
+            if status == 200 && done(&task) {
+                return task;
+            }
+            assert!(Instant::now() < deadline, "task {id}: {task}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn deploy(&self, app: &str) -> serde_json::Value {
+        let id = self.submit(&json!([{"createServerGroup": orca_create(app)}]));
+        let task = self.task_until(&id, |t| t["status"]["completed"] == true);
+        assert_eq!(task["status"]["failed"], false, "{task}");
+        task
+    }
+
+    /// Whether the server group reads as disabled, through the next replica.
+    fn disabled(&self, name: &str) -> bool {
+        let (status, view) = self.api("GET", &format!("/serverGroups/ecs-main/us-west-2/{name}"), "");
+        assert_eq!(status, 200, "{view}");
+        view["disabled"].as_bool().unwrap()
+    }
 }
 
 #[tokio::test]
-async fn a_browser_signed_in_through_one_replica_is_signed_in_on_every_replica() {
-    use crate::console::{cookie_of, csrf_of, send};
-    let env = TestEnv::new("platform_sessions", false);
+async fn three_replicas_behind_a_round_robin_balancer_are_one_service() {
+    use crate::console::{cookie_of, csrf_of, form_of, form_post, send};
+    let env = TestEnv::dedicated("platform_replicas");
     crate::security::write_principals(&env);
-    let url = crate::serve::postgres_database("sessions").await;
-    let args = ["--postgres-url", url.as_str(), "--principals", "principals.yml"];
-    let (a, b) = (Server::start(&env, &args), Server::start(&env, &args));
-    let form = send(a.port, "GET", "/console/sign-in", "", "");
-    let headers = format!(
-        "Cookie: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nOrigin: http://127.0.0.1:{}\r\n",
-        cookie_of(&form),
-        a.port
-    );
-    let ok = send(a.port, "POST", "/console/sign-in", &headers, &format!("csrf={}&token={}", csrf_of(&form.body), crate::security::ROOT));
-    assert_eq!(ok.status, 303, "{}", ok.body);
-    let session = format!("Cookie: {}\r\n", cookie_of(&ok));
-    let on_b = send(b.port, "GET", "/console", &session, "");
-    assert_eq!(on_b.status, 200, "replica B serves the session A made: {}", on_b.body);
-    assert!(on_b.body.contains("Signed in as root"));
-    // B's form token is good on A (one key), and a sign-out through A ends the session on B too.
-    let csrf = csrf_of(&on_b.body);
-    let out_headers = format!("{session}Content-Type: application/x-www-form-urlencoded\r\nOrigin: http://127.0.0.1:{}\r\n", a.port);
-    assert_eq!(send(a.port, "POST", "/console/sign-out", &out_headers, &format!("csrf={csrf}")).status, 303);
-    assert_eq!(send(b.port, "GET", "/console", &session, "").status, 303, "signed out everywhere");
-}
+    let url = crate::serve::postgres_database("three").await;
+    let args = ["--postgres-url", url.as_str(), "--principals", "principals.yml", "--read-ttl", "60s", "--shutdown-grace", "60s"];
+    let mut replicas: Vec<Server> = (0..3).map(|_| Server::start(&env, &args)).collect();
+    let balancer = Balancer::start(replicas.iter().map(|r| r.port).collect());
+    let (port, front) = (balancer.port, Front { balancer: &balancer });
+    let every_replica = |n: usize| {
+        let mut served = balancer.last_served(n);
+        served.sort();
+        served.dedup();
+        assert_eq!(served.len(), 3, "the last {n} requests went to every replica: {served:?}");
+    };
+    front.deploy("tri");
+    front.deploy("tri");
 
-#[tokio::test]
-async fn a_sigterm_with_a_shutdown_grace_lets_the_running_deploy_finish_and_undoes_nothing() {
-    let env = TestEnv::dedicated("platform_grace");
-    let mut server = Server::start(&env, &["--store-file", "tasks.db", "--shutdown-grace", "60s"]);
+    // Signed in once (the form from one replica, the post to the next), every replica serves the
+    // session and the console.
+    let form = send(port, "GET", "/console/sign-in", "", "");
+    let headers =
+        format!("Cookie: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nOrigin: http://127.0.0.1:{port}\r\n", cookie_of(&form));
+    let signed_in =
+        send(port, "POST", "/console/sign-in", &headers, &format!("csrf={}&token={}", csrf_of(&form.body), crate::security::ROOT));
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    let cookie = cookie_of(&signed_in);
+    for _ in 0..3 {
+        let page = send(port, "GET", "/console/applications/tri", &format!("Cookie: {cookie}\r\n"), "");
+        assert!(
+            page.status == 200 && page.body.contains("action=\"/console/sign-out\"") && page.body.contains("tri-prod-v000"),
+            "{}",
+            page.body
+        );
+    }
+    every_replica(3);
+
+    // Every replica reads (and would keep for 60 s) the enabled v000; a disable through the console
+    // (confirmation from one replica, the post to the next, the task run by any) is seen by each
+    // replica's very next read.
+    assert!((0..3).all(|_| !front.disabled("tri-prod-v000")));
+    let confirm = send(port, "GET", "/console/confirm/disable/ecs-main/us-west-2/tri-prod-v000", &format!("Cookie: {cookie}\r\n"), "");
+    assert!(confirm.body.contains("tri-prod-v001 keeps serving"), "{}", confirm.body);
+    let body = format!("csrf={}&form={}", csrf_of(&confirm.body), form_of(&confirm.body));
+    let posted = form_post(port, "/console/actions/disable/ecs-main/us-west-2/tri-prod-v000", &cookie, &body);
+    assert_eq!(posted.status, 303, "{}", posted.body);
+    let id = posted.header("location").unwrap().rsplit('/').next().unwrap().to_string();
+    front.task_until(&id, |t| t["status"]["completed"] == true && t["status"]["failed"] == false);
+    assert!((0..3).all(|_| front.disabled("tri-prod-v000")), "a stale view was read");
+    every_replica(3);
+    // The same form posted again (a double click, on another replica) is the same task.
+    let again = form_post(port, "/console/actions/disable/ecs-main/us-west-2/tri-prod-v000", &cookie, &body);
+    assert_eq!(again.header("location"), posted.header("location"));
+
+    // A sign-out through one replica ends the session on all.
+    let fresh = send(port, "GET", "/console", &format!("Cookie: {cookie}\r\n"), "");
+    assert_eq!(form_post(port, "/console/sign-out", &cookie, &format!("csrf={}", csrf_of(&fresh.body))).status, 303);
+    for _ in 0..3 {
+        assert_eq!(send(port, "GET", "/console", &format!("Cookie: {cookie}\r\n"), "").status, 303, "signed out everywhere");
+    }
+
+    // SIGTERM the replica running a deploy: it finishes it within the grace, undoing nothing, while
+    // the others serve (the balancer skips it once it has stopped).
     env.http("POST", "/_harness", &json!({"delayMs": 200}).to_string());
-    let id = server.submit(&json!([{"createServerGroup": orca_create("grace")}]));
-    server.wait_until_running(&id);
-    let status = std::process::Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
-    assert!(status.success());
-    assert_eq!(server.child.wait().unwrap().code(), Some(0), "{}", server.log.lock().unwrap());
+    let id = front.submit(&json!([{"createServerGroup": orca_create("tri")}]));
+    let running = front.task_until(&id, |t| t.to_string().contains("Creating Amazon ECS Task Definition..."));
+    let pid: u32 = running["replica"].as_str().unwrap().split('-').next().unwrap().parse().unwrap();
+    let mut owner = replicas.remove(replicas.iter().position(|r| r.child.id() == pid).unwrap());
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap().success());
+    let task = front.task_until(&id, |t| t["status"]["completed"] == true);
     env.http("POST", "/_harness", &json!({"delayMs": 0}).to_string());
-    let server = Server::start(&env, &["--store-file", "tasks.db"]);
-    let task = server.task(&id);
-    assert_eq!((&task["status"]["completed"], &task["status"]["failed"]), (&json!(true), &json!(false)), "finished, not failed: {task}");
-    let service = env.aws().await.service("grace-prod-v000").await.expect("the deploy's server group stays");
-    assert_eq!(service.status(), Some("ACTIVE"));
+    assert_eq!(task["status"]["failed"], false, "{task}");
+    assert_eq!(task["resultObjects"][0]["serverGroupName"], "tri-prod-v002");
+    assert_eq!(task["replica"], running["replica"], "finished by the replica that stopped, within its grace");
+    assert_eq!(owner.child.wait().unwrap().code(), Some(0), "{}", owner.log.lock().unwrap());
+    assert!(!operations(&env).contains(&"DeleteService".to_string()), "nothing undone");
+    assert_eq!(env.aws().await.service("tri-prod-v002").await.expect("it stays").status(), Some("ACTIVE"));
+    assert!(!front.disabled("tri-prod-v002"), "served by the replicas left");
 }
