@@ -3,6 +3,7 @@
 //! every service of the ECS cluster.
 
 use super::{Session, aws_error};
+use crate::core::config::NamingStrategy;
 use crate::core::error::AwsError;
 
 /// A service the index found: (ECS cluster, service name, tags).
@@ -17,6 +18,24 @@ fn cluster_and_name(arn: &str) -> Option<(String, String)> {
 }
 
 impl Session {
+    /// The services the index finds tagged with application `app`, for the `tags` namer (the
+    /// deploy's next version, the read API's application and cluster views). None — list the ECS
+    /// cluster instead — under another namer, with the index turned off
+    /// (`ECS_DEPLOYER_TAG_INDEX=off`), when the index refuses (a warning says why), or when it
+    /// finds a short-format ARN.
+    pub async fn application_index(&self, naming: NamingStrategy, app: &str) -> Option<Vec<Indexed>> {
+        if naming != NamingStrategy::Tags || !crate::core::settings::get().tag_index {
+            return None;
+        }
+        match self.services_tagged(crate::core::naming::TAG_APPLICATION, app).await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!("the tag index did not answer ({e}); listing the ECS cluster's services instead");
+                None
+            }
+        }
+    }
+
     /// The ECS services carrying `key` = `value` (every page). None when one of them has a
     /// short-format ARN (its ECS cluster cannot be told: list instead).
     pub async fn services_tagged(&self, key: &str, value: &str) -> Result<Option<Vec<Indexed>>, AwsError> {

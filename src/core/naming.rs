@@ -118,6 +118,14 @@ impl Selection<'_> {
         may_be_named_under(self.cluster.or(self.app), self.naming, name)
     }
 
+    /// The same, given the tag index's services of the application in this ECS cluster (the
+    /// `tags` namer): those, and the ones whose name alone says the application or cluster (an
+    /// untagged service is named by its name, and the index cannot find it) — not every
+    /// parseable name.
+    pub fn may_name_indexed(&self, name: &str, indexed: &BTreeSet<String>) -> bool {
+        indexed.contains(name) || may_be_named_under(self.cluster.or(self.app), NamingStrategy::Default, name)
+    }
+
     /// The server group `service` is — its moniker and version — when it is one of the
     /// selection: an ACTIVE service (DRAINING and INACTIVE ones are being or were deleted) from
     /// whose name or tags the namer reads a versioned moniker of the application and cluster.

@@ -273,6 +273,17 @@ impl Reader {
         facts.first().map(view::server_group).ok_or_else(not_found)
     }
 
+    /// Under the `tags` namer, the services the tag index finds tagged with the application, by
+    /// ECS cluster (see [`Session::application_index`]); None to describe every parseable name.
+    async fn application_index(&self, session: &Session, naming: NamingStrategy, app: &str) -> Option<HashMap<String, BTreeSet<String>>> {
+        let found = self.within_budget(session, session.application_index(naming, app)).await?;
+        let mut by_ecs_cluster: HashMap<String, BTreeSet<String>> = HashMap::new();
+        for (ecs_cluster, name, _) in found {
+            by_ecs_cluster.entry(ecs_cluster).or_default().insert(name);
+        }
+        Some(by_ecs_cluster)
+    }
+
     /// The newest ACTIVE service named `name` in any of the ECS clusters, with its ECS cluster.
     async fn find_service(self: &Arc<Self>, session: &Session, name: &str) -> Result<Option<(String, ServiceState)>, ReadError> {
         let clusters = self.ecs_clusters(session).await?;
@@ -361,14 +372,25 @@ impl Reader {
     ) -> Result<Vec<ServerGroupView>, ReadError> {
         let session = self.session(account, region).await?;
         let selection = Selection { naming: account.naming_strategy, app, cluster };
-        let ecs_clusters = match ecs_cluster {
+        let index = match (app, ecs_cluster) {
+            (Some(app), None) => self.application_index(&session, account.naming_strategy, app).await,
+            _ => None,
+        };
+        let mut ecs_clusters = match ecs_cluster {
             Some(c) => vec![c.to_string()],
             None => self.ecs_clusters(&session).await?,
         };
+        // An ECS cluster the index names but the kept list does not (made since) is read too.
+        let unlisted: Vec<String> = index.iter().flat_map(|i| i.keys()).filter(|c| !ecs_clusters.contains(c)).cloned().collect();
+        ecs_clusters.extend(unlisted);
         let per_ecs_cluster = try_join_all(ecs_clusters.into_iter().map(|c| {
-            let session = &session;
+            let (session, index) = (&session, &index);
             async move {
-                let names: Vec<String> = self.service_names(session, &c).await?.into_iter().filter(|n| selection.may_name(n)).collect();
+                let listed = self.service_names(session, &c).await?;
+                let names = match index {
+                    Some(index) => indexed_names(&selection, listed, index.get(&c).cloned().unwrap_or_default()),
+                    None => listed.into_iter().filter(|n| selection.may_name(n)).collect(),
+                };
                 let services = self.within_budget(session, session.describe_services(&c, &names, true)).await?;
                 let groups: Vec<_> = services.into_iter().filter_map(|s| server_group_of(&selection, s)).collect();
                 let facts = self.within_budget(session, self.observe(session, &c, groups)).await?;
@@ -482,6 +504,14 @@ impl Reader {
         }
         Ok(session.container_instance_hosts(ecs_cluster, &arns.into_iter().collect::<Vec<_>>()).await?)
     }
+}
+
+/// The names worth describing in an ECS cluster under the tag index: the listed ones the index
+/// or their name puts in the selection, and the indexed ones the kept list does not have yet.
+fn indexed_names(selection: &Selection<'_>, listed: Vec<String>, indexed: BTreeSet<String>) -> Vec<String> {
+    let mut names: Vec<String> = listed.into_iter().filter(|n| selection.may_name_indexed(n, &indexed)).collect();
+    names.extend(indexed.into_iter().filter(|n| !names.contains(n)).collect::<Vec<_>>());
+    names
 }
 
 /// A service with the moniker and version its name (or tags) give it.

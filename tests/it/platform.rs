@@ -141,6 +141,24 @@ async fn under_the_tags_namer_the_next_version_comes_from_the_tag_index_without_
     // A name taken by a service the index does not know (untagged) is caught by the candidates' check.
     aws.create_service("idx-prod-v003", 0).await;
     assert_eq!(env.deploy(&d, &[]).json["serverGroupName"], "idx-prod-v004");
+
+    // The read API's cluster view through the index: the services tagged with the application
+    // (whatever their name) and the untagged ones its name says, in one DescribeServices — not
+    // the 30 other applications' services (four DescribeServices without the index).
+    aws.create_service("renamed-prod-v005", 0).await;
+    let arn = aws.service("renamed-prod-v005").await.unwrap().service_arn.unwrap();
+    let tag = |k: &str, v: &str| aws_sdk_ecs::types::Tag::builder().key(k).value(v).build();
+    aws.ecs.tag_resource().resource_arn(arn).tags(tag("moniker.spinnaker.io/application", "idx")).send().await.unwrap();
+    let server = Server::start(&env, &["--store-file", "tasks.db"]);
+    env.http("DELETE", "/_harness/requests", "");
+    let (status, view) = server.request("GET", "/applications/idx/clusters/ecs-tags/idx-prod/ecs", "");
+    assert_eq!(status, 200, "{view}");
+    let mut names: Vec<&str> = view["serverGroups"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["idx-prod-v000", "idx-prod-v001", "idx-prod-v002", "idx-prod-v003", "idx-prod-v004", "renamed-prod-v005"]);
+    let ops = operations(&env);
+    assert!(ops.contains(&"GetResources".to_string()), "{ops:?}");
+    assert_eq!(ops.iter().filter(|o| *o == "DescribeServices").count(), 1, "{ops:?}");
 }
 
 #[tokio::test]

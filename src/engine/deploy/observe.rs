@@ -22,11 +22,8 @@ type Services = (Vec<String>, Vec<(String, Vec<(String, String)>)>);
 /// CreateService is caught by CreateService's "not idempotent" answer.
 async fn observe_services(session: &Session, req: &DeployRequest) -> Result<Services, AwsError> {
     let strategy = req.account.naming_strategy;
-    if strategy == NamingStrategy::Tags
-        && crate::core::settings::get().tag_index
-        && let Some(indexed) = indexed_services(session, req).await?
-    {
-        return Ok(indexed);
+    if let Some(indexed) = session.application_index(strategy, &req.moniker.app).await {
+        return indexed_services(session, req, indexed).await;
     }
     let listed = session.list_service_names(&req.ecs_cluster).await?;
     let tagged = match strategy {
@@ -43,17 +40,8 @@ async fn observe_services(session: &Session, req: &DeployRequest) -> Result<Serv
 /// tagged with the application (GetResources, a page per 100), their versions, and the next
 /// candidates checked in one DescribeServices — two dependent round trips however many services
 /// the ECS cluster has. A name taken meanwhile (the index lags) is caught by CreateService's
-/// "not idempotent" answer and the name race. None (list instead) when the index cannot answer
-/// (refused, a short-format ARN).
-async fn indexed_services(session: &Session, req: &DeployRequest) -> Result<Option<Services>, AwsError> {
-    let found = match session.services_tagged(naming::TAG_APPLICATION, &req.moniker.app).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return Ok(None),
-        Err(e) => {
-            tracing::warn!("the tag index did not answer ({e}); listing the ECS cluster's services instead");
-            return Ok(None);
-        }
-    };
+/// "not idempotent" answer and the name race.
+async fn indexed_services(session: &Session, req: &DeployRequest, found: Vec<crate::aws::Indexed>) -> Result<Services, AwsError> {
     let mut tagged: Vec<(String, Vec<(String, String)>)> =
         found.into_iter().filter(|(cluster, _, _)| *cluster == req.ecs_cluster).map(|(_, name, tags)| (name, tags)).collect();
     let taken = naming::taken_versions(&req.moniker, NamingStrategy::Tags, tagged.iter().map(|(n, t)| (n.as_str(), t.as_slice())));
@@ -65,7 +53,7 @@ async fn indexed_services(session: &Session, req: &DeployRequest) -> Result<Opti
             tagged.push((s.service_name, s.tags));
         }
     }
-    Ok(Some((tagged.iter().map(|(n, _)| n.clone()).collect(), tagged)))
+    Ok((tagged.iter().map(|(n, _)| n.clone()).collect(), tagged))
 }
 
 /// What is read of the source server group: its scalable target, its service (typed), and the
