@@ -76,20 +76,21 @@ async fn throttling_during_concurrent_deploys_and_pollers_reaches_no_user_and_is
     let env = TestEnv::dedicated("platform_throttle");
     // AWS's own bound on a call (the default two minutes): the adaptive rate limit slows every
     // request of the burst after the first throttle, by design.
-    let server = Server::start_with_env(&env, "127.0.0.1:0", &["--store-file", "tasks.db", "--max-running", "8"], &[]);
+    let args = ["--store-file", "tasks.db", "--max-running", "20", "--max-running-per-principal", "20"];
+    let server = Server::start_with_env(&env, "127.0.0.1:0", &args, &[]);
     let before = scrape(&server);
     let rules = json!({"rules": [
         {"operation": "DescribeServices", "action": "throttle", "times": 6},
         {"operation": "CreateService", "action": "throttle", "times": 3}
     ]});
     env.http("POST", "/_harness", &rules.to_string());
-    let ids: Vec<String> = (0..8).map(|i| server.submit(&json!([{"createServerGroup": orca_create(&format!("thr{i}"))}]))).collect();
+    let ids: Vec<String> = (0..20).map(|i| server.submit(&json!([{"createServerGroup": orca_create(&format!("thr{i}"))}]))).collect();
     let port = server.port;
-    let pollers: Vec<_> = (0..10)
+    let pollers: Vec<_> = (0..50)
         .map(|i| {
             std::thread::spawn(move || {
-                (0..5)
-                    .map(|_| crate::serve::request(port, "GET", &format!("/applications/thr{}/serverGroups", i % 8), "", "").0)
+                (0..3)
+                    .map(|_| crate::serve::request(port, "GET", &format!("/applications/thr{}/serverGroups", i % 20), "", "").0)
                     .collect::<Vec<u16>>()
             })
         })
