@@ -252,8 +252,9 @@ def traffic_rows(acct):
 
 
 def index_rows():
-    """The next version under the tags namer in ECS clusters of 200, 2,000 and 5,000 other
-    services: listing every service (ECS_DEPLOYER_TAG_INDEX=off) against the tag index."""
+    """The next version, and the cluster's read view, under the tags namer in ECS clusters of 200,
+    2,000 and 5,000 other services: listing every service (ECS_DEPLOYER_TAG_INDEX=off) against
+    the tag index."""
     for i, n in enumerate([200, 2000, 5000]):
         acct = Account(20 + i, other_services=n, naming="tags")
         acct.run(["deploy"], description("idx"), measured=False)
@@ -262,6 +263,11 @@ def index_rows():
         del os.environ["ECS_DEPLOYER_TAG_INDEX"]
         row(f"next version (--plan) with {n:,} other services, listing", listing)
         row(f"  same, tag index", acct.run(["deploy", "--plan"], description("idx")))
+        view = ["list", "--view", "--account", "ecs", "--region", REGION, "--cluster", "idx-web"]
+        os.environ["ECS_DEPLOYER_TAG_INDEX"] = "off"
+        row(f"  the cluster's view (list --view --cluster), listing", acct.run(view))
+        del os.environ["ECS_DEPLOYER_TAG_INDEX"]
+        row(f"  same, tag index", acct.run(view))
 
 
 def row(name, m):

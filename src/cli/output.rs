@@ -364,6 +364,8 @@ pub fn error(format: OutputFormat, err: &Error) {
                 Error::Interrupted { report } => {
                     json!({ "errors": [{"code": "Interrupted", "message": err.to_string()}], "report": report })
                 }
+                // Only `serve` hands work over; said here for completeness.
+                Error::HandedOver => json!({ "errors": [{"code": "HandedOver", "message": err.to_string()}] }),
             };
             println!("{}", serde_json::to_string_pretty(&body).unwrap_or_default());
         }
@@ -393,6 +395,7 @@ pub fn error(format: OutputFormat, err: &Error) {
                     eprintln!("  {line}");
                 }
             }
+            Error::HandedOver => eprintln!("error: {err}"),
         },
     }
 }

@@ -77,6 +77,10 @@ pub enum Error {
     /// Ctrl-C or SIGTERM stopped the operation at a step boundary; `report` lists what exists.
     #[error("interrupted (Ctrl-C / SIGTERM): stopped at the next step, after the AWS call in flight")]
     Interrupted { report: Vec<String> },
+    /// `serve` is shutting down and stopped the operation where another replica (or its next
+    /// start) can continue it: nothing was undone (see `engine::handover`).
+    #[error("handed over: this replica is shutting down; the task goes on where it stopped")]
+    HandedOver,
 }
 
 /// Every field problem on one line (at most [`MAX_SHOWN`] of them).
@@ -114,7 +118,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Invalid(_) | Error::Config(_) => 2,
-            Error::Aws { .. } | Error::Failed { .. } | Error::Interrupted { .. } => 1,
+            Error::Aws { .. } | Error::Failed { .. } | Error::Interrupted { .. } | Error::HandedOver => 1,
         }
     }
 

@@ -65,7 +65,7 @@ pub struct CopyItem<T> {
 }
 
 /// Something of the source that is deliberately not copied, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Skipped {
     pub name: String,
     pub reason: String,

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::core::error::{Error, Result};
 use crate::core::moniker::parse_name;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Strategy {
     None,

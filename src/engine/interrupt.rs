@@ -3,6 +3,11 @@
 //! operation undoes what it created (as on any failure) and reports what exists. A second signal
 //! exits at once. A cancel (`PUT /task/{id}/cancel`) asks the same of one task only: its flag is
 //! task-local, checked at the same boundaries.
+//!
+//! `serve` hands work over instead ([`enable_handover`]): when it stops (at once, or once the
+//! grace is over), a task that may be continued elsewhere ([`may_hand_over`]) stops at its next
+//! safe point ([`handing_over`], see `engine::deploy::handover`) without undoing anything; every
+//! other task stops as above. A further signal stops the handed-over ones too, then exits.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -15,6 +20,14 @@ static REQUESTED: AtomicBool = AtomicBool::new(false);
 /// for this long before it asks the running work to stop.
 static GRACE_MS: AtomicU64 = AtomicU64::new(0);
 static DRAINING: AtomicBool = AtomicBool::new(false);
+/// `serve`: stopping hands the tasks that may be continued elsewhere over ([`HANDOVER`]) first.
+static HANDOVER_ENABLED: AtomicBool = AtomicBool::new(false);
+static HANDOVER: AtomicBool = AtomicBool::new(false);
+
+/// Makes stopping hand work over before it undoes any (`serve`).
+pub fn enable_handover() {
+    HANDOVER_ENABLED.store(true, Ordering::SeqCst);
+}
 
 /// Sets the grace a first signal gives running work before it is asked to stop.
 pub fn set_grace(grace: std::time::Duration) {
@@ -23,16 +36,35 @@ pub fn set_grace(grace: std::time::Duration) {
 
 /// True once the process is shutting down: draining, or asked to stop.
 pub fn draining() -> bool {
-    DRAINING.load(Ordering::SeqCst) || REQUESTED.load(Ordering::SeqCst)
+    DRAINING.load(Ordering::SeqCst) || REQUESTED.load(Ordering::SeqCst) || HANDOVER.load(Ordering::SeqCst)
 }
 
 tokio::task_local! {
     static CANCELED: Arc<AtomicBool>;
+    static MAY_HAND_OVER: bool;
 }
 
-/// True once a stop was asked for: of the process, or of the task this runs in.
+/// True when the task this runs in may be continued elsewhere (see [`may_hand_over`]).
+fn handover_able() -> bool {
+    MAY_HAND_OVER.try_with(|may| *may).unwrap_or(false)
+}
+
+/// True once a stop was asked for: of the process, or of the task this runs in (a task that may
+/// be handed over is asked to hand over instead: see [`handing_over`]).
 pub fn requested() -> bool {
-    REQUESTED.load(Ordering::SeqCst) || CANCELED.try_with(|c| c.load(Ordering::SeqCst)).unwrap_or(false)
+    REQUESTED.load(Ordering::SeqCst)
+        || CANCELED.try_with(|c| c.load(Ordering::SeqCst)).unwrap_or(false)
+        || (HANDOVER.load(Ordering::SeqCst) && !handover_able())
+}
+
+/// True once the task this runs in should stop at its next safe point and be handed over.
+pub fn handing_over() -> bool {
+    HANDOVER.load(Ordering::SeqCst) && handover_able()
+}
+
+/// Runs `work` as a task that may (or may not) be handed over when the process stops.
+pub async fn may_hand_over<F: Future>(may: bool, work: F) -> F::Output {
+    MAY_HAND_OVER.scope(may, work).await
 }
 
 /// Runs `work` so that setting `flag` stops it at its next step boundary, as an interrupt does.
@@ -50,19 +82,31 @@ pub fn listen() {
                 warn!("shutting down: nothing new starts; running work has {}s to finish (signal again to stop it now)", grace / 1000);
                 tokio::spawn(async move {
                     tokio::time::sleep(std::time::Duration::from_millis(grace)).await;
-                    if !REQUESTED.swap(true, Ordering::SeqCst) {
-                        warn!("the shutdown grace is over: stopping the running work at its next step");
+                    if !HANDOVER.load(Ordering::SeqCst) && !REQUESTED.load(Ordering::SeqCst) {
+                        warn!("the shutdown grace is over");
+                        stop();
                     }
                 });
                 continue;
             }
-            if REQUESTED.swap(true, Ordering::SeqCst) {
-                warn!("second interrupt: exiting now; what was created so far stays");
-                std::process::exit(130);
-            }
-            warn!("interrupt received: finishing the AWS call in flight, then cleaning up (interrupt again to exit at once)");
+            stop();
         }
     });
+}
+
+/// One step further in stopping: hand over (when enabled), then stop and undo, then exit.
+fn stop() {
+    if HANDOVER_ENABLED.load(Ordering::SeqCst) && !HANDOVER.swap(true, Ordering::SeqCst) {
+        return warn!(
+            "stopping: running deploys are handed over at their next safe point (another replica, or the next start, continues them); \
+             other work stops at its next step (signal again to stop everything)"
+        );
+    }
+    if REQUESTED.swap(true, Ordering::SeqCst) {
+        warn!("second interrupt: exiting now; what was created so far stays");
+        std::process::exit(130);
+    }
+    warn!("interrupt received: finishing the AWS call in flight, then cleaning up (interrupt again to exit at once)");
 }
 
 #[cfg(unix)]

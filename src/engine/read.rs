@@ -372,17 +372,21 @@ impl Reader {
     ) -> Result<Vec<ServerGroupView>, ReadError> {
         let session = self.session(account, region).await?;
         let selection = Selection { naming: account.naming_strategy, app, cluster };
-        let index = match (app, ecs_cluster) {
-            (Some(app), None) => self.application_index(&session, account.naming_strategy, app).await,
-            _ => None,
+        // A moniker cluster's application is its name's first part.
+        let index = match app.or_else(|| cluster.and_then(|c| c.split('-').next())) {
+            Some(app) => self.application_index(&session, account.naming_strategy, app).await,
+            None => None,
         };
-        let mut ecs_clusters = match ecs_cluster {
+        let ecs_clusters = match ecs_cluster {
             Some(c) => vec![c.to_string()],
-            None => self.ecs_clusters(&session).await?,
+            None => {
+                // An ECS cluster the index names but the kept list does not (made since) is read too.
+                let mut listed = self.ecs_clusters(&session).await?;
+                let unlisted: Vec<String> = index.iter().flat_map(|i| i.keys()).filter(|c| !listed.contains(c)).cloned().collect();
+                listed.extend(unlisted);
+                listed
+            }
         };
-        // An ECS cluster the index names but the kept list does not (made since) is read too.
-        let unlisted: Vec<String> = index.iter().flat_map(|i| i.keys()).filter(|c| !ecs_clusters.contains(c)).cloned().collect();
-        ecs_clusters.extend(unlisted);
         let per_ecs_cluster = try_join_all(ecs_clusters.into_iter().map(|c| {
             let (session, index) = (&session, &index);
             async move {

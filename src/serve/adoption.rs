@@ -1,17 +1,85 @@
 //! Abandoned tasks: a task whose replica died while running it is adopted once its lease and the
 //! longest AWS call have passed, undone in the background (what its deploys were creating is
 //! removed if incomplete, what its lifecycle operations left is read back), audited as `serve`'s
-//! own work, and ended failed with the report.
+//! own work, and ended failed with the report. The store query that takes them over is here too.
 
 use std::sync::Arc;
 
 use tracing::{error, warn};
 
 use super::audit::Event;
-use super::store::{self, Abandoned};
+use super::store::{Store, StoreResult};
 use super::{App, now_ms};
 use crate::engine::abandoned;
-use crate::engine::operations::list::{self as ops};
+use crate::engine::operations::list::{self as ops, Task};
+
+/// A task whose replica went away while running it, now held by this replica to undo and end.
+#[derive(Debug)]
+pub struct Abandoned {
+    pub id: String,
+    pub previous_owner: String,
+    pub task: Task,
+    /// What its deploys were about to create, in order.
+    pub creating: Vec<crate::engine::journal::Creating>,
+}
+
+/// The message a task gets when the replica running it went away.
+pub fn abandoned_message(owner: &str) -> String {
+    format!(
+        "ecs-deployer stopped while this task was running (replica {owner}); it was not run again: what it had begun to create \
+         and left incomplete was removed (the report says what), so the operation can be posted again"
+    )
+}
+
+impl Store {
+    /// Takes over, for `owner` with a lease until `lease_until_ms`, every task whose replica went
+    /// away while running it (its lease ended before `now_ms`), or while undoing one: each moves to
+    /// `undoing`, for the caller to undo what it was creating and then end it with [`Store::save`].
+    /// The update is conditional on the lease, so a replica that renewed meanwhile keeps its task.
+    pub async fn adopt_abandoned(&self, now_ms: i64, owner: &str, lease_until_ms: i64) -> StoreResult<Vec<Abandoned>> {
+        let select = "SELECT id, owner, task, lease_until_ms, creating FROM ecs_deployer_tasks
+                      WHERE state IN ('running', 'undoing') AND lease_until_ms < $1";
+        type Row = (String, Option<String>, String, i64, Option<String>);
+        let rows: Vec<Row> = match self {
+            Store::Sqlite(c) => {
+                Store::sqlite(c, move |c| {
+                    let mut stmt = c.prepare(select)?;
+                    let rows = stmt.query_map([now_ms], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
+                    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+                })
+                .await?
+            }
+            Store::Postgres(c) => {
+                c.query(select, &[&now_ms]).await?.into_iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4))).collect()
+            }
+        };
+        let mut adopted = Vec::new();
+        for (id, previous_owner, task, lease, creating) in rows {
+            let update = "UPDATE ecs_deployer_tasks SET state = 'undoing', owner = $1, lease_until_ms = $2
+                          WHERE id = $3 AND state IN ('running', 'undoing') AND lease_until_ms = $4";
+            let n = match self {
+                Store::Sqlite(c) => {
+                    let (owner, id) = (owner.to_string(), id.clone());
+                    Store::sqlite(c, move |c| Ok(c.execute(update, rusqlite::params![owner, lease_until_ms, id, lease])? as u64)).await?
+                }
+                Store::Postgres(c) => c.execute(update, &[&owner, &lease_until_ms, &id, &lease]).await?,
+            };
+            if n == 1 {
+                let creating = match creating.as_deref() {
+                    Some(text) => serde_json::from_str(text)?,
+                    None => Vec::new(),
+                };
+                adopted.push(Abandoned {
+                    id,
+                    previous_owner: previous_owner.unwrap_or_default(),
+                    task: serde_json::from_str(&task)?,
+                    creating,
+                });
+            }
+        }
+        Ok(adopted)
+    }
+}
 
 /// Takes over the tasks whose replica went away while running them (leases ended before
 /// `before_ms`) and undoes each in the background: it reads as being undone at once, then ends
@@ -33,7 +101,7 @@ pub(super) async fn adopt_abandoned(app: &Arc<App>, before_ms: i64) {
 pub(super) async fn undo_abandoned(app: Arc<App>, abandoned: Abandoned) {
     let Abandoned { id, previous_owner, mut task, creating } = abandoned;
     let lease = || now_ms() + app.lease.as_millis() as i64;
-    let message = store::abandoned_message(&previous_owner);
+    let message = abandoned_message(&previous_owner);
     let phase = task.status.phase.clone();
     task.push(&phase, format!("Being undone: {message}; removing what it left incomplete"));
     if let Err(e) = app.store.save(&id, &app.replica, &task, lease(), false).await {

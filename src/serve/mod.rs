@@ -14,6 +14,7 @@ mod adoption;
 mod artifacts;
 pub mod audit;
 mod console;
+mod handover;
 mod http;
 pub mod listener;
 mod ops;
@@ -132,6 +133,7 @@ pub async fn serve(config: Config, options: ServeOptions) -> Result<()> {
     let _store_lock = options.store_lock;
     let config = Arc::new(config);
     crate::engine::interrupt::set_grace(options.shutdown_grace);
+    crate::engine::interrupt::enable_handover();
     // The console's CSRF key comes from the store: every replica makes the same tokens.
     let console_key = options.store.console_key().await.map_err(|e| Error::Failed { message: e.to_string(), report: Vec::new() })?;
     let app = Arc::new(App {

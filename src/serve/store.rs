@@ -95,8 +95,17 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS ecs_deployer_tasks (
 /// `principal`, `owner_id` and `accounts` (`,a,b,`): who may see the task, so listings filter in
 /// the query (a principal's tasks stay listed however many others post).
 /// `canceled_by`: who asked a running task to stop (its replica sees it when it renews the lease).
-const ADDED_COLUMNS: [&str; 7] =
-    ["client_request_id TEXT", "body_sha256 TEXT", "creating TEXT", "principal TEXT", "owner_id TEXT", "accounts TEXT", "canceled_by TEXT"];
+/// `resume`: where a handed-over task's deploy stopped (see `super::handover`).
+const ADDED_COLUMNS: [&str; 8] = [
+    "client_request_id TEXT",
+    "body_sha256 TEXT",
+    "creating TEXT",
+    "principal TEXT",
+    "owner_id TEXT",
+    "accounts TEXT",
+    "canceled_by TEXT",
+    "resume TEXT",
+];
 
 /// What renewing a running task's lease found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -204,22 +213,14 @@ pub enum Inserted {
     Existing { id: String, same_body: bool },
 }
 
-/// A task whose replica went away while running it, now held by this replica to undo and end.
-#[derive(Debug)]
-pub struct Abandoned {
-    pub id: String,
-    pub previous_owner: String,
-    pub task: Task,
-    /// What its deploys were about to create, in order.
-    pub creating: Vec<crate::engine::journal::Creating>,
-}
-
 /// A task taken by this replica to run.
 #[derive(Debug)]
 pub struct Claimed {
     pub id: String,
     pub operations: String,
     pub task: Task,
+    /// Where its deploy stopped when another replica handed it over (JSON).
+    pub resume: Option<String>,
 }
 
 /// The task store.
@@ -227,14 +228,6 @@ pub struct Claimed {
 pub enum Store {
     Sqlite(Arc<Mutex<rusqlite::Connection>>),
     Postgres(Arc<tokio_postgres::Client>),
-}
-
-/// The message a task gets when the replica running it went away.
-pub fn abandoned_message(owner: &str) -> String {
-    format!(
-        "ecs-deployer stopped while this task was running (replica {owner}); it was not run again: what it had begun to create \
-         and left incomplete was removed (the report says what), so the operation can be posted again"
-    )
 }
 
 /// The 64-bit key of the advisory lock `name`.
@@ -406,11 +399,11 @@ impl Store {
                      WHERE id = (SELECT t.id FROM ecs_deployer_tasks t WHERE t.state = 'queued' AND {busy} < ?3
                                  ORDER BY t.created_ms, t.id LIMIT 1)
                        AND state = 'queued'
-                     RETURNING id, operations, task"
+                     RETURNING id, operations, task, resume"
                 );
                 Store::sqlite(c, move |c| {
                     let params = rusqlite::params![owner, lease_until_ms, per_principal];
-                    Ok(c.query_row(&sql, params, |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?))).optional()?)
+                    Ok(c.query_row(&sql, params, |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?, r.get(3)?))).optional()?)
                 })
                 .await?
             }
@@ -419,13 +412,14 @@ impl Store {
                     "UPDATE ecs_deployer_tasks SET state = 'running', owner = $1, lease_until_ms = $2
                      WHERE id = (SELECT t.id FROM ecs_deployer_tasks t WHERE t.state = 'queued' AND {busy} < $3
                                  ORDER BY t.created_ms, t.id LIMIT 1 FOR UPDATE SKIP LOCKED)
-                     RETURNING id, operations, task"
+                     RETURNING id, operations, task, resume"
                 );
-                c.query_opt(&sql, &[&owner, &lease_until_ms, &per_principal]).await?.map(|r| (r.get(0), r.get(1), r.get::<_, String>(2)))
+                let row = c.query_opt(&sql, &[&owner, &lease_until_ms, &per_principal]).await?;
+                row.map(|r| (r.get(0), r.get(1), r.get::<_, String>(2), r.get(3)))
             }
         };
         match row {
-            Some((id, operations, task)) => Ok(Some(Claimed { id, operations, task: serde_json::from_str(&task)? })),
+            Some((id, operations, task, resume)) => Ok(Some(Claimed { id, operations, task: serde_json::from_str(&task)?, resume })),
             None => Ok(None),
         }
     }
@@ -642,53 +636,5 @@ impl Store {
             Store::Postgres(c) => c.execute(sql, &[&creating, &id, &owner]).await?,
         };
         Ok(n == 1)
-    }
-
-    /// Takes over, for `owner` with a lease until `lease_until_ms`, every task whose replica went
-    /// away while running it (its lease ended before `now_ms`), or while undoing one: each moves to
-    /// `undoing`, for the caller to undo what it was creating and then end it with [`Store::save`].
-    /// The update is conditional on the lease, so a replica that renewed meanwhile keeps its task.
-    pub async fn adopt_abandoned(&self, now_ms: i64, owner: &str, lease_until_ms: i64) -> StoreResult<Vec<Abandoned>> {
-        let select = "SELECT id, owner, task, lease_until_ms, creating FROM ecs_deployer_tasks
-                      WHERE state IN ('running', 'undoing') AND lease_until_ms < $1";
-        type Row = (String, Option<String>, String, i64, Option<String>);
-        let rows: Vec<Row> = match self {
-            Store::Sqlite(c) => {
-                Store::sqlite(c, move |c| {
-                    let mut stmt = c.prepare(select)?;
-                    let rows = stmt.query_map([now_ms], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
-                    Ok(rows.collect::<Result<Vec<_>, _>>()?)
-                })
-                .await?
-            }
-            Store::Postgres(c) => {
-                c.query(select, &[&now_ms]).await?.into_iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4))).collect()
-            }
-        };
-        let mut adopted = Vec::new();
-        for (id, previous_owner, task, lease, creating) in rows {
-            let update = "UPDATE ecs_deployer_tasks SET state = 'undoing', owner = $1, lease_until_ms = $2
-                          WHERE id = $3 AND state IN ('running', 'undoing') AND lease_until_ms = $4";
-            let n = match self {
-                Store::Sqlite(c) => {
-                    let (owner, id) = (owner.to_string(), id.clone());
-                    Store::sqlite(c, move |c| Ok(c.execute(update, rusqlite::params![owner, lease_until_ms, id, lease])? as u64)).await?
-                }
-                Store::Postgres(c) => c.execute(update, &[&owner, &lease_until_ms, &id, &lease]).await?,
-            };
-            if n == 1 {
-                let creating = match creating.as_deref() {
-                    Some(text) => serde_json::from_str(text)?,
-                    None => Vec::new(),
-                };
-                adopted.push(Abandoned {
-                    id,
-                    previous_owner: previous_owner.unwrap_or_default(),
-                    task: serde_json::from_str(&task)?,
-                    creating,
-                });
-            }
-        }
-        Ok(adopted)
     }
 }

@@ -201,7 +201,7 @@ impl Drop for SharedLock {
 /// Runs one claimed task, saving its state on every change and renewing the lease meanwhile; its
 /// AWS writes are fenced by the lease (see [`crate::engine::lease`]).
 pub(super) async fn run_task(app: Arc<App>, claimed: Claimed, fence: crate::engine::lease::Fence, slot: Arc<TaskSlot>) {
-    let Claimed { id, operations, mut task } = claimed;
+    let Claimed { id, operations, mut task, resume } = claimed;
     let cancel = Arc::new(Canceled::default());
     crate::core::sync::lock(&app.running).insert(id.clone(), cancel.clone());
     // Listed as running (and holding its slot) until its result is saved: shutdown waits for it.
@@ -213,15 +213,20 @@ pub(super) async fn run_task(app: Arc<App>, claimed: Claimed, fence: crate::engi
     let state = TaskState::new(task);
     let lease = || now_ms() + app.lease.as_millis() as i64;
     let parsed = serde_json::from_str(&operations).map_err(|e| Error::Failed { message: e.to_string(), report: Vec::new() });
+    let resume = super::handover::resume_of(resume.as_deref()).map_err(|message| Error::Failed { message, report: Vec::new() });
     // Every line of the task's work carries its id, principal and operations (`--log-format json`).
     let principal = state.snapshot().principal.unwrap_or_default();
     let span = tracing::info_span!("task", task_id = %id, principal = %principal, operation = tracing::field::Empty);
     let work = async {
-        match parsed.and_then(|v| ops::parse(&app.config, v)) {
+        match parsed.and_then(|v| ops::parse(&app.config, v)).and_then(|o| resume.map(|r| o.resuming(r))) {
             Ok(operations) => {
                 tracing::Span::current().record("operation", operations.names().join(",").as_str());
+                let may_hand_over = operations.may_hand_over();
                 let mut quiet = Quiet;
-                let run = crate::engine::journal::recording_creates(sink, ops::run(operations, &state, &mut quiet));
+                // Boxed: the operations' future is large, and each scope below would copy it.
+                let run = crate::engine::deploy::handover::collecting(Box::pin(ops::run(operations, &state, &mut quiet)));
+                let run = crate::engine::interrupt::may_hand_over(may_hand_over, run);
+                let run = crate::engine::journal::recording_creates(sink, run);
                 let run = crate::engine::lease::fenced(fence.clone(), run);
                 let run = crate::engine::interrupt::cancelable(cancel.flag.clone(), run);
                 let run = crate::engine::slot::scope(Arc::new(SlotHandle(slot.clone())), run);
@@ -235,7 +240,7 @@ pub(super) async fn run_task(app: Arc<App>, claimed: Claimed, fence: crate::engi
                 let mut task = state.snapshot();
                 let message = format!("this replica cannot run the task: {e}");
                 task.fail("task", "InvalidRequestException", &message, e.exit_code(), Vec::new());
-                task
+                (task, None)
             }
         }
     };
@@ -262,12 +267,16 @@ pub(super) async fn run_task(app: Arc<App>, claimed: Claimed, fence: crate::engi
             }
         }
     };
-    let mut task = tokio::select! {
+    let (mut task, resume) = tokio::select! {
         // Boxed: the task's future is large, and the span's wrapper would copy it onto the stack.
-        task = tracing::Instrument::instrument(Box::pin(work), span) => task,
+        done = tracing::Instrument::instrument(Box::pin(work), span) => done,
         _ = saver => unreachable!("the saver never ends"),
     };
     drop(slot);
+    // Stopped at a safe point while this replica shuts down: it goes on elsewhere.
+    if !task.status.completed {
+        return super::handover::hand_over(app, &id, &task, resume).await;
+    }
     if cancel.flag.load(std::sync::atomic::Ordering::SeqCst) && task.status.failed {
         let by = crate::core::sync::lock(&cancel.by).clone().unwrap_or_else(|| "a cancel".into());
         let phase = task.status.phase.clone();

@@ -256,7 +256,7 @@ async fn three_replicas_behind_a_round_robin_balancer_are_one_service() {
     let env = TestEnv::dedicated("platform_replicas");
     crate::security::write_principals(&env);
     let url = crate::serve::postgres_database("three").await;
-    let args = ["--postgres-url", url.as_str(), "--principals", "principals.yml", "--read-ttl", "60s", "--shutdown-grace", "60s"];
+    let args = ["--postgres-url", url.as_str(), "--principals", "principals.yml", "--read-ttl", "60s"];
     let mut replicas: Vec<Server> = (0..3).map(|_| Server::start(&env, &args)).collect();
     let balancer = Balancer::start(replicas.iter().map(|r| r.port).collect());
     let (port, front) = (balancer.port, Front { balancer: &balancer });
@@ -312,21 +312,70 @@ async fn three_replicas_behind_a_round_robin_balancer_are_one_service() {
         assert_eq!(send(port, "GET", "/console", &format!("Cookie: {cookie}\r\n"), "").status, 303, "signed out everywhere");
     }
 
-    // SIGTERM the replica running a deploy: it finishes it within the grace, undoing nothing, while
-    // the others serve (the balancer skips it once it has stopped).
-    env.http("POST", "/_harness", &json!({"delayMs": 200}).to_string());
-    let id = front.submit(&json!([{"createServerGroup": orca_create("tri")}]));
-    let running = front.task_until(&id, |t| t.to_string().contains("Creating Amazon ECS Task Definition..."));
-    let pid: u32 = running["replica"].as_str().unwrap().split('-').next().unwrap().parse().unwrap();
+    // SIGTERM the replica running a red/black deploy while it waits for its new group: it hands
+    // the deploy over and stops; another replica continues the wait and the strategy, creating
+    // nothing again and undoing nothing (the balancer skips the stopped replica).
+    let mut redblack = orca_create("tri");
+    redblack["strategy"] = json!("redblack");
+    redblack.as_object_mut().unwrap().remove("maxRemainingAsgs");
+    env.http("DELETE", "/_harness/requests", "");
+    let id = front.submit(&json!([{"createServerGroup": redblack}]));
+    let waiting = front.task_until(&id, |t| t.to_string().contains("tri-prod-v002: "));
+    let pid: u32 = waiting["replica"].as_str().unwrap().split('-').next().unwrap().parse().unwrap();
     let mut owner = replicas.remove(replicas.iter().position(|r| r.child.id() == pid).unwrap());
     assert!(std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap().success());
-    let task = front.task_until(&id, |t| t["status"]["completed"] == true);
-    env.http("POST", "/_harness", &json!({"delayMs": 0}).to_string());
-    assert_eq!(task["status"]["failed"], false, "{task}");
-    assert_eq!(task["resultObjects"][0]["serverGroupName"], "tri-prod-v002");
-    assert_eq!(task["replica"], running["replica"], "finished by the replica that stopped, within its grace");
     assert_eq!(owner.child.wait().unwrap().code(), Some(0), "{}", owner.log.lock().unwrap());
-    assert!(!operations(&env).contains(&"DeleteService".to_string()), "nothing undone");
-    assert_eq!(env.aws().await.service("tri-prod-v002").await.expect("it stays").status(), Some("ACTIVE"));
-    assert!(!front.disabled("tri-prod-v002"), "served by the replicas left");
+    let continued = front.task_until(&id, |t| t.to_string().contains("Continuing the deploy of tri-prod-v002"));
+    assert_ne!(continued["replica"], waiting["replica"], "continued by another replica: {continued}");
+    env.http("POST", "/_harness", &json!({"ecs": [{"match": "tri-prod-v002", "behaviour": "healthy"}]}).to_string());
+    let task = front.task_until(&id, |t| t["status"]["completed"] == true);
+    assert_eq!(task["status"]["failed"], false, "{task}");
+    assert!(task.to_string().contains("Handed over: this replica is shutting down"), "{task}");
+    let result = &task["resultObjects"][0];
+    assert_eq!((&result["serverGroupName"], &result["healthy"]), (&json!("tri-prod-v002"), &json!(true)), "{task}");
+    assert_eq!(result["strategySteps"][0]["serverGroupName"], "tri-prod-v001", "the strategy ran on: {task}");
+    let ops = operations(&env);
+    let count = |op: &str| ops.iter().filter(|o| *o == op).count();
+    assert_eq!((count("RegisterTaskDefinition"), count("CreateService"), count("DeleteService")), (1, 1, 0), "{ops:?}");
+    assert!(!front.disabled("tri-prod-v002") && front.disabled("tri-prod-v001"));
+}
+
+#[tokio::test]
+async fn on_one_sqlite_replica_a_sigterm_finishes_within_the_grace_or_hands_over_to_the_next_start() {
+    let env = TestEnv::dedicated("platform_grace");
+    let redblack = |app: &str| {
+        let mut d = orca_create(app);
+        d["strategy"] = json!("redblack");
+        json!([{"createServerGroup": d}])
+    };
+    let sigterm = |server: &mut Server| {
+        assert!(std::process::Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap().success());
+    };
+    // With a grace: the replica waits on, the group turns healthy, the deploy completes there.
+    let mut server = Server::start(&env, &["--store-file", "tasks.db", "--shutdown-grace", "60s"]);
+    let id = server.submit(&redblack("grace"));
+    server.wait_until(&id, "grace-prod-v000: ");
+    sigterm(&mut server);
+    env.http("POST", "/_harness", &json!({"ecs": [{"match": "grace-prod-v000", "behaviour": "healthy"}]}).to_string());
+    assert_eq!(server.child.wait().unwrap().code(), Some(0), "{}", server.log.lock().unwrap());
+    // Without one: the deploy is handed over, and the next start continues it.
+    let mut server = Server::start(&env, &["--store-file", "tasks.db"]);
+    let task = server.task(&id);
+    assert_eq!((&task["status"]["completed"], &task["status"]["failed"]), (&json!(true), &json!(false)), "finished, not failed: {task}");
+    assert!(!task.to_string().contains("Handed over"), "finished within the grace: {task}");
+    let id = server.submit(&redblack("hand"));
+    server.wait_until(&id, "hand-prod-v000: ");
+    sigterm(&mut server);
+    assert_eq!(server.child.wait().unwrap().code(), Some(0), "{}", server.log.lock().unwrap());
+    let server = Server::start(&env, &["--store-file", "tasks.db"]);
+    server.wait_until(&id, "Continuing the deploy of hand-prod-v000");
+    env.http("POST", "/_harness", &json!({"ecs": [{"match": "hand-prod-v000", "behaviour": "healthy"}]}).to_string());
+    let (task, _) = server.wait(&id);
+    assert_eq!(task["status"]["failed"], false, "{task}");
+    assert!(task.to_string().contains("Handed over"), "{task}");
+    let ops = operations(&env);
+    assert!(!ops.contains(&"DeleteService".to_string()), "nothing undone: {ops:?}");
+    for name in ["grace-prod-v000", "hand-prod-v000"] {
+        assert_eq!(env.aws().await.service(name).await.expect("it stays").status(), Some("ACTIVE"));
+    }
 }

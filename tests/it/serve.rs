@@ -93,7 +93,7 @@ impl Server {
 
     pub(crate) fn task(&self, id: &str) -> Value {
         let (status, body) = self.request("GET", &format!("/task/{id}"), "");
-        assert_eq!(status, 200, "{body}");
+        assert_eq!(status, 200, "{body}\n{}", self.log.lock().unwrap());
         body
     }
 
@@ -118,9 +118,14 @@ impl Server {
 
     /// Waits until the task is registering its task definition (so it is running for sure).
     pub(crate) fn wait_until_running(&self, id: &str) {
+        self.wait_until(id, "Creating Amazon ECS Task Definition...");
+    }
+
+    /// Waits until the task's history (or anything else in it) says `text`.
+    pub(crate) fn wait_until(&self, id: &str, text: &str) {
         let deadline = Instant::now() + Duration::from_secs(60);
-        while !self.task(id).to_string().contains("Creating Amazon ECS Task Definition...") {
-            assert!(Instant::now() < deadline, "task {id} did not start");
+        while !self.task(id).to_string().contains(text) {
+            assert!(Instant::now() < deadline, "task {id} never said {text:?}: {}", self.task(id));
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -731,7 +736,11 @@ async fn sigterm_lets_the_running_task_stop_cleanly_and_saves_it() {
     let env = TestEnv::dedicated("serve_sigterm");
     let mut server = Server::start(&env, &["--store-file", "tasks.db", "--audit-file", "audit.log"]);
     env.http("POST", "/_harness", &json!({"delayMs": 300}).to_string());
-    let id = server.submit(&json!([{"createServerGroup": orca_create("termed")}]));
+    // A deploy that cannot be handed over (a rolling red/black grows where it runs) stops at its
+    // next step and undoes what it created.
+    let mut rolling = orca_create("termed");
+    rolling["strategy"] = json!("rollingredblack");
+    let id = server.submit(&json!([{"createServerGroup": rolling}]));
     server.wait_until_running(&id);
     let status = std::process::Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
     assert!(status.success());

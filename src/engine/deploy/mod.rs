@@ -7,8 +7,9 @@
 //! One concept per file: the outcome ([`outcome`]), observing AWS ([`observe`]), the source's
 //! shared scaling reads ([`source`]), the artifact download ([`download`]), one attempt under
 //! the locks ([`attempt`]), apply and its ledger ([`apply`], [`created`]), the scaling copy
-//! ([`copy`]), and what follows a created group ([`after`]). This file prepares a deploy and
-//! runs the race for the next free name.
+//! ([`copy`]), what follows a created group ([`after`]), and handing a deploy over when `serve`
+//! stops ([`handover`]). This file prepares a deploy, runs the race for the next free name, and
+//! continues a handed-over deploy.
 
 mod after;
 mod apply;
@@ -16,6 +17,7 @@ mod attempt;
 mod copy;
 mod created;
 mod download;
+pub mod handover;
 mod observe;
 mod outcome;
 mod rolling;
@@ -75,6 +77,12 @@ impl Prepared {
     pub fn request(&self) -> &DeployRequest {
         &self.req
     }
+
+    /// Whether the deploy may be handed over (see [`handover`]): not one that shifts traffic or
+    /// rolls its capacity (those finish, or stop and undo, where they run).
+    pub fn may_hand_over(&self) -> bool {
+        self.req.traffic_shift.is_none() && self.run.rolling.is_none()
+    }
 }
 
 /// Validates and resolves a description (and the strategy options) for a deploy; every problem
@@ -125,6 +133,23 @@ pub async fn resolve_prepared(prepared: &mut Prepared) -> Result<()> {
     Ok(())
 }
 
+/// Continues a deploy another replica handed over after creating its server group (see
+/// [`handover`]): waits for the group (unless it was seen healthy) and runs the strategy on what
+/// is left; nothing is created again.
+pub async fn resume_prepared(prepared: Prepared, resume: handover::Resume, progress: &mut dyn Progress) -> Result<DeployOutcome> {
+    let Prepared { req, run, .. } = prepared;
+    let outcome = resume.outcome;
+    journal::status(format!("Continuing the deploy of {}, handed over after it was created...", outcome.server_group_name));
+    let session = Session::connect(&req.account, &req.region).await?;
+    let group = after::NewGroup {
+        ecs_cluster: outcome.ecs_cluster_name.clone(),
+        server_group: outcome.server_group_name.clone(),
+        family: req.moniker.cluster(),
+    };
+    let options = DeployOptions::default();
+    after::after_created(&session, &req, &group, outcome, after::Follow { run: &run, options: &options, pair: None }, progress).await
+}
+
 /// Each lost race re-reads the cluster and takes the next free name; with N concurrent deploys
 /// of one cluster, the last one loses at most N - 1 races.
 const MAX_NAME_RACES: u32 = 12;
@@ -160,6 +185,10 @@ pub async fn deploy_prepared(prepared: Prepared, options: &DeployOptions, progre
     let mut pair = pair;
     let raced = async {
         for race in 1..=MAX_NAME_RACES {
+            // Nothing is created yet: a hand-over starts the deploy again elsewhere.
+            if crate::engine::interrupt::handing_over() {
+                return Err(Error::HandedOver);
+            }
             match attempt.run().await? {
                 Next::Planned(mut outcome) => {
                     outcome.traffic_steps = pair.take().map(|p| p.planned).unwrap_or_default();
@@ -168,7 +197,8 @@ pub async fn deploy_prepared(prepared: Prepared, options: &DeployOptions, progre
                 Next::Created(outcome, plan) => {
                     let req = download.request().await?;
                     let pair = pair.take();
-                    return after::after_created(&session, &req, &plan, *outcome, after::Follow { run: &run, options, pair }, progress)
+                    let group = after::NewGroup::of(&plan);
+                    return after::after_created(&session, &req, &group, *outcome, after::Follow { run: &run, options, pair }, progress)
                         .await
                         .map(Some);
                 }

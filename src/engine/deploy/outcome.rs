@@ -1,7 +1,7 @@
 //! What a deploy reports: the new server group, its scalable target, what was copied of the
 //! source's scaling, what the strategy did — as it was applied or, with `--plan`, as it would be.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::core::plan::DeployPlan;
@@ -10,7 +10,7 @@ use crate::core::strategy::Strategy;
 use crate::engine::lifecycle::OperationResult;
 
 /// The scalable target registered for the new server group.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScalableTargetResult {
     pub resource_id: String,
@@ -19,28 +19,28 @@ pub struct ScalableTargetResult {
 }
 
 /// One copied policy, alarm or scheduled action.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CopiedItem {
     pub from: String,
     pub to: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arn: Option<String>,
 }
 
 /// What the copy of the source's scaling did (or, with `plan_only`, would do).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScalingCopyResult {
     pub copied: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_resource_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     pub scaling_policies: Vec<CopiedItem>,
     pub alarms: Vec<CopiedItem>,
     pub scheduled_actions: Vec<CopiedItem>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<Skipped>,
 }
 
@@ -73,7 +73,7 @@ impl ScalingCopyResult {
 }
 
 /// The result of a deploy (or, with `plan_only`, of its plan).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeployOutcome {
     pub server_group_names: Vec<String>,
@@ -82,29 +82,30 @@ pub struct DeployOutcome {
     pub region: String,
     pub account: String,
     pub ecs_cluster_name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_definition_arn: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_arn: Option<String>,
     pub desired_count: i64,
     pub scalable_target: ScalableTargetResult,
     /// What was copied from the source server group's scaling (present when there is a source).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scaling: Option<ScalingCopyResult>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     /// True once the new server group was seen healthy (only when waiting).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub healthy: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<Strategy>,
     /// What the strategy did to the other server groups, in order.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub strategy_steps: Vec<OperationResult>,
     /// What a traffic-managed deploy did with the production rule (planned, with `--plan`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub traffic_steps: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Never read back (a handed-over deploy's outcome has none).
+    #[serde(skip_serializing_if = "Option::is_none", skip_deserializing)]
     pub plan: Option<DeployPlan>,
 }
 

@@ -24,7 +24,7 @@ pub use toggle::{disable, enable, resize, state_line};
 pub use wait::{Progress, Quiet, WaitOptions, wait_healthy};
 
 /// The result of a lifecycle operation: what was done, step by step.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OperationResult {
     pub operation: String,

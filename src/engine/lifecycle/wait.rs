@@ -208,6 +208,10 @@ async fn wait_healthy_here(
             let report = vec![format!("interrupted while waiting for {name} to become healthy; last seen: {last}")];
             return Err(Error::Interrupted { report: [report, vec![format!("{name} exists and was left as it is")]].concat() });
         }
+        if crate::engine::interrupt::handing_over() {
+            progress.done();
+            return Err(Error::HandedOver);
+        }
         if Instant::now() >= deadline {
             progress.done();
             return Err(Error::Failed {

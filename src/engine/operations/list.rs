@@ -14,6 +14,7 @@ use crate::core::config::Config;
 use crate::core::description::{create_server_group_from_json, server_group_operation_from_json};
 use crate::core::error::{Error, Result};
 use crate::core::operation::Operation;
+use crate::engine::deploy::handover::Resume;
 use crate::engine::deploy::{self, DeployOptions};
 use crate::engine::journal::{self, Journal};
 use crate::engine::lifecycle::Progress;
@@ -31,6 +32,8 @@ enum Op {
     Clone(Box<(crate::core::clone::CloneRequest, Config)>),
     /// `shiftTraffic`, `switchBackTraffic`, `finishTrafficShift`.
     Traffic(Operation, Box<crate::core::traffic::operation::TrafficRequest>),
+    /// A `createServerGroup` handed over after it created its server group, continued here.
+    Resume(Box<deploy::Prepared>, Box<Resume>),
 }
 
 /// How long a rollback waits for the restored server group to be healthy.
@@ -115,6 +118,23 @@ impl Operations {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// Whether the task may be handed over when `serve` stops (see
+    /// [`crate::engine::deploy::handover`]): a single deploy that may be.
+    pub fn may_hand_over(&self) -> bool {
+        matches!(self.0.as_slice(), [(_, Op::Create(p) | Op::Resume(p, _))] if p.may_hand_over())
+    }
+
+    /// The operations of a handed-over task, continued where its deploy stopped (`resume`), or
+    /// run again from the beginning (None: it had not started creating anything).
+    pub fn resuming(self, resume: Option<Resume>) -> Self {
+        let Some(resume) = resume else { return self };
+        let continued = |(operation, op)| match op {
+            Op::Create(p) => (operation, Op::Resume(p, Box::new(resume.clone()))),
+            other => (operation, other),
+        };
+        Operations(self.0.into_iter().map(continued).collect())
     }
 
     /// The operation names, in order (`createServerGroup`, …).
@@ -203,7 +223,7 @@ impl Operations {
                     out.push(((**target).clone(), target.server_group.clone()));
                     out.push(((**target).clone(), current.clone()));
                 }
-                Op::Create(_) | Op::Clone(_) | Op::Traffic(..) => {}
+                Op::Create(_) | Op::Resume(..) | Op::Clone(_) | Op::Traffic(..) => {}
             }
         }
         out
@@ -215,7 +235,7 @@ impl Operations {
         let mut accounts = std::collections::BTreeSet::new();
         for (_, op) in &self.0 {
             match op {
-                Op::Create(prepared) => {
+                Op::Create(prepared) | Op::Resume(prepared, _) => {
                     let req = prepared.request();
                     accounts.insert(req.account.name.clone());
                     accounts.extend(req.source.as_ref().map(|s| s.account.clone()));
@@ -481,6 +501,9 @@ pub async fn run(ops: Operations, state: &TaskState, progress: &mut dyn Progress
                 Op::Create(prepared) => Box::pin(deploy::deploy_prepared(*prepared, &DeployOptions::default(), &mut progress))
                     .await
                     .map(|o| serde_json::to_value(o).unwrap_or_default()),
+                Op::Resume(prepared, resume) => Box::pin(deploy::resume_prepared(*prepared, *resume, &mut progress))
+                    .await
+                    .map(|o| serde_json::to_value(o).unwrap_or_default()),
                 Op::Lifecycle(kind, target) => {
                     operations::run(kind, &target, None).await.map(|r| serde_json::to_value(r).unwrap_or_default())
                 }
@@ -503,6 +526,7 @@ pub async fn run(ops: Operations, state: &TaskState, progress: &mut dyn Progress
             Ok(_) => "succeeded",
             Err(Error::Invalid(_) | Error::Config(_)) => "invalid",
             Err(Error::Interrupted { .. }) => "interrupted",
+            Err(Error::HandedOver) => "handed_over",
             Err(_) => "failed",
         };
         crate::core::metrics::operation(name, outcome, started.elapsed().as_secs_f64());
@@ -513,6 +537,11 @@ pub async fn run(ops: Operations, state: &TaskState, progress: &mut dyn Progress
                     t.push(op_phase, format!("Done: {name}"));
                     t.result_objects.push(v);
                 });
+            }
+            // Neither failed nor completed: the task goes on elsewhere.
+            Err(Error::HandedOver) => {
+                state.update(|t| t.push(op_phase, format!("Handed over: this replica is shutting down; {name} goes on where it stopped")));
+                return state.snapshot();
             }
             Err(e) => {
                 let report = match &e {
