@@ -268,6 +268,9 @@ def index_rows():
         row(f"  the cluster's view (list --view --cluster), listing", acct.run(view))
         del os.environ["ECS_DEPLOYER_TAG_INDEX"]
         row(f"  same, tag index", acct.run(view))
+        os.environ["ECS_DEPLOYER_TAG_INDEX"] = "only"
+        row(f"  same, tag index trusted alone (ECS_DEPLOYER_TAG_INDEX=only)", acct.run(view))
+        del os.environ["ECS_DEPLOYER_TAG_INDEX"]
 
 
 def row(name, m):

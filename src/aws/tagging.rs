@@ -24,7 +24,7 @@ impl Session {
     /// (`ECS_DEPLOYER_TAG_INDEX=off`), when the index refuses (a warning says why), or when it
     /// finds a short-format ARN.
     pub async fn application_index(&self, naming: NamingStrategy, app: &str) -> Option<Vec<Indexed>> {
-        if naming != NamingStrategy::Tags || !crate::core::settings::get().tag_index {
+        if naming != NamingStrategy::Tags || crate::core::settings::get().tag_index == crate::core::settings::TagIndex::Off {
             return None;
         }
         match self.services_tagged(crate::core::naming::TAG_APPLICATION, app).await {

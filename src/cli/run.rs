@@ -29,8 +29,15 @@ pub fn read_json_input(path: &str, what: &str) -> Result<serde_json::Value> {
 /// Runs the command line; returns the process exit code.
 pub async fn run(cli: Cli) -> u8 {
     interrupt::listen();
-    crate::core::settings::install(settings_from_env());
     let format = cli.output;
+    let settings = match settings_from_env() {
+        Ok(settings) => settings,
+        Err(err) => {
+            output::error(format, &err);
+            return err.exit_code();
+        }
+    };
+    crate::core::settings::install(settings);
     match run_command(&cli).await {
         Ok(status) => status.0,
         Err(err) => {
@@ -172,11 +179,18 @@ async fn cleanup_command(cli: &Cli, config: &config::Config, args: &cli::Cleanup
 
 /// The settings the environment may override (`ECS_DEPLOYER_INITIAL_BACKOFF_MS`,
 /// `ECS_DEPLOYER_MAX_ATTEMPTS`, `ECS_DEPLOYER_POLL_INTERVAL_MS`, `ECS_DEPLOYER_ARTIFACT_TIMEOUT_MS`,
-/// `ECS_DEPLOYER_AWS_CALL_TIMEOUT_MS`), read once.
-fn settings_from_env() -> crate::core::settings::Settings {
+/// `ECS_DEPLOYER_AWS_CALL_TIMEOUT_MS`, `ECS_DEPLOYER_AWS_CONCURRENCY`, `ECS_DEPLOYER_TAG_INDEX`),
+/// read once; a tag index setting other than `off`, `on` or `only` is a configuration error.
+fn settings_from_env() -> Result<crate::core::settings::Settings> {
     let number = |name: &str| std::env::var(name).ok().and_then(|v| v.trim().parse::<u64>().ok());
     let defaults = crate::core::settings::Settings::default();
-    crate::core::settings::Settings {
+    let tag_index = match std::env::var("ECS_DEPLOYER_TAG_INDEX") {
+        Err(_) => defaults.tag_index,
+        Ok(text) => crate::core::settings::TagIndex::parse(&text).ok_or_else(|| {
+            Error::Config(format!("ECS_DEPLOYER_TAG_INDEX is `{}`: set it to `off`, `on` (the default) or `only`", text.trim()))
+        })?,
+    };
+    Ok(crate::core::settings::Settings {
         initial_backoff: number("ECS_DEPLOYER_INITIAL_BACKOFF_MS")
             .map(std::time::Duration::from_millis)
             .unwrap_or(defaults.initial_backoff),
@@ -191,8 +205,8 @@ fn settings_from_env() -> crate::core::settings::Settings {
             .map(|ms| std::time::Duration::from_millis(ms.clamp(1_000, 600_000)))
             .unwrap_or(defaults.aws_call_timeout),
         aws_concurrency: number("ECS_DEPLOYER_AWS_CONCURRENCY").map(|n| n.clamp(2, 256) as usize).unwrap_or(defaults.aws_concurrency),
-        tag_index: std::env::var("ECS_DEPLOYER_TAG_INDEX").map_or(defaults.tag_index, |v| v.trim() != "off"),
-    }
+        tag_index,
+    })
 }
 
 /// The files to read when no `--config` is given: `$ECS_DEPLOYER_CONFIG`, else

@@ -23,9 +23,34 @@ pub struct Settings {
     pub aws_call_timeout: Duration,
     /// AWS requests of one account in flight at once in this process (a quarter kept for writes).
     pub aws_concurrency: usize,
-    /// Under the tags namer, find a cluster's versions through the Resource Groups Tagging API
-    /// (`ECS_DEPLOYER_TAG_INDEX=off` lists the ECS cluster's services instead).
-    pub tag_index: bool,
+    /// Under the tags namer, how the Resource Groups Tagging API is used (`ECS_DEPLOYER_TAG_INDEX`).
+    pub tag_index: TagIndex,
+}
+
+/// How the tags namer uses the Resource Groups Tagging API as an index of services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagIndex {
+    /// `off`: list the ECS cluster's services.
+    Off,
+    /// `on` (the default): the next version from the index (its candidates checked); the read
+    /// views describe the indexed services and the untagged ones their name puts in the view
+    /// (found in the ECS cluster's kept list of names).
+    On,
+    /// `only`: as `on`, and the read views trust the index alone — every server group carries its
+    /// moniker tags — so they list nothing.
+    Only,
+}
+
+impl TagIndex {
+    /// `off`, `on` or `only`; anything else is None.
+    pub fn parse(text: &str) -> Option<TagIndex> {
+        match text.trim() {
+            "off" => Some(TagIndex::Off),
+            "on" => Some(TagIndex::On),
+            "only" => Some(TagIndex::Only),
+            _ => None,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -37,7 +62,7 @@ impl Default for Settings {
             artifact_timeout: Duration::from_secs(30),
             aws_call_timeout: Duration::from_secs(120),
             aws_concurrency: 16,
-            tag_index: true,
+            tag_index: TagIndex::On,
         }
     }
 }

@@ -21,6 +21,7 @@ use crate::core::config::{Account, Config, NamingStrategy};
 use crate::core::error::AwsError;
 use crate::core::model::{ResourceId, ServiceState};
 use crate::core::naming::{Selection, derive_moniker};
+use crate::core::settings::TagIndex;
 use crate::core::view::{self, InstanceAt, ServerGroupFacts, ServerGroupView};
 
 /// Why a view could not be given.
@@ -275,13 +276,46 @@ impl Reader {
 
     /// Under the `tags` namer, the services the tag index finds tagged with the application, by
     /// ECS cluster (see [`Session::application_index`]); None to describe every parseable name.
-    async fn application_index(&self, session: &Session, naming: NamingStrategy, app: &str) -> Option<HashMap<String, BTreeSet<String>>> {
+    async fn application_index(&self, session: &Session, naming: NamingStrategy, app: &str) -> Option<Index> {
         let found = self.within_budget(session, session.application_index(naming, app)).await?;
         let mut by_ecs_cluster: HashMap<String, BTreeSet<String>> = HashMap::new();
         for (ecs_cluster, name, _) in found {
             by_ecs_cluster.entry(ecs_cluster).or_default().insert(name);
         }
-        Some(by_ecs_cluster)
+        Some(Index { by_ecs_cluster, trusted: crate::core::settings::get().tag_index == TagIndex::Only })
+    }
+
+    /// The ECS clusters to read: the account's (kept list) and any the index names that the list
+    /// does not have yet; only the index's when it is trusted alone.
+    async fn ecs_clusters_indexed(self: &Arc<Self>, session: &Session, index: Option<&Index>) -> Result<Vec<String>, ReadError> {
+        if let Some(index) = index.filter(|i| i.trusted) {
+            return Ok(index.by_ecs_cluster.keys().cloned().collect());
+        }
+        let mut listed = self.ecs_clusters(session).await?;
+        let unlisted: Vec<String> = index.iter().flat_map(|i| i.by_ecs_cluster.keys()).filter(|c| !listed.contains(c)).cloned().collect();
+        listed.extend(unlisted);
+        Ok(listed)
+    }
+
+    /// The service names of `ecs_cluster` worth describing for `selection`: of the kept list, the
+    /// ones the selection may name (with the index, see [`indexed_names`]); only the index's when
+    /// it is trusted alone (no listing).
+    async fn names_in(
+        self: &Arc<Self>,
+        session: &Session,
+        ecs_cluster: &str,
+        selection: &Selection<'_>,
+        index: Option<&Index>,
+    ) -> Result<Vec<String>, ReadError> {
+        let indexed = || index.and_then(|i| i.by_ecs_cluster.get(ecs_cluster).cloned()).unwrap_or_default();
+        if index.is_some_and(|i| i.trusted) {
+            return Ok(indexed().into_iter().collect());
+        }
+        let listed = self.service_names(session, ecs_cluster).await?;
+        Ok(match index {
+            Some(_) => indexed_names(selection, listed, indexed()),
+            None => listed.into_iter().filter(|n| selection.may_name(n)).collect(),
+        })
     }
 
     /// The newest ACTIVE service named `name` in any of the ECS clusters, with its ECS cluster.
@@ -379,22 +413,12 @@ impl Reader {
         };
         let ecs_clusters = match ecs_cluster {
             Some(c) => vec![c.to_string()],
-            None => {
-                // An ECS cluster the index names but the kept list does not (made since) is read too.
-                let mut listed = self.ecs_clusters(&session).await?;
-                let unlisted: Vec<String> = index.iter().flat_map(|i| i.keys()).filter(|c| !listed.contains(c)).cloned().collect();
-                listed.extend(unlisted);
-                listed
-            }
+            None => self.ecs_clusters_indexed(&session, index.as_ref()).await?,
         };
         let per_ecs_cluster = try_join_all(ecs_clusters.into_iter().map(|c| {
             let (session, index) = (&session, &index);
             async move {
-                let listed = self.service_names(session, &c).await?;
-                let names = match index {
-                    Some(index) => indexed_names(&selection, listed, index.get(&c).cloned().unwrap_or_default()),
-                    None => listed.into_iter().filter(|n| selection.may_name(n)).collect(),
-                };
+                let names = self.names_in(session, &c, &selection, index.as_ref()).await?;
                 let services = self.within_budget(session, session.describe_services(&c, &names, true)).await?;
                 let groups: Vec<_> = services.into_iter().filter_map(|s| server_group_of(&selection, s)).collect();
                 let facts = self.within_budget(session, self.observe(session, &c, groups)).await?;
@@ -508,6 +532,13 @@ impl Reader {
         }
         Ok(session.container_instance_hosts(ecs_cluster, &arns.into_iter().collect::<Vec<_>>()).await?)
     }
+}
+
+/// The tag index's answer for one application: its services by ECS cluster, and whether it is
+/// trusted alone (`ECS_DEPLOYER_TAG_INDEX=only`: every server group carries its moniker tags).
+struct Index {
+    by_ecs_cluster: HashMap<String, BTreeSet<String>>,
+    trusted: bool,
 }
 
 /// The names worth describing in an ECS cluster under the tag index: the listed ones the index

@@ -160,6 +160,23 @@ async fn under_the_tags_namer_the_next_version_comes_from_the_tag_index_without_
     let ops = operations(&env);
     assert!(ops.contains(&"GetResources".to_string()), "{ops:?}");
     assert_eq!(ops.iter().filter(|o| *o == "DescribeServices").count(), 1, "{ops:?}");
+
+    // Trusted alone (`ECS_DEPLOYER_TAG_INDEX=only`): nothing is listed, and the untagged v003 is
+    // not seen — that is the setting's promise (every server group carries its moniker tags).
+    let vars = [("ECS_DEPLOYER_TAG_INDEX", "only")];
+    let only = Server::start_with_env(&env, "127.0.0.1:0", &["--store-file", "only.db"], &vars);
+    env.http("DELETE", "/_harness/requests", "");
+    let (_, view) = only.request("GET", "/applications/idx/clusters/ecs-tags/idx-prod/ecs", "");
+    let mut names: Vec<&str> = view["serverGroups"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["idx-prod-v000", "idx-prod-v001", "idx-prod-v002", "idx-prod-v004", "renamed-prod-v005"]);
+    let ops = operations(&env);
+    assert!(!ops.iter().any(|o| o == "ListServices" || o == "ListClusters"), "{ops:?}");
+    // Any other value is refused, naming the setting and what it takes.
+    let mut bad = env.command(&["--output", "json", "accounts", "list"]);
+    let out = bad.env("ECS_DEPLOYER_TAG_INDEX", "yes").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ECS_DEPLOYER_TAG_INDEX is `yes`: set it to `off`, `on`"));
 }
 
 #[tokio::test]
