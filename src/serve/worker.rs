@@ -211,7 +211,6 @@ pub(super) async fn run_task(app: Arc<App>, claimed: Claimed, fence: crate::engi
     info!("task {id}: running");
     task.replica = Some(app.replica.clone());
     let state = TaskState::new(task);
-    let lease = || now_ms() + app.lease.as_millis() as i64;
     let parsed = serde_json::from_str(&operations).map_err(|e| Error::Failed { message: e.to_string(), report: Vec::new() });
     let resume = super::handover::resume_of(resume.as_deref()).map_err(|message| Error::Failed { message, report: Vec::new() });
     // Every line of the task's work carries its id, principal and operations (`--log-format json`).
@@ -244,29 +243,7 @@ pub(super) async fn run_task(app: Arc<App>, claimed: Claimed, fence: crate::engi
             }
         }
     };
-    let saver = async {
-        loop {
-            tokio::select! {
-                _ = state.changed() => {}
-                _ = tokio::time::sleep(app.lease / 3) => {}
-            }
-            let until = lease();
-            match app.store.renew(&id, &app.replica, &state.snapshot(), until).await {
-                Ok(store::Renewal::Held { canceled_by: by }) => {
-                    crate::core::metrics::lease("renewal");
-                    fence.extend(until);
-                    if let Some(by) = by.filter(|by| cancel.set(by)) {
-                        info!("task {id}: canceled by {by}; it stops at its next step");
-                    }
-                }
-                Ok(store::Renewal::Lost) => {
-                    fence.close();
-                    warn!("task {id}: this replica no longer holds it (its lease ran out); it stops before its next AWS write")
-                }
-                Err(e) => error!("task {id}: renewing its lease failed, it stops writing when the lease ends: {e}"),
-            }
-        }
-    };
+    let saver = keep_lease(app, &id, &state, &fence, &cancel);
     let (mut task, resume) = tokio::select! {
         // Boxed: the task's future is large, and the span's wrapper would copy it onto the stack.
         done = tracing::Instrument::instrument(Box::pin(work), span) => done,
@@ -291,6 +268,34 @@ pub(super) async fn run_task(app: Arc<App>, claimed: Claimed, fence: crate::engi
         super::views::changed(app, account).await;
     }
     save_finished(app, &id, &task).await;
+}
+
+/// Saves the task's state on every change and renews its lease (a third of it at the latest),
+/// extending the fence while the lease holds, closing it once another replica holds the task, and
+/// passing on a cancel asked through another replica. Never ends.
+async fn keep_lease(app: &App, id: &str, state: &TaskState, fence: &crate::engine::lease::Fence, cancel: &Canceled) {
+    let lease = || now_ms() + app.lease.as_millis() as i64;
+    loop {
+        tokio::select! {
+            _ = state.changed() => {}
+            _ = tokio::time::sleep(app.lease / 3) => {}
+        }
+        let until = lease();
+        match app.store.renew(id, &app.replica, &state.snapshot(), until).await {
+            Ok(store::Renewal::Held { canceled_by: by }) => {
+                crate::core::metrics::lease("renewal");
+                fence.extend(until);
+                if let Some(by) = by.filter(|by| cancel.set(by)) {
+                    info!("task {id}: canceled by {by}; it stops at its next step");
+                }
+            }
+            Ok(store::Renewal::Lost) => {
+                fence.close();
+                warn!("task {id}: this replica no longer holds it (its lease ran out); it stops before its next AWS write")
+            }
+            Err(e) => error!("task {id}: renewing its lease failed, it stops writing when the lease ends: {e}"),
+        }
+    }
 }
 
 /// Saves a finished task's result, retrying a store that fails for a while.
