@@ -52,9 +52,13 @@ fn handover_able() -> bool {
 /// True once a stop was asked for: of the process, or of the task this runs in (a task that may
 /// be handed over is asked to hand over instead: see [`handing_over`]).
 pub fn requested() -> bool {
-    REQUESTED.load(Ordering::SeqCst)
-        || CANCELED.try_with(|c| c.load(Ordering::SeqCst)).unwrap_or(false)
-        || (HANDOVER.load(Ordering::SeqCst) && !handover_able())
+    CANCELED.try_with(|c| c.load(Ordering::SeqCst)).unwrap_or(false) || stopped(handover_able())
+}
+
+/// True once the process asks a task to stop (and undo): always after a further signal, and at
+/// the hand-over already for a task that cannot be handed over.
+pub fn stopped(may_hand_over: bool) -> bool {
+    REQUESTED.load(Ordering::SeqCst) || (HANDOVER.load(Ordering::SeqCst) && !may_hand_over)
 }
 
 /// True once the task this runs in should stop at its next safe point and be handed over.

@@ -34,7 +34,8 @@ pub struct Event {
     pub task_id: Option<String>,
     /// `accepted`, `repeated`, `denied`, `invalid`, `conflict`, `unauthenticated`, `refused`,
     /// `failed`, `fetched`, `signed-in`, `signed-out`; for `serve`'s own work (principal
-    /// `serve`): `undone` (a task's creations removed at start-up, by adoption or on SIGTERM).
+    /// `serve`): `undone` (a task's creations removed at start-up, by adoption or on SIGTERM),
+    /// `handed-over` (a running task queued again when its replica stopped).
     pub outcome: &'static str,
     pub status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tracing::{error, info};
 
 use super::App;
+use super::audit::Event;
 use super::store::{Store, StoreResult};
 use crate::engine::deploy::handover::Resume;
 use crate::engine::operations::list::Task;
@@ -36,7 +37,10 @@ pub(super) async fn hand_over(app: &App, id: &str, task: &Task, resume: Option<R
     let resume = resume.map(|r| serde_json::to_string(&r).unwrap_or_default());
     for attempt in 0..10u32 {
         match app.store.hand_over(id, &app.replica, task, resume.clone()).await {
-            Ok(true) => return info!("task {id}: handed over (queued again, to go on where it stopped)"),
+            Ok(true) => {
+                audit_hand_over(app, id, task);
+                return info!("task {id}: handed over (queued again, to go on where it stopped)");
+            }
             Ok(false) => return error!("task {id}: could not hand it over: another replica took it over meanwhile"),
             Err(e) => {
                 error!("task {id}: handing it over failed (attempt {}): {e}", attempt + 1);
@@ -44,6 +48,20 @@ pub(super) async fn hand_over(app: &App, id: &str, task: &Task, resume: Option<R
             }
         }
     }
+}
+
+/// Audits the hand-over as `serve`'s own work (no request asked for it).
+fn audit_hand_over(app: &App, id: &str, task: &Task) {
+    app.audit.record(Event {
+        principal: Some("serve".into()),
+        source: format!("replica {}", app.replica),
+        method: "HANDOVER".into(),
+        path: format!("/task/{id}"),
+        accounts: task.accounts.clone(),
+        task_id: Some(id.to_string()),
+        outcome: "handed-over",
+        ..Event::default()
+    });
 }
 
 /// The operations of a claimed task, continued where a hand-over left them: `resume` read back.

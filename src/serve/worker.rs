@@ -216,11 +216,12 @@ pub(super) async fn run_task(app: Arc<App>, claimed: Claimed, fence: crate::engi
     // Every line of the task's work carries its id, principal and operations (`--log-format json`).
     let principal = state.snapshot().principal.unwrap_or_default();
     let span = tracing::info_span!("task", task_id = %id, principal = %principal, operation = tracing::field::Empty);
+    let operations = parsed.and_then(|v| ops::parse(&app.config, v)).and_then(|o| resume.map(|r| o.resuming(r)));
+    let may_hand_over = operations.as_ref().is_ok_and(|o| o.may_hand_over());
     let work = async {
-        match parsed.and_then(|v| ops::parse(&app.config, v)).and_then(|o| resume.map(|r| o.resuming(r))) {
+        match operations {
             Ok(operations) => {
                 tracing::Span::current().record("operation", operations.names().join(",").as_str());
-                let may_hand_over = operations.may_hand_over();
                 let mut quiet = Quiet;
                 // Boxed: the operations' future is large, and each scope below would copy it.
                 let run = crate::engine::deploy::handover::collecting(Box::pin(ops::run(operations, &state, &mut quiet)));
@@ -259,7 +260,8 @@ pub(super) async fn run_task(app: Arc<App>, claimed: Claimed, fence: crate::engi
         let phase = task.status.phase.clone();
         task.push(&phase, format!("Canceled by {by}: stopped at its next step; the report says what was undone and what exists"));
     }
-    if task.status.failed && crate::engine::interrupt::requested() {
+    // Failed because this replica stopped it: `serve` undid the task's work on its own.
+    if task.status.failed && crate::engine::interrupt::stopped(may_hand_over) {
         let lines: Vec<String> = task.exception.as_ref().map(|e| e.report.clone()).unwrap_or_default();
         audit_own_work(app, &id, &task.accounts, &lines);
     }

@@ -375,8 +375,9 @@ async fn on_one_sqlite_replica_a_sigterm_finishes_within_the_grace_or_hands_over
     sigterm(&mut server);
     env.http("POST", "/_harness", &json!({"ecs": [{"match": "grace-prod-v000", "behaviour": "healthy"}]}).to_string());
     assert_eq!(server.child.wait().unwrap().code(), Some(0), "{}", server.log.lock().unwrap());
-    // Without one: the deploy is handed over, and the next start continues it.
-    let mut server = Server::start(&env, &["--store-file", "tasks.db"]);
+    // Without one: the deploy is handed over (audited as serve's own work), and the next start
+    // continues it.
+    let mut server = Server::start(&env, &["--store-file", "tasks.db", "--audit-file", "audit.log"]);
     let task = server.task(&id);
     assert_eq!((&task["status"]["completed"], &task["status"]["failed"]), (&json!(true), &json!(false)), "finished, not failed: {task}");
     assert!(!task.to_string().contains("Handed over"), "finished within the grace: {task}");
@@ -384,6 +385,10 @@ async fn on_one_sqlite_replica_a_sigterm_finishes_within_the_grace_or_hands_over
     server.wait_until(&id, "hand-prod-v000: ");
     sigterm(&mut server);
     assert_eq!(server.child.wait().unwrap().code(), Some(0), "{}", server.log.lock().unwrap());
+    let audit = std::fs::read_to_string(env.dir.path().join("audit.log")).unwrap();
+    let line = audit.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).find(|l| l["outcome"] == "handed-over");
+    let line = line.unwrap_or_else(|| panic!("no hand-over audited: {audit}"));
+    assert_eq!((&line["principal"], &line["taskId"]), (&json!("serve"), &json!(id)), "{line}");
     let server = Server::start(&env, &["--store-file", "tasks.db"]);
     server.wait_until(&id, "Continuing the deploy of hand-prod-v000");
     env.http("POST", "/_harness", &json!({"ecs": [{"match": "hand-prod-v000", "behaviour": "healthy"}]}).to_string());
