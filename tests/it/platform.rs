@@ -358,7 +358,7 @@ async fn three_replicas_behind_a_round_robin_balancer_are_one_service() {
 }
 
 #[tokio::test]
-async fn on_one_sqlite_replica_a_sigterm_finishes_within_the_grace_or_hands_over_to_the_next_start() {
+async fn on_one_sqlite_replica_a_sigterm_finishes_within_the_grace_or_hands_deploys_and_rollbacks_to_the_next_start() {
     let env = TestEnv::dedicated("platform_grace");
     let redblack = |app: &str| {
         let mut d = orca_create(app);
@@ -389,15 +389,33 @@ async fn on_one_sqlite_replica_a_sigterm_finishes_within_the_grace_or_hands_over
     let line = audit.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).find(|l| l["outcome"] == "handed-over");
     let line = line.unwrap_or_else(|| panic!("no hand-over audited: {audit}"));
     assert_eq!((&line["principal"], &line["taskId"]), (&json!("serve"), &json!(id)), "{line}");
-    let server = Server::start(&env, &["--store-file", "tasks.db"]);
+    let mut server = Server::start(&env, &["--store-file", "tasks.db"]);
     server.wait_until(&id, "Continuing the deploy of hand-prod-v000");
     env.http("POST", "/_harness", &json!({"ecs": [{"match": "hand-prod-v000", "behaviour": "healthy"}]}).to_string());
     let (task, _) = server.wait(&id);
     assert_eq!(task["status"]["failed"], false, "{task}");
     assert!(task.to_string().contains("Handed over"), "{task}");
+    // A rollback handed over while it waits starts again at the next start (enabling the restored
+    // group again changes nothing), then disables the current one.
+    for _ in 0..2 {
+        assert_eq!(server.wait(&server.submit(&json!([{"createServerGroup": orca_create("roll")}]))).0["status"]["failed"], false);
+    }
+    let rollback = json!([{"rollbackServerGroup": {"credentials": "ecs-main", "region": "us-west-2", "rollbackType": "EXPLICIT",
+        "rollbackContext": {"restoreServerGroupName": "roll-prod-v000", "rollbackServerGroupName": "roll-prod-v001"}}}]);
+    let id = server.submit(&rollback);
+    server.wait_until(&id, "roll-prod-v000: ");
+    sigterm(&mut server);
+    assert_eq!(server.child.wait().unwrap().code(), Some(0), "{}", server.log.lock().unwrap());
+    let server = Server::start(&env, &["--store-file", "tasks.db"]);
+    env.http("POST", "/_harness", &json!({"ecs": [{"match": "roll-prod-v000", "behaviour": "healthy"}]}).to_string());
+    let (task, _) = server.wait(&id);
+    assert_eq!(task["status"]["failed"], false, "{task}");
+    assert!(task.to_string().contains("Handed over: this replica is shutting down; rollbackServerGroup"), "{task}");
+    let aws = env.aws().await;
+    assert_eq!(aws.service("roll-prod-v001").await.unwrap().desired_count, 0, "the rollback finished");
     let ops = operations(&env);
     assert!(!ops.contains(&"DeleteService".to_string()), "nothing undone: {ops:?}");
-    for name in ["grace-prod-v000", "hand-prod-v000"] {
-        assert_eq!(env.aws().await.service(name).await.expect("it stays").status(), Some("ACTIVE"));
+    for name in ["grace-prod-v000", "hand-prod-v000", "roll-prod-v000"] {
+        assert_eq!(aws.service(name).await.expect("it stays").status(), Some("ACTIVE"));
     }
 }

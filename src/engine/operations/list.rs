@@ -121,9 +121,15 @@ impl Operations {
     }
 
     /// Whether the task may be handed over when `serve` stops (see
-    /// [`crate::engine::deploy::handover`]): a single deploy that may be.
+    /// [`crate::engine::deploy::handover`]): a single deploy that may be, or a single rollback
+    /// (handed over while it waits, it starts again elsewhere: enabling the restored group again
+    /// changes nothing, then the wait and the disable follow).
     pub fn may_hand_over(&self) -> bool {
-        matches!(self.0.as_slice(), [(_, Op::Create(p) | Op::Resume(p, _))] if p.may_hand_over())
+        match self.0.as_slice() {
+            [(_, Op::Create(p) | Op::Resume(p, _))] => p.may_hand_over(),
+            [(_, Op::Rollback(..))] => true,
+            _ => false,
+        }
     }
 
     /// The operations of a handed-over task, continued where its deploy stopped (`resume`), or
