@@ -121,13 +121,15 @@ impl Operations {
     }
 
     /// Whether the task may be handed over when `serve` stops (see
-    /// [`crate::engine::deploy::handover`]): a single deploy that may be, or a single rollback
+    /// [`crate::engine::deploy::handover`]): a single deploy that may be, a single rollback
     /// (handed over while it waits, it starts again elsewhere: enabling the restored group again
-    /// changes nothing, then the wait and the disable follow).
+    /// changes nothing, then the wait and the disable follow), a single disable, enable, resize or
+    /// destroy (it has no point to stop at, and finishes where it runs).
     pub fn may_hand_over(&self) -> bool {
         match self.0.as_slice() {
             [(_, Op::Create(p) | Op::Resume(p, _))] => p.may_hand_over(),
             [(_, Op::Rollback(..))] => true,
+            [(_, Op::Lifecycle(..))] => true,
             _ => false,
         }
     }
