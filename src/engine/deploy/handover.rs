@@ -41,3 +41,29 @@ pub(super) fn stop_at(outcome: DeployOutcome) -> Error {
     let _ = LEFT.try_with(|left| *crate::core::sync::lock(left) = Some(Resume { outcome }));
     Error::HandedOver
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn where_a_deploy_stopped_reads_back_as_it_was_written() {
+        // As the store keeps it: every field a created group's outcome carries, steps done included.
+        let written = serde_json::json!({"outcome": {
+            "serverGroupNames": ["us-west-2:web-prod-v004"], "serverGroupNameByRegion": {"us-west-2": "web-prod-v004"},
+            "serverGroupName": "web-prod-v004", "region": "us-west-2", "account": "ecs-main", "ecsClusterName": "main",
+            "taskDefinitionArn": "arn:aws:ecs:us-west-2:123456789012:task-definition/web-prod:4",
+            "serviceArn": "arn:aws:ecs:us-west-2:123456789012:service/main/web-prod-v004", "desiredCount": 2,
+            "scalableTarget": {"resourceId": "service/main/web-prod-v004", "minCapacity": 1, "maxCapacity": 4},
+            "scaling": {"copied": true, "sourceResourceId": "service/main/web-prod-v003", "scalingPolicies": [
+                {"from": "cpu", "to": "cpu-v004", "arn": "arn:aws:autoscaling:policy/cpu-v004"}], "alarms": [], "scheduledActions": [],
+                "skipped": [{"name": "TargetTracking-x", "reason": "made by its policy"}]},
+            "warnings": ["a warning"], "healthy": true, "strategy": "redblack",
+            "strategySteps": [{"operation": "disableServerGroup", "serverGroupName": "web-prod-v003", "ecsClusterName": "main",
+                "account": "ecs-main", "region": "us-west-2", "steps": ["Disabling web-prod-v003"]}]
+        }});
+        let resume: Resume = serde_json::from_value(written.clone()).unwrap();
+        assert_eq!(resume.outcome.healthy, Some(true));
+        assert_eq!(serde_json::to_value(&resume).unwrap(), written);
+    }
+}
