@@ -52,6 +52,11 @@ impl Moniker {
     }
 }
 
+/// The application of a Spinnaker cluster name: its first part (`web` of `web-prod-blue`).
+pub fn application_of(cluster: &str) -> &str {
+    cluster.split('-').next().unwrap_or(cluster)
+}
+
 /// `v000`-style label; also the inputs-mode container name.
 pub fn version_label(version: u32) -> String {
     format!("v{version:03}")

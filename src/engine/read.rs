@@ -406,8 +406,7 @@ impl Reader {
     ) -> Result<Vec<ServerGroupView>, ReadError> {
         let session = self.session(account, region).await?;
         let selection = Selection { naming: account.naming_strategy, app, cluster };
-        // A moniker cluster's application is its name's first part.
-        let index = match app.or_else(|| cluster.and_then(|c| c.split('-').next())) {
+        let index = match app.or_else(|| cluster.map(crate::core::moniker::application_of)) {
             Some(app) => self.application_index(&session, account.naming_strategy, app).await,
             None => None,
         };

@@ -166,15 +166,18 @@ pub(super) async fn lifecycle_states(app: &App, id: &str) -> Vec<String> {
 /// Audits what `serve` removed on its own (no request asked for it): an abandoned task's
 /// creations undone at start-up or by adoption, a task's work undone on SIGTERM.
 pub(super) fn audit_own_work(app: &App, id: &str, accounts: &[String], report: &[String]) {
-    app.audit.record(Event {
+    let reason = Some(report.join("; ").chars().take(2048).collect());
+    app.audit.record(Event { method: "UNDO".into(), outcome: "undone", reason, ..serve_event(app, id, accounts) });
+}
+
+/// An audit line for `serve`'s own work on task `id` (principal `serve`, from this replica).
+pub(super) fn serve_event(app: &App, id: &str, accounts: &[String]) -> Event {
+    Event {
         principal: Some("serve".into()),
         source: format!("replica {}", app.replica),
-        method: "UNDO".into(),
         path: format!("/task/{id}"),
         accounts: accounts.to_vec(),
         task_id: Some(id.to_string()),
-        outcome: "undone",
-        reason: Some(report.join("; ").chars().take(2048).collect()),
         ..Event::default()
-    });
+    }
 }

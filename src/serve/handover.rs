@@ -52,16 +52,8 @@ pub(super) async fn hand_over(app: &App, id: &str, task: &Task, resume: Option<R
 
 /// Audits the hand-over as `serve`'s own work (no request asked for it).
 fn audit_hand_over(app: &App, id: &str, task: &Task) {
-    app.audit.record(Event {
-        principal: Some("serve".into()),
-        source: format!("replica {}", app.replica),
-        method: "HANDOVER".into(),
-        path: format!("/task/{id}"),
-        accounts: task.accounts.clone(),
-        task_id: Some(id.to_string()),
-        outcome: "handed-over",
-        ..Event::default()
-    });
+    let event = super::adoption::serve_event(app, id, &task.accounts);
+    app.audit.record(Event { method: "HANDOVER".into(), outcome: "handed-over", ..event });
 }
 
 /// The operations of a claimed task, continued where a hand-over left them: `resume` read back.

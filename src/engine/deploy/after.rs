@@ -74,6 +74,15 @@ impl NewGroup {
     pub(super) fn of(plan: &DeployPlan) -> Self {
         NewGroup { ecs_cluster: plan.ecs_cluster_name.clone(), server_group: plan.server_group_name.clone(), family: plan.family.clone() }
     }
+
+    /// The group a handed-over deploy created, as its outcome says.
+    pub(super) fn continued(outcome: &DeployOutcome, req: &DeployRequest) -> Self {
+        NewGroup {
+            ecs_cluster: outcome.ecs_cluster_name.clone(),
+            server_group: outcome.server_group_name.clone(),
+            family: req.moniker.cluster(),
+        }
+    }
 }
 
 /// What follows a created group: the strategy, the options, a traffic-managed deploy's pair.

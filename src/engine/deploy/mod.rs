@@ -141,11 +141,7 @@ pub async fn resume_prepared(prepared: Prepared, resume: handover::Resume, progr
     let outcome = resume.outcome;
     journal::status(format!("Continuing the deploy of {}, handed over after it was created...", outcome.server_group_name));
     let session = Session::connect(&req.account, &req.region).await?;
-    let group = after::NewGroup {
-        ecs_cluster: outcome.ecs_cluster_name.clone(),
-        server_group: outcome.server_group_name.clone(),
-        family: req.moniker.cluster(),
-    };
+    let group = after::NewGroup::continued(&outcome, &req);
     let options = DeployOptions::default();
     after::after_created(&session, &req, &group, outcome, after::Follow { run: &run, options: &options, pair: None }, progress).await
 }

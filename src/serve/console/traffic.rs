@@ -26,7 +26,7 @@ use crate::serve::{App, Audited, denied};
 
 /// The server groups of `cluster` in `account` and `region`, as the read API sees them.
 async fn cluster_groups(app: &App, account: &str, region: &str, cluster: &str) -> Result<Vec<ServerGroupView>, String> {
-    let application = cluster.split('-').next().unwrap_or(cluster);
+    let application = crate::core::moniker::application_of(cluster);
     let groups = app.reader.groups(account, application, Some(cluster)).await.map_err(|e| e.into_error().to_string())?;
     Ok(groups.iter().filter(|g| g.region == region && g.cluster == cluster).cloned().collect())
 }
