@@ -119,15 +119,11 @@ async fn serve_answers_at_once_while_it_undoes_abandoned_tasks_in_the_background
     assert_eq!((status, &health["status"]), (200, &json!("UP")));
     // Adopted in the background: the task reads as being undone while the undo's AssumeRole
     // still takes its 6 s (on a busy machine the adoption's first save may take a moment).
-    loop {
-        let task = server.task(&cut);
-        assert!(started.elapsed() < Duration::from_secs(5), "serve waited for the undo: {:?} {task}", started.elapsed());
-        if task["status"]["status"].as_str().unwrap().starts_with("Being undone") {
-            assert_eq!(task["status"]["completed"], false, "{task}");
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    server.wait_until(&cut, "Being undone");
+    let task = server.task(&cut);
+    assert!(started.elapsed() < Duration::from_secs(5), "serve waited for the undo: {:?} {task}", started.elapsed());
+    assert_eq!(task["status"]["completed"], false, "{task}");
+    assert!(task["status"]["status"].as_str().unwrap().starts_with("Being undone"), "{task}");
     let (task, _) = server.wait(&cut);
     assert_eq!(task["status"]["failed"], true, "{task}");
     assert!(task["exception"]["report"].to_string().contains("removed bgundo-prod-v000"), "{task}");
